@@ -1,0 +1,32 @@
+// `wharf serve`: run the server until SIGINT/SIGTERM.
+import { buildServer } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+
+export interface ServeOptions {
+  host?: string;
+  port?: string;
+  data?: string;
+  config?: string;
+  logLevel?: string;
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const config = loadConfig({ flags: { host: opts.host, port: opts.port, data: opts.data, config: opts.config, logLevel: opts.logLevel } });
+  const { app, generatedAdminPassword } = await buildServer(config);
+  if (generatedAdminPassword) {
+    // Shown once, on the terminal that started the first run; it is not logged.
+    process.stderr.write(`\nCreated user "admin" with password: ${generatedAdminPassword}\nIt is not shown again; set WHARF_ADMIN_PASSWORD on first start to choose it.\n\n`);
+  }
+  const address = await app.listen({ host: config.host, port: config.port });
+  app.log.info({ address, data: config.data }, 'wharf is ready');
+  let closing = false;
+  const stop = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,104 @@
+// The contract a repository format implements. A format is pure parsing and index building
+// plus its protocol routes; hosted storage, publishing, auth and serving are shared.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Store } from '../db/store.ts';
+import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
+import type { Principal } from './auth/principal.ts';
+import type { FileRow, IndexRow, Permission, RepoKind, Repository } from './model.ts';
+import type { Logger } from './logger.ts';
+
+/** What a format's route handlers and index builders can use. */
+export interface RepoContext {
+  repo: Repository;
+  store: Store;
+  blobs: BlobStore;
+  log: Logger;
+  services: CoreServices;
+}
+
+/** Shared behaviour the core offers every format (implemented in core/). */
+export interface CoreServices {
+  ingest(repo: Repository, upload: UploadInput): Promise<IngestResult>;
+  publish(repo: Repository, scopes: string[]): Promise<void>;
+  deleteFile(repo: Repository, path: string): Promise<void>;
+  deleteVersion(repo: Repository, packageName: string, version: string): Promise<void>;
+  deletePackage(repo: Repository, packageName: string): Promise<void>;
+  /** A published index document (from memory when possible). */
+  getIndex(repo: Repository, key: string): IndexRow | undefined;
+}
+
+export interface RouteContext extends RepoContext {
+  params: Record<string, string | undefined>;
+  principal: Principal;
+}
+
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface FormatRoute {
+  /** GET routes answer HEAD too. */
+  method: RouteMethod;
+  /** Relative to the repository root, in find-my-way syntax: `/simple/:project/`, `/packages/*`. */
+  path: string;
+  /** Permission checked before the handler runs. */
+  access: Permission;
+  handler(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext): Promise<unknown>;
+}
+
+export interface UploadInput {
+  staged: StagedBlob;
+  /** The file name the client gave; formats decide how far to trust it. */
+  filename: string;
+  /** Protocol parameters (form fields, query): name → values. */
+  fields: Record<string, string[]>;
+}
+
+export interface PlannedFile {
+  path: string;
+  filename: string;
+  blob: StagedBlob;
+  meta: Record<string, unknown>;
+}
+
+/** What an accepted upload adds: a format's ingest returns it, the core records it. */
+export interface IngestPlan {
+  /** Absent for formats without packages (plain files). */
+  package?: { name: string; displayName: string; version: string; versionMeta: Record<string, unknown> };
+  files: PlannedFile[];
+  /** Index scopes to publish again. */
+  scopes: string[];
+}
+
+export interface IngestResult {
+  /** `created` when anything new was stored; `exists` when every file was already there, byte for byte. */
+  status: 'created' | 'exists';
+  files: FileRow[];
+}
+
+/** One generated index document, e.g. a simple page or an APT Packages file. */
+export interface IndexDocument {
+  key: string;
+  contentType: string;
+  body: string | Uint8Array;
+}
+
+export interface FormatPlugin {
+  format: string;
+  kinds: readonly RepoKind[];
+  /** Validate and fill in defaults for a repository's options; throws badRequest. */
+  normalizeOptions(options: Record<string, unknown>, kind: RepoKind): Record<string, unknown>;
+  routes: FormatRoute[];
+  /** Parse and validate an upload (already staged and hashed); throws a WharfError to refuse. */
+  ingest(ctx: RepoContext, upload: UploadInput): Promise<IngestPlan>;
+  /** Build every document of one index scope from the database. An empty list unpublishes it. */
+  buildScope(ctx: RepoContext, scope: string): Promise<IndexDocument[]>;
+  /** Scopes that change when a package's files change. */
+  scopesForPackage(ctx: RepoContext, packageName: string): string[];
+  /** Scopes that change when a package appears or disappears (e.g. the PyPI root page). */
+  scopesForPackageSet?: string[];
+  /** Files that go with a file when it is deleted (e.g. a wheel's `.metadata`). */
+  companionPaths?(file: FileRow): string[];
+  /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
+  onCreate?(ctx: RepoContext): Promise<void>;
+  /** Format-specific management actions exposed through the API (e.g. PyPI's yank). */
+  actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>) => Promise<unknown>>;
+}

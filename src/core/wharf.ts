@@ -1,0 +1,188 @@
+// The core assembled: metadata store, blob store, format plugins, auth and publishing.
+// Nothing here knows about HTTP; the server and the CLI's local commands both use it.
+import type { Store } from '../db/store.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { generatePassword, hashPassword } from './auth/passwords.ts';
+import { badRequest, conflict, notFound } from './errors.ts';
+import type { CoreServices, FormatPlugin, RepoContext } from './format-plugin.ts';
+import { IndexCache } from './index-cache.ts';
+import type { Logger } from './logger.ts';
+import type { IndexRow, RepoKind, Repository } from './model.ts';
+import { REPO_KINDS, isValidRepoName } from './model.ts';
+import { PackageService } from './packages.ts';
+import { Publisher } from './publisher.ts';
+
+export interface RepoSpec {
+  name: string;
+  format: string;
+  kind?: RepoKind;
+  public?: boolean;
+  options?: Record<string, unknown>;
+}
+
+export class Wharf {
+  readonly store: Store;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  readonly auth: Authenticator;
+  readonly indexCache = new IndexCache();
+  readonly publisher: Publisher;
+  readonly packages: PackageService;
+  readonly services: CoreServices;
+  private readonly plugins = new Map<string, FormatPlugin>();
+  private repoCache = new Map<string, Repository>();
+
+  constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger) {
+    this.store = store;
+    this.blobs = blobs;
+    this.log = log;
+    for (const p of plugins) this.plugins.set(p.format, p);
+    this.auth = new Authenticator(store);
+    this.publisher = new Publisher(store, this.indexCache);
+    this.packages = new PackageService({
+      store, blobs,
+      contextFor: (r) => this.contextFor(r),
+      pluginFor: (r) => this.pluginFor(r),
+      publish: (r, scopes) => this.publish(r, scopes),
+    });
+    this.services = {
+      ingest: (r, u) => this.packages.ingest(r, u),
+      publish: (r, s) => this.publish(r, s),
+      deleteFile: (r, p) => this.packages.deleteFile(r, p),
+      deleteVersion: (r, n, v) => this.packages.deleteVersion(r, n, v),
+      deletePackage: (r, n) => this.packages.deletePackage(r, n),
+      getIndex: (r, k) => this.getIndex(r, k),
+    };
+    this.reloadRepos();
+  }
+
+  get formats(): string[] {
+    return [...this.plugins.keys()];
+  }
+
+  pluginFor(repo: Repository): FormatPlugin {
+    const p = this.plugins.get(repo.format);
+    if (!p) throw new Error(`no plugin for format ${repo.format}`);
+    return p;
+  }
+
+  contextFor(repo: Repository): RepoContext {
+    return { repo, store: this.store, blobs: this.blobs, log: this.log, services: this.services };
+  }
+
+  publish(repo: Repository, scopes: string[]): Promise<void> {
+    return this.publisher.publish(this.contextFor(repo), this.pluginFor(repo), scopes);
+  }
+
+  /** A published index document, from memory when it was read or published before. */
+  getIndex(repo: Repository, key: string): IndexRow | undefined {
+    const cached = this.indexCache.get(repo.id, key);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = this.store.getIndex(repo.id, key);
+    this.indexCache.set(repo.id, key, row ?? null);
+    return row;
+  }
+
+  // --- repositories
+  private reloadRepos(): void {
+    this.repoCache = new Map(this.store.listRepos().map((r) => [r.name, r]));
+  }
+
+  repo(name: string): Repository | undefined {
+    return this.repoCache.get(name);
+  }
+
+  requireRepo(name: string): Repository {
+    const r = this.repoCache.get(name);
+    if (!r) throw notFound(`no repository named ${name}`);
+    return r;
+  }
+
+  listRepos(): Repository[] {
+    return [...this.repoCache.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private validateSpec(spec: RepoSpec): { kind: RepoKind; options: Record<string, unknown>; plugin: FormatPlugin } {
+    if (!isValidRepoName(spec.name)) throw badRequest(`invalid repository name ${JSON.stringify(spec.name)}: use lowercase letters, digits, '.', '_' and '-'`);
+    const plugin = this.plugins.get(spec.format);
+    if (!plugin) throw badRequest(`unknown format ${JSON.stringify(spec.format)}; known: ${this.formats.join(', ')}`);
+    const kind = spec.kind ?? 'hosted';
+    if (!REPO_KINDS.includes(kind)) throw badRequest(`unknown kind ${JSON.stringify(kind)}`);
+    if (!plugin.kinds.includes(kind)) throw badRequest(`format ${spec.format} does not support ${kind} repositories yet`);
+    const options = plugin.normalizeOptions(spec.options ?? {}, kind);
+    return { kind, options, plugin };
+  }
+
+  async createRepo(spec: RepoSpec): Promise<Repository> {
+    const { kind, options, plugin } = this.validateSpec(spec);
+    if (this.store.getRepoByName(spec.name)) throw conflict(`repository ${spec.name} already exists`);
+    const repo = this.store.createRepo({ name: spec.name, format: spec.format, kind, publicRead: spec.public ?? true, options });
+    this.reloadRepos();
+    await plugin.onCreate?.(this.contextFor(repo));
+    this.log.info({ repo: repo.name, format: repo.format, kind: repo.kind }, 'repository created');
+    return repo;
+  }
+
+  /** Create or update a repository declared in the configuration file. */
+  async ensureRepo(spec: RepoSpec): Promise<Repository> {
+    const existing = this.store.getRepoByName(spec.name);
+    if (!existing) return this.createRepo(spec);
+    const { kind, options } = this.validateSpec(spec);
+    if (existing.format !== spec.format || existing.kind !== kind) {
+      throw badRequest(`repository ${spec.name} exists as ${existing.kind} ${existing.format}; the configuration says ${kind} ${spec.format}`);
+    }
+    this.store.updateRepo(existing.id, { publicRead: spec.public ?? existing.publicRead, options: { ...existing.options, ...options } });
+    this.reloadRepos();
+    return this.requireRepo(spec.name);
+  }
+
+  async updateRepo(name: string, patch: { public?: boolean; options?: Record<string, unknown> }): Promise<Repository> {
+    const repo = this.requireRepo(name);
+    const options = patch.options ? this.pluginFor(repo).normalizeOptions({ ...repo.options, ...patch.options }, repo.kind) : repo.options;
+    this.store.updateRepo(repo.id, { publicRead: patch.public ?? repo.publicRead, options });
+    this.reloadRepos();
+    return this.requireRepo(name);
+  }
+
+  deleteRepo(name: string): void {
+    const repo = this.requireRepo(name);
+    this.store.deleteRepo(repo.id);
+    this.indexCache.dropRepo(repo.id);
+    this.reloadRepos();
+    this.log.info({ repo: name }, 'repository deleted; its blobs are freed by gc');
+  }
+
+  /** Publish scopes left dirty by a crash. */
+  async recover(): Promise<void> {
+    for (const { repoId, scope } of this.store.listDirty()) {
+      const repo = this.store.getRepoById(repoId);
+      if (repo) await this.publish(repo, [scope]);
+    }
+  }
+
+  /** Create the `admin` user on first start. Returns the generated password, if one was. */
+  async bootstrapAdmin(password: string | undefined): Promise<string | null> {
+    if (this.store.countUsers() > 0) return null;
+    const generated = password ? null : generatePassword();
+    this.store.createUser('admin', await hashPassword(password ?? generated!), true);
+    return generated;
+  }
+
+  /** Delete blobs that no file references any more. */
+  async gc(): Promise<{ blobs: number; bytes: number }> {
+    let blobs = 0;
+    let bytes = 0;
+    for (;;) {
+      const batch = this.store.unreferencedBlobs(500);
+      if (batch.length === 0) break;
+      for (const b of batch) {
+        this.store.deleteBlobRow(b.sha256);
+        if (!this.store.isBlobReferenced(b.sha256)) await this.blobs.delete(b.sha256);
+        blobs++;
+        bytes += b.size;
+      }
+    }
+    return { blobs, bytes };
+  }
+}

@@ -1,0 +1,5 @@
+// The formats this server offers: one line each.
+import type { FormatPlugin } from '../core/format-plugin.ts';
+import { pypiFormat } from './pypi/plugin.ts';
+
+export const formats: FormatPlugin[] = [pypiFormat];

@@ -1,0 +1,69 @@
+// Building the published documents of a PyPI repository from the database: the root
+// simple page, and per project its simple pages (HTML and JSON) and its JSON API document.
+import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
+import type { FileWithVersion } from '../../db/store.ts';
+import type { CoreMetadata } from './core-metadata.ts';
+import { renderProjectJsonApi, type JsonApiFile, type JsonApiVersion } from './json-api.ts';
+import { contentTypeFor } from './negotiate.ts';
+import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
+import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
+import { renderProjectJson, renderRootJson } from './simple-json.ts';
+import { pageVersions, toIsoUtc } from './simple-types.ts';
+
+/** The distribution files of one project (not their `.metadata` companions), as pages list them. */
+export function projectFiles(ctx: RepoContext, packageId: number, urlFor = fileUrlFromPage): { files: JsonApiFile[]; rows: FileWithVersion[] } {
+  const rows = ctx.store.listFilesOfPackage(packageId).filter((f) => f.meta.kind === 'dist');
+  const files = rows.map((f): JsonApiFile => {
+    const m = f.meta as Record<string, string | boolean | null>;
+    const project = f.path.split('/')[1];
+    return {
+      filename: f.filename,
+      url: urlFor(project, f.filename),
+      sha256: f.sha256,
+      size: f.size,
+      uploadTime: toIsoUtc(f.createdAt),
+      requiresPython: (m.requiresPython as string | null) ?? null,
+      coreMetadataSha256: (m.coreMetadataSha256 as string | null) ?? null,
+      yanked: m.yanked === true,
+      yankedReason: (m.yankedReason as string | null) ?? null,
+      version: f.version ?? undefined,
+      md5: (m.md5 as string | null) ?? null,
+      packagetype: String(m.packagetype ?? ''),
+      pythonVersion: String(m.pythonVersion ?? ''),
+    };
+  });
+  return { files, rows };
+}
+
+export function jsonApiInput(ctx: RepoContext, packageId: number, displayName: string, urlFor?: typeof fileUrlFromPage): { name: string; versions: JsonApiVersion[] } {
+  const { files } = projectFiles(ctx, packageId, urlFor);
+  const versions = ctx.store.listVersions(packageId).map((v): JsonApiVersion => ({
+    version: v.version,
+    metadata: Object.keys(v.meta).length ? ({ fields: {}, ...v.meta } as unknown as CoreMetadata) : null,
+    files: files.filter((f) => f.version === v.version),
+  }));
+  return { name: displayName, versions };
+}
+
+export function buildProjectDocuments(ctx: RepoContext, project: string): IndexDocument[] {
+  const pkg = ctx.store.getPackage(ctx.repo.id, project);
+  if (!pkg) return [];
+  const { files } = projectFiles(ctx, pkg.id);
+  const versions = pageVersions(ctx.store.listVersions(pkg.id).map((v) => v.version));
+  const page = { name: project, files, versions };
+  // The JSON API sits two levels below the repository, like the simple pages.
+  const api = renderProjectJsonApi(jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => fileUrlFromPage(p, f)));
+  return [
+    { key: projectKey(project, 'html'), contentType: contentTypeFor('html'), body: renderProjectHtml(page) },
+    { key: projectKey(project, 'json'), contentType: contentTypeFor('json'), body: renderProjectJson(page) },
+    { key: jsonApiKey(project), contentType: 'application/json', body: JSON.stringify(api) },
+  ];
+}
+
+export function buildRootDocuments(ctx: RepoContext): IndexDocument[] {
+  const projects = ctx.store.listPackages(ctx.repo.id).map((p) => ({ name: p.displayName }));
+  return [
+    { key: rootKey('html'), contentType: contentTypeFor('html'), body: renderRootHtml(projects) },
+    { key: rootKey('json'), contentType: contentTypeFor('json'), body: renderRootJson(projects) },
+  ];
+}

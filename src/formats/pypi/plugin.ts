@@ -1,0 +1,58 @@
+// The PyPI format: hosted Python package indexes that pip and twine use.
+import { badRequest, notFound } from '../../core/errors.ts';
+import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
+import type { FileRow } from '../../core/model.ts';
+import { planPypiUpload } from './ingest.ts';
+import { normalizeName } from './names.ts';
+import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
+import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
+import { pypiRoutes } from './routes.ts';
+import { normalizeVersion } from './version.ts';
+
+/** PEP 592: yank or unyank every file of a version, or one file of it. */
+async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked: boolean) {
+  const project = normalizeName(String(args.package ?? ''));
+  const version = normalizeVersion(String(args.version ?? '')) ?? String(args.version ?? '');
+  const filename = args.filename === undefined ? undefined : String(args.filename);
+  const reason = args.reason === undefined || args.reason === null ? null : String(args.reason);
+  if (!project || !version) throw badRequest('give "package" and "version" (and optionally "filename", "reason")');
+  const pkg = ctx.store.getPackage(ctx.repo.id, project);
+  const ver = pkg && ctx.store.getVersion(pkg.id, version);
+  if (!pkg || !ver) throw notFound(`no version ${version} of ${project} in ${ctx.repo.name}`);
+  const files = ctx.store.listFilesOfVersion(ver.id).filter((f) => f.meta.kind === 'dist' && (!filename || f.filename === filename));
+  if (files.length === 0) throw notFound(`no file ${filename} in ${project} ${version}`);
+  ctx.store.transaction(() => {
+    for (const f of files) ctx.store.updateFileMeta(f.id, { ...f.meta, yanked, yankedReason: yanked ? reason : null });
+    ctx.store.markDirty(ctx.repo.id, projectScope(project));
+  });
+  await ctx.services.publish(ctx.repo, [projectScope(project)]);
+  return { package: project, version, files: files.map((f) => f.filename), yanked, reason: yanked ? reason : null };
+}
+
+export const pypiFormat: FormatPlugin = {
+  format: 'pypi',
+  kinds: ['hosted'],
+  normalizeOptions(options) {
+    const known = new Set(['allowOverwrite']);
+    for (const k of Object.keys(options)) if (!known.has(k)) throw badRequest(`unknown pypi option ${JSON.stringify(k)}`);
+    if (options.allowOverwrite !== undefined && typeof options.allowOverwrite !== 'boolean') throw badRequest('allowOverwrite must be true or false');
+    return { allowOverwrite: options.allowOverwrite === true };
+  },
+  routes: pypiRoutes,
+  ingest: planPypiUpload,
+  async buildScope(ctx, scope) {
+    if (scope === ROOT_SCOPE) return buildRootDocuments(ctx);
+    if (scope.startsWith('project:')) return buildProjectDocuments(ctx, scope.slice('project:'.length));
+    return [];
+  },
+  scopesForPackage: (_ctx, name) => [projectScope(name)],
+  scopesForPackageSet: [ROOT_SCOPE],
+  companionPaths: (file: FileRow) => (file.meta.kind === 'dist' ? [metadataPath(file.path)] : []),
+  async onCreate(ctx) {
+    await ctx.services.publish(ctx.repo, [ROOT_SCOPE]);
+  },
+  actions: {
+    yank: (ctx, args) => setYanked(ctx, args, true),
+    unyank: (ctx, args) => setYanked(ctx, args, false),
+  },
+};

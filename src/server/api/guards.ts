@@ -1,0 +1,29 @@
+// Permission checks for management API handlers.
+import type { FastifyRequest } from 'fastify';
+import { can, isServerAdmin } from '../../core/auth/principal.ts';
+import { forbidden, notFound, unauthorized } from '../../core/errors.ts';
+import type { Permission, Repository, User } from '../../core/model.ts';
+import type { Wharf } from '../../core/wharf.ts';
+
+export function requireUser(req: FastifyRequest): User {
+  if (req.principal.kind === 'anonymous') throw unauthorized();
+  return req.principal.user;
+}
+
+export function requireServerAdmin(req: FastifyRequest): User {
+  const user = requireUser(req);
+  if (!isServerAdmin(req.principal)) throw forbidden('this needs an administrator');
+  return user;
+}
+
+/** The repository, if the principal has `need` on it; private repositories stay hidden from others. */
+export function requireRepo(wharf: Wharf, req: FastifyRequest, name: string, need: Permission): Repository {
+  const repo = wharf.repo(name);
+  if (!repo) throw notFound(`no repository named ${name}`);
+  if (!can(req.principal, repo, need)) {
+    if (req.principal.kind === 'anonymous') throw unauthorized(`${name} requires authentication`);
+    if (!can(req.principal, repo, 'read')) throw notFound(`no repository named ${name}`);
+    throw forbidden(`you may not ${need === 'read' ? 'read' : need === 'write' ? 'write to' : 'administer'} ${name}`);
+  }
+  return repo;
+}

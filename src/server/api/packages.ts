@@ -1,0 +1,111 @@
+// /-/api/v1/repositories/:name/{packages,files,upload,actions}: the package operations every
+// format shares (list, show, delete, upload) and format-specific actions (e.g. yank).
+import type { FastifyRequest } from 'fastify';
+import { badRequest, notFound } from '../../core/errors.ts';
+import type { FileRow } from '../../core/model.ts';
+import type { Wharf } from '../../core/wharf.ts';
+import type { ApiRoute } from './define.ts';
+import { requireRepo } from './guards.ts';
+
+const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256, createdAt: f.createdAt, meta: f.meta });
+
+function fieldsFromQuery(req: FastifyRequest): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(req.query as Record<string, string | string[]>)) {
+    if (k === 'filename') continue;
+    fields[k] = Array.isArray(v) ? v : [v];
+  }
+  return fields;
+}
+
+export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] {
+  const p = (req: FastifyRequest) => req.params as { name: string; package: string; version: string; action: string; '*': string };
+  return [
+    {
+      method: 'GET', url: '/repositories/:name/packages', tag: 'packages', summary: 'List packages with their versions',
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'read');
+        return {
+          packages: wharf.store.listPackages(repo.id).map((pkg) => ({
+            name: pkg.name, displayName: pkg.displayName, updatedAt: pkg.updatedAt,
+            versions: wharf.store.listVersions(pkg.id).map((v) => v.version),
+            description: typeof pkg.meta.description === 'string' ? pkg.meta.description : undefined,
+          })),
+        };
+      },
+    },
+    {
+      method: 'GET', url: '/repositories/:name/packages/:package', tag: 'packages', summary: 'Show a package: versions and files',
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'read');
+        const pkg = wharf.store.getPackage(repo.id, p(req).package);
+        if (!pkg) throw notFound(`no package ${p(req).package} in ${repo.name}`);
+        return {
+          name: pkg.name, displayName: pkg.displayName, updatedAt: pkg.updatedAt,
+          versions: wharf.store.listVersions(pkg.id).map((v) => ({
+            version: v.version, createdAt: v.createdAt, meta: v.meta, files: wharf.store.listFilesOfVersion(v.id).map(fileView),
+          })),
+        };
+      },
+    },
+    {
+      method: 'DELETE', url: '/repositories/:name/packages/:package', tag: 'packages', summary: 'Delete a package with all its versions',
+      handler: async (req, reply) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        await wharf.packages.deletePackage(repo, p(req).package);
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: 'DELETE', url: '/repositories/:name/packages/:package/versions/:version', tag: 'packages', summary: 'Delete one version',
+      handler: async (req, reply) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        await wharf.packages.deleteVersion(repo, p(req).package, p(req).version);
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: 'GET', url: '/repositories/:name/files', tag: 'files', summary: 'List stored files, optionally below a path prefix',
+      querystring: { type: 'object', properties: { prefix: { type: 'string' } } },
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'read');
+        const prefix = (req.query as { prefix?: string }).prefix ?? '';
+        return { files: wharf.store.listFilesByPrefix(repo.id, prefix).map(fileView) };
+      },
+    },
+    {
+      method: 'DELETE', url: '/repositories/:name/files/*', tag: 'files', summary: 'Delete one stored file by its path',
+      handler: async (req, reply) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        await wharf.packages.deleteFile(repo, p(req)['*']);
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: 'POST', url: '/repositories/:name/upload', tag: 'packages', rawBody: true,
+      summary: 'Upload one file as the raw request body; `filename` and format parameters (e.g. suite, component, sha256) in the query',
+      querystring: { type: 'object', required: ['filename'], properties: { filename: { type: 'string', maxLength: 255 }, sha256: { type: 'string' } } },
+      handler: async (req, reply) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        const { filename, sha256 } = req.query as { filename: string; sha256?: string };
+        const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes });
+        if (sha256 && sha256.toLowerCase() !== staged.sha256) {
+          await wharf.blobs.discard(staged);
+          throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
+        }
+        const result = await wharf.packages.ingest(repo, { staged, filename, fields: fieldsFromQuery(req) });
+        return reply.code(result.status === 'created' ? 201 : 200).send({ status: result.status, files: result.files.map(fileView) });
+      },
+    },
+    {
+      method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank)',
+      body: { type: 'object' },
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        const action = wharf.pluginFor(repo).actions?.[p(req).action];
+        if (!action) throw notFound(`format ${repo.format} has no action ${p(req).action}`);
+        return action(wharf.contextFor(repo), req.body as Record<string, unknown>);
+      },
+    },
+  ];
+}

@@ -1,0 +1,66 @@
+// /-/api/v1/repositories: create, list, show, change and delete repositories.
+import { can } from '../../core/auth/principal.ts';
+import type { Repository } from '../../core/model.ts';
+import { REPO_KINDS } from '../../core/model.ts';
+import type { Wharf } from '../../core/wharf.ts';
+import type { ApiRoute } from './define.ts';
+import { requireRepo, requireServerAdmin } from './guards.ts';
+
+export function repoView(wharf: Wharf, repo: Repository) {
+  return {
+    name: repo.name,
+    format: repo.format,
+    kind: repo.kind,
+    public: repo.publicRead,
+    options: repo.options,
+    createdAt: repo.createdAt,
+    url: `/${repo.name}/`,
+    stats: wharf.store.repoStats(repo.id),
+  };
+}
+
+export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
+  return [
+    {
+      method: 'GET', url: '/repositories', tag: 'repositories', summary: 'List the repositories the caller can read',
+      handler: async (req) => ({ repositories: wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map((r) => repoView(wharf, r)) }),
+    },
+    {
+      method: 'POST', url: '/repositories', tag: 'repositories', summary: 'Create a repository (administrators)',
+      body: {
+        type: 'object', required: ['name', 'format'], additionalProperties: false,
+        properties: {
+          name: { type: 'string', maxLength: 64 }, format: { type: 'string', maxLength: 32 },
+          kind: { type: 'string', enum: [...REPO_KINDS] }, public: { type: 'boolean' }, options: { type: 'object' },
+        },
+      },
+      handler: async (req, reply) => {
+        requireServerAdmin(req);
+        const body = req.body as { name: string; format: string; kind?: 'hosted'; public?: boolean; options?: Record<string, unknown> };
+        const repo = await wharf.createRepo(body);
+        return reply.code(201).send(repoView(wharf, repo));
+      },
+    },
+    {
+      method: 'GET', url: '/repositories/:name', tag: 'repositories', summary: 'Show a repository with its counts',
+      handler: async (req) => repoView(wharf, requireRepo(wharf, req, (req.params as { name: string }).name, 'read')),
+    },
+    {
+      method: 'PATCH', url: '/repositories/:name', tag: 'repositories', summary: 'Change access or options of a repository',
+      body: { type: 'object', additionalProperties: false, properties: { public: { type: 'boolean' }, options: { type: 'object' } } },
+      handler: async (req) => {
+        const { name } = req.params as { name: string };
+        requireRepo(wharf, req, name, 'admin');
+        return repoView(wharf, await wharf.updateRepo(name, req.body as { public?: boolean; options?: Record<string, unknown> }));
+      },
+    },
+    {
+      method: 'DELETE', url: '/repositories/:name', tag: 'repositories', summary: 'Delete a repository and everything in it (administrators)',
+      handler: async (req, reply) => {
+        requireServerAdmin(req);
+        wharf.deleteRepo((req.params as { name: string }).name);
+        return reply.code(204).send();
+      },
+    },
+  ];
+}

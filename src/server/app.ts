@@ -1,0 +1,87 @@
+// Assembles the HTTP server: the core, authentication, the management API, and the
+// repository routes of every format.
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import type { FormatPlugin } from '../core/format-plugin.ts';
+import { Wharf } from '../core/wharf.ts';
+import { openDatabase } from '../db/database.ts';
+import { Store } from '../db/store.ts';
+import { formats as defaultFormats } from '../formats/index.ts';
+import { FsBlobStore } from '../storage/fs-blob-store.ts';
+import { WHARF_VERSION } from '../version.ts';
+import { packageRoutes } from './api/packages.ts';
+import { openApiDocument, registerApiRoutes, API_PREFIX, type ApiRoute } from './api/define.ts';
+import { repositoryRoutes } from './api/repositories.ts';
+import { systemRoutes } from './api/system.ts';
+import { userRoutes } from './api/users.ts';
+import { registerAuth } from './auth-hook.ts';
+import type { Config } from './config.ts';
+import { errorHandler } from './error-handler.ts';
+import { registerRepoRoutes } from './repo-router.ts';
+
+export interface WharfServer {
+  app: FastifyInstance;
+  wharf: Wharf;
+  /** Set when the admin password was generated at this start: shown once. */
+  generatedAdminPassword: string | null;
+}
+
+/** Form fields larger than this are refused (a twine description is far smaller). */
+const MAX_FORM_FIELD_BYTES = 1024 * 1024;
+
+export async function buildServer(config: Config, opts: { formats?: FormatPlugin[]; logger?: boolean | object } = {}): Promise<WharfServer> {
+  const plugins = opts.formats ?? defaultFormats;
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel },
+    bodyLimit: 4 * 1024 * 1024,
+    maxParamLength: 500,
+    disableRequestLogging: false,
+    // Uploads of many GB can take long; keep-alive for clients that pipeline index requests.
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+  });
+  const store = new Store(openDatabase(join(config.data, 'wharf.db')));
+  const blobs = new FsBlobStore(join(config.data, 'blobs'));
+  await blobs.init();
+  const wharf = new Wharf(store, blobs, plugins, app.log);
+
+  const generatedAdminPassword = await wharf.bootstrapAdmin(config.adminPassword);
+  for (const spec of config.repositories) await wharf.ensureRepo(spec);
+  if (wharf.listRepos().length === 0 && config.repositories.length === 0 && !store.getSetting('initialized')) {
+    await wharf.createRepo({ name: 'pypi', format: 'pypi', kind: 'hosted', public: true });
+  }
+  store.setSetting('initialized', new Date().toISOString());
+  await wharf.recover();
+
+  app.setErrorHandler(errorHandler);
+  registerAuth(app, wharf);
+
+  app.get('/-/health', async () => ({ status: 'ok', version: WHARF_VERSION }));
+
+  const apiRoutes: ApiRoute[] = [
+    ...repositoryRoutes(wharf),
+    ...packageRoutes(wharf, config.maxUploadBytes),
+    ...userRoutes(wharf),
+    ...systemRoutes(wharf, WHARF_VERSION),
+  ];
+  const openapi = openApiDocument(apiRoutes, WHARF_VERSION);
+  await app.register(async (api) => {
+    // Uploads through the API stream their raw body to the blob store.
+    api.addContentTypeParser('application/octet-stream', (_req, _payload, done) => done(null));
+    registerApiRoutes(api, apiRoutes);
+    api.get(`${API_PREFIX}/openapi.json`, async () => openapi);
+  });
+
+  await app.register(async (repos) => {
+    // Repository routes read bodies themselves (streams, multipart), never buffered by Fastify.
+    repos.removeAllContentTypeParsers();
+    repos.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    await repos.register(multipart, {
+      limits: { fieldSize: MAX_FORM_FIELD_BYTES, fields: 200, files: 2, parts: 210, fileSize: config.maxUploadBytes, headerPairs: 200 },
+    });
+    registerRepoRoutes(repos, wharf, plugins);
+  });
+
+  return { app, wharf, generatedAdminPassword };
+}

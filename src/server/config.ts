@@ -1,0 +1,86 @@
+// Configuration: defaults < config file < WHARF_* environment < command-line flags.
+// Every option is documented once, in docs/configuration.md.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { RepoSpec } from '../core/wharf.ts';
+
+export interface Config {
+  host: string;
+  port: number;
+  data: string;
+  logLevel: string;
+  /** Largest accepted upload, in bytes. */
+  maxUploadBytes: number;
+  /** Password for the `admin` user created on first start (otherwise one is generated). */
+  adminPassword?: string;
+  /** Repositories to create (or update) at start. */
+  repositories: RepoSpec[];
+}
+
+export const DEFAULTS: Config = {
+  host: '127.0.0.1',
+  port: 8080,
+  data: './wharf-data',
+  logLevel: 'info',
+  maxUploadBytes: 10 * 1024 ** 3,
+  repositories: [],
+};
+
+export interface ConfigSources {
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel', string | number | undefined>>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function num(value: unknown, what: string): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${what} must be a non-negative number, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const flags = sources.flags ?? {};
+  const cfg: Config = { ...DEFAULTS, repositories: [] };
+  const file = (flags.config as string | undefined) ?? env.WHARF_CONFIG;
+  if (file) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'adminPassword', 'repositories']);
+    for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`unknown option ${JSON.stringify(k)} in ${file}`);
+    if (parsed.host !== undefined) cfg.host = String(parsed.host);
+    if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
+    if (parsed.data !== undefined) cfg.data = resolve(resolve(file, '..'), String(parsed.data));
+    if (parsed.logLevel !== undefined) cfg.logLevel = String(parsed.logLevel);
+    if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
+    if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
+    if (parsed.repositories !== undefined) {
+      if (!Array.isArray(parsed.repositories)) throw new ConfigError('repositories must be a list');
+      cfg.repositories = parsed.repositories.map((r, i) => {
+        if (!r || typeof r !== 'object' || typeof r.name !== 'string' || typeof r.format !== 'string') {
+          throw new ConfigError(`repositories[${i}] needs a name and a format`);
+        }
+        return r as RepoSpec;
+      });
+    }
+  }
+  if (env.WHARF_HOST) cfg.host = env.WHARF_HOST;
+  if (env.WHARF_PORT) cfg.port = num(env.WHARF_PORT, 'WHARF_PORT');
+  if (env.WHARF_DATA) cfg.data = env.WHARF_DATA;
+  if (env.WHARF_LOG_LEVEL) cfg.logLevel = env.WHARF_LOG_LEVEL;
+  if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
+  if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
+  if (flags.host !== undefined) cfg.host = String(flags.host);
+  if (flags.port !== undefined) cfg.port = num(flags.port, '--port');
+  if (flags.data !== undefined) cfg.data = String(flags.data);
+  if (flags.logLevel !== undefined) cfg.logLevel = String(flags.logLevel);
+  cfg.data = resolve(cfg.data);
+  return cfg;
+}

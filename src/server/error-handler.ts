@@ -1,0 +1,41 @@
+// Maps errors to responses: WharfErrors and Fastify's own client errors keep their 4xx;
+// anything else is a bug, logged with its stack and answered 500.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isWharfError } from '../core/errors.ts';
+
+function wantsJson(req: FastifyRequest): boolean {
+  return req.url.startsWith('/-/') || /application\/json/.test(req.headers.accept ?? '');
+}
+
+/** A reason phrase may not carry control characters; twine shows it to the user. */
+function reasonPhrase(message: string): string {
+  return message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200);
+}
+
+export function errorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+  let status = 500;
+  let code = 'INTERNAL';
+  let message = 'internal server error';
+  if (isWharfError(err)) {
+    status = err.status;
+    code = err.code;
+    message = err.message;
+    for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    status = err.statusCode;
+    code = (err as FastifyError).code ?? 'BAD_REQUEST';
+    message = err.message;
+  } else if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+    // The client went away mid-request; nothing to answer.
+    status = 400;
+    code = 'CLIENT_ABORTED';
+    message = 'request aborted';
+  }
+  if (status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.info({ code, status, msg: message }, 'request refused');
+  if (reply.sent || reply.raw.headersSent) return;
+  if (status !== 500) reply.raw.statusMessage = reasonPhrase(message);
+  reply.code(status);
+  if (wantsJson(req)) void reply.type('application/json').send({ error: { code, message } });
+  else void reply.type('text/plain; charset=utf-8').send(`${status} ${message}\n`);
+}

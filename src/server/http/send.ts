@@ -1,0 +1,70 @@
+// Sending stored files and published indexes, the same way for every format: strong ETags
+// and 304s, Range for files, precompressed gzip for indexes, HEAD without a body.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { WharfError } from '../../core/errors.ts';
+import type { FileRow, IndexRow, Repository } from '../../core/model.ts';
+import type { BlobStore } from '../../storage/blob-store.ts';
+import { acceptsGzip, etagMatches } from './conditional.ts';
+import { contentTypeFor } from './content-type.ts';
+import { parseRange } from './range.ts';
+
+export function cacheControlFor(repo: Repository, immutable: boolean): string {
+  const scope = repo.publicRead ? 'public' : 'private';
+  return immutable ? `${scope}, max-age=31536000, immutable` : `${scope}, max-age=0, must-revalidate`;
+}
+
+export interface SendFileOptions {
+  contentType?: string;
+  /** Files never change under their path unless the repository allows overwrite. */
+  immutable?: boolean;
+  disposition?: string;
+}
+
+export function sendFile(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, file: Pick<FileRow, 'sha256' | 'size' | 'filename' | 'createdAt'>, opts: SendFileOptions = {}): FastifyReply {
+  const etag = `"${file.sha256}"`;
+  reply.header('etag', etag);
+  reply.header('accept-ranges', 'bytes');
+  reply.header('last-modified', new Date(file.createdAt).toUTCString());
+  reply.header('cache-control', cacheControlFor(repo, opts.immutable ?? true));
+  reply.header('content-type', opts.contentType ?? contentTypeFor(file.filename));
+  if (opts.disposition) reply.header('content-disposition', opts.disposition);
+  if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+  const ifRange = req.headers['if-range'];
+  const range = ifRange && ifRange !== etag ? { kind: 'none' as const } : parseRange(req.headers.range, file.size);
+  if (range.kind === 'unsatisfiable') {
+    throw new WharfError('RANGE_NOT_SATISFIABLE', 'range not satisfiable', { 'content-range': `bytes */${file.size}` });
+  }
+  if (range.kind === 'range') {
+    const { start, end } = range.range;
+    reply.code(206);
+    reply.header('content-range', `bytes ${start}-${end}/${file.size}`);
+    reply.header('content-length', String(end - start + 1));
+    if (req.method === 'HEAD') return reply.send();
+    return reply.send(blobs.open(file.sha256, range.range));
+  }
+  reply.header('content-length', String(file.size));
+  if (req.method === 'HEAD') return reply.send();
+  return reply.send(blobs.open(file.sha256));
+}
+
+export interface SendIndexOptions {
+  vary?: string[];
+  contentType?: string;
+}
+
+export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Repository, row: IndexRow, opts: SendIndexOptions = {}): FastifyReply {
+  reply.header('etag', row.etag);
+  reply.header('cache-control', cacheControlFor(repo, false));
+  reply.header('content-type', opts.contentType ?? row.contentType);
+  reply.header('last-modified', new Date(row.updatedAt).toUTCString());
+  const vary = [...(opts.vary ?? [])];
+  if (row.gzip) vary.push('Accept-Encoding');
+  if (vary.length) reply.header('vary', vary.join(', '));
+  if (etagMatches(req.headers['if-none-match'], row.etag)) return reply.code(304).send();
+  const useGzip = row.gzip !== null && acceptsGzip(req.headers['accept-encoding']);
+  const body = useGzip ? row.gzip! : row.body;
+  if (useGzip) reply.header('content-encoding', 'gzip');
+  reply.header('content-length', String(body.length));
+  if (req.method === 'HEAD') return reply.send();
+  return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}

@@ -1,0 +1,52 @@
+// Routes /<repo>/... to the repository's format: each format's routes are compiled into a
+// router of their own, so formats never collide and nothing here names a format.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { can } from '../core/auth/principal.ts';
+import { WharfError, forbidden, notFound, unauthorized } from '../core/errors.ts';
+import type { FormatPlugin, FormatRoute } from '../core/format-plugin.ts';
+import type { Wharf } from '../core/wharf.ts';
+
+type Router = ReturnType<typeof FindMyWay>;
+
+function compile(plugin: FormatPlugin): Router {
+  const router = FindMyWay({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 500 });
+  for (const route of plugin.routes) {
+    const methods: HTTPMethod[] = route.method === 'GET' ? ['GET', 'HEAD'] : [route.method];
+    for (const m of methods) router.on(m, route.path, () => {}, route);
+  }
+  return router;
+}
+
+export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: FormatPlugin[]): void {
+  const routers = new Map(plugins.map((p) => [p.format, compile(p)]));
+
+  const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { repo: repoName } = req.params as { repo: string };
+    const repo = wharf.repo(repoName);
+    if (!repo) throw notFound(`no repository named ${repoName}`);
+    const router = routers.get(repo.format)!;
+    const q = req.url.indexOf('?');
+    // find-my-way decodes parameters itself: hand it the raw path below the repository.
+    const rawPath = req.url.slice(0, q < 0 ? undefined : q).replace(/^\/[^/]*/, '') || '/';
+    if (rawPath === '/' && !req.url.slice(0, q < 0 ? undefined : q).endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      return reply.redirect(`/${repoName}/`, 301);
+    }
+    const found = router.find(req.method as HTTPMethod, rawPath);
+    if (!found) {
+      const anyMethod = ['GET', 'POST', 'PUT', 'DELETE'].some((m) => router.find(m as HTTPMethod, rawPath));
+      if (anyMethod) throw new WharfError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`);
+      throw notFound(`not found: ${rawPath}`);
+    }
+    const route = found.store as FormatRoute;
+    if (!can(req.principal, repo, route.access)) {
+      if (req.principal.kind === 'anonymous') throw unauthorized(`${repo.name} requires authentication`, repo.name);
+      throw forbidden(`${req.principal.user.name} may not ${route.access === 'read' ? 'read' : 'write to'} ${repo.name}`);
+    }
+    return route.handler(req, reply, { ...wharf.contextFor(repo), params: found.params, principal: req.principal });
+  };
+
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as const;
+  app.route({ method: [...methods], url: '/:repo', handler: dispatch });
+  app.route({ method: [...methods], url: '/:repo/*', handler: dispatch });
+}
