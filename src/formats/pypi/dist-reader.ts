@@ -4,12 +4,14 @@
 // than the limit is refused before inflating, and inflation stops as soon as the
 // real bytes pass the limit (a zip header may lie about the size).
 import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { Duplex, PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
-import { createDecompressor, type Compression } from '../../lib/compression.ts';
+import { createDecompressor, detectCompression, type Compression } from '../../lib/compression.ts';
 import type { DistFilename } from './filename.ts';
 import { normalizeName } from './names.ts';
 import { normalizeVersion } from './version.ts';
@@ -152,8 +154,19 @@ function pickPkgInfo<T>(found: { dir: string; value: T }[], dist: DistFilename):
 
 async function readTarSdistMetadata(path: string, dist: DistFilename, compression: Compression, maxBytes: number, maxScan: number): Promise<Buffer> {
   const kind = compression === 'bzip2' ? 'bzip2' : 'gzip';
+  // Check the magic first: bzip2 runs as a child process whose failure on foreign
+  // input can arrive after its (empty) output has ended, which would read as "no PKG-INFO".
+  const handle = await open(path, 'r');
+  let head: Buffer;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(6), 0, 6, 0);
+    head = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  if (detectCompression(head) !== compression) throw invalidPackage(`sdist is not a valid ${kind}-compressed tar (its first bytes are not ${kind}'s)`);
   const source = createReadStream(path);
-  const decompress = createDecompressor(compression);
+  const decompress = compression === 'bzip2' ? bunzip2() : createDecompressor(compression);
   let scanned = 0;
   const budget = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -194,6 +207,28 @@ async function readTarSdistMetadata(path: string, dist: DistFilename, compressio
     extract.destroy();
   }
   return pickPkgInfo(found, dist);
+}
+
+/**
+ * `bzip2 -dc` as a stream whose output ends only once bzip2 has exited cleanly.
+ * (createDecompressor's pipe can end its output before a failure exit is seen,
+ * which would turn a corrupt archive into an empty one.)
+ */
+function bunzip2(): Duplex {
+  const child = spawn('bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = new PassThrough();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
+  child.stdout.pipe(out, { end: false });
+  const duplex = Duplex.from({ writable: child.stdin, readable: out });
+  child.stdin.on('error', () => {}); // EPIPE when bzip2 gives up early; its exit code tells why
+  child.on('error', (err) => duplex.destroy(err));
+  child.on('close', (code, signal) => {
+    if (code === 0) out.end();
+    else duplex.destroy(new Error(`bzip2 failed (${code ?? signal}): ${stderr.trim().split('\n')[0] || 'corrupt input'}`));
+  });
+  duplex.on('close', () => { if (child.exitCode === null) child.kill('SIGTERM'); });
+  return duplex;
 }
 
 function asTarError(err: unknown, kind: 'gzip' | 'bzip2'): unknown {

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { after, before, test } from 'node:test';
+import { isWharfError } from '../../../src/core/errors.ts';
+import { parseCoreMetadata } from '../../../src/formats/pypi/core-metadata.ts';
+import { readDistMetadata, type DistReadLimits } from '../../../src/formats/pypi/dist-reader.ts';
+import { parseDistFilename } from '../../../src/formats/pypi/filename.ts';
+import { compressBuffer } from '../../../src/lib/compression.ts';
+import { buildSdist, buildWheel, coreMetadataText, sdistFilename, tarball, tarGz, wheelFilename } from '../../helpers/python-dists.ts';
+import { buildZip, deflatedZeros } from '../../helpers/zip.ts';
+
+let dir: string;
+before(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-pypi-reader-')); });
+after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+async function put(filename: string, data: Buffer): Promise<string> {
+  const p = path.join(dir, filename);
+  await writeFile(p, data);
+  return p;
+}
+
+async function read(filename: string, data: Buffer, limits?: DistReadLimits): Promise<Buffer> {
+  return readDistMetadata(await put(filename, data), parseDistFilename(filename), limits);
+}
+
+async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(isWharfError(err), `expected a WharfError, got ${String(err)}`);
+    assert.equal(err.code, 'INVALID_PACKAGE');
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+const demo = { name: 'Demo.Pkg', version: '1.2.0', summary: 'demo', requiresDist: ['attrs>=22'], requiresPython: '>=3.8', description: '# Hello\n' };
+
+test('reads METADATA from a wheel the helper built, and Python agrees the zip is sound', async () => {
+  const filename = wheelFilename(demo);
+  assert.equal(filename, 'demo_pkg-1.2.0-py3-none-any.whl');
+  const wheel = buildWheel(demo);
+  const bytes = await read(filename, wheel);
+  assert.equal(bytes.toString('utf8'), coreMetadataText(demo));
+  const m = parseCoreMetadata(bytes);
+  assert.deepEqual([m.name, m.version, m.requiresDist, m.requiresPython, m.description], ['Demo.Pkg', '1.2.0', ['attrs>=22'], '>=3.8', '# Hello\n']);
+
+  const p = path.join(dir, filename);
+  const out = execFileSync('/usr/bin/python3', ['-c', [
+    'import sys, zipfile, hashlib, base64',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    'assert z.testzip() is None',
+    'record = z.read("demo_pkg-1.2.0.dist-info/RECORD").decode().splitlines()',
+    'for line in record:',
+    '    name, digest, size = line.rsplit(",", 2)',
+    '    if not digest: continue',
+    '    data = z.read(name)',
+    '    assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode(), name',
+    '    assert int(size) == len(data), name',
+    'print(sorted(z.namelist()))',
+  ].join('\n'), p], { encoding: 'utf8' });
+  assert.equal(out.trim(), "['demo_pkg-1.2.0.dist-info/METADATA', 'demo_pkg-1.2.0.dist-info/RECORD', 'demo_pkg-1.2.0.dist-info/WHEEL', 'demo_pkg/__init__.py']");
+});
+
+test('reads PKG-INFO from .tar.gz, .tgz, .zip and .tar.bz2 sdists', async () => {
+  const gz = await buildSdist(demo);
+  assert.equal((await read(sdistFilename(demo), gz)).toString(), coreMetadataText(demo));
+  assert.equal((await read('demo_pkg-1.2.0.tgz', gz)).toString(), coreMetadataText(demo));
+  const zip = await buildSdist({ ...demo, format: 'zip' });
+  assert.equal(sdistFilename({ ...demo, format: 'zip' }), 'demo_pkg-1.2.0.zip');
+  assert.equal((await read('demo_pkg-1.2.0.zip', zip)).toString(), coreMetadataText(demo));
+  const bz2 = await compressBuffer('bzip2', zlib.gunzipSync(gz));
+  assert.equal((await read('demo_pkg-1.2.0.tar.bz2', bz2)).toString(), coreMetadataText(demo));
+});
+
+test('sdists: legacy top directory, ./ prefixes, several top directories, nested PKG-INFO', async () => {
+  const legacy = await buildSdist({ ...demo, baseDir: 'Demo.Pkg-1.2.0', metadataOverride: 'legacy' });
+  assert.equal((await read('Demo.Pkg-1.2.0.tar.gz', legacy)).toString(), 'legacy');
+  const dotted = await tarGz([{ name: './demo_pkg-1.2.0/PKG-INFO', data: 'dotted' }]);
+  assert.equal((await read('demo_pkg-1.2.0.tar.gz', dotted)).toString(), 'dotted');
+  const two = await tarGz([
+    { name: 'other-9/PKG-INFO', data: 'other' },
+    { name: 'demo_pkg-1.2.0/PKG-INFO', data: 'mine' },
+  ]);
+  assert.equal((await read('demo_pkg-1.2.0.tar.gz', two)).toString(), 'mine');
+  const ambiguous = await tarGz([{ name: 'a-1/PKG-INFO', data: 'a' }, { name: 'b-1/PKG-INFO', data: 'b' }]);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', ambiguous), /2 top-level PKG-INFO/);
+  const nested = await tarGz([{ name: 'demo_pkg-1.2.0/demo_pkg.egg-info/PKG-INFO', data: 'x' }]);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', nested), /no PKG-INFO in its top directory/);
+  const nestedZip = buildZip([{ name: 'demo_pkg-1.2.0/sub/PKG-INFO', data: 'x' }]);
+  await rejectsWith(read('demo_pkg-1.2.0.zip', nestedZip), /no PKG-INFO in its top directory/);
+});
+
+test('wheel structure errors', async () => {
+  await rejectsWith(read(wheelFilename(demo), buildWheel({ ...demo, omitMetadata: true })), /no \.dist-info\/METADATA/);
+  const twoDirs = buildWheel({ ...demo, extraFiles: { 'other-1.0.dist-info/METADATA': 'Metadata-Version: 2.1\n' } });
+  await rejectsWith(read(wheelFilename(demo), twoDirs), /more than one \.dist-info directory: demo_pkg-1\.2\.0\.dist-info, other-1\.0\.dist-info/);
+  await rejectsWith(read('other-1.2.0-py3-none-any.whl', buildWheel(demo)), /demo_pkg-1\.2\.0\.dist-info directory does not match its filename \(other 1\.2\.0\)/);
+  await rejectsWith(read('demo_pkg-1.3-py3-none-any.whl', buildWheel(demo)), /does not match its filename/);
+  // Name and version compare after normalisation.
+  const wheel = buildWheel({ ...demo, version: '1.0.0-RC1' });
+  assert.ok((await read('DEMO.pkg-1.0.0rc1-py3-none-any.whl', wheel)).length > 0);
+  const dup = buildZip([{ name: 'x-1.dist-info/METADATA', data: 'a' }, { name: 'x-1.dist-info/METADATA', data: 'b' }]);
+  await rejectsWith(read('x-1-py3-none-any.whl', dup), /2 entries named x-1\.dist-info\/METADATA/);
+  const evil = buildZip([{ name: '../evil.py', data: 'x' }, { name: 'x-1.dist-info/METADATA', data: 'a' }]);
+  await rejectsWith(read('x-1-py3-none-any.whl', evil), /corrupt zip archive: invalid relative path/);
+});
+
+test('truncated and non-zip wheels', async () => {
+  const wheel = buildWheel(demo);
+  await rejectsWith(read(wheelFilename(demo), wheel.subarray(0, Math.floor(wheel.length / 2))), /not a valid zip archive \(truncated or corrupt\)/);
+  await rejectsWith(read(wheelFilename(demo), Buffer.from('this is not a zip file at all')), /not a valid zip archive/);
+  await rejectsWith(read(wheelFilename(demo), Buffer.alloc(0)), /not a valid zip archive/);
+  // Central directory intact but the entry data cut short: the reader must fail cleanly.
+  const body = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', data: 'Metadata-Version: 2.1\n'.repeat(50), method: 'store' }]);
+  const cut = Buffer.concat([body.subarray(0, 60), Buffer.alloc(body.length - 60)]);
+  await rejectsWith(read(wheelFilename(demo), cut), /zip/);
+});
+
+test('a METADATA entry that declares more than the limit is refused without inflating it', async () => {
+  // The data is not deflate at all: inflating it would fail with a zlib error instead.
+  const zip = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', raw: Buffer.from('not deflate data'), declaredUncompressedSize: 5 * 1024 * 1024 }]);
+  await rejectsWith(read(wheelFilename(demo), zip), /METADATA is larger than the 4194304-byte limit/);
+  const small = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', data: 'x'.repeat(2000) }]);
+  await rejectsWith(read(wheelFilename(demo), small, { maxMetadataBytes: 1000 }), /larger than the 1000-byte limit/);
+});
+
+test('a zip bomb that lies about its size stops inflating at the limit', async () => {
+  // 256 MiB of zeros in ~260 KB, then bytes that are not deflate: reaching them would
+  // raise a zlib error, so the size error proves inflation stopped early.
+  const raw = Buffer.concat([deflatedZeros(256 * 1024 * 1024, { final: false }), Buffer.alloc(64, 0xff)]);
+  assert.ok(raw.length < 400_000);
+  for (const declared of [100, 4 * 1024 * 1024]) {
+    const zip = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', raw, declaredUncompressedSize: declared, crc32: 0 }]);
+    const started = Date.now();
+    await rejectsWith(read(wheelFilename(demo), zip), /larger than the 4194304-byte limit|inflates to more than its declared size/);
+    assert.ok(Date.now() - started < 5000, 'took too long: inflated too much?');
+  }
+  // The same bomb with an honest final block inflates to 256 MiB: refused by its header.
+  const honest = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', raw: deflatedZeros(256 * 1024 * 1024), declaredUncompressedSize: 256 * 1024 * 1024 }]);
+  await rejectsWith(read(wheelFilename(demo), honest), /larger than the 4194304-byte limit/);
+});
+
+test('sdist archive errors', async () => {
+  const tar = await tarball([{ name: 'demo_pkg-1.2.0/PKG-INFO', data: 'x' }]);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', tar), /not a valid gzip-compressed tar/);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', zlib.gzipSync('just some text, not a tar archive '.repeat(40))), /not a valid tar archive/);
+  const gz = await buildSdist(demo);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', gz.subarray(0, 40)), /not a valid gzip-compressed tar/);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', await tarGz([{ name: 'demo_pkg-1.2.0/setup.py', data: '' }])), /no PKG-INFO in its top directory \(expected demo_pkg-1\.2\.0\/PKG-INFO\)/);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.bz2', gz), /not a valid bzip2-compressed tar/);
+  // A cut bzip2 stream yields no output before bzip2 fails: that must not read as "no PKG-INFO".
+  const bz2 = await compressBuffer('bzip2', zlib.gunzipSync(gz));
+  await rejectsWith(read('demo_pkg-1.2.0.tar.bz2', bz2.subarray(0, bz2.length - 20)), /not a valid bzip2-compressed tar: bzip2 failed .*ends unexpectedly/);
+  await rejectsWith(read('demo_pkg-1.2.0.zip', gz), /not a valid zip archive/);
+  const big = await tarGz([{ name: 'demo_pkg-1.2.0/PKG-INFO', data: Buffer.alloc(5 * 1024 * 1024, 'a') }]);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', big), /PKG-INFO is larger than the 4194304-byte limit/);
+  const bigZip = await buildSdist({ ...demo, format: 'zip', metadataOverride: 'a'.repeat(3000) });
+  await rejectsWith(read('demo_pkg-1.2.0.zip', bigZip, { maxMetadataBytes: 2048 }), /PKG-INFO is larger than the 2048-byte limit/);
+});
+
+test('an sdist scan stops at maxScanBytes of decompressed tar', async () => {
+  const padded = await tarGz([
+    { name: 'demo_pkg-1.2.0/data.bin', data: Buffer.alloc(3 * 1024 * 1024) },
+    { name: 'demo_pkg-1.2.0/PKG-INFO', data: 'late' },
+  ]);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', padded, { maxScanBytes: 1024 * 1024 }), /decompresses to more than 1048576 bytes/);
+  assert.equal((await read('demo_pkg-1.2.0.tar.gz', padded)).toString(), 'late');
+});
+
+test('a missing file is an I/O error, not a client error', async () => {
+  await assert.rejects(readDistMetadata(path.join(dir, 'nope.whl'), parseDistFilename('nope-1-py3-none-any.whl')), (err: unknown) => !isWharfError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT');
+  await assert.rejects(readDistMetadata(path.join(dir, 'nope.tar.gz'), parseDistFilename('nope-1.tar.gz')), (err: unknown) => !isWharfError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT');
+});
