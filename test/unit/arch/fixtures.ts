@@ -24,6 +24,8 @@ export interface PackageSpec {
   /** Symbolic links, relative path → target. */
   symlinks?: Record<string, string>;
   compression?: PackageCompression;
+  /** bsdtar's `--format` (default: bsdtar's own, restricted pax like makepkg). */
+  tarFormat?: 'pax' | 'gnutar' | 'ustar';
 }
 
 export async function tempDir(prefix = 'wharf-arch-'): Promise<string> {
@@ -62,7 +64,7 @@ export async function buildPackage(outFile: string, spec: PackageSpec): Promise<
     const members = [...roots].sort((a, b) => (a === '.PKGINFO' ? -1 : b === '.PKGINFO' ? 1 : a < b ? -1 : a > b ? 1 : 0));
     const quoted = members.map((m) => `'${m.replace(/'/g, `'\\''`)}'`).join(' ');
     const compress = COMPRESSORS[spec.compression ?? 'zstd'];
-    execFileSync('sh', ['-c', `bsdtar --uid 0 --gid 0 -cf - ${quoted} | ${compress} > '${outFile}'`], { cwd: root });
+    execFileSync('sh', ['-c', `bsdtar --uid 0 --gid 0 ${spec.tarFormat ? `--format=${spec.tarFormat}` : ''} -cf - ${quoted} | ${compress} > '${outFile}'`], { cwd: root });
     return outFile;
   } finally {
     await removeDir(root);

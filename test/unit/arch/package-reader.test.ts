@@ -83,6 +83,17 @@ describe('readArchPackage', () => {
     assert.ok(!pkg.files.some((f) => f.startsWith('.')));
   });
 
+  for (const tarFormat of ['pax', 'gnutar'] as const) {
+    test(`reads a ${tarFormat} tar with long names`, async () => {
+      const long = `usr/share/${'a-rather-long-directory-name/'.repeat(6)}and-a-file-name-that-is-long-too.txt`;
+      const file = await buildPackage(path.join(dir, `${tarFormat}.pkg.tar.zst`), { pkginfo: PKGINFO, files: { ...FILES, [long]: 'x' }, tarFormat });
+      const pkg = await readArchPackage(file);
+      assert.equal(pkg.pkginfo.pkgname, 'hello');
+      assert.ok(pkg.files.includes(long));
+      assert.deepEqual(pkg.files, bsdtarList(file));
+    });
+  }
+
   test('streams a large package', async () => {
     // 24 MiB of incompressible data after .PKGINFO: read in one pass, nothing held.
     const file = await buildPackage(path.join(dir, 'big.pkg.tar.zst'), {
