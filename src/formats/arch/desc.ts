@@ -1,6 +1,7 @@
 // The `desc` and `files` entries of a sync db, byte for byte as repo-add (pacman 6.0.2)
 // writes them: `%FIELD%`, one value per line, a blank line; empty fields left out; every
 // run of whitespace in a value collapsed to one space (repo-add's extglob normalisation).
+import { invalidPackage } from '../../core/errors.ts';
 import type { PkgInfo } from './pkginfo.ts';
 
 /** What the db needs about the package file itself; the caller computes the digests. */
@@ -15,6 +16,19 @@ export interface PackageFileInfo {
   sha256: string;
   /** Base64 of the binary detached signature (`%PGPSIG%`), when there is one. */
   pgpsig?: string;
+}
+
+/** repo-add's limit on a package signature file. */
+export const MAX_PGPSIG_SIZE = 16384;
+
+/**
+ * The `%PGPSIG%` value for a detached signature: base64 on one line. Refuses, as repo-add
+ * does, an ASCII-armored signature and one over 16 KiB (pacman wants binary signatures).
+ */
+export function encodePgpsig(signature: Uint8Array): string {
+  if (signature.length > MAX_PGPSIG_SIZE) throw invalidPackage(`package signature is larger than ${MAX_PGPSIG_SIZE} bytes`);
+  if (Buffer.from(signature).includes('BEGIN PGP SIGNATURE')) throw invalidPackage('package signature must be binary, not ASCII-armored');
+  return Buffer.from(signature).toString('base64');
 }
 
 /** `<pkgname>-<pkgver>`: the directory of a package's entries inside the db archive. */

@@ -137,6 +137,18 @@ export function packageStem(info: Pick<PkgInfo, 'pkgname' | 'pkgver' | 'arch'>):
   return `${info.pkgname}-${info.pkgver}-${info.arch}`;
 }
 
+// The extensions makepkg can give a package (PKGEXT); Wharf reads the first four.
+const PACKAGE_EXTENSION = /^\.pkg\.tar(?:\.(?:zst|xz|gz|bz2|lz4|lrz|lzo|lz|Z))?$/;
+
+/**
+ * Whether `filename` is the name makepkg gives the package described by `info`:
+ * `<pkgname>-<pkgver>-<arch>.pkg.tar[.ext]`. Used to refuse uploads named for another package.
+ */
+export function isPackageFilenameFor(filename: string, info: Pick<PkgInfo, 'pkgname' | 'pkgver' | 'arch'>): boolean {
+  const stem = packageStem(info);
+  return filename.startsWith(stem) && PACKAGE_EXTENSION.test(filename.slice(stem.length));
+}
+
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
