@@ -1,19 +1,33 @@
 #!/usr/bin/env node
 // The `wharf` command line. `serve` runs the server; every other command talks HTTP to a
-// running server (WHARF_URL) through the typed client in src/client/.
+// running server (WHARF_URL, WHARF_TOKEN or WHARF_USER/WHARF_PASSWORD) through the typed
+// client in src/client/.
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.ts';
+import { registerAdminCommands } from './commands/admin.ts';
+import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
+import type { GlobalOptions } from './context.ts';
 
-const program = new Command('wharf').version(WHARF_VERSION).description('Self-hosted package repositories: PyPI, APT, Arch Linux and files');
+const program = new Command('wharf')
+  .version(WHARF_VERSION)
+  .description('Self-hosted package repositories: PyPI, APT, Arch Linux and files')
+  .option('--url <url>', 'server URL (WHARF_URL, default http://127.0.0.1:8080)')
+  .option('--token <token>', 'API token (WHARF_TOKEN; or WHARF_USER and WHARF_PASSWORD)')
+  .option('--json', 'print JSON instead of tables');
+
+const globals = () => program.opts<GlobalOptions>();
 
 program.command('serve')
   .description('run the server (embedded default: SQLite and blobs in ./wharf-data)')
-  .option('--host <host>', 'address to listen on (WHARF_HOST)', undefined)
-  .option('--port <port>', 'port to listen on (WHARF_PORT)', undefined)
-  .option('--data <dir>', 'data directory (WHARF_DATA)', undefined)
-  .option('--config <file>', 'JSON configuration file (WHARF_CONFIG)', undefined)
-  .option('--log-level <level>', 'trace, debug, info, warn, error (WHARF_LOG_LEVEL)', undefined)
+  .option('--host <host>', 'address to listen on (WHARF_HOST, default 127.0.0.1)')
+  .option('--port <port>', 'port to listen on (WHARF_PORT, default 8080)')
+  .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
+  .option('--config <file>', 'JSON configuration file (WHARF_CONFIG)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error (WHARF_LOG_LEVEL)')
   .action(serve);
+
+registerAdminCommands(program, globals);
+registerPackageCommands(program, globals);
 
 await program.parseAsync(process.argv);

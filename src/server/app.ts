@@ -35,8 +35,7 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: 4 * 1024 * 1024,
-    maxParamLength: 500,
-    disableRequestLogging: false,
+    routerOptions: { maxParamLength: 500 },
     // Uploads of many GB can take long; keep-alive for clients that pipeline index requests.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,

@@ -1,0 +1,177 @@
+// `wharf upload|import|ls|rm|yank|download|status|gc`: package operations over HTTP.
+import type { Command } from 'commander';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { WharfApiError, type WharfClient } from '../../client/client.ts';
+import { clientFrom, formatBytes, out, run, table, type GlobalOptions } from '../context.ts';
+import { ProgressBar } from '../progress.ts';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function fieldPairs(pairs: string[], extra: Record<string, string | undefined>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) fields[k] = v;
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new Error(`--field takes key=value, not ${JSON.stringify(p)}`);
+    fields[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return fields;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await walk(p)));
+    else if (entry.isFile()) found.push(p);
+  }
+  return found.sort();
+}
+
+interface UploadSummary {
+  created: number;
+  existing: number;
+  failed: { file: string; reason: string }[];
+  bytes: number;
+}
+
+async function uploadMany(client: WharfClient, repo: string, files: string[], fields: Record<string, string>, concurrency: number): Promise<UploadSummary> {
+  const summary: UploadSummary = { created: 0, existing: 0, failed: [], bytes: 0 };
+  const total = files.length;
+  let next = 0;
+  let done = 0;
+  const bar = new ProgressBar(`files to ${repo}`);
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++];
+      try {
+        const size = (await stat(file)).size;
+        const res = await client.upload(repo, file, { fields });
+        if (res.status === 'created') summary.created++;
+        else summary.existing++;
+        summary.bytes += size;
+      } catch (err) {
+        if (!(err instanceof WharfApiError) || err.status >= 500) throw err;
+        summary.failed.push({ file, reason: err.message });
+      }
+      done++;
+      bar.update(done, total);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  bar.done();
+  return summary;
+}
+
+export function registerPackageCommands(program: Command, globals: () => GlobalOptions): void {
+  program.command('upload <repo> <files...>')
+    .description('upload files to a repository (any format)')
+    .option('--suite <suite>', 'APT: the suite to add to')
+    .option('--component <component>', 'APT: the component to add to')
+    .option('--field <key=value>', 'another format parameter (repeatable)', collect, [])
+    .action((repo: string, files: string[], o: { suite?: string; component?: string; field: string[] }) => run(async () => {
+      const client = clientFrom(globals());
+      const fields = fieldPairs(o.field, { suite: o.suite, component: o.component });
+      let failed = 0;
+      for (const file of files) {
+        const bar = new ProgressBar(basename(file));
+        try {
+          const res = await client.upload(repo, file, { fields, onProgress: (s, t) => bar.update(s, t) });
+          bar.done();
+          out(`${res.status === 'created' ? 'uploaded' : 'already there'}: ${res.files.map((f) => f.path).join(', ')}`);
+        } catch (err) {
+          bar.done();
+          if (!(err instanceof WharfApiError)) throw err;
+          failed++;
+          process.stderr.write(`wharf: ${basename(file)}: ${err.message} (${err.status})\n`);
+        }
+      }
+      if (failed) process.exitCode = 1;
+    }));
+
+  program.command('import <repo> <dir>')
+    .description('upload every file below a directory (e.g. a pypiserver packages folder); invalid files are reported, not fatal')
+    .option('--jobs <n>', 'uploads at once', '4')
+    .option('--field <key=value>', 'a format parameter for every file (repeatable)', collect, [])
+    .action((repo: string, dir: string, o: { jobs: string; field: string[] }) => run(async () => {
+      const files = await walk(dir);
+      const started = Date.now();
+      const s = await uploadMany(clientFrom(globals()), repo, files, fieldPairs(o.field, {}), Math.max(1, Number(o.jobs) || 4));
+      for (const f of s.failed) process.stderr.write(`skipped ${f.file}: ${f.reason}\n`);
+      out(`imported ${s.created} new, ${s.existing} already present, ${s.failed.length} refused, of ${files.length} files (${formatBytes(s.bytes)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }));
+
+  program.command('ls <repo> [package]')
+    .description('list the packages of a repository, or the versions and files of one package')
+    .action((repo: string, pkg: string | undefined) => run(async () => {
+      const client = clientFrom(globals());
+      if (pkg) {
+        const p = await client.getPackage(repo, pkg);
+        if (globals().json) return out(JSON.stringify(p, null, 2));
+        const rows = [['VERSION', 'FILE', 'SIZE', 'UPLOADED', 'NOTE']];
+        for (const v of p.versions) {
+          for (const f of v.files) {
+            if (f.meta.kind === 'core-metadata') continue;
+            rows.push([v.version, f.filename, formatBytes(f.size), f.createdAt.slice(0, 19), f.meta.yanked ? `yanked${f.meta.yankedReason ? `: ${f.meta.yankedReason}` : ''}` : '']);
+          }
+        }
+        return out(table(rows));
+      }
+      const packages = await client.listPackages(repo);
+      if (globals().json) return out(JSON.stringify(packages, null, 2));
+      out(table([['PACKAGE', 'VERSIONS', 'UPDATED'], ...packages.map((p) => [p.displayName, p.versions.join(' '), p.updatedAt.slice(0, 19)])]));
+    }));
+
+  program.command('rm <repo> [package] [version]')
+    .description('delete a package, one version of it, or (with --path) one file')
+    .option('--path <path>', 'a file path below the repository')
+    .action((repo: string, pkg: string | undefined, version: string | undefined, o: { path?: string }) => run(async () => {
+      const client = clientFrom(globals());
+      if (o.path) {
+        await client.deleteFile(repo, o.path);
+        return out(`deleted ${o.path}`);
+      }
+      if (!pkg) throw new Error('name a package (and optionally a version), or give --path');
+      if (version) await client.deleteVersion(repo, pkg, version);
+      else await client.deletePackage(repo, pkg);
+      out(`deleted ${pkg}${version ? ` ${version}` : ''} from ${repo}`);
+    }));
+
+  program.command('yank <repo> <package> <version>')
+    .description('PyPI: yank a release (PEP 592), or with --undo unyank it')
+    .option('--reason <text>', 'shown to installers')
+    .option('--file <filename>', 'only this file of the release')
+    .option('--undo', 'unyank')
+    .action((repo: string, pkg: string, version: string, o: { reason?: string; file?: string; undo?: boolean }) => run(async () => {
+      const client = clientFrom(globals());
+      const res = o.undo
+        ? await client.unyank(repo, pkg, version, { filename: o.file })
+        : await client.yank(repo, pkg, version, { reason: o.reason, filename: o.file });
+      out(`${o.undo ? 'unyanked' : 'yanked'}: ${(res as { files: string[] }).files.join(', ')}`);
+    }));
+
+  program.command('download <repo> <path>')
+    .description('download a file by its path below the repository (see `wharf ls`)')
+    .option('-o, --output <file>', 'where to write it (default: its name, here)')
+    .action((repo: string, path: string, o: { output?: string }) => run(async () => {
+      const dest = o.output ?? basename(path);
+      const bar = new ProgressBar(basename(path));
+      const n = await clientFrom(globals()).download(repo, path, dest, (g, t) => bar.update(g, t));
+      bar.done();
+      out(`saved ${dest} (${formatBytes(n)})`);
+    }));
+
+  program.command('status').description('counts and sizes per repository').action(() => run(async () => {
+    const s = await clientFrom(globals()).status();
+    if (globals().json) return out(JSON.stringify(s, null, 2));
+    out(table([['REPOSITORY', 'FORMAT', 'KIND', 'PACKAGES', 'VERSIONS', 'FILES', 'SIZE', 'LAST UPDATE'],
+      ...s.repositories.map((r) => [r.name, r.format, r.kind, String(r.packages), String(r.versions), String(r.files), formatBytes(r.bytes), r.lastUpdate?.slice(0, 19) ?? '-'])]));
+  }));
+
+  program.command('gc').description('delete blobs no file references (administrators)').action(() => run(async () => {
+    const r = await clientFrom(globals()).gc();
+    out(`freed ${r.blobs} blobs, ${formatBytes(r.bytes)}`);
+  }));
+}

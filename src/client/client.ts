@@ -1,0 +1,212 @@
+// The typed HTTP client for Wharf's management API, used by the CLI and by library users:
+//   const c = new WharfClient({ url: 'http://127.0.0.1:8080', token: process.env.WHARF_TOKEN });
+//   await c.upload('pypi', 'dist/pkg-1.0-py3-none-any.whl');
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type {
+  FileInfo, PackageDetail, PackageSummary, RepoInfo, RepoStatus, TokenCreated, TokenInfo, UploadResult, UserInfo,
+} from './types.ts';
+
+export * from './types.ts';
+
+export interface ClientOptions {
+  url: string;
+  token?: string;
+  user?: string;
+  password?: string;
+}
+
+export class WharfApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'WharfApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface UploadOptions {
+  /** Format parameters, e.g. `{ suite: 'stable', component: 'main' }` for APT. */
+  fields?: Record<string, string>;
+  onProgress?: (sent: number, total: number) => void;
+  /** Name to upload under (default: the file's base name). */
+  filename?: string;
+}
+
+const enc = encodeURIComponent;
+
+export class WharfClient {
+  readonly url: string;
+  private readonly auth: string | undefined;
+
+  constructor(opts: ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    if (opts.token) this.auth = `Bearer ${opts.token}`;
+    else if (opts.user !== undefined && opts.password !== undefined) {
+      this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
+    }
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(this.auth ? { authorization: this.auth } : {}), ...extra };
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.url}/-/api/v1${path}`, {
+      method,
+      headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return this.parse<T>(res);
+  }
+
+  private async parse<T>(res: Response): Promise<T> {
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let data: unknown = undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!res.ok) {
+      const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new WharfApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.trim() || res.statusText));
+    }
+    return data as T;
+  }
+
+  health(): Promise<{ status: string; version: string }> {
+    return fetch(`${this.url}/-/health`).then((r) => this.parse(r));
+  }
+  whoami(): Promise<{ user: UserInfo | null; token: TokenInfo | null }> {
+    return this.request('GET', '/whoami');
+  }
+
+  // repositories
+  async listRepos(): Promise<RepoInfo[]> {
+    return (await this.request<{ repositories: RepoInfo[] }>('GET', '/repositories')).repositories;
+  }
+  getRepo(name: string): Promise<RepoInfo> {
+    return this.request('GET', `/repositories/${enc(name)}`);
+  }
+  createRepo(spec: { name: string; format: string; kind?: string; public?: boolean; options?: Record<string, unknown> }): Promise<RepoInfo> {
+    return this.request('POST', '/repositories', spec);
+  }
+  updateRepo(name: string, patch: { public?: boolean; options?: Record<string, unknown> }): Promise<RepoInfo> {
+    return this.request('PATCH', `/repositories/${enc(name)}`, patch);
+  }
+  deleteRepo(name: string): Promise<void> {
+    return this.request('DELETE', `/repositories/${enc(name)}`);
+  }
+
+  // packages and files
+  async listPackages(repo: string): Promise<PackageSummary[]> {
+    return (await this.request<{ packages: PackageSummary[] }>('GET', `/repositories/${enc(repo)}/packages`)).packages;
+  }
+  getPackage(repo: string, name: string): Promise<PackageDetail> {
+    return this.request('GET', `/repositories/${enc(repo)}/packages/${enc(name)}`);
+  }
+  deletePackage(repo: string, name: string): Promise<void> {
+    return this.request('DELETE', `/repositories/${enc(repo)}/packages/${enc(name)}`);
+  }
+  deleteVersion(repo: string, name: string, version: string): Promise<void> {
+    return this.request('DELETE', `/repositories/${enc(repo)}/packages/${enc(name)}/versions/${enc(version)}`);
+  }
+  async listFiles(repo: string, prefix = ''): Promise<FileInfo[]> {
+    return (await this.request<{ files: FileInfo[] }>('GET', `/repositories/${enc(repo)}/files?prefix=${enc(prefix)}`)).files;
+  }
+  deleteFile(repo: string, path: string): Promise<void> {
+    return this.request('DELETE', `/repositories/${enc(repo)}/files/${path.split('/').map(enc).join('/')}`);
+  }
+  action<T = unknown>(repo: string, action: string, args: Record<string, unknown>): Promise<T> {
+    return this.request('POST', `/repositories/${enc(repo)}/actions/${enc(action)}`, args);
+  }
+  yank(repo: string, pkg: string, version: string, opts: { reason?: string; filename?: string } = {}) {
+    return this.action(repo, 'yank', { package: pkg, version, ...opts });
+  }
+  unyank(repo: string, pkg: string, version: string, opts: { filename?: string } = {}) {
+    return this.action(repo, 'unyank', { package: pkg, version, ...opts });
+  }
+
+  /** Upload one file, streamed from disk (constant memory for any size). */
+  async upload(repo: string, file: string, opts: UploadOptions = {}): Promise<UploadResult> {
+    const { size } = await stat(file);
+    const query = new URLSearchParams({ filename: opts.filename ?? basename(file), ...(opts.fields ?? {}) });
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        sent += chunk.length;
+        opts.onProgress?.(sent, size);
+        cb(null, chunk);
+      },
+    });
+    const body = Readable.toWeb(createReadStream(file).pipe(counter)) as ReadableStream<Uint8Array>;
+    const res = await fetch(`${this.url}/-/api/v1/repositories/${enc(repo)}/upload?${query}`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/octet-stream', 'content-length': String(size) }),
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    return this.parse<UploadResult>(res);
+  }
+
+  /** Download a file of a repository (its path below the repository) to `dest`. */
+  async download(repo: string, path: string, dest: string, onProgress?: (got: number, total: number) => void): Promise<number> {
+    const res = await fetch(`${this.url}/${enc(repo)}/${path.split('/').map(enc).join('/')}`, { headers: this.headers() });
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      throw new WharfApiError(res.status, `HTTP_${res.status}`, text.trim() || res.statusText);
+    }
+    const total = Number(res.headers.get('content-length') ?? 0);
+    let got = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        got += chunk.length;
+        onProgress?.(got, total);
+        cb(null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), counter, createWriteStream(dest));
+    return got;
+  }
+
+  // server
+  status(): Promise<{ version: string; repositories: RepoStatus[] }> {
+    return this.request('GET', '/status');
+  }
+  gc(): Promise<{ blobs: number; bytes: number }> {
+    return this.request('POST', '/gc');
+  }
+
+  // users and tokens
+  async listUsers(): Promise<UserInfo[]> {
+    return (await this.request<{ users: UserInfo[] }>('GET', '/users')).users;
+  }
+  createUser(name: string, password: string, admin = false): Promise<UserInfo> {
+    return this.request('POST', '/users', { name, password, admin });
+  }
+  updateUser(name: string, patch: { password?: string; admin?: boolean }): Promise<UserInfo> {
+    return this.request('PATCH', `/users/${enc(name)}`, patch);
+  }
+  deleteUser(name: string): Promise<void> {
+    return this.request('DELETE', `/users/${enc(name)}`);
+  }
+  grant(name: string, repo: string, permission: 'read' | 'write' | 'admin' | null): Promise<UserInfo> {
+    return this.request('PUT', `/users/${enc(name)}/grants`, { repo, permission });
+  }
+  async listTokens(all = false): Promise<TokenInfo[]> {
+    return (await this.request<{ tokens: TokenInfo[] }>('GET', `/tokens${all ? '?all=true' : ''}`)).tokens;
+  }
+  createToken(spec: { name: string; repos?: string[]; permission?: 'read' | 'write' | 'admin'; expiresInDays?: number; user?: string }): Promise<TokenCreated> {
+    return this.request('POST', '/tokens', spec);
+  }
+  revokeToken(id: string): Promise<void> {
+    return this.request('DELETE', `/tokens/${enc(id)}`);
+  }
+}

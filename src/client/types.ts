@@ -1,0 +1,79 @@
+// The shapes the management API answers with.
+
+export interface RepoStats {
+  packages: number;
+  versions: number;
+  files: number;
+  bytes: number;
+  lastUpdate: string | null;
+}
+
+export interface RepoInfo {
+  name: string;
+  format: string;
+  kind: string;
+  public: boolean;
+  options: Record<string, unknown>;
+  createdAt: string;
+  url: string;
+  stats: RepoStats;
+}
+
+export interface RepoStatus extends RepoStats {
+  name: string;
+  format: string;
+  kind: string;
+  public: boolean;
+}
+
+export interface FileInfo {
+  path: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  createdAt: string;
+  meta: Record<string, unknown>;
+}
+
+export interface PackageSummary {
+  name: string;
+  displayName: string;
+  updatedAt: string;
+  versions: string[];
+  description?: string;
+}
+
+export interface PackageDetail {
+  name: string;
+  displayName: string;
+  updatedAt: string;
+  versions: { version: string; createdAt: string; meta: Record<string, unknown>; files: FileInfo[] }[];
+}
+
+export interface UploadResult {
+  status: 'created' | 'exists';
+  files: FileInfo[];
+}
+
+export interface UserInfo {
+  name: string;
+  admin: boolean;
+  createdAt: string;
+  grants: { repo: string; permission: string }[];
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  user?: string;
+  repos: string[];
+  permission: string;
+  expiresAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface TokenCreated extends TokenInfo {
+  /** The secret: shown in this answer only. */
+  token: string;
+}
