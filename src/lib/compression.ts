@@ -2,7 +2,7 @@
 // gzip and zstd come from Node's zlib; xz has no Node binding, so it runs the
 // system `xz` (xz-utils) as a pipe, which keeps memory constant for large packages.
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, type Readable, type Transform } from 'node:stream';
+import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 
 export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
@@ -29,13 +29,21 @@ function pipeThroughProcess(cmd: string, args: string[]): Duplex {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
-  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
-  child.on('error', (err) => duplex.destroy(err));
-  child.on('close', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGPIPE') {
-      duplex.destroy(new Error(`${cmd} failed (${code ?? signal}): ${stderr.trim() || 'corrupt input'}`));
-    }
+  // The output ends only after the process exited with 0: xz on corrupt input writes a
+  // partial (or empty) output and then fails, which must be an error, not a short stream.
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} failed (${code ?? signal}): ${stderr.trim() || 'corrupt input'}`));
+    });
   });
+  exited.catch(() => undefined); // nobody may read to the end (the consumer stopped early)
+  async function* output(): AsyncGenerator<Buffer> {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    await exited;
+  }
+  const duplex = Duplex.from({ writable: child.stdin, readable: Readable.from(output(), { objectMode: false }) });
   duplex.on('close', () => { if (child.exitCode === null) child.kill('SIGTERM'); });
   return duplex;
 }
