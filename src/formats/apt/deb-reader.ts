@@ -1,0 +1,166 @@
+// Read what the repository needs from a .deb: its control file (for Packages) and,
+// on request, the paths it installs (for Contents). Everything is taken from the
+// package's bytes; the uploaded file name is never trusted. Large members are
+// streamed, never held in memory.
+import type { Readable } from 'node:stream';
+import tar, { type Extract } from 'tar-stream';
+import { invalidPackage, isWharfError } from '../../core/errors.ts';
+import { collect, createDecompressor, type Compression } from '../../lib/compression.ts';
+import { checkDebianBinary, inspectDebMembers, listArMembers, openArMember, type ArMember } from './ar.ts';
+import { parseControl, type ControlStanza } from './control.ts';
+import { DEB_ARCHITECTURE, DEB_PACKAGE_NAME, sourceName } from './pool-path.ts';
+import { debVersionError } from './version.ts';
+
+export interface ReadDebOptions {
+  /** Also list the paths in data.tar (for Contents indexes). Reads the whole data member. */
+  listFiles?: boolean;
+  /** Largest control file accepted, in bytes. Default 1 MiB. */
+  maxControlSize?: number;
+  /** Most paths listed before the package is refused. Default 1,000,000. */
+  maxFiles?: number;
+}
+
+export interface DebInfo {
+  /** The control file's text exactly as in the package. */
+  control: string;
+  /** The parsed control file. */
+  fields: ControlStanza;
+  /** Shortcuts to the validated fields. */
+  name: string;
+  version: string;
+  architecture: string;
+  /** Source package name (`Source` without its version, or the package name). */
+  source: string;
+  controlCompression: Compression;
+  dataCompression: Compression;
+  /** Paths of everything but directories in data.tar, without `./`, in archive order (with `listFiles`). */
+  files?: string[];
+}
+
+/** One entry of tar-stream's extract (a streamx Readable with its header). */
+type TarEntry = Extract extends AsyncIterable<infer E> ? E : never;
+
+export const DEFAULT_MAX_CONTROL_SIZE = 1024 * 1024;
+const DEFAULT_MAX_FILES = 1_000_000;
+const MAX_DEBIAN_BINARY = 64;
+
+/** Read and validate a .deb at `path`. Throws `invalidPackage` with a clear reason. */
+export async function readDeb(path: string, options: ReadDebOptions = {}): Promise<DebInfo> {
+  const members = await listArMembers(path);
+  const layout = inspectDebMembers(members);
+
+  const debianBinary = members[0];
+  if (debianBinary.size > MAX_DEBIAN_BINARY) throw invalidPackage('debian-binary member is too large');
+  checkDebianBinary(await collect(openArMember(path, debianBinary)));
+
+  const controlBytes = await readControlFile(path, layout.control, layout.controlCompression, options.maxControlSize ?? DEFAULT_MAX_CONTROL_SIZE);
+  let control: string;
+  try {
+    control = new TextDecoder('utf-8', { fatal: true }).decode(controlBytes);
+  } catch {
+    throw invalidPackage('control file is not valid UTF-8');
+  }
+  const fields = parseControl(control);
+  const { name, version, architecture } = validateControlFields(fields);
+
+  const info: DebInfo = {
+    control,
+    fields,
+    name,
+    version,
+    architecture,
+    source: sourceName(fields),
+    controlCompression: layout.controlCompression,
+    dataCompression: layout.dataCompression,
+  };
+  if (options.listFiles) {
+    info.files = await listDataFiles(path, layout.data, layout.dataCompression, options.maxFiles ?? DEFAULT_MAX_FILES);
+  }
+  return info;
+}
+
+/**
+ * Check the fields every binary package needs and their syntax (Debian policy 5.6).
+ * Returns the trimmed Package, Version and Architecture.
+ */
+export function validateControlFields(fields: ControlStanza): { name: string; version: string; architecture: string } {
+  const required = (field: string) => {
+    const value = fields.get(field)?.trim();
+    if (!value) throw invalidPackage(`control file has no ${field} field`);
+    return value;
+  };
+  const name = required('Package');
+  const version = required('Version');
+  const architecture = required('Architecture');
+  if (!DEB_PACKAGE_NAME.test(name)) {
+    throw invalidPackage(`invalid package name ${JSON.stringify(name)}: use lower-case letters, digits, "+", "-" and ".", at least two characters, starting with a letter or digit`);
+  }
+  const versionError = debVersionError(version);
+  if (versionError) throw invalidPackage(`invalid version ${JSON.stringify(version)}: ${versionError}`);
+  if (!DEB_ARCHITECTURE.test(architecture) || /(^|-)any($|-)/.test(architecture)) {
+    throw invalidPackage(`invalid architecture ${JSON.stringify(architecture)}: a binary package names one architecture or "all"`);
+  }
+  const source = fields.get('Source')?.trim();
+  if (source !== undefined) {
+    const m = /^(\S+)(?:\s*\((.*)\))?$/.exec(source);
+    if (!m || !DEB_PACKAGE_NAME.test(m[1])) throw invalidPackage(`invalid Source field ${JSON.stringify(source)}`);
+    if (m[2] !== undefined && debVersionError(m[2].trim())) throw invalidPackage(`invalid version in Source field ${JSON.stringify(source)}`);
+  }
+  return { name, version, architecture };
+}
+
+/** `./usr/bin/x` → `usr/bin/x`; `./` → `` */
+function normalizeTarPath(name: string): string {
+  return name.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+}
+
+/**
+ * Iterate a compressed tar member's entries. Stopping early tears the pipeline down
+ * (including an external xz process). Decompression and tar errors become `invalidPackage`.
+ */
+async function* tarEntries(path: string, member: ArMember, compression: Compression): AsyncGenerator<TarEntry> {
+  const source = openArMember(path, member);
+  const decompressor = createDecompressor(compression);
+  const extract = tar.extract();
+  const fail = (err: Error) => extract.destroy(err);
+  source.on('error', fail);
+  decompressor.on('error', fail);
+  source.pipe(decompressor).pipe(extract as unknown as NodeJS.WritableStream);
+  try {
+    for await (const entry of extract) yield entry;
+  } catch (err) {
+    if (isWharfError(err)) throw err;
+    throw invalidPackage(`${member.name} is corrupt: ${(err as Error).message}`);
+  } finally {
+    source.destroy();
+    decompressor.destroy();
+    extract.destroy();
+  }
+}
+
+async function readControlFile(path: string, member: ArMember, compression: Compression, limit: number): Promise<Buffer> {
+  for await (const entry of tarEntries(path, member, compression)) {
+    if (normalizeTarPath(entry.header.name) !== 'control') {
+      entry.resume();
+      continue;
+    }
+    if (entry.header.type !== 'file') throw invalidPackage(`control file in ${member.name} is not a regular file`);
+    if ((entry.header.size ?? 0) > limit) throw invalidPackage(`control file is larger than ${limit} bytes`);
+    return collect(entry as unknown as Readable, limit);
+  }
+  throw invalidPackage(`${member.name} has no control file`);
+}
+
+async function listDataFiles(path: string, member: ArMember, compression: Compression, maxFiles: number): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of tarEntries(path, member, compression)) {
+    const { type, name } = entry.header;
+    entry.resume();
+    if (type === 'directory') continue;
+    const file = normalizeTarPath(name);
+    if (file === '') continue;
+    if (files.length >= maxFiles) throw invalidPackage(`${member.name} holds more than ${maxFiles} files`);
+    files.push(file);
+  }
+  return files;
+}

@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { readFile, truncate, writeFile, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { isWharfError } from '../../../src/core/errors.ts';
+import { collect } from '../../../src/lib/compression.ts';
+import { listArMembers, openArMember, readArStream } from '../../../src/formats/apt/ar.ts';
+import { readDeb } from '../../../src/formats/apt/deb-reader.ts';
+import { buildDeb, makeAr, makeTar, tempDir } from './helpers.ts';
+
+const CONTROL = [
+  'Package: hello-wharf',
+  'Source: hello-src (1.0-1)',
+  'Version: 1:1.0~rc1-2',
+  'Architecture: amd64',
+  'Maintainer: Test <t@example.com>',
+  'Installed-Size: 12',
+  'Depends: libc6 (>= 2.3)',
+  'X-Odd-Field: some value',
+  'Description: a test package',
+  ' Longer text.',
+  ' .',
+  ' More.',
+  '',
+].join('\n');
+
+const FILES = { 'usr/bin/hello': '#!/bin/sh\necho hi\n', 'usr/share/doc/hello-wharf/README': 'hello\n' };
+
+const invalid = (pattern: RegExp) => (err: unknown) => {
+  assert.ok(isWharfError(err), `expected a WharfError, got ${String(err)}`);
+  assert.equal(err.code, 'INVALID_PACKAGE');
+  assert.match(err.message, pattern);
+  return true;
+};
+
+for (const compression of ['gzip', 'xz', 'zstd', 'none'] as const) {
+  test(`reads control and file list of a dpkg-deb -Z${compression} package`, async (t) => {
+    const dir = await tempDir(t);
+    const deb = await buildDeb(dir, `hello-${compression}`, {
+      control: CONTROL,
+      files: FILES,
+      symlinks: { 'usr/bin/hi': 'hello' },
+      compression,
+    });
+    const info = await readDeb(deb, { listFiles: true });
+    assert.equal(info.control, CONTROL);
+    assert.equal(info.name, 'hello-wharf');
+    assert.equal(info.version, '1:1.0~rc1-2');
+    assert.equal(info.architecture, 'amd64');
+    assert.equal(info.source, 'hello-src');
+    assert.equal(info.fields.get('x-odd-field'), 'some value');
+    assert.equal(info.fields.get('Description'), 'a test package\nLonger text.\n\nMore.');
+    assert.equal(info.controlCompression, compression);
+    assert.equal(info.dataCompression, compression);
+    // dpkg-deb's own listing, without directories, is the reference.
+    const listing = execFileSync('dpkg-deb', ['--fsys-tarfile', deb]);
+    const expected = execFileSync('tar', ['-tvf', '-'], { input: listing, encoding: 'utf8' })
+      .trim().split('\n').filter((l) => !l.startsWith('d'))
+      .map((l) => l.replace(/^.*? \d\d:\d\d(:\d\d)? /, '').replace(/ -> .*$/, '').replace(/^\.\//, ''));
+    assert.deepEqual([...info.files!].sort(), expected.sort());
+    assert.deepEqual([...info.files!].sort(), ['usr/bin/hello', 'usr/bin/hi', 'usr/share/doc/hello-wharf/README']);
+  });
+}
+
+test('without listFiles the data member is not listed', async (t) => {
+  const dir = await tempDir(t);
+  const deb = await buildDeb(dir, 'x', { control: CONTROL, files: FILES });
+  const info = await readDeb(deb);
+  assert.equal(info.files, undefined);
+});
+
+test('garbage, empty and non-deb ar files are refused', async (t) => {
+  const dir = await tempDir(t);
+  const garbage = path.join(dir, 'garbage.deb');
+  await writeFile(garbage, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+  await assert.rejects(readDeb(garbage), invalid(/not an ar archive/));
+  const empty = path.join(dir, 'empty.deb');
+  await writeFile(empty, '');
+  await assert.rejects(readDeb(empty), invalid(/not an ar archive/));
+  const badHeader = path.join(dir, 'bad-header.deb');
+  await writeFile(badHeader, Buffer.concat([Buffer.from('!<arch>\n'), Buffer.alloc(60, 0x41)]));
+  await assert.rejects(readDeb(badHeader), invalid(/bad member header/));
+  const onlyMagic = path.join(dir, 'magic.deb');
+  await writeFile(onlyMagic, '!<arch>\n');
+  await assert.rejects(readDeb(onlyMagic), invalid(/ar archive has no members/));
+});
+
+test('a truncated .deb is refused wherever it is cut', async (t) => {
+  const dir = await tempDir(t);
+  const deb = await buildDeb(dir, 'full', { control: CONTROL, files: { 'usr/share/big': 'x'.repeat(50_000) }, compression: 'none' });
+  const size = (await readFile(deb)).length;
+  for (const cut of [4, 8, 30, 68, 80, 200, 1000, Math.floor(size / 2), size - 2]) {
+    const copy = path.join(dir, `cut-${cut}.deb`);
+    await copyFile(deb, copy);
+    await truncate(copy, cut);
+    await assert.rejects(readDeb(copy, { listFiles: true }), invalid(/not an ar archive|truncated|corrupt|partial|unexpected end/i), `cut at ${cut}`);
+  }
+});
+
+test('a corrupt compressed control member is refused', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'corrupt.deb');
+  const gz = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('definitely not deflate data')]);
+  await writeFile(file, makeAr([{ name: 'debian-binary', data: '2.0\n' }, { name: 'control.tar.gz', data: gz }, { name: 'data.tar', data: Buffer.alloc(1024) }]));
+  await assert.rejects(readDeb(file), invalid(/control.tar.gz is corrupt/));
+  const xz = path.join(dir, 'corrupt-xz.deb');
+  await writeFile(xz, makeAr([{ name: 'debian-binary', data: '2.0\n' }, { name: 'control.tar.xz', data: Buffer.from('not xz at all') }, { name: 'data.tar', data: Buffer.alloc(1024) }]));
+  await assert.rejects(readDeb(xz), invalid(/control.tar.xz is corrupt/));
+});
+
+test('member layout rules of dpkg-deb', async (t) => {
+  const dir = await tempDir(t);
+  const control = await makeTar(dir, { control: 'Package: a1\nVersion: 1\nArchitecture: all\n' });
+  const data = await makeTar(dir, { 'usr/x': 'x' });
+  const cases: [string, { name: string; data: Buffer | string }[], RegExp][] = [
+    ['missing debian-binary', [{ name: 'control.tar.gz', data: control }, { name: 'data.tar.gz', data }], /first ar member must be debian-binary/],
+    ['format 3.0', [{ name: 'debian-binary', data: '3.0\n' }, { name: 'control.tar.gz', data: control }, { name: 'data.tar.gz', data }], /unsupported .deb format version/],
+    ['no control', [{ name: 'debian-binary', data: '2.0\n' }, { name: 'data.tar.gz', data }], /data.tar.gz before its control member/],
+    ['no data', [{ name: 'debian-binary', data: '2.0\n' }, { name: 'control.tar.gz', data: control }], /no data.tar member/],
+    ['odd control compression', [{ name: 'debian-binary', data: '2.0\n' }, { name: 'control.tar.bz2', data: control }, { name: 'data.tar.gz', data }], /unknown compression for control.tar.bz2/],
+    ['unknown member', [{ name: 'debian-binary', data: '2.0\n' }, { name: 'evil', data: 'x' }, { name: 'control.tar.gz', data: control }, { name: 'data.tar.gz', data }], /unexpected member evil/],
+  ];
+  for (const [label, members, pattern] of cases) {
+    const file = path.join(dir, `${label.replace(/\W/g, '-')}.deb`);
+    await writeFile(file, makeAr(members));
+    await assert.rejects(readDeb(file), invalid(pattern), label);
+  }
+  // Members starting with "_" are ignored, and so is anything after data.tar, as in dpkg.
+  const ok = path.join(dir, 'ok.deb');
+  await writeFile(ok, makeAr([
+    { name: 'debian-binary', data: '2.0\n' }, { name: '_gpgorigin', data: 'sig' },
+    { name: 'control.tar.gz', data: control }, { name: 'data.tar.gz', data }, { name: 'trailer', data: 'x' },
+  ]));
+  const info = await readDeb(ok, { listFiles: true });
+  assert.equal(info.name, 'a1');
+  assert.deepEqual(info.files, ['usr/x']);
+});
+
+test('control problems are named clearly', async (t) => {
+  const dir = await tempDir(t);
+  const cases: [string, RegExp][] = [
+    ['Version: 1.0\nArchitecture: all\nDescription: x\n', /no Package field/],
+    ['Package: abc\nArchitecture: all\nDescription: x\n', /no Version field/],
+    ['Package: abc\nVersion: 1.0\nDescription: x\n', /no Architecture field/],
+    ['Package: Hello\nVersion: 1.0\nArchitecture: all\n', /invalid package name "Hello"/],
+    ['Package: a\nVersion: 1.0\nArchitecture: all\n', /invalid package name "a"/],
+    ['Package: abc_d\nVersion: 1.0\nArchitecture: all\n', /invalid package name/],
+    ['Package: abc\nVersion: v1.0\nArchitecture: all\n', /invalid version "v1.0": upstream version does not start with a digit/],
+    ['Package: abc\nVersion: 1.0-\nArchitecture: all\n', /invalid version "1.0-": revision is empty/],
+    ['Package: abc\nVersion: 1.0\nArchitecture: any\n', /invalid architecture "any"/],
+    ['Package: abc\nVersion: 1.0\nArchitecture: amd64 i386\n', /invalid architecture/],
+    ['Package: abc\nVersion: 1.0\nArchitecture: all\nSource: Bad_Source\n', /invalid Source field/],
+    ['Package: abc\nVersion: 1.0\nArchitecture: all\nSource: src (x1)\n', /invalid version in Source field/],
+    ['Package: abc\nPackage: abd\n', /duplicate field/],
+  ];
+  for (const [i, [control, pattern]] of cases.entries()) {
+    const deb = await buildDeb(dir, `bad${i}`, { control, nocheck: true, compression: 'gzip' });
+    await assert.rejects(readDeb(deb), invalid(pattern), control);
+  }
+  // A control.tar without a control file, and a control file that is too large.
+  const noControl = path.join(dir, 'no-control.deb');
+  await writeFile(noControl, makeAr([{ name: 'debian-binary', data: '2.0\n' }, { name: 'control.tar.gz', data: await makeTar(dir, { md5sums: '' }) }, { name: 'data.tar.gz', data: await makeTar(dir, {}) }]));
+  await assert.rejects(readDeb(noControl), invalid(/control.tar.gz has no control file/));
+  const big = await buildDeb(dir, 'big', { control: `Package: abc\nVersion: 1\nArchitecture: all\nDescription: x\n${' y\n'.repeat(2000)}` });
+  await assert.rejects(readDeb(big, { maxControlSize: 1000 }), invalid(/larger than 1000 bytes/));
+  assert.equal((await readDeb(big)).name, 'abc');
+});
+
+test('ar: listArMembers/openArMember and readArStream see the same members', async (t) => {
+  const dir = await tempDir(t);
+  const deb = await buildDeb(dir, 'ar', { control: CONTROL, files: FILES, compression: 'gzip' });
+  const members = await listArMembers(deb);
+  assert.deepEqual(members.map((m) => m.name), ['debian-binary', 'control.tar.gz', 'data.tar.gz']);
+  assert.equal(members[0].size, 4);
+  assert.equal(members[0].mode, 0o100644);
+  assert.equal((await collect(openArMember(deb, members[0]))).toString(), '2.0\n');
+  // `ar p` from binutils is not guaranteed; dpkg-deb --ctrl-tarfile gives the decompressed control.tar instead.
+  const fromStream: { name: string; size: number; data: Buffer }[] = [];
+  for await (const entry of readArStream(createReadStream(deb, { highWaterMark: 7 }))) {
+    fromStream.push({ name: entry.name, size: entry.size, data: await collect(entry.stream) });
+  }
+  assert.deepEqual(fromStream.map((m) => [m.name, m.size]), members.map((m) => [m.name, m.size]));
+  for (const [i, m] of members.entries()) assert.deepEqual(fromStream[i].data, await collect(openArMember(deb, m)));
+});
+
+test('ar: readArStream skips unread members and handles odd sizes', async () => {
+  const archive = makeAr([{ name: 'a', data: 'odd' }, { name: 'b', data: Buffer.alloc(200_001, 1) }, { name: 'c', data: 'last' }]);
+  const names: string[] = [];
+  let last = '';
+  for await (const entry of readArStream(Readable.from([archive]))) {
+    names.push(entry.name);
+    if (entry.name === 'b') {
+      // Read a little, then abandon the member.
+      for await (const _chunk of entry.stream) break;
+    }
+    if (entry.name === 'c') last = (await collect(entry.stream)).toString();
+  }
+  assert.deepEqual(names, ['a', 'b', 'c']);
+  assert.equal(last, 'last');
+});
+
+test('ar: readArStream refuses garbage and truncation', async () => {
+  const drain = async (bytes: Buffer) => {
+    for await (const entry of readArStream(Readable.from([bytes]))) await collect(entry.stream);
+  };
+  await assert.rejects(drain(Buffer.from('PK\x03\x04 not an ar file at all')), invalid(/not an ar archive/));
+  const archive = makeAr([{ name: 'a', data: 'x'.repeat(100) }]);
+  await assert.rejects(drain(archive.subarray(0, 90)), invalid(/truncated/));
+  await assert.rejects(drain(archive.subarray(0, 30)), invalid(/truncated/));
+});
