@@ -106,6 +106,12 @@ async function readZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, what: string
       if (size > maxBytes) throw tooLarge(what, maxBytes);
       chunks.push(chunk as Buffer);
     }
+  } catch (err) {
+    // yauzl's own check (validateEntrySizes) fires first when the header lies low.
+    if (err instanceof Error && /too many bytes in the stream/.test(err.message)) {
+      throw invalidPackage(`${what} inflates to more than its declared size (${entry.uncompressedSize} bytes)`);
+    }
+    throw err;
   } finally {
     stream.destroy();
   }

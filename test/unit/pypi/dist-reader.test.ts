@@ -135,7 +135,7 @@ test('a zip bomb that lies about its size stops inflating at the limit', async (
   for (const declared of [100, 4 * 1024 * 1024]) {
     const zip = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', raw, declaredUncompressedSize: declared, crc32: 0 }]);
     const started = Date.now();
-    await rejectsWith(read(wheelFilename(demo), zip), /larger than the 4194304-byte limit|inflates to more than its declared size/);
+    await rejectsWith(read(wheelFilename(demo), zip), /METADATA is larger than the 4194304-byte limit|METADATA inflates to more than its declared size \((100|4194304) bytes\)/);
     assert.ok(Date.now() - started < 5000, 'took too long: inflated too much?');
   }
   // The same bomb with an honest final block inflates to 256 MiB: refused by its header.
