@@ -6,6 +6,7 @@ import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
 import type { Principal } from './auth/principal.ts';
 import type { FileRow, IndexRow, Permission, RepoKind, Repository } from './model.ts';
 import type { Logger } from './logger.ts';
+import type { RepoKeys } from './repo-keys.ts';
 
 /** What a format's route handlers and index builders can use. */
 export interface RepoContext {
@@ -23,6 +24,8 @@ export interface CoreServices {
   deleteFile(repo: Repository, path: string): Promise<void>;
   deleteVersion(repo: Repository, packageName: string, version: string): Promise<void>;
   deletePackage(repo: Repository, packageName: string): Promise<void>;
+  /** Signing keys of a repository, for formats that sign their indexes. */
+  keys: RepoKeys;
   /** A published index document (from memory when possible). */
   getIndex(repo: Repository, key: string): IndexRow | undefined;
 }
@@ -99,6 +102,8 @@ export interface FormatPlugin {
   companionPaths?(file: FileRow): string[];
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
   onCreate?(ctx: RepoContext): Promise<void>;
+  /** Called after the repository's signing keys change: re-sign what is published. */
+  onKeysChanged?(ctx: RepoContext): Promise<void>;
   /** Format-specific management actions exposed through the API (e.g. PyPI's yank). */
   actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>) => Promise<unknown>>;
 }

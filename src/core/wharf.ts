@@ -12,6 +12,7 @@ import type { IndexRow, RepoKind, Repository } from './model.ts';
 import { REPO_KINDS, isValidRepoName } from './model.ts';
 import { PackageService } from './packages.ts';
 import { Publisher } from './publisher.ts';
+import { RepoKeys } from './repo-keys.ts';
 
 export interface RepoSpec {
   name: string;
@@ -30,6 +31,7 @@ export class Wharf {
   readonly publisher: Publisher;
   readonly packages: PackageService;
   readonly services: CoreServices;
+  readonly keys: RepoKeys;
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
 
@@ -40,6 +42,7 @@ export class Wharf {
     for (const p of plugins) this.plugins.set(p.format, p);
     this.auth = new Authenticator(store);
     this.publisher = new Publisher(store, this.indexCache);
+    this.keys = new RepoKeys(store);
     this.packages = new PackageService({
       store, blobs,
       contextFor: (r) => this.contextFor(r),
@@ -53,6 +56,7 @@ export class Wharf {
       deleteVersion: (r, n, v) => this.packages.deleteVersion(r, n, v),
       deletePackage: (r, n) => this.packages.deletePackage(r, n),
       getIndex: (r, k) => this.getIndex(r, k),
+      keys: this.keys,
     };
     this.reloadRepos();
   }

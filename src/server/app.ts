@@ -12,7 +12,7 @@ import { FsBlobStore } from '../storage/fs-blob-store.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { packageRoutes } from './api/packages.ts';
 import { openApiDocument, registerApiRoutes, API_PREFIX, type ApiRoute } from './api/define.ts';
-import { repositoryRoutes } from './api/repositories.ts';
+import { repositoryKeyRoutes, repositoryRoutes } from './api/repositories.ts';
 import { systemRoutes } from './api/system.ts';
 import { userRoutes } from './api/users.ts';
 import { registerAuth } from './auth-hook.ts';
@@ -60,6 +60,7 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
 
   const apiRoutes: ApiRoute[] = [
     ...repositoryRoutes(wharf),
+    ...repositoryKeyRoutes(wharf),
     ...packageRoutes(wharf, config.maxUploadBytes),
     ...userRoutes(wharf),
     ...systemRoutes(wharf, WHARF_VERSION),

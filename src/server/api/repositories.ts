@@ -64,3 +64,27 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
     },
   ];
 }
+
+/** /-/api/v1/repositories/:name/keys: the signing keys of repositories that sign (APT, Arch). */
+export function repositoryKeyRoutes(wharf: Wharf): ApiRoute[] {
+  return [
+    {
+      method: 'GET', url: '/repositories/:name/keys', tag: 'repositories', summary: 'Fingerprints of the keys that sign this repository',
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, (req.params as { name: string }).name, 'read');
+        return { keys: await wharf.keys.describe(repo), publicKey: `/${repo.name}/key.asc` };
+      },
+    },
+    {
+      method: 'POST', url: '/repositories/:name/keys/rotate', tag: 'repositories',
+      summary: 'Sign with a new key (generated, or the armored private key given); current keys go on signing for graceDays (default 30)',
+      body: { type: 'object', additionalProperties: false, properties: { armoredPrivateKey: { type: 'string', maxLength: 65536 }, passphrase: { type: 'string' }, graceDays: { type: 'number', minimum: 0 } } },
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, (req.params as { name: string }).name, 'admin');
+        await wharf.keys.rotate(repo, req.body as { armoredPrivateKey?: string; passphrase?: string; graceDays?: number });
+        await wharf.pluginFor(repo).onKeysChanged?.(wharf.contextFor(repo));
+        return { keys: await wharf.keys.describe(repo) };
+      },
+    },
+  ];
+}

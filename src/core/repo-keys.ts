@@ -1,0 +1,77 @@
+// Signing keys per repository, for formats that sign their indexes (APT, Arch). A key is
+// generated on first use or imported; rotation adds a new key and keeps the old one signing
+// beside it for a grace period, so clients can move to the new key without a gap.
+import type { Store } from '../db/store.ts';
+import { badRequest } from './errors.ts';
+import type { Repository } from './model.ts';
+import { generateSigningKey, importSigningKey, publicKeysArmored, type SigningKey } from './signing.ts';
+
+interface StoredKey extends SigningKey {
+  /** While rotating: the old key signs until this time, then is dropped. */
+  retiresAt: string | null;
+}
+
+const settingKey = (repo: Repository) => `repo:${repo.id}:signing-keys`;
+export const DEFAULT_ROTATION_GRACE_DAYS = 30;
+
+export class RepoKeys {
+  private readonly store: Store;
+  private readonly creating = new Map<number, Promise<StoredKey[]>>();
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  private read(repo: Repository): StoredKey[] {
+    const raw = this.store.getSetting(settingKey(repo));
+    const keys: StoredKey[] = raw ? JSON.parse(raw) : [];
+    const now = Date.now();
+    return keys.filter((k) => k.retiresAt === null || Date.parse(k.retiresAt) > now);
+  }
+
+  private write(repo: Repository, keys: StoredKey[]): void {
+    this.store.setSetting(settingKey(repo), JSON.stringify(keys));
+  }
+
+  /** The keys that sign now (generating the first one if there is none). */
+  async signingKeys(repo: Repository): Promise<SigningKey[]> {
+    const keys = this.read(repo);
+    if (keys.length) return keys;
+    let pending = this.creating.get(repo.id);
+    if (!pending) {
+      pending = (async () => {
+        const key = await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
+        const again = this.read(repo);
+        if (again.length) return again;
+        const stored = [{ ...key, retiresAt: null }];
+        this.write(repo, stored);
+        return stored;
+      })().finally(() => this.creating.delete(repo.id));
+      this.creating.set(repo.id, pending);
+    }
+    return pending;
+  }
+
+  /** The armored public keys clients should trust (all keys that sign now). */
+  async publicKeys(repo: Repository): Promise<string> {
+    return publicKeysArmored(await this.signingKeys(repo));
+  }
+
+  async describe(repo: Repository): Promise<{ fingerprint: string; createdAt: string; retiresAt: string | null }[]> {
+    const keys = (await this.signingKeys(repo)) as StoredKey[];
+    return keys.map((k) => ({ fingerprint: k.fingerprint, createdAt: k.createdAt, retiresAt: k.retiresAt }));
+  }
+
+  /** Start signing with a new (generated or imported) key; current keys keep signing for `graceDays`. */
+  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}): Promise<void> {
+    const next = opts.armoredPrivateKey
+      ? await importSigningKey(opts.armoredPrivateKey, opts.passphrase)
+      : await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
+    const graceDays = opts.graceDays ?? DEFAULT_ROTATION_GRACE_DAYS;
+    if (!(graceDays >= 0)) throw badRequest('graceDays must be 0 or more');
+    const retiresAt = new Date(Date.now() + graceDays * 86_400_000).toISOString();
+    const current = this.read(repo).filter((k) => k.fingerprint !== next.fingerprint);
+    const kept = graceDays === 0 ? [] : current.map((k) => ({ ...k, retiresAt: k.retiresAt ?? retiresAt }));
+    this.write(repo, [{ ...next, retiresAt: null }, ...kept]);
+  }
+}
