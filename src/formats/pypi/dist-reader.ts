@@ -5,8 +5,7 @@
 // real bytes pass the limit (a zip header may lie about the size).
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
@@ -160,8 +159,7 @@ function pickPkgInfo<T>(found: { dir: string; value: T }[], dist: DistFilename):
 
 async function readTarSdistMetadata(path: string, dist: DistFilename, compression: Compression, maxBytes: number, maxScan: number): Promise<Buffer> {
   const kind = compression === 'bzip2' ? 'bzip2' : 'gzip';
-  // Check the magic first: bzip2 runs as a child process whose failure on foreign
-  // input can arrive after its (empty) output has ended, which would read as "no PKG-INFO".
+  // Check the magic first for a clear message (bzip2's own complaint is less so).
   const handle = await open(path, 'r');
   let head: Buffer;
   try {
@@ -172,7 +170,7 @@ async function readTarSdistMetadata(path: string, dist: DistFilename, compressio
   }
   if (detectCompression(head) !== compression) throw invalidPackage(`sdist is not a valid ${kind}-compressed tar (its first bytes are not ${kind}'s)`);
   const source = createReadStream(path);
-  const decompress = compression === 'bzip2' ? bunzip2() : createDecompressor(compression);
+  const decompress = createDecompressor(compression);
   let scanned = 0;
   const budget = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -215,32 +213,10 @@ async function readTarSdistMetadata(path: string, dist: DistFilename, compressio
   return pickPkgInfo(found, dist);
 }
 
-/**
- * `bzip2 -dc` as a stream whose output ends only once bzip2 has exited cleanly.
- * (createDecompressor's pipe can end its output before a failure exit is seen,
- * which would turn a corrupt archive into an empty one.)
- */
-function bunzip2(): Duplex {
-  const child = spawn('bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out = new PassThrough();
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
-  child.stdout.pipe(out, { end: false });
-  const duplex = Duplex.from({ writable: child.stdin, readable: out });
-  child.stdin.on('error', () => {}); // EPIPE when bzip2 gives up early; its exit code tells why
-  child.on('error', (err) => duplex.destroy(err));
-  child.on('close', (code, signal) => {
-    if (code === 0) out.end();
-    else duplex.destroy(new Error(`bzip2 failed (${code ?? signal}): ${stderr.trim().split('\n')[0] || 'corrupt input'}`));
-  });
-  duplex.on('close', () => { if (child.exitCode === null) child.kill('SIGTERM'); });
-  return duplex;
-}
-
 function asTarError(err: unknown, kind: 'gzip' | 'bzip2'): unknown {
   if (isWharfError(err) || (err instanceof Error && 'syscall' in err)) return err;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('Z_')) return asArchiveError(err, 'sdist is not a valid gzip-compressed tar (truncated or corrupt)');
-  if (kind === 'bzip2' && err instanceof Error && /^bzip2 /.test(err.message)) return asArchiveError(err, 'sdist is not a valid bzip2-compressed tar');
+  if (kind === 'bzip2' && err instanceof Error && /^bzip2 failed/.test(err.message)) return asArchiveError(err, 'sdist is not a valid bzip2-compressed tar');
   return asArchiveError(err, 'sdist is not a valid tar archive');
 }
