@@ -1,0 +1,40 @@
+// Real clients, run isolated from this machine's own configuration (see ../shared/CLIENTS.md).
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** pip with no configuration but ours: only the server under test can supply packages. */
+export function pip(args: string[]): Promise<RunResult> {
+  const env = { ...process.env, PIP_CONFIG_FILE: '/dev/null', PIP_NO_INPUT: '1' };
+  for (const k of ['PIP_FIND_LINKS', 'PIP_EXTRA_INDEX_URL', 'PIP_INDEX_URL', 'PIP_CONSTRAINT', 'PIP_REQUIRE_VIRTUALENV']) delete env[k];
+  return run('python3', ['-m', 'pip', '--isolated', '--no-cache-dir', '--disable-pip-version-check', ...args], { env });
+}
+
+export function twineUpload(repoUrl: string, user: string, password: string, files: string[], extra: string[] = []): Promise<RunResult> {
+  const env = { ...process.env, TWINE_NON_INTERACTIVE: '1' };
+  delete env.TWINE_USERNAME;
+  delete env.TWINE_PASSWORD;
+  delete env.TWINE_REPOSITORY_URL;
+  return run('twine', ['upload', '--non-interactive', '--disable-progress-bar', '--repository-url', repoUrl, '-u', user, '-p', password, ...extra, ...files], { env });
+}

@@ -1,0 +1,51 @@
+// Starts a real Wharf server on 127.0.0.1 (a random port) over a fresh data directory.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Wharf } from '../../src/core/wharf.ts';
+import { buildServer } from '../../src/server/app.ts';
+import { DEFAULTS, type Config } from '../../src/server/config.ts';
+
+export const ADMIN_PASSWORD = 'admin-secret-pw';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  wharf: Wharf;
+  data: string;
+  /** Every request's method, URL and status, in order. */
+  requests: { method: string; url: string; status: number }[];
+  adminAuth: string;
+  close(): Promise<void>;
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const data = await mkdtemp(join(tmpdir(), 'wharf-test-'));
+  const config: Config = { ...DEFAULTS, data, port: 0, logLevel: 'warn', adminPassword: ADMIN_PASSWORD, ...overrides };
+  const { app, wharf } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' } });
+  const requests: TestServer['requests'] = [];
+  app.addHook('onResponse', async (req, reply) => {
+    requests.push({ method: req.method, url: req.url, status: reply.statusCode });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    app,
+    wharf,
+    data,
+    requests,
+    adminAuth: basic('admin', ADMIN_PASSWORD),
+    async close() {
+      await app.close();
+      await rm(data, { recursive: true, force: true });
+    },
+  };
+}
