@@ -80,8 +80,13 @@ async function privateKeys(keys: readonly SigningKey[]): Promise<openpgp.Private
  * signature to the same block, so clients trusting either key accept it (key rotation).
  */
 export async function clearsign(text: string, keys: readonly SigningKey[]): Promise<string> {
-  const message = await openpgp.createCleartextMessage({ text });
-  return openpgp.sign({ message, signingKeys: await privateKeys(keys), config: SIGNING_CONFIG });
+  // gpg's layout: the text's final newline is the line end before the signature armor,
+  // which OpenPGP does not count as signed text (RFC 9580, 7.1).
+  const message = await openpgp.createCleartextMessage({ text: text.replace(/\r?\n$/, '') });
+  const signed = await openpgp.sign({ message, signingKeys: await privateKeys(keys), config: SIGNING_CONFIG });
+  // openpgp.js writes the cleartext with CRLF line ends; gpg and Debian's archive write LF.
+  // Cleartext signatures are computed over canonical CRLF text, so this changes no signature.
+  return signed.replace(/\r\n/g, '\n');
 }
 
 /**
