@@ -78,6 +78,8 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     repos.removeAllContentTypeParsers();
     repos.addContentTypeParser('*', (_req, _payload, done) => done(null));
     await repos.register(multipart, {
+      // Keep the filename as sent, so a path in it is refused rather than silently cut off.
+      preservePath: true,
       limits: { fieldSize: MAX_FORM_FIELD_BYTES, fields: 200, files: 2, parts: 210, fileSize: config.maxUploadBytes, headerPairs: 200 },
     });
     registerRepoRoutes(repos, wharf, plugins);
