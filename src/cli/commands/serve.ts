@@ -1,6 +1,6 @@
 // `wharf serve`: run the server until SIGINT/SIGTERM.
 import { buildServer } from '../../server/app.ts';
-import { loadConfig } from '../../server/config.ts';
+import { ConfigError, loadConfig, type Config } from '../../server/config.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -11,7 +11,14 @@ export interface ServeOptions {
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
-  const config = loadConfig({ flags: { host: opts.host, port: opts.port, data: opts.data, config: opts.config, logLevel: opts.logLevel } });
+  let config: Config;
+  try {
+    config = loadConfig({ flags: { host: opts.host, port: opts.port, data: opts.data, config: opts.config, logLevel: opts.logLevel } });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`wharf: ${err.message}\n`);
+    process.exit(2);
+  }
   const { app, generatedAdminPassword } = await buildServer(config);
   if (generatedAdminPassword) {
     // Shown once, on the terminal that started the first run; it is not logged.

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the test suite drives, on a fresh Debian machine (as root): the real clients
+# (twine, pip's python, apt/dpkg, pacman, curl, gpg) and the project's npm dependencies
+# (which include Node 24 itself). Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(twine pacman-package-manager libarchive-tools zstd xz-utils bzip2 curl gpg gpgv dpkg-dev apt ca-certificates chromium)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
