@@ -46,8 +46,9 @@ export async function run(fn: () => Promise<void>): Promise<void> {
   } catch (err) {
     if (err instanceof WharfApiError) {
       process.stderr.write(`wharf: ${err.message} (${err.status} ${err.code})\n`);
-    } else if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') {
-      process.stderr.write(`wharf: cannot reach the server: ${(err as Error).message}; is WHARF_URL right?\n`);
+    } else if (err instanceof TypeError && err.message === 'fetch failed') {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      process.stderr.write(`wharf: cannot reach the server (${cause?.code ?? cause?.message ?? 'network error'}); is WHARF_URL right?\n`);
     } else {
       process.stderr.write(`wharf: ${(err as Error).message}\n`);
     }
