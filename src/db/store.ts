@@ -208,6 +208,38 @@ export class Store {
       .all(repoId, prefix, prefix + '\uffff') as Row[];
     return rows.map(toFile);
   }
+  /**
+   * The entries directly inside one directory of a path tree (`dir` is '' or ends with '/'):
+   * its files, and the names of its subdirectories. A skip scan over the (repo_id, path)
+   * index: one seek per entry, however many files lie below the subdirectories.
+   */
+  listDirectory(repoId: number, dir: string, limit = Infinity): { files: FileRow[]; dirs: string[] } {
+    // Paths compare as UTF-8 bytes; every path below `a/` sorts before `a0` ('0' follows '/').
+    const end = dir === '' ? null : `${dir.slice(0, -1)}0`;
+    const seek = (from: string, inclusive: boolean) =>
+      this.stmt(`SELECT * FROM files WHERE repo_id = ? AND path ${inclusive ? '>=' : '>'} ?${end === null ? '' : ' AND path < ?'} ORDER BY path LIMIT 1`)
+        .get(...(end === null ? [repoId, from] : [repoId, from, end])) as Row | undefined;
+    const files: FileRow[] = [];
+    const dirs: string[] = [];
+    let from = dir;
+    let inclusive = true;
+    while (files.length + dirs.length < limit) {
+      const r = seek(from, inclusive);
+      if (!r) break;
+      const path = String(r.path);
+      const slash = path.indexOf('/', dir.length);
+      if (slash < 0) {
+        files.push(toFile(r));
+        from = path;
+        inclusive = false;
+      } else {
+        dirs.push(path.slice(dir.length, slash));
+        from = `${path.slice(0, slash)}0`;
+        inclusive = true;
+      }
+    }
+    return { files, dirs };
+  }
   deleteFile(id: number): void {
     this.stmt('DELETE FROM files WHERE id = ?').run(id);
   }
