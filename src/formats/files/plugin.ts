@@ -1,0 +1,36 @@
+// The files format: a plain artifact server. Any file under any path, listed per directory,
+// served with ETag and Range; what a build system's tarball base URL points at.
+import { badRequest } from '../../core/errors.ts';
+import type { FormatPlugin } from '../../core/format-plugin.ts';
+import { planFilesUpload } from './ingest.ts';
+import { dirScope, SCOPE_PREFIX } from './paths.ts';
+import { filesRoutes } from './routes.ts';
+import { buildDirectoryDocuments, scopesForPathChange } from './tree.ts';
+
+const BOOLEAN_OPTIONS = { allowOverwrite: false, listings: true } as const;
+
+export const filesFormat: FormatPlugin = {
+  format: 'files',
+  kinds: ['hosted'],
+  normalizeOptions(options) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(options)) if (!(k in BOOLEAN_OPTIONS)) throw badRequest(`unknown files option ${JSON.stringify(k)}; known: ${Object.keys(BOOLEAN_OPTIONS).join(', ')}`);
+    for (const [k, def] of Object.entries(BOOLEAN_OPTIONS)) {
+      const v = options[k];
+      if (v !== undefined && typeof v !== 'boolean') throw badRequest(`${k} must be true or false`);
+      out[k] = v ?? def;
+    }
+    return out;
+  },
+  routes: filesRoutes,
+  ingest: planFilesUpload,
+  async buildScope(ctx, scope) {
+    if (!scope.startsWith(SCOPE_PREFIX)) return [];
+    return buildDirectoryDocuments(ctx, scope.slice(SCOPE_PREFIX.length));
+  },
+  // Files have no packages: the core passes the deleted file's path.
+  scopesForPackage: (ctx, path) => scopesForPathChange(ctx, path),
+  async onCreate(ctx) {
+    await ctx.services.publish(ctx.repo, [dirScope('')]);
+  },
+};

@@ -1,0 +1,103 @@
+// The files protocol below /<repo>/: GET/HEAD a file or a directory listing, PUT a file
+// (`curl -T file URL/dir/`), DELETE a file. Paths are read from the raw URL, one segment
+// at a time, so no encoding can smuggle in `..` or an extra `/`.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { conflict, forbidden, notFound, WharfError } from '../../core/errors.ts';
+import type { FormatRoute, RouteContext } from '../../core/format-plugin.ts';
+import { sendFile, sendIndex } from '../../server/http/send.ts';
+import { negotiateListing } from './listing.ts';
+import { baseName, listingKey, parseRequestPath, type RequestPath } from './paths.ts';
+import { checkTreeConflicts, directoryExists } from './tree.ts';
+
+/** The still-encoded URL path below `/<repo>/`, without the query. */
+function rawRepoPath(req: FastifyRequest): string {
+  const q = req.url.indexOf('?');
+  const path = q < 0 ? req.url : req.url.slice(0, q);
+  return path.replace(/^\/[^/]*\/?/, '');
+}
+
+function queryString(req: FastifyRequest): string {
+  const q = req.url.indexOf('?');
+  return q < 0 ? '' : req.url.slice(q);
+}
+
+/** Uploaded files are served as they are: never let one run script in the server's origin. */
+function untrustedContent(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('content-security-policy', 'sandbox');
+}
+
+const listingsEnabled = (ctx: RouteContext) => ctx.repo.options.listings !== false;
+
+async function listing(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, path: RequestPath) {
+  if (!listingsEnabled(ctx)) throw forbidden(`directory listings are disabled in ${ctx.repo.name}`);
+  const format = negotiateListing(req.headers.accept, (req.query as { format?: string }).format);
+  if (!format) throw new WharfError('NOT_ACCEPTABLE', 'format is html or json');
+  const dir = path.segments.length ? `${path.segments.join('/')}/` : '';
+  const row = ctx.services.getIndex(ctx.repo, listingKey(dir, format));
+  if (!row) throw notFound(`no directory /${dir} in ${ctx.repo.name}`);
+  reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+}
+
+async function get(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  const path = parseRequestPath(rawRepoPath(req), { mergeSlashes: true });
+  if (path.directory) return listing(req, reply, ctx, path);
+  const stored = path.segments.join('/');
+  const file = ctx.store.getFileByPath(ctx.repo.id, stored);
+  if (file) {
+    untrustedContent(reply);
+    return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: ctx.repo.options.allowOverwrite !== true });
+  }
+  // A directory named without its slash: send the client to the listing, as web servers do.
+  if (listingsEnabled(ctx) && ctx.services.getIndex(ctx.repo, listingKey(`${stored}/`, 'html'))) {
+    return reply.redirect(`${encodeURIComponent(baseName(stored))}/${queryString(req)}`, 301);
+  }
+  throw notFound(`no file /${stored} in ${ctx.repo.name}`);
+}
+
+/** The path a PUT or DELETE names: a file, never a directory, every segment explicit. */
+function filePath(req: FastifyRequest): string {
+  const path = parseRequestPath(rawRepoPath(req));
+  if (path.directory) {
+    throw new WharfError('INVALID_PATH', path.segments.length
+      ? 'the URL names a directory: add the file name (curl -T file URL/dir/ adds it for you)'
+      : 'name a file below the repository');
+  }
+  return path.segments.join('/');
+}
+
+async function put(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  const path = filePath(req);
+  // Refuse before reading a possibly large body; ingest checks again.
+  checkTreeConflicts(ctx, path);
+  const existed = ctx.store.getFileByPath(ctx.repo.id, path) !== undefined;
+  const staged = await ctx.blobs.stage(req.raw);
+  const result = await ctx.services.ingest(ctx.repo, { staged, filename: baseName(path), fields: { path: [path] } });
+  const file = result.files[0];
+  ctx.log.info({ repo: ctx.repo.name, path, status: result.status, user: ctx.principal.kind === 'anonymous' ? null : ctx.principal.user.name }, 'upload');
+  reply.header('etag', `"${file.sha256}"`);
+  reply.type('text/plain; charset=utf-8');
+  if (result.status === 'exists') return reply.code(200).send(`unchanged: /${ctx.repo.name}/${path}\n`);
+  if (existed) return reply.code(200).send(`replaced: /${ctx.repo.name}/${path} (${file.size} bytes, sha256 ${file.sha256})\n`);
+  reply.header('location', `/${ctx.repo.name}/${path.split('/').map(encodeURIComponent).join('/')}`);
+  return reply.code(201).send(`created: /${ctx.repo.name}/${path} (${file.size} bytes, sha256 ${file.sha256})\n`);
+}
+
+async function remove(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  const path = filePath(req);
+  if (!ctx.store.getFileByPath(ctx.repo.id, path)) {
+    if (directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory: delete the files in it`);
+    throw notFound(`no file /${path} in ${ctx.repo.name}`);
+  }
+  await ctx.services.deleteFile(ctx.repo, path);
+  ctx.log.info({ repo: ctx.repo.name, path, user: ctx.principal.kind === 'anonymous' ? null : ctx.principal.user.name }, 'delete');
+  return reply.code(204).send();
+}
+
+export const filesRoutes: FormatRoute[] = [
+  { method: 'GET', path: '/', access: 'read', handler: get },
+  { method: 'GET', path: '/*', access: 'read', handler: get },
+  { method: 'PUT', path: '/*', access: 'write', handler: put },
+  { method: 'DELETE', path: '/*', access: 'write', handler: remove },
+];

@@ -1,0 +1,55 @@
+// The directory tree of a files repository, from the database: directories exist while a
+// file lies below them. Conflicts between files and directories, the listing scopes a
+// change touches, and the listing documents of one directory.
+import { conflict } from '../../core/errors.ts';
+import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
+import { renderListingHtml, renderListingJson } from './listing.ts';
+import { dirScope, listingKey, parentDir } from './paths.ts';
+
+/** A directory (ending in '/') exists when at least one file lies below it; the root always does. */
+export function directoryExists(ctx: RepoContext, dir: string): boolean {
+  if (dir === '') return true;
+  const { files, dirs } = ctx.store.listDirectory(ctx.repo.id, dir, 1);
+  return files.length + dirs.length > 0;
+}
+
+/** A file may not sit where a directory is, nor below another file. */
+export function checkTreeConflicts(ctx: RepoContext, path: string): void {
+  const segments = path.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const ancestor = segments.slice(0, i).join('/');
+    if (ctx.store.getFileByPath(ctx.repo.id, ancestor)) throw conflict(`/${ancestor} is a file, so it cannot be a directory`);
+  }
+  if (directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory`);
+}
+
+/**
+ * The listing scopes that change when the file at `path` appears or disappears, judged in
+ * the state without it: its own directory, and each ancestor that gains (or loses) a
+ * subdirectory because that directory had (or has) no other file below it.
+ */
+export function scopesForPathChange(ctx: RepoContext, path: string): string[] {
+  let dir = parentDir(path);
+  const scopes = [dirScope(dir)];
+  while (dir !== '' && !directoryExists(ctx, dir)) {
+    dir = parentDir(dir);
+    scopes.push(dirScope(dir));
+  }
+  return scopes;
+}
+
+/** The HTML and JSON listings of one directory; none (unpublished) once it is empty, except the root. */
+export function buildDirectoryDocuments(ctx: RepoContext, dir: string): IndexDocument[] {
+  const { files, dirs } = ctx.store.listDirectory(ctx.repo.id, dir);
+  if (dir !== '' && files.length + dirs.length === 0) return [];
+  const listing = {
+    repository: ctx.repo.name,
+    dir,
+    dirs,
+    files: files.map((f) => ({ name: f.filename, size: f.size, modified: f.createdAt, sha256: f.sha256 })),
+  };
+  return [
+    { key: listingKey(dir, 'html'), contentType: 'text/html; charset=utf-8', body: renderListingHtml(listing) },
+    { key: listingKey(dir, 'json'), contentType: 'application/json', body: JSON.stringify(renderListingJson(listing)) },
+  ];
+}
