@@ -70,10 +70,11 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
     .description('upload files to a repository (any format)')
     .option('--suite <suite>', 'APT: the suite to add to')
     .option('--component <component>', 'APT: the component to add to')
+    .option('--dir <dir>', 'files: the directory to upload into (default: the root)')
     .option('--field <key=value>', 'another format parameter (repeatable)', collect, [])
-    .action((repo: string, files: string[], o: { suite?: string; component?: string; field: string[] }) => run(async () => {
+    .action((repo: string, files: string[], o: { suite?: string; component?: string; dir?: string; field: string[] }) => run(async () => {
       const client = clientFrom(globals());
-      const fields = fieldPairs(o.field, { suite: o.suite, component: o.component });
+      const fields = fieldPairs(o.field, { suite: o.suite, component: o.component, dir: o.dir });
       let failed = 0;
       for (const file of files) {
         const bar = new ProgressBar(basename(file));
