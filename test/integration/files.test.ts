@@ -129,6 +129,15 @@ describe('hosted files with curl and the typed client', () => {
     assert.equal((await curl(['-o', '/dev/null', `${server.url}/files/releases/none.tgz`])).status, 404);
   });
 
+  it('wget mirrors a directory from its base URL, following the listing', async (t) => {
+    if ((await run('sh', ['-c', 'command -v wget'])).code !== 0) return t.skip('wget is not installed');
+    const out = await mkdtemp(join(tmpdir(), 'wharf-wget-'));
+    const r = await run('wget', ['-q', '-r', '-np', '-nH', '--cut-dirs=2', '-e', 'robots=off', `${server.url}/files/releases/`], { cwd: out });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await readFile(join(out, 'v1', 'tool-1.0.tar.gz'))).equals(tarBytes));
+    assert.equal(await readFile(join(out, 'notes v1 é.txt'), 'utf8'), 'notes\n');
+  });
+
   it('refuses a file where a directory is, and a directory below a file, with 409', async () => {
     const asFile = await curl(['-u', ADMIN, '-T', tarball, `${server.url}/files/releases/v1`]);
     assert.equal(asFile.status, 409, asFile.body);
