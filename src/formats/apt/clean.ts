@@ -1,0 +1,99 @@
+// Retention and removal inside suites: `clean` keeps the N newest versions (dpkg order) of
+// each package, per suite, component and architecture; `remove` takes one version out of one
+// suite or all. A .deb leaves the pool only when no suite lists it any more.
+import { badRequest, notFound } from '../../core/errors.ts';
+import type { RepoContext } from '../../core/format-plugin.ts';
+import type { FileRow } from '../../core/model.ts';
+import { suiteScope } from './paths.ts';
+import { knownSuites } from './suite-build.ts';
+import { compareDebVersions } from './version.ts';
+
+export interface Removal {
+  suite: string;
+  package: string;
+  version: string;
+  architecture: string;
+  path: string;
+}
+
+/** Take `suite` out of these files' memberships (every suite when null); delete files left in none. */
+async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite: string | null }[]): Promise<void> {
+  const { store, repo } = ctx;
+  const scopes = new Set<string>();
+  store.transaction(() => {
+    const suitesLeft = new Map<number, { file: FileRow; suites: string[] }>();
+    for (const { file, suite } of files) {
+      const cur = suitesLeft.get(file.id) ?? { file, suites: (file.meta.suites as string[] | undefined) ?? [] };
+      for (const s of suite === null ? cur.suites : [suite]) scopes.add(suiteScope(s));
+      cur.suites = suite === null ? [] : cur.suites.filter((s) => s !== suite);
+      suitesLeft.set(file.id, cur);
+    }
+    for (const { file, suites } of suitesLeft.values()) {
+      if (suites.length > 0) {
+        store.updateFileMeta(file.id, { ...file.meta, suites });
+        continue;
+      }
+      store.deleteFile(file.id);
+      if (file.versionId === null) continue;
+      const version = store.getVersionById(file.versionId);
+      if (!version || store.listFilesOfVersion(version.id).length > 0) continue;
+      store.deleteVersion(version.id);
+      if (store.listVersions(version.packageId).length === 0) store.deletePackage(version.packageId);
+    }
+    for (const s of scopes) store.markDirty(repo.id, s);
+  });
+  await ctx.services.publish(repo, [...scopes]);
+}
+
+function debFiles(ctx: RepoContext, packageName?: string): { file: FileRow; name: string; version: string }[] {
+  const packages = packageName === undefined ? ctx.store.listPackages(ctx.repo.id) : [ctx.store.getPackage(ctx.repo.id, packageName)].filter((p) => p !== undefined);
+  return packages.flatMap((p) => ctx.store.listFilesOfPackage(p.id).filter((f) => f.meta.kind === 'deb').map((f) => ({ file: f as FileRow, name: p.name, version: f.version ?? '' })));
+}
+
+/** `clean`: keep the newest `keep` versions per package, suite, component and architecture. */
+export async function clean(ctx: RepoContext, args: Record<string, unknown>) {
+  const keep = Number(args.keep);
+  if (!Number.isInteger(keep) || keep < 1) throw badRequest('give "keep": how many versions of each package to keep (1 or more)');
+  const dryRun = args.dryRun === true || args.dry_run === true;
+  const onlySuite = args.suite === undefined ? undefined : String(args.suite);
+  const onlyPackage = args.package === undefined ? undefined : String(args.package);
+  if (onlySuite !== undefined && !knownSuites(ctx).includes(onlySuite)) throw notFound(`no suite ${onlySuite} in ${ctx.repo.name}`);
+
+  const groups = new Map<string, { file: FileRow; name: string; version: string; suite: string }[]>();
+  for (const f of debFiles(ctx, onlyPackage)) {
+    for (const suite of (f.file.meta.suites as string[] | undefined) ?? []) {
+      if (onlySuite !== undefined && suite !== onlySuite) continue;
+      const key = [suite, f.file.meta.component, f.name, f.file.meta.architecture].join('\0');
+      const list = groups.get(key) ?? [];
+      list.push({ ...f, suite });
+      groups.set(key, list);
+    }
+  }
+  const removals: { file: FileRow; suite: string }[] = [];
+  const removed: Removal[] = [];
+  let kept = 0;
+  for (const list of groups.values()) {
+    list.sort((a, b) => compareDebVersions(b.version, a.version));
+    kept += Math.min(keep, list.length);
+    for (const f of list.slice(keep)) {
+      removals.push({ file: f.file, suite: f.suite });
+      removed.push({ suite: f.suite, package: f.name, version: f.version, architecture: String(f.file.meta.architecture), path: f.file.path });
+    }
+  }
+  if (!dryRun && removals.length > 0) await removeFromSuites(ctx, removals);
+  return { dryRun, keep, kept, removed };
+}
+
+/** `remove`: one version of a package out of one suite (`suite`) or out of all of them. */
+export async function remove(ctx: RepoContext, args: Record<string, unknown>) {
+  const name = String(args.package ?? '');
+  const version = String(args.version ?? '');
+  if (!name || !version) throw badRequest('give "package" and "version" (and optionally "suite", "architecture")');
+  const suite = args.suite === undefined ? null : String(args.suite);
+  const arch = args.architecture === undefined ? undefined : String(args.architecture);
+  const files = debFiles(ctx, name).filter((f) => f.version === version && (arch === undefined || f.file.meta.architecture === arch)
+    && (suite === null || ((f.file.meta.suites as string[] | undefined) ?? []).includes(suite)));
+  if (files.length === 0) throw notFound(`no version ${version} of ${name}${suite ? ` in suite ${suite}` : ''} in ${ctx.repo.name}`);
+  await removeFromSuites(ctx, files.map((f) => ({ file: f.file, suite })));
+  return { removed: files.map((f) => ({ suite: suite ?? ((f.file.meta.suites as string[]).join(',')), package: name, version, architecture: String(f.file.meta.architecture), path: f.file.path })) };
+}

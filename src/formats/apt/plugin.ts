@@ -1,0 +1,36 @@
+// The APT format: hosted Debian repositories that apt-get reads, signed with the
+// repository's Ed25519 key. One index scope per suite (`suite:<name>`).
+import type { FormatPlugin } from '../../core/format-plugin.ts';
+import { clean, remove } from './clean.ts';
+import { planAptUpload } from './ingest.ts';
+import { normalizeAptOptions } from './options.ts';
+import { SUITE_SCOPE_PREFIX } from './paths.ts';
+import { aptRoutes } from './routes.ts';
+import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
+
+export const aptFormat: FormatPlugin = {
+  format: 'apt',
+  kinds: ['hosted'],
+  normalizeOptions: (options) => normalizeAptOptions(options) as unknown as Record<string, unknown>,
+  routes: aptRoutes,
+  ingest: planAptUpload,
+  async buildScope(ctx, scope) {
+    if (!scope.startsWith(SUITE_SCOPE_PREFIX)) return [];
+    const suite = scope.slice(SUITE_SCOPE_PREFIX.length);
+    const docs = await buildSuite(ctx, suite);
+    if (docs.length === 0) dropSuiteContent(ctx, suite);
+    return docs;
+  },
+  // A package's files may have been in any suite (a deleted file's suites are gone by the
+  // time this is asked), so every suite is rebuilt; unchanged indexes cost no compression.
+  scopesForPackage: (ctx) => allSuiteScopes(ctx),
+  async onCreate(ctx) {
+    await ctx.services.keys.signingKeys(ctx.repo);
+    const scopes = allSuiteScopes(ctx);
+    if (scopes.length) await ctx.services.publish(ctx.repo, scopes);
+  },
+  async onKeysChanged(ctx) {
+    await ctx.services.publish(ctx.repo, allSuiteScopes(ctx));
+  },
+  actions: { clean, remove },
+};

@@ -1,0 +1,207 @@
+// Building one suite's `dists/<suite>/` from the database. The index files (Packages.gz and
+// .xz, the per-architecture Release, Contents) are stored content-addressed under their
+// by-hash SHA256 key, in scopes of their own, BEFORE the publisher swaps in the new Release,
+// InRelease and Release.gpg: a client that read any published Release finds every file it
+// names. Earlier generations stay fetchable by hash for a grace period (the suite's state
+// document lists them), so apt never meets a 404 mid-update. The uncompressed Packages is
+// listed in Release, as in Debian's archive, and served by decompressing the stored .gz.
+import { createHash } from 'node:crypto';
+import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
+import { clearsign, detachSign } from '../../core/signing.ts';
+import { compressBuffer } from '../../lib/compression.ts';
+import { compressChunks, type TextChunk } from './chunked-compress.ts';
+import { buildContents, type ContentsEntry } from './contents.ts';
+import { aptOptions, type AptOptions } from './options.ts';
+import { contentKey, contentScope, contentScopePrefix, stateKey, SUITE_SCOPE_PREFIX, suiteScope } from './paths.ts';
+import { buildArchRelease, buildRelease, type ReleaseFile } from './release.ts';
+import { compareDebVersions } from './version.ts';
+
+/** One index file of a generation, by its path below `dists/<suite>/`. */
+export interface StateFile {
+  size: number;
+  md5: string;
+  sha256: string;
+  sha512: string;
+  /** The index key holding the bytes (or, with `gunzip`, the .gz to decompress). */
+  content: string;
+  gunzip?: boolean;
+  contentType: string;
+}
+
+export interface SuiteState {
+  suite: string;
+  /** Fixed at the first publish: apt refuses a repository whose Codename changed. */
+  codename: string;
+  /** Newest first; [0] is what the current Release lists. */
+  generations: { at: string; files: Record<string, StateFile> }[];
+}
+
+/** Most generations a suite keeps, however young (bounds the storage a burst of uploads takes). */
+const MAX_GENERATIONS = 20;
+/** Average stanzas per compressed chunk (a power of two). */
+const CHUNK_STANZAS = 64;
+
+interface Entry {
+  id: number;
+  path: string;
+  sha256: string;
+  stanza: string;
+  name: string;
+  version: string;
+  arch: string;
+  component: string;
+  section: string | null;
+  contents: string | null;
+}
+
+const digest = (alg: string, data: Uint8Array) => createHash(alg).update(data).digest('hex');
+const etagOf = (sha256hex: string) => `"${Buffer.from(sha256hex, 'hex').toString('base64url').slice(0, 27)}"`;
+
+function describe(data: Uint8Array, content: string, contentType: string): StateFile {
+  return { size: data.length, md5: digest('md5', data), sha256: digest('sha256', data), sha512: digest('sha512', data), content, contentType };
+}
+
+export function readState(ctx: RepoContext, suite: string): SuiteState | undefined {
+  const row = ctx.services.getIndex(ctx.repo, stateKey(suite));
+  return row ? parseState(row.body) : undefined;
+}
+
+export function parseState(body: Uint8Array): SuiteState {
+  return JSON.parse(Buffer.from(body).toString('utf8')) as SuiteState;
+}
+
+/** Every suite this repository has: published ones and configured ones. */
+export function knownSuites(ctx: RepoContext): string[] {
+  const published = ctx.store.listIndexScopes(ctx.repo.id, SUITE_SCOPE_PREFIX).map((s) => s.slice(SUITE_SCOPE_PREFIX.length));
+  return [...new Set([...published, ...Object.keys(aptOptions(ctx.repo.options).suites)])].sort();
+}
+
+export const allSuiteScopes = (ctx: RepoContext) => knownSuites(ctx).map(suiteScope);
+
+function listEntries(ctx: RepoContext, suite: string, withContents: boolean): Entry[] {
+  const fields = ['$.stanza', '$.package', '$.version', '$.architecture', '$.component', '$.section', ...(withContents ? ['$.contents'] : [])];
+  return ctx.store.listFilesByMetaElement(ctx.repo.id, '$.suites', suite, fields).map((r) => ({
+    id: r.id, path: r.path, sha256: r.sha256,
+    stanza: String(r.fields['$.stanza']), name: String(r.fields['$.package']), version: String(r.fields['$.version']),
+    arch: String(r.fields['$.architecture']), component: String(r.fields['$.component']),
+    section: (r.fields['$.section'] as string | null) ?? null,
+    contents: withContents ? ((r.fields['$.contents'] as string | null) ?? null) : null,
+  }));
+}
+
+/** Packages order: name, then dpkg version order, then pool path (dpkg-scanpackages and apt-ftparchive agree). */
+function byPackageOrder(a: Entry, b: Entry): number {
+  return (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || compareDebVersions(a.version, b.version) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+
+/** Cut after stanzas whose file hash says so: boundaries depend on content, not position. */
+function chunksOf(entries: readonly Entry[]): TextChunk[] {
+  const chunks: TextChunk[] = [];
+  let text = '';
+  let key = '';
+  for (const e of entries) {
+    text += `${e.stanza}\n`;
+    key += `${e.id}.${e.sha256.slice(0, 16)},`;
+    if (parseInt(e.sha256.slice(0, 8), 16) % CHUNK_STANZAS === 0) {
+      chunks.push({ key, text });
+      text = '';
+      key = '';
+    }
+  }
+  if (text) chunks.push({ key, text });
+  return chunks;
+}
+
+function releaseFile(path: string, f: StateFile): ReleaseFile {
+  return { path, size: f.size, md5: f.md5, sha256: f.sha256, sha512: f.sha512 };
+}
+
+export async function buildSuite(ctx: RepoContext, suite: string): Promise<IndexDocument[]> {
+  const { repo, store } = ctx;
+  const opts: AptOptions = aptOptions(repo.options);
+  const settings = opts.suites[suite] ?? {};
+  const previous = readState(ctx, suite);
+  const entries = listEntries(ctx, suite, opts.contents);
+  if (entries.length === 0 && !opts.suites[suite] && !previous) return [];
+
+  const components = [...new Set([...entries.map((e) => e.component), ...(settings.components ?? [])])].sort();
+  if (components.length === 0) components.push(opts.defaultComponent);
+  const archs = [...new Set([...entries.map((e) => e.arch).filter((a) => a !== 'all'), ...opts.architectures, ...(settings.architectures ?? [])])].sort();
+  if (archs.length === 0) archs.push('amd64');
+  entries.sort(byPackageOrder);
+
+  const files: Record<string, StateFile> = {};
+  const blobs = new Map<string, { data: Uint8Array; contentType: string }>();
+  const add = (rel: string, data: Uint8Array, contentType: string) => {
+    const f = describe(data, '', contentType);
+    f.content = contentKey(suite, rel, f.sha256);
+    files[rel] = f;
+    blobs.set(f.content, { data, contentType });
+    return f;
+  };
+  const origin = settings.origin ?? opts.origin ?? repo.name;
+  const label = settings.label ?? opts.label ?? repo.name;
+  for (const component of components) {
+    const inComponent = entries.filter((e) => e.component === component);
+    for (const arch of archs) {
+      // Architecture: all packages are listed in every architecture's Packages.
+      const listed = inComponent.filter((e) => e.arch === arch || e.arch === 'all');
+      const chunks = chunksOf(listed);
+      const dir = `${component}/binary-${arch}`;
+      const stream = `${repo.id}/${suite}/${dir}`;
+      const [gz, xz] = await Promise.all([compressChunks(stream, 'gzip', chunks), compressChunks(stream, 'xz', chunks)]);
+      const gzFile = add(`${dir}/Packages.gz`, gz, 'application/gzip');
+      add(`${dir}/Packages.xz`, xz, 'application/x-xz');
+      const text = Buffer.from(chunks.map((c) => c.text).join(''), 'utf8');
+      files[`${dir}/Packages`] = { ...describe(text, gzFile.content, 'text/plain; charset=utf-8'), gunzip: true };
+      add(`${dir}/Release`, Buffer.from(buildArchRelease({ archive: suite, origin, label, acquireByHash: true, component, architecture: arch })), 'text/plain; charset=utf-8');
+      if (opts.contents) {
+        const contents: ContentsEntry[] = listed.map((e) => ({ name: e.name, section: e.section ?? undefined, files: e.contents ? (JSON.parse(e.contents) as string[]) : [] }));
+        add(`${component}/Contents-${arch}.gz`, await compressBuffer('gzip', Buffer.from(buildContents(contents))), 'application/gzip');
+      }
+    }
+  }
+
+  const now = new Date();
+  const codename = previous?.codename ?? settings.codename ?? suite;
+  if (settings.codename && settings.codename !== codename) {
+    ctx.log.warn({ repo: repo.name, suite, published: codename, configured: settings.codename }, 'the Codename of a published suite never changes; the configured one is ignored');
+  }
+  const kept = (previous?.generations ?? [])
+    .filter((g, i) => i < opts.byHashGenerations || now.getTime() - Date.parse(g.at) < opts.byHashGraceSeconds * 1000)
+    .slice(0, MAX_GENERATIONS - 1);
+  const state: SuiteState = { suite, codename, generations: [{ at: now.toISOString(), files }, ...kept] };
+
+  // Content first, in one transaction; the Release that names it is swapped in after.
+  const existing = new Set(store.listIndexScopes(repo.id, contentScopePrefix(suite)));
+  const referenced = new Set(state.generations.flatMap((g) => Object.values(g.files).map((f) => contentScope(f.content))));
+  store.transaction(() => {
+    for (const [key, b] of blobs) {
+      if (existing.has(contentScope(key))) continue;
+      store.replaceScope(repo.id, contentScope(key), [{ key, contentType: b.contentType, body: b.data, gzip: null, etag: etagOf(key.slice(key.lastIndexOf('/') + 1)) }]);
+    }
+    // Generations past their grace period: nothing published names them any more.
+    for (const scope of existing) if (!referenced.has(scope)) store.replaceScope(repo.id, scope, []);
+  });
+
+  const release = buildRelease({
+    origin, label, suite, codename, date: now, acquireByHash: true,
+    architectures: archs, components, description: settings.description,
+    files: Object.entries(files).map(([rel, f]) => releaseFile(rel, f)),
+  });
+  const keys = await ctx.services.keys.signingKeys(repo);
+  const [inRelease, releaseGpg] = await Promise.all([clearsign(release, keys), detachSign(Buffer.from(release), keys, { armor: true })]);
+  return [
+    { key: `dists/${suite}/Release`, contentType: 'text/plain; charset=utf-8', body: release },
+    { key: `dists/${suite}/InRelease`, contentType: 'text/plain; charset=utf-8', body: inRelease },
+    { key: `dists/${suite}/Release.gpg`, contentType: 'application/pgp-signature', body: releaseGpg },
+    { key: stateKey(suite), contentType: 'application/json', body: JSON.stringify(state) },
+  ];
+}
+
+/** Unpublishing a suite also drops its stored index files. */
+export function dropSuiteContent(ctx: RepoContext, suite: string): void {
+  ctx.store.transaction(() => {
+    for (const scope of ctx.store.listIndexScopes(ctx.repo.id, contentScopePrefix(suite))) ctx.store.replaceScope(ctx.repo.id, scope, []);
+  });
+}
