@@ -65,7 +65,11 @@ export interface PlannedFile {
 /** What an accepted upload adds: a format's ingest returns it, the core records it. */
 export interface IngestPlan {
   /** Absent for formats without packages (plain files). */
-  package?: { name: string; displayName: string; version: string; versionMeta: Record<string, unknown> };
+  package?: {
+    name: string; displayName: string; version: string; versionMeta: Record<string, unknown>;
+    /** Replaces the package's own meta when given (e.g. the newest version's `description`). */
+    packageMeta?: Record<string, unknown>;
+  };
   files: PlannedFile[];
   /** Index scopes to publish again. */
   scopes: string[];

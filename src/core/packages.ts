@@ -64,6 +64,7 @@ export class PackageService {
         const packageId = store.upsertPackage(repo.id, plan.package.name, plan.package.displayName);
         versionId = store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
         store.updateVersionMeta(versionId, plan.package.versionMeta);
+        if (plan.package.packageMeta) store.updatePackageMeta(packageId, plan.package.packageMeta);
       }
       const rows: FileRow[] = [];
       plan.files.forEach((f, i) => {

@@ -140,6 +140,9 @@ export class Store {
       ON CONFLICT (repo_id, name) DO UPDATE SET updated_at = excluded.updated_at`).run(repoId, name, displayName, now, now);
     return Number((this.stmt('SELECT id FROM packages WHERE repo_id = ? AND name = ?').get(repoId, name) as Row).id);
   }
+  updatePackageMeta(id: number, meta: Record<string, unknown>): void {
+    this.stmt('UPDATE packages SET meta = ? WHERE id = ?').run(JSON.stringify(meta), id);
+  }
   touchPackage(id: number): void {
     this.stmt('UPDATE packages SET updated_at = ? WHERE id = ?').run(nowIso(), id);
   }

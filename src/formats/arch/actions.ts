@@ -1,0 +1,80 @@
+// Management actions with parity to an SSH-managed repo-add repository's client:
+// list, clean (drop old versions, keep N), add (publish a package uploaded with add=false).
+// Upload, remove, status and download are the generic API's.
+import { badRequest, notFound } from '../../core/errors.ts';
+import type { RepoContext } from '../../core/format-plugin.ts';
+import { repoArchitectures } from './arches.ts';
+import { dbState } from './db-state.ts';
+import { archOptions } from './options.ts';
+import { archOfFilename, packagePath, scopesOfArch } from './paths.ts';
+import { vercmp } from './vercmp.ts';
+
+const newestFirst = <T extends { version: string }>(list: T[]) => [...list].sort((a, b) => vercmp(b.version, a.version));
+
+/** Every package with its newest version, description, and where it is published. */
+async function list(ctx: RepoContext) {
+  const state = dbState(ctx.repo);
+  const published = new Map<string, Set<string>>();
+  for (const arch of repoArchitectures(ctx)) {
+    for (const [name, file] of state.listed(ctx, arch)) {
+      let s = published.get(name);
+      if (!s) published.set(name, (s = new Set()));
+      s.add(`${file.version} (${arch})`);
+    }
+  }
+  return {
+    packages: ctx.store.listPackages(ctx.repo.id).map((pkg) => {
+      const versions = newestFirst(ctx.store.listVersions(pkg.id));
+      const files = versions.length ? ctx.store.listFilesOfVersion(versions[0].id) : [];
+      return {
+        name: pkg.name,
+        version: versions[0]?.version ?? null,
+        description: (versions[0]?.meta.description as string | null | undefined) ?? null,
+        versions: versions.map((v) => v.version),
+        architectures: [...new Set(files.filter((f) => f.meta.kind === 'package').map((f) => String(f.meta.arch)))],
+        published: [...(published.get(pkg.name) ?? [])],
+      };
+    }),
+  };
+}
+
+/** Delete all but the newest `keep` versions of every package (or of one). */
+async function clean(ctx: RepoContext, args: Record<string, unknown>) {
+  const keep = args.keep === undefined ? 1 : Number(args.keep);
+  if (!Number.isInteger(keep) || keep < 1) throw badRequest('keep must be a whole number of 1 or more');
+  const dryRun = args.dryRun === true;
+  const only = args.package === undefined ? undefined : String(args.package);
+  const packages = only ? [ctx.store.getPackage(ctx.repo.id, only)].filter((p) => p !== undefined) : ctx.store.listPackages(ctx.repo.id);
+  if (only && packages.length === 0) throw notFound(`no package ${only} in ${ctx.repo.name}`);
+  const removed: { package: string; version: string; files: string[]; bytes: number }[] = [];
+  for (const pkg of packages) {
+    for (const v of newestFirst(ctx.store.listVersions(pkg.id)).slice(keep)) {
+      const files = ctx.store.listFilesOfVersion(v.id);
+      removed.push({ package: pkg.name, version: v.version, files: files.filter((f) => f.meta.kind === 'package').map((f) => f.path), bytes: files.reduce((n, f) => n + f.size, 0) });
+      if (!dryRun) await ctx.services.deleteVersion(ctx.repo, pkg.name, v.version);
+    }
+  }
+  return { dryRun, keep, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
+}
+
+/** Put a package that was uploaded with `add=false` into the dbs. */
+async function add(ctx: RepoContext, args: Record<string, unknown>) {
+  const filename = String(args.filename ?? '');
+  const arch = archOfFilename(filename);
+  const file = arch ? ctx.store.getFileByPath(ctx.repo.id, packagePath(arch, filename)) : undefined;
+  if (!file || file.meta.kind !== 'package') throw notFound(`no package file ${filename} in ${ctx.repo.name}`);
+  const name = String(file.meta.pkgname);
+  if (file.meta.held === true) {
+    dbState(ctx.repo).markChanged(name);
+    ctx.store.updateFileMeta(file.id, { ...file.meta, held: false });
+  }
+  const scopes = (arch === 'any' ? repoArchitectures(ctx) : [arch!]).flatMap(scopesOfArch);
+  await ctx.services.publish(ctx.repo, scopes);
+  return { added: file.path, package: name, version: file.meta.pkgver, requireSignedUploads: archOptions(ctx.repo).requireSignedUploads };
+}
+
+export const archActions = {
+  list: (ctx: RepoContext) => list(ctx),
+  clean,
+  add,
+};
