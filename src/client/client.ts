@@ -38,6 +38,13 @@ export interface UploadOptions {
   filename?: string;
 }
 
+export interface CleanResult {
+  dryRun: boolean;
+  keep: number;
+  removed: { package: string; version: string; files: string[]; bytes: number }[];
+  bytes: number;
+}
+
 const enc = encodeURIComponent;
 
 export class WharfClient {
@@ -132,6 +139,10 @@ export class WharfClient {
   }
   unyank(repo: string, pkg: string, version: string, opts: { filename?: string } = {}) {
     return this.action(repo, 'unyank', { package: pkg, version, ...opts });
+  }
+  /** Delete all but the newest `keep` versions of every package, or of `package` (formats with a `clean` action: Arch). */
+  clean(repo: string, opts: { keep: number; dryRun?: boolean; package?: string }): Promise<CleanResult> {
+    return this.action(repo, 'clean', { ...opts });
   }
 
   /** Upload one file, streamed from disk (constant memory for any size). */

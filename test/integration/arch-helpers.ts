@@ -2,8 +2,26 @@
 // a real pacman on a throw-away root, dbpath, cache and keyring (see /work/shared/CLIENTS.md).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { run, type RunResult } from '../helpers/clients.ts';
+import { spawn } from 'node:child_process';
+import type { RunResult } from '../helpers/clients.ts';
 import { buildPackage, makePkginfo, type PackageCompression } from '../unit/arch/fixtures.ts';
+
+/** Runs a command with no stdin (pacman may exit before reading any: no EPIPE then). */
+export function run(cmd: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
 
 export interface TinyPackage {
   name: string;

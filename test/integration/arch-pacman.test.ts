@@ -117,6 +117,15 @@ describe('pacman against a Wharf Arch repository', { skip: process.getuid?.() !=
     assert.equal(await p.ok('-Sl', 'arch'), 'arch libgreet 1.0-1\n');
   });
 
+  it('is refused by pacman when the repository key is not trusted (the signature check is real)', async () => {
+    await client.createRepo({ name: 'untrusted', format: 'arch' });
+    await curlUpload('untrusted', await tinyPackage(dir, { name: 'libgreet', version: '1.0-1', files: { 'usr/lib/libgreet.so': 'lib\n' } }));
+    const p = await pacman(path.join(dir, 'p8'), gpgdir, 'untrusted', `${server.url}/untrusted/$arch`);
+    const r = await p.run('-Sy');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /signature|unknown trust|invalid or corrupted database/i);
+  });
+
   it('serves a private repository to pacman with credentials in the Server URL only', async () => {
     await client.createRepo({ name: 'secret', format: 'arch', public: false });
     await trustRepoKey('secret');

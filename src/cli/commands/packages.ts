@@ -76,7 +76,14 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       const client = clientFrom(globals());
       const fields = fieldPairs(o.field, { suite: o.suite, component: o.component, dir: o.dir });
       let failed = 0;
-      for (const file of files) {
+      // A pacman package's detached signature beside it goes up right after it.
+      const listed = new Set(files);
+      const withSigs: string[] = [];
+      for (const f of files) {
+        withSigs.push(f);
+        if (/\.pkg\.tar(\.\w+)?$/.test(f) && !listed.has(`${f}.sig`) && (await stat(`${f}.sig`).then((s) => s.isFile(), () => false))) withSigs.push(`${f}.sig`);
+      }
+      for (const file of withSigs) {
         const bar = new ProgressBar(basename(file));
         try {
           const res = await client.upload(repo, file, { fields, onProgress: (s, t) => bar.update(s, t) });
@@ -122,7 +129,9 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       }
       const packages = await client.listPackages(repo);
       if (globals().json) return out(JSON.stringify(packages, null, 2));
-      out(table([['PACKAGE', 'VERSIONS', 'UPDATED'], ...packages.map((p) => [p.displayName, p.versions.join(' '), p.updatedAt.slice(0, 19)])]));
+      const described = packages.some((p) => p.description);
+      out(table([['PACKAGE', 'VERSIONS', 'UPDATED', ...(described ? ['DESCRIPTION'] : [])],
+        ...packages.map((p) => [p.displayName, p.versions.join(' '), p.updatedAt.slice(0, 19), ...(described ? [p.description ?? ''] : [])])]));
     }));
 
   program.command('rm <repo> [package] [version]')
@@ -162,6 +171,20 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       const n = await clientFrom(globals()).download(repo, path, dest, (g, t) => bar.update(g, t));
       bar.done();
       out(`saved ${dest} (${formatBytes(n)})`);
+    }));
+
+  program.command('clean <repo>')
+    .description('delete old versions, keeping the newest N of each package (formats with versions in one index: Arch)')
+    .option('--keep <n>', 'versions to keep per package', '1')
+    .option('--package <name>', 'only this package')
+    .option('--dry-run', 'only show what would be deleted')
+    .action((repo: string, o: { keep: string; package?: string; dryRun?: boolean }) => run(async () => {
+      const keep = Number(o.keep);
+      if (!Number.isInteger(keep) || keep < 1) throw new Error('--keep takes a whole number of 1 or more');
+      const r = await clientFrom(globals()).clean(repo, { keep, dryRun: o.dryRun === true, package: o.package });
+      if (globals().json) return out(JSON.stringify(r, null, 2));
+      for (const x of r.removed) out(`${r.dryRun ? 'would delete' : 'deleted'} ${x.package} ${x.version} (${formatBytes(x.bytes)})`);
+      out(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.bytes)} in ${r.removed.length} versions; run \`wharf gc\` to reclaim blobs`);
     }));
 
   program.command('status').description('counts and sizes per repository').action(() => run(async () => {
