@@ -1,0 +1,13 @@
+// Benchmark dispatcher: `node bench/run.ts <name> [flags]`, e.g. `npm run bench -- pypi --quick`.
+// Each benchmark is a module exporting `main(argv)`, registered here by name.
+const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
+  pypi: () => import('./pypi.ts'),
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const load = name ? benchmarks[name] : undefined;
+if (!load) {
+  process.stderr.write(`usage: node bench/run.ts <benchmark> [flags]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`);
+  process.exit(2);
+}
+await (await load()).main(rest);
