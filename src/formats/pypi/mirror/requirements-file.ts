@@ -30,6 +30,7 @@ export interface RequirementsFile {
 const COMMENT_RE = /(^|\s+)#.*$/;
 const COMMENT_START_RE = /^\s*#/;
 const ARCHIVE_RE = /\.(whl|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tar|zip)$/i;
+const ENV_VAR_RE = /\$\{[A-Z0-9_]+\}/;
 const URL_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /** Physical lines joined at trailing backslashes; a comment line ends a join (as in pip). */
@@ -123,6 +124,12 @@ export function parseRequirementsFile(text: string): RequirementsFile {
     const { args, options } = splitArgsOptions(line);
 
     if (args !== '') {
+      const envVar = ENV_VAR_RE.exec(args);
+      if (envVar) {
+        // pip expands these from its own environment; the server cannot know them.
+        result.ignored.push({ line: joined.line, text: line, reason: `uses environment variable ${envVar[0]}, which is not expanded here` });
+        continue;
+      }
       const pathReason = looksLikePathOrUrl(args);
       if (pathReason) {
         result.ignored.push({ line: joined.line, text: line, reason: pathReason });

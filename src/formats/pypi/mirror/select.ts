@@ -4,7 +4,7 @@
 // yanked state per PEP 592).
 import { badRequest } from '../../../core/errors.ts';
 import { parseDistFilename, type DistFilename } from '../filename.ts';
-import { compareVersions, normalizeVersion } from '../version.ts';
+import { compareVersions, isValidVersion } from '../version.ts';
 import { filterVersions, isPinned, parseSpecifier, specifierContains, type SpecifierClause } from './specifier.ts';
 import { wheelSupported } from './tags.ts';
 import { pythonVersion, type Target } from './target.ts';
@@ -83,22 +83,26 @@ export function selectFiles(project: ProjectFiles, spec: SelectSpec): SelectedVe
   }
   const keepYanked = spec.yanked === true || isPinned(clauses);
 
-  // Usable files grouped by PEP 440 version (1.0 and 1.0.0 are one version).
-  const byVersion = new Map<string, SelectedVersion>();
+  // Usable files grouped by PEP 440 version: 1.1 and 1.1.0 are one version.
+  const entries: SelectedVersion[] = [];
+  const byRaw = new Map<string, SelectedVersion>();
+  const entryFor = (version: string): SelectedVersion => {
+    let entry = byRaw.get(version) ?? entries.find((e) => compareVersions(e.version, version) === 0 && isValidVersion(version));
+    if (!entry) entries.push((entry = { version, files: [] }));
+    byRaw.set(version, entry);
+    return entry;
+  };
   for (const file of project.files) {
     if (file.yanked && !keepYanked) continue;
     const dist = parseOrNull(file.filename, project.name);
     if (!dist) continue;
     if (!spec.targets.some((t) => fileUsable(file, dist, t, spec.sdists))) continue;
-    const key = normalizeVersion(dist.version) ?? dist.version;
-    let entry = byVersion.get(key);
-    if (!entry) byVersion.set(key, (entry = { version: dist.version, files: [] }));
-    entry.files.push(file);
+    entryFor(dist.version).files.push(file);
   }
 
   // The pre-release fallback looks only at versions with usable files, as pip's finder does.
-  const versions = filterVersions([...byVersion.values()].map((e) => e.version), clauses, spec.prereleases);
+  const versions = filterVersions(entries.map((e) => e.version), clauses, spec.prereleases);
   versions.sort((a, b) => compareVersions(b, a));
   const kept = spec.latest === undefined ? versions : versions.slice(0, spec.latest);
-  return kept.map((v) => byVersion.get(normalizeVersion(v) ?? v)!);
+  return kept.map((v) => byRaw.get(v)!);
 }
