@@ -109,10 +109,14 @@ function render(r: {
     out.push(`\`GET ${s.pagePath}\`: one project of ${r.targetFiles} files in a repository of ${fmt(r.largestProjects)} projects and ${fmt(r.largestFiles)} files. nginx serves the bytes Wharf served, as a static file (gzip variant: Wharf's own gzip bytes through \`gzip_static\`). `
       + `\`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSec}s\` for both, ${s.rounds} rounds each, interleaved (ABBA), after a 3 s warm-up each.`);
     out.push('');
-    out.push(table(['encoding', 'body bytes', 'Wharf req/s (median)', 'nginx req/s (median)', 'Wharf / nginx', 'Wharf rounds', 'nginx rounds', 'Wharf p99 latency (median)'],
-      s.variants.map((v) => [v.label, fmt(v.bodyBytes), fmt(v.wharfMedian), fmt(v.nginxMedian), `**${(v.wharfMedian / v.nginxMedian).toFixed(2)}×**`,
-        v.wharf.map((x) => fmt(x.requestsPerSec)).join(', '), v.nginx.map((x) => fmt(x.requestsPerSec)).join(', '), `${median(v.wharf.map((x) => x.latencyP99Ms)).toFixed(2)} ms`])));
-    const worst = Math.min(...s.variants.map((v) => v.wharfMedian / v.nginxMedian));
+    out.push(table(['encoding', 'body bytes', 'req/s: Wharf', 'nginx', 'bare node:http', 'Wharf / nginx', 'node:http / nginx', 'CPU per request: Wharf', 'nginx', 'node:http'],
+      s.variants.map((v) => [v.label, fmt(v.bodyBytes), fmt(v.median.wharf), fmt(v.median.nginx), fmt(v.median.node),
+        `**${(v.median.wharf / v.median.nginx).toFixed(2)}×**`, `${(v.median.node / v.median.nginx).toFixed(2)}×`,
+        `${median(v.cpuUs.wharf).toFixed(0)} µs`, `${median(v.cpuUs.nginx).toFixed(0)} µs`, `${median(v.cpuUs.node).toFixed(0)} µs`])));
+    out.push('', 'Requests/s are medians over the rounds; every round: ' + s.variants.map((v) => `${v.label}: Wharf ${v.runs.wharf.map((x) => fmt(x.requestsPerSec)).join(', ')}; nginx ${v.runs.nginx.map((x) => fmt(x.requestsPerSec)).join(', ')}; node:http ${v.runs.node.map((x) => fmt(x.requestsPerSec)).join(', ')}`).join('. ') + '.');
+    out.push('', '"bare node:http" is a 15-line `node:http` server answering with the same bytes from memory (bench/lib/static-node.ts): the floor for any Node.js server. '
+      + 'CPU per request is the server process\'s user + system time (`/proc/<pid>/stat`) over a round divided by the requests wrk completed (median over rounds): unlike requests/s it hardly depends on how the two CPUs were shared during the round.');
+    const worst = Math.min(...s.variants.map((v) => v.median.wharf / v.median.nginx));
     out.push('', `Goal ≥ 0.5× nginx (aim: parity): ${worst >= 0.5 ? `**met** (lowest ratio ${worst.toFixed(2)}×)` : `**not met** (lowest ratio ${worst.toFixed(2)}×)`}.`);
   }
   if (r.latency) {

@@ -15,6 +15,7 @@ export interface WrkOptions {
 
 export interface WrkResult {
   requestsPerSec: number;
+  requests: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   non2xx: number;
@@ -36,7 +37,8 @@ export function parseWrk(out: string): WrkResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = sock ? sock.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0;
-  return { requestsPerSec: Number(rps[1]), latencyP50Ms: lat('50'), latencyP99Ms: lat('99'), non2xx, errors };
+  const requests = Number(/(\d+) requests in /.exec(out)?.[1] ?? NaN);
+  return { requestsPerSec: Number(rps[1]), requests, latencyP50Ms: lat('50'), latencyP99Ms: lat('99'), non2xx, errors };
 }
 
 export async function wrk(url: string, o: WrkOptions): Promise<WrkResult> {

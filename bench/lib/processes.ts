@@ -115,6 +115,15 @@ http {
   return { url, port, pid: child.pid!, stop: () => stop(child) };
 }
 
+/** The bare node:http server of static-node.ts over a plain and a gzip file. */
+export async function startStaticNode(plainPath: string, gzipPath: string): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(NODE, [join(ROOT, 'bench/lib/static-node.ts'), plainPath, gzipPath, String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, child);
+  return { url, port, pid: child.pid!, stop: () => stop(child) };
+}
+
 /** VmRSS and VmHWM of a process, in bytes. */
 export async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -139,4 +148,12 @@ export function sampleRss(pid: number, intervalMs = 100): { stop(): Promise<{ sa
       return { samples, hwm: (await memoryOf(pid)).hwm };
     },
   };
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in seconds. */
+export async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }

@@ -2,7 +2,7 @@
 // static file: the same wrk settings, rounds interleaved (ABBA) so drift hits both alike.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNginx, type RunningServer } from '../lib/processes.ts';
+import { cpuSecondsOf, startNginx, startStaticNode, type RunningServer } from '../lib/processes.ts';
 import { wrk, type WrkOptions, type WrkResult } from '../lib/load.ts';
 import { median } from '../lib/stats.ts';
 import { rawGet } from './admin.ts';
@@ -11,11 +11,16 @@ export interface ThroughputVariant {
   label: string;
   headers: Record<string, string>;
   bodyBytes: number;
-  wharf: WrkResult[];
-  nginx: WrkResult[];
-  wharfMedian: number;
-  nginxMedian: number;
+  runs: Record<Contender, WrkResult[]>;
+  /** Server CPU time per request (user + system), in microseconds, per round. */
+  cpuUs: Record<Contender, number[]>;
+  median: Record<Contender, number>;
 }
+
+/** nginx is the reference; bare node:http shows what any Node.js server costs. */
+export type Contender = 'nginx' | 'node' | 'wharf';
+const CONTENDERS: Contender[] = ['nginx', 'node', 'wharf'];
+const empty = <T>(f: () => T): Record<Contender, T> => ({ nginx: f(), node: f(), wharf: f() });
 
 export interface SimplePageResult {
   pagePath: string;
@@ -47,34 +52,37 @@ export async function simplePageThroughput(opts: {
   await writeFile(join(dir, 'index.html'), plain.body);
   await writeFile(join(dir, 'index.html.gz'), gz.body);
   const nginx = await startNginx(prefix, root, { gzipStatic: true });
+  const node = await startStaticNode(join(dir, 'index.html'), join(dir, 'index.html.gz'));
+  const servers: Record<Contender, RunningServer> = { nginx, node, wharf };
   try {
     const check = await rawGet(`${nginx.url}${pagePath}`);
     if (!check.body.equals(plain.body)) throw new Error('nginx does not serve the same bytes as Wharf');
-    const variants: ThroughputVariant[] = [{ label: 'identity (no Accept-Encoding)', headers: {}, bodyBytes: plain.body.length, wharf: [], nginx: [], wharfMedian: 0, nginxMedian: 0 }];
+    const variants: ThroughputVariant[] = [{ label: 'identity (no Accept-Encoding)', headers: {}, bodyBytes: plain.body.length, runs: empty(() => []), cpuUs: empty(() => []), median: empty(() => 0) }];
     if (opts.gzip) {
       const check = await rawGet(`${nginx.url}${pagePath}`, { 'accept-encoding': 'gzip' });
       if (!check.body.equals(gz.body)) throw new Error('nginx gzip_static does not serve the same bytes as Wharf');
-      variants.push({ label: 'gzip (Accept-Encoding: gzip)', headers: { 'Accept-Encoding': 'gzip' }, bodyBytes: gz.body.length, wharf: [], nginx: [], wharfMedian: 0, nginxMedian: 0 });
+      variants.push({ label: 'gzip (Accept-Encoding: gzip)', headers: { 'Accept-Encoding': 'gzip' }, bodyBytes: gz.body.length, runs: empty(() => []), cpuUs: empty(() => []), median: empty(() => 0) });
     }
     // Warm-up: JIT, the index cache, TCP; not counted.
-    for (const s of [wharf, nginx]) await wrk(`${s.url}${pagePath}`, { ...opts.wrk, durationSec: 3 });
+    for (const s of [wharf, nginx, node]) await wrk(`${s.url}${pagePath}`, { ...opts.wrk, durationSec: 3 });
     for (let r = 0; r < opts.rounds; r++) {
       for (const v of variants) {
-        const order = r % 2 === 0 ? ['nginx', 'wharf'] as const : ['wharf', 'nginx'] as const;
+        const order = r % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
         for (const who of order) {
-          const server = who === 'nginx' ? nginx : wharf;
+          const server = servers[who];
+          const cpu0 = await cpuSecondsOf(server.pid);
           const res = await wrk(`${server.url}${pagePath}`, { ...opts.wrk, headers: v.headers });
-          v[who].push(res);
-          opts.log(`simple page: round ${r + 1} ${v.label} ${who}: ${Math.round(res.requestsPerSec)} req/s`);
+          const cpuUs = ((await cpuSecondsOf(server.pid)) - cpu0) * 1e6 / res.requests;
+          v.runs[who].push(res);
+          v.cpuUs[who].push(cpuUs);
+          opts.log(`simple page: round ${r + 1} ${v.label} ${who}: ${Math.round(res.requestsPerSec)} req/s, ${cpuUs.toFixed(0)} µs CPU per request`);
         }
       }
     }
-    for (const v of variants) {
-      v.wharfMedian = median(v.wharf.map((x) => x.requestsPerSec));
-      v.nginxMedian = median(v.nginx.map((x) => x.requestsPerSec));
-    }
+    for (const v of variants) for (const c of CONTENDERS) v.median[c] = median(v.runs[c].map((x) => x.requestsPerSec));
     return { pagePath, wrk: opts.wrk, rounds: opts.rounds, variants };
   } finally {
+    await node.stop();
     await nginx.stop();
   }
 }
