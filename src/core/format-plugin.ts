@@ -6,6 +6,8 @@ import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
 import type { Principal } from './auth/principal.ts';
 import type { FileRow, IndexRow, Permission, RepoKind, Repository } from './model.ts';
 import type { Logger } from './logger.ts';
+import type { ContentCache } from './proxy/content-cache.ts';
+import type { MetadataCache } from './proxy/metadata-cache.ts';
 import type { RepoKeys } from './repo-keys.ts';
 
 /** What a format's route handlers and index builders can use. */
@@ -26,6 +28,12 @@ export interface CoreServices {
   deletePackage(repo: Repository, packageName: string): Promise<void>;
   /** Signing keys of a repository, for formats that sign their indexes. */
   keys: RepoKeys;
+  /** Another repository by name (group members). */
+  repo(name: string): Repository | undefined;
+  /** Proxy repositories: upstream metadata with TTL, stale fallback and single flight. */
+  metadata: MetadataCache;
+  /** Proxy repositories: upstream content fetched once, verified and kept. */
+  content: ContentCache;
   /** A published index document (from memory when possible). */
   getIndex(repo: Repository, key: string): IndexRow | undefined;
 }

@@ -40,6 +40,15 @@ export class PackageService {
     }
   }
 
+  /** Record a plan made elsewhere (e.g. a proxy caching upstream content); its blobs are committed or discarded. */
+  async recordPlan(repo: Repository, plan: IngestPlan): Promise<IngestResult> {
+    try {
+      return await this.record(repo, this.deps.pluginFor(repo), plan);
+    } finally {
+      for (const f of plan.files) await this.deps.blobs.discard(f.blob);
+    }
+  }
+
   private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan): Promise<IngestResult> {
     const { store, blobs } = this.deps;
     const allowOverwrite = repo.options.allowOverwrite === true;
@@ -77,6 +86,8 @@ export class PackageService {
           rows.push(store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta }));
         }
       });
+      // Proxies cache content; only hosted repositories publish indexes of their own.
+      if (repo.kind !== 'hosted') packageCreated = false;
       const scopes = [...plan.scopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
       for (const s of scopes) store.markDirty(repo.id, s);
       return rows;

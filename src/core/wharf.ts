@@ -4,7 +4,12 @@ import type { Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
-import { badRequest, conflict, notFound } from './errors.ts';
+import { ProxyCacheStore } from '../db/proxy-cache-store.ts';
+import { badRequest, conflict, notFound, WharfError } from './errors.ts';
+import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './group.ts';
+import { ContentCache } from './proxy/content-cache.ts';
+import { MetadataCache } from './proxy/metadata-cache.ts';
+import { normalizeProxyOptions, PROXY_OPTION_KEYS } from './proxy/options.ts';
 import type { CoreServices, FormatPlugin, RepoContext } from './format-plugin.ts';
 import { IndexCache } from './index-cache.ts';
 import type { Logger } from './logger.ts';
@@ -32,6 +37,9 @@ export class Wharf {
   readonly packages: PackageService;
   readonly services: CoreServices;
   readonly keys: RepoKeys;
+  readonly proxyCache: ProxyCacheStore;
+  readonly metadataCache: MetadataCache;
+  readonly contentCache: ContentCache;
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
 
@@ -43,20 +51,35 @@ export class Wharf {
     this.auth = new Authenticator(store);
     this.publisher = new Publisher(store, this.indexCache);
     this.keys = new RepoKeys(store);
+    this.proxyCache = new ProxyCacheStore(store.db);
+    this.metadataCache = new MetadataCache(this.proxyCache);
     this.packages = new PackageService({
       store, blobs,
       contextFor: (r) => this.contextFor(r),
       pluginFor: (r) => this.pluginFor(r),
       publish: (r, scopes) => this.publish(r, scopes),
     });
+    this.contentCache = new ContentCache(blobs, (r, plan) => this.packages.recordPlan(r, plan));
     this.services = {
-      ingest: (r, u) => this.packages.ingest(r, u),
+      ingest: async (r, u) => {
+        let target: Repository;
+        try {
+          target = this.uploadTarget(r);
+        } catch (err) {
+          await this.blobs.discard(u.staged);
+          throw err;
+        }
+        return this.packages.ingest(target, u);
+      },
       publish: (r, s) => this.publish(r, s),
       deleteFile: (r, p) => this.packages.deleteFile(r, p),
       deleteVersion: (r, n, v) => this.packages.deleteVersion(r, n, v),
       deletePackage: (r, n) => this.packages.deletePackage(r, n),
       getIndex: (r, k) => this.getIndex(r, k),
       keys: this.keys,
+      repo: (n) => this.repo(n),
+      metadata: this.metadataCache,
+      content: this.contentCache,
     };
     this.reloadRepos();
   }
@@ -114,8 +137,41 @@ export class Wharf {
     const kind = spec.kind ?? 'hosted';
     if (!REPO_KINDS.includes(kind)) throw badRequest(`unknown kind ${JSON.stringify(kind)}`);
     if (!plugin.kinds.includes(kind)) throw badRequest(`format ${spec.format} does not support ${kind} repositories yet`);
-    const options = plugin.normalizeOptions(spec.options ?? {}, kind);
-    return { kind, options, plugin };
+    return { kind, options: this.normalizeOptions(plugin, spec.name, kind, spec.options ?? {}), plugin };
+  }
+
+  /** Options the core owns (listen; a proxy's upstream; a group's members) first, the format's own after. */
+  private normalizeOptions(plugin: FormatPlugin, name: string, kind: RepoKind, options: Record<string, unknown>): Record<string, unknown> {
+    const own: Record<string, unknown> = {};
+    const rest: Record<string, unknown> = { ...options };
+    const take = (keys: readonly string[]) => {
+      const picked: Record<string, unknown> = {};
+      for (const k of keys) if (k in rest) {
+        picked[k] = rest[k];
+        delete rest[k];
+      }
+      return picked;
+    };
+    const listen = take(['listen']).listen;
+    if (listen !== undefined && listen !== null) own.listen = normalizeListen(listen);
+    if (kind === 'proxy') Object.assign(own, normalizeProxyOptions(take(PROXY_OPTION_KEYS)));
+    if (kind === 'group') Object.assign(own, normalizeGroupOptions(take(GROUP_OPTION_KEYS), { name, format: plugin.format }, (n) => this.repo(n)));
+    return { ...plugin.normalizeOptions(rest, kind), ...own };
+  }
+
+  /** Where an upload to `repo` goes: itself, or a group's designated hosted member. */
+  uploadTarget(repo: Repository): Repository {
+    if (repo.kind === 'hosted') return repo;
+    if (repo.kind === 'proxy') throw new WharfError('METHOD_NOT_ALLOWED', `${repo.name} is a proxy repository: upload to a hosted repository`);
+    const target = groupOptionsOf(repo).uploadTo;
+    if (!target) throw new WharfError('METHOD_NOT_ALLOWED', `group ${repo.name} has no uploadTo member`);
+    return this.requireRepo(target);
+  }
+
+  /** A group's members, in order. */
+  membersOf(repo: Repository): Repository[] {
+    if (repo.kind !== 'group') return [];
+    return groupOptionsOf(repo).members.map((n) => this.repo(n)).filter((r): r is Repository => r !== undefined);
   }
 
   async createRepo(spec: RepoSpec): Promise<Repository> {
@@ -143,7 +199,7 @@ export class Wharf {
 
   async updateRepo(name: string, patch: { public?: boolean; options?: Record<string, unknown> }): Promise<Repository> {
     const repo = this.requireRepo(name);
-    const options = patch.options ? this.pluginFor(repo).normalizeOptions({ ...repo.options, ...patch.options }, repo.kind) : repo.options;
+    const options = patch.options ? this.normalizeOptions(this.pluginFor(repo), repo.name, repo.kind, { ...repo.options, ...patch.options }) : repo.options;
     this.store.updateRepo(repo.id, { publicRead: patch.public ?? repo.publicRead, options });
     this.reloadRepos();
     return this.requireRepo(name);
@@ -151,6 +207,8 @@ export class Wharf {
 
   deleteRepo(name: string): void {
     const repo = this.requireRepo(name);
+    const groups = this.listRepos().filter((g) => g.kind === 'group' && groupOptionsOf(g).members.includes(name));
+    if (groups.length) throw conflict(`${name} is a member of ${groups.map((g) => g.name).join(', ')}; remove it there first`);
     this.store.deleteRepo(repo.id);
     this.indexCache.dropRepo(repo.id);
     this.reloadRepos();
@@ -189,4 +247,13 @@ export class Wharf {
     }
     return { blobs, bytes };
   }
+}
+
+/** `listen`: serve one repository at the root of another port: a port, or "host:port". */
+function normalizeListen(v: unknown): string {
+  const text = typeof v === 'number' ? String(v) : v;
+  if (typeof text !== 'string') throw badRequest('listen must be a port or "host:port"');
+  const m = /^(?:(.+):)?(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw badRequest(`listen must be a port or "host:port", not ${JSON.stringify(text)}`);
+  return text;
 }

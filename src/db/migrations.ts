@@ -96,4 +96,17 @@ export const migrations: string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE proxy_cache (
+    repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    content_type TEXT,
+    body BLOB,
+    etag TEXT,
+    last_modified TEXT,
+    fetched_at INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, key)
+  );
+  `,
 ];

@@ -31,10 +31,12 @@ async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked
 
 export const pypiFormat: FormatPlugin = {
   format: 'pypi',
-  kinds: ['hosted'],
-  normalizeOptions(options) {
-    const known = new Set(['allowOverwrite']);
-    for (const k of Object.keys(options)) if (!known.has(k)) throw badRequest(`unknown pypi option ${JSON.stringify(k)}`);
+  kinds: ['hosted', 'proxy', 'group'],
+  normalizeOptions(options, kind) {
+    // Proxy and group options (upstream, members…) are the core's; PyPI adds only this one.
+    const known = new Set(kind === 'hosted' ? ['allowOverwrite'] : []);
+    for (const k of Object.keys(options)) if (!known.has(k)) throw badRequest(`unknown option ${JSON.stringify(k)} for a ${kind} pypi repository`);
+    if (kind !== 'hosted') return {};
     if (options.allowOverwrite !== undefined && typeof options.allowOverwrite !== 'boolean') throw badRequest('allowOverwrite must be true or false');
     return { allowOverwrite: options.allowOverwrite === true };
   },
@@ -49,7 +51,7 @@ export const pypiFormat: FormatPlugin = {
   scopesForPackageSet: [ROOT_SCOPE],
   companionPaths: (file: FileRow) => (file.meta.kind === 'dist' ? [metadataPath(file.path)] : []),
   async onCreate(ctx) {
-    await ctx.services.publish(ctx.repo, [ROOT_SCOPE]);
+    if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [ROOT_SCOPE]);
   },
   actions: {
     yank: (ctx, args) => setYanked(ctx, args, true),

@@ -7,9 +7,19 @@ import { sendFile, sendIndex } from '../../server/http/send.ts';
 import { renderProjectJsonApi } from './json-api.ts';
 import { negotiateSimpleFormat } from './negotiate.ts';
 import { normalizeName } from './names.ts';
-import { jsonApiKey, projectKey, rootKey } from './paths.ts';
+import { normalizeVersion } from './version.ts';
+import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { jsonApiInput } from './pages.ts';
 import { handleUpload } from './upload.ts';
+import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { contentTypeFor as fileContentType } from '../../server/http/content-type.ts';
+import { groupFile, groupPage, groupRoot, memberPage, type MergedPage } from './group.ts';
+import { contentTypeFor } from './negotiate.ts';
+import { proxiedFile, upstreamJsonApi, upstreamRoot } from './proxy.ts';
+import { renderedRow } from './rendered.ts';
+import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
+import { renderProjectJson, renderRootJson } from './simple-json.ts';
+import { groupOptionsOf } from '../../core/group.ts';
 
 function negotiate(req: FastifyRequest): 'html' | 'json' {
   const format = negotiateSimpleFormat(req.headers.accept, (req.query as { format?: string }).format);
@@ -23,8 +33,53 @@ function sendStored(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext,
   return sendIndex(req, reply, ctx.repo, row, { vary });
 }
 
+/** Proxy and group answers built from a cache that could not be refreshed say so. */
+function markStale(reply: FastifyReply, stale: boolean): void {
+  if (!stale) return;
+  reply.header('x-wharf-stale', 'true');
+  reply.header('warning', '110 - "Response is Stale"');
+}
+
 async function rootPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-  return sendStored(req, reply, ctx, rootKey(negotiate(req)), ['Accept']);
+  const format = negotiate(req);
+  if (ctx.repo.kind === 'hosted') return sendStored(req, reply, ctx, rootKey(format), ['Accept']);
+  const { names, stale, state } = ctx.repo.kind === 'proxy'
+    ? await upstreamRoot(ctx).then((r) => ({ ...r, names: new Set(r.names) }))
+    : await groupRoot(ctx);
+  const entries = () => [...names].map((name) => ({ name }));
+  const row = renderedRow(ctx.repo, `root#${format}@${state}`, contentTypeFor(format), () => (format === 'json' ? renderRootJson(entries()) : renderRootHtml(entries())));
+  markStale(reply, stale);
+  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+}
+
+/** A proxy's or group's project page, rendered with every file URL pointing here. */
+function sendMergedPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, project: string, format: 'html' | 'json', merged: MergedPage) {
+  const build = () => {
+    const files = merged.files.map((f) => ({ ...f, url: fileUrlFromPage(project, f.filename) }));
+    const versions = merged.versions.length ? merged.versions : [...new Set(files.map((f) => f.version).filter((v): v is string => !!v))];
+    const page = { name: project, files, versions };
+    return format === 'json' ? renderProjectJson(page) : renderProjectHtml(page);
+  };
+  const row = renderedRow(ctx.repo, `project:${project}#${format}@${merged.state}`, contentTypeFor(format), build);
+  markStale(reply, merged.stale);
+  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+}
+
+function sendContent(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, result: ContentResult) {
+  if (result.kind === 'stored') {
+    reply.header('x-wharf-cache', 'hit');
+    return sendFile(req, reply, ctx.repo, ctx.blobs, result.file, { immutable: true });
+  }
+  // First download: streamed as it arrives; the response only completes once it is verified.
+  reply.header('x-wharf-cache', 'miss');
+  reply.header('content-type', fileContentType(req.url.split('?')[0]));
+  reply.header('cache-control', ctx.repo.publicRead ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable');
+  if (result.contentLength !== null) reply.header('content-length', String(result.contentLength));
+  if (req.method === 'HEAD') {
+    result.stream.resume();
+    return reply.send();
+  }
+  return reply.send(result.stream);
 }
 
 async function projectPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
@@ -33,13 +88,22 @@ async function projectPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
   // PEP 503: a non-normalized name redirects to the normalized URL.
   if (project !== name) return reply.redirect(`../${encodeURIComponent(project)}/`, 301);
   const format = negotiate(req);
+  if (ctx.repo.kind !== 'hosted') {
+    const merged = ctx.repo.kind === 'proxy' ? await memberPage(ctx, project) : await groupPage(ctx, project);
+    if (!merged) throw notFound(`no project ${project} in ${ctx.repo.name}`);
+    return sendMergedPage(req, reply, ctx, project, format, merged);
+  }
   const row = ctx.services.getIndex(ctx.repo, projectKey(project, format));
   if (!row) throw notFound(`no project ${project} in ${ctx.repo.name}`);
   return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
 }
 
 async function download(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-  const path = `packages/${ctx.params.project}/${ctx.params.filename}`;
+  const project = ctx.params.project!;
+  const name = ctx.params.filename!;
+  if (ctx.repo.kind === 'proxy') return sendContent(req, reply, ctx, await proxiedFile(ctx, project, name));
+  if (ctx.repo.kind === 'group') return sendContent(req, reply, ctx, await groupFile(ctx, project, name));
+  const path = `packages/${project}/${name}`;
   const file = ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${ctx.params.filename}`);
   return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: ctx.repo.options.allowOverwrite !== true });
@@ -49,11 +113,43 @@ async function jsonApi(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
   const name = ctx.params.project!;
   const project = normalizeName(name);
   if (project !== name) return reply.redirect(`../${encodeURIComponent(project)}/json`, 301);
-  return sendStored(req, reply, ctx, jsonApiKey(project));
+  if (ctx.repo.kind === 'hosted') return sendStored(req, reply, ctx, jsonApiKey(project));
+  const doc = await jsonApiDocument(ctx, project);
+  if (!doc.doc) throw notFound(`no project ${project} in ${ctx.repo.name}`);
+  markStale(reply, doc.stale);
+  return reply.header('cache-control', 'max-age=0, must-revalidate').send(doc.doc);
+}
+
+/** The JSON API of a proxy (its upstream's) or a group (its first member that has the project). */
+async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ doc: unknown | null; stale: boolean }> {
+  if (ctx.repo.kind === 'proxy') return upstreamJsonApi(ctx, project);
+  for (const n of groupOptionsOf(ctx.repo).members) {
+    const m = ctx.services.repo(n);
+    if (!m) continue;
+    const mctx = { ...ctx, repo: m };
+    if (m.kind === 'hosted') {
+      const row = ctx.services.getIndex(m, jsonApiKey(project));
+      if (row) return { doc: JSON.parse(Buffer.from(row.body).toString()), stale: false };
+    } else {
+      const r = await jsonApiDocument(mctx, project);
+      if (r.doc) return r;
+    }
+  }
+  return { doc: null, stale: false };
 }
 
 async function jsonApiVersion(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const project = normalizeName(ctx.params.project!);
+  if (ctx.repo.kind !== 'hosted') {
+    const { doc, stale } = await jsonApiDocument(ctx, project);
+    const releases = (doc as { releases?: Record<string, unknown[]> } | null)?.releases;
+    const wanted = normalizeVersion(ctx.params.version!) ?? ctx.params.version!;
+    const key = releases && Object.keys(releases).find((v) => (normalizeVersion(v) ?? v) === wanted);
+    if (!doc || !key) throw notFound(`${project} has no version ${ctx.params.version}`);
+    markStale(reply, stale);
+    const urls = (releases![key] as { url?: string }[]).map((f) => ({ ...f, url: f.url?.replace(/^\.\.\/\.\.\//, '../../../') }));
+    return reply.send({ info: { ...(doc as { info: object }).info, version: key }, last_serial: 0, urls, vulnerabilities: [] });
+  }
   const pkg = ctx.store.getPackage(ctx.repo.id, project);
   if (!pkg) throw notFound(`no project ${project} in ${ctx.repo.name}`);
   const input = jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => `../../../packages/${p}/${encodeURIComponent(f)}`);

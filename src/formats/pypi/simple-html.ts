@@ -28,7 +28,8 @@ function page(title: string, links: string[]): string {
 }
 
 function fileAnchor(f: SimpleFile): string {
-  const attrs = [`href="${escapeHtml(`${f.url}#sha256=${f.sha256}`)}"`];
+  // A proxied file whose upstream gave no hash is listed without a fragment.
+  const attrs = [`href="${escapeHtml(f.sha256 ? `${f.url}#sha256=${f.sha256}` : f.url)}"`];
   if (f.requiresPython) attrs.push(`data-requires-python="${escapeHtml(f.requiresPython)}"`);
   if (f.coreMetadataSha256) {
     // PEP 714 renamed the attribute; pip before 23.3 only reads the old name.

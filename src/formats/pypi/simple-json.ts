@@ -9,7 +9,7 @@ function fileJson(f: SimpleFile): Record<string, unknown> {
   return {
     filename: f.filename,
     url: f.url,
-    hashes: { sha256: f.sha256 },
+    hashes: f.sha256 ? { sha256: f.sha256 } : {},
     ...(f.requiresPython ? { 'requires-python': f.requiresPython } : {}),
     'core-metadata': metadata,
     'dist-info-metadata': metadata,

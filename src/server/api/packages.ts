@@ -93,7 +93,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
           await wharf.blobs.discard(staged);
           throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
         }
-        const result = await wharf.packages.ingest(repo, { staged, filename, fields: fieldsFromQuery(req) });
+        const result = await wharf.services.ingest(repo, { staged, filename, fields: fieldsFromQuery(req) });
         return reply.code(result.status === 'created' ? 201 : 200).send({ status: result.status, files: result.files.map(fileView) });
       },
     },

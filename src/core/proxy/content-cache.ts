@@ -1,0 +1,125 @@
+// Upstream content (packages, files) for proxy repositories: fetched once, verified, stored
+// for good. The first client gets the bytes as they arrive; the response ends only after the
+// digest checked out, so a corrupted download fails instead of completing. Concurrent
+// requests for the same file wait for that one fetch and are then served from the store.
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
+import { notFound, WharfError } from '../errors.ts';
+import type { IngestPlan, IngestResult } from '../format-plugin.ts';
+import type { FileRow, Repository } from '../model.ts';
+import { UpstreamUnavailable } from './upstream.ts';
+
+export interface ContentFetchSpec {
+  repo: Repository;
+  /** The path the file is stored and served under. */
+  path: string;
+  fetch(): Promise<Response>;
+  /** Digest the upstream's index promises; a mismatch is never stored. */
+  expectedSha256?: string | null;
+  /** Further checks on the staged bytes (e.g. an HTML error page where a package was expected). */
+  validate?(staged: StagedBlob, res: Response): Promise<void>;
+  /** How to record the verified file. */
+  plan(staged: StagedBlob): IngestPlan;
+  /** The file if it is stored already (checked again here, after any waiting the caller did). */
+  existing?(): FileRow | undefined;
+}
+
+export type ContentResult =
+  | { kind: 'stored'; file: FileRow }
+  | { kind: 'streaming'; stream: Readable; contentLength: number | null; contentType: string | null; done: Promise<FileRow> };
+
+export class ContentCache {
+  private readonly blobs: BlobStore;
+  private readonly record: (repo: Repository, plan: IngestPlan) => Promise<IngestResult>;
+  private readonly inflight = new Map<string, Promise<FileRow>>();
+  /** Upstream fetches started, for tests and metrics. */
+  fetches = 0;
+
+  constructor(blobs: BlobStore, record: (repo: Repository, plan: IngestPlan) => Promise<IngestResult>) {
+    this.blobs = blobs;
+    this.record = record;
+  }
+
+  async get(spec: ContentFetchSpec): Promise<ContentResult> {
+    const key = `${spec.repo.id}\0${spec.path}`;
+    const pending = this.inflight.get(key);
+    if (pending) return { kind: 'stored', file: await pending };
+    const stored = spec.existing?.();
+    if (stored) return { kind: 'stored', file: stored };
+
+    let resolveDone!: (f: FileRow) => void;
+    let rejectDone!: (e: unknown) => void;
+    const done = new Promise<FileRow>((res, rej) => {
+      resolveDone = res;
+      rejectDone = rej;
+    });
+    done.catch(() => {}); // waiters see the rejection; an unawaited one is not an error
+    this.inflight.set(key, done);
+    done.finally(() => this.inflight.delete(key)).catch(() => {});
+
+    let res: Response;
+    try {
+      this.fetches++;
+      res = await spec.fetch();
+      if (res.status === 404 || res.status === 410) throw notFound(`upstream has no ${spec.path}`);
+      if (!res.ok || !res.body) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${spec.path}`);
+    } catch (err) {
+      rejectDone(err);
+      throw err;
+    }
+
+    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    const toStore = new PassThrough();
+    const toClient = new HoldBackTail();
+    body.pipe(toStore);
+    body.pipe(toClient, { end: false });
+    body.on('error', (err) => toStore.destroy(err));
+    // A client that goes away must not stop the download others are waiting for.
+    toClient.on('close', () => body.unpipe(toClient));
+    toClient.on('error', () => {});
+
+    void (async () => {
+      let staged: StagedBlob | undefined;
+      try {
+        staged = await this.blobs.stage(toStore);
+        if (spec.expectedSha256 && staged.sha256 !== spec.expectedSha256.toLowerCase()) {
+          throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its index says ${spec.expectedSha256}; not stored`);
+        }
+        await spec.validate?.(staged, res);
+        const result = await this.record(spec.repo, spec.plan(staged));
+        staged = undefined;
+        const file = result.files.find((f) => f.path === spec.path) ?? result.files[0];
+        toClient.release();
+        resolveDone(file);
+      } catch (err) {
+        if (staged) await this.blobs.discard(staged);
+        toClient.destroy(err as Error);
+        rejectDone(err);
+      }
+    })();
+
+    const len = res.headers.get('content-length');
+    return { kind: 'streaming', stream: toClient, contentLength: len === null ? null : Number(len), contentType: res.headers.get('content-type'), done };
+  }
+}
+
+/**
+ * Passes bytes on but keeps the latest chunk back until `release()`: a client that was told
+ * the Content-Length cannot complete a download before it has been verified, and sees a
+ * failure when it is destroyed instead.
+ */
+class HoldBackTail extends Transform {
+  private held: Buffer | null = null;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.held) this.push(this.held);
+    this.held = chunk;
+    cb();
+  }
+
+  release(): void {
+    if (this.held) this.push(this.held);
+    this.held = null;
+    this.end();
+  }
+}

@@ -1,0 +1,136 @@
+// PyPI group repositories: members (hosted, proxies, other groups) merged in order. A file
+// name resolves to the first member that has it. A project a hosted member has hides the
+// same name in later proxy members unless the group allow-lists it: a public package can
+// never shadow or join an internal one (dependency confusion).
+import type { RepoContext } from '../../core/format-plugin.ts';
+import { groupOptionsOf } from '../../core/group.ts';
+import type { Repository } from '../../core/model.ts';
+import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { notFound } from '../../core/errors.ts';
+import { projectFiles } from './pages.ts';
+import { projectKey } from './paths.ts';
+import { proxiedFile, upstreamProjectPage, upstreamRoot } from './proxy.ts';
+import type { SimpleFile } from './simple-types.ts';
+
+export interface MergedPage {
+  files: SimpleFile[];
+  versions: string[];
+  stale: boolean;
+  /** Changes whenever any contributing member's page does. */
+  state: string;
+}
+
+const MAX_DEPTH = 4;
+
+const memberCtx = (ctx: RepoContext, member: Repository): RepoContext => ({ ...ctx, repo: member });
+
+function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProjectPage>>['page']>['files']): SimpleFile[] {
+  return files.map((f) => ({
+    filename: f.filename, url: '', sha256: f.sha256 ?? '', size: f.size ?? 0, uploadTime: f.uploadTime ?? '',
+    requiresPython: f.requiresPython, coreMetadataSha256: f.coreMetadata?.sha256 ?? null, yanked: f.yanked, yankedReason: f.yankedReason,
+  }));
+}
+
+/** One repository's files for a project, whatever its kind; null when it has none. */
+export async function memberPage(ctx: RepoContext, project: string, depth = 0): Promise<MergedPage | null> {
+  const repo = ctx.repo;
+  if (repo.kind === 'hosted') {
+    const pkg = ctx.store.getPackage(repo.id, project);
+    if (!pkg) return null;
+    const { files } = projectFiles(ctx, pkg.id);
+    const state = ctx.services.getIndex(repo, projectKey(project, 'json'))?.etag ?? pkg.updatedAt;
+    return { files, versions: ctx.store.listVersions(pkg.id).map((v) => v.version), stale: false, state };
+  }
+  if (repo.kind === 'proxy') {
+    const p = await upstreamProjectPage(ctx, project);
+    if (!p.page) return null;
+    return { files: fromUpstream(p.page.files), versions: p.page.versions ?? [], stale: p.stale, state: p.state };
+  }
+  if (depth >= MAX_DEPTH) return null;
+  return groupPage(ctx, project, depth + 1);
+}
+
+/** Members in resolution order, with the dependency-confusion guard applied for `project`. */
+async function eligibleMembers(ctx: RepoContext, project: string): Promise<Repository[]> {
+  const opts = groupOptionsOf(ctx.repo);
+  const members = opts.members.map((n) => ctx.services.repo(n)).filter((r): r is Repository => r !== undefined);
+  const allowed = opts.allowlist.includes(project);
+  const out: Repository[] = [];
+  let hostedHasIt = false;
+  for (const m of members) {
+    if (m.kind === 'proxy' && hostedHasIt && !allowed) continue;
+    out.push(m);
+    if (m.kind === 'hosted' && ctx.store.getPackage(m.id, project)) hostedHasIt = true;
+  }
+  return out;
+}
+
+export async function groupPage(ctx: RepoContext, project: string, depth = 0): Promise<MergedPage | null> {
+  const seen = new Map<string, SimpleFile>();
+  const versions = new Set<string>();
+  const states: string[] = [];
+  let stale = false;
+  let any = false;
+  for (const m of await eligibleMembers(ctx, project)) {
+    const page = await memberPage(memberCtx(ctx, m), project, depth);
+    states.push(`${m.name}=${page?.state ?? '-'}`);
+    if (!page) continue;
+    any = true;
+    stale ||= page.stale;
+    for (const f of page.files) if (!seen.has(f.filename)) seen.set(f.filename, f);
+    for (const v of page.versions) versions.add(v);
+  }
+  if (!any) return null;
+  return { files: [...seen.values()], versions: [...versions], stale, state: states.join(';') };
+}
+
+/** The first eligible member that has the file serves it (a proxy fetches it on demand). */
+export async function groupFile(ctx: RepoContext, project: string, name: string, depth = 0): Promise<ContentResult> {
+  const filename = name.endsWith('.metadata') ? name.slice(0, -'.metadata'.length) : name;
+  for (const m of await eligibleMembers(ctx, project)) {
+    const mctx = memberCtx(ctx, m);
+    if (m.kind === 'hosted') {
+      const f = ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
+      if (f) return { kind: 'stored', file: f };
+    } else if (m.kind === 'proxy') {
+      const cached = ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
+      if (cached) return { kind: 'stored', file: cached };
+      const p = await upstreamProjectPage(mctx, project);
+      if (p.page?.files.some((f) => f.filename === filename)) return proxiedFile(mctx, project, name);
+    } else if (depth < MAX_DEPTH) {
+      try {
+        return await groupFile(mctx, project, name, depth + 1);
+      } catch (err) {
+        if ((err as { status?: number }).status !== 404) throw err;
+      }
+    }
+  }
+  throw notFound(`${ctx.repo.name} has no ${name}`);
+}
+
+/** Project names across members (hosted from the database, proxies from their upstream's root). */
+export async function groupRoot(ctx: RepoContext, depth = 0): Promise<{ names: Set<string>; stale: boolean; state: string }> {
+  const names = new Set<string>();
+  const states: string[] = [];
+  let stale = false;
+  for (const n of groupOptionsOf(ctx.repo).members) {
+    const m = ctx.services.repo(n);
+    if (!m) continue;
+    const mctx = memberCtx(ctx, m);
+    if (m.kind === 'hosted') {
+      for (const p of ctx.store.listPackages(m.id)) names.add(p.displayName);
+      states.push(`${m.name}=${ctx.services.getIndex(m, 'simple/#json')?.etag ?? ''}`);
+    } else if (m.kind === 'proxy') {
+      const r = await upstreamRoot(mctx);
+      r.names.forEach((x) => names.add(x));
+      stale ||= r.stale;
+      states.push(`${m.name}=${r.state}`);
+    } else if (depth < MAX_DEPTH) {
+      const r = await groupRoot(mctx, depth + 1);
+      r.names.forEach((x) => names.add(x));
+      stale ||= r.stale;
+      states.push(`${m.name}=(${r.state})`);
+    }
+  }
+  return { names, stale, state: states.join(';') };
+}

@@ -1,0 +1,166 @@
+// PyPI proxy repositories: an upstream index (pypi.org or any PEP 503/691 index) read
+// through the shared proxy cache. Pages are parsed into one model and rendered by Wharf, so
+// every file URL points here; files are fetched once, checked against the upstream's sha256
+// and kept for good.
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { invalidPackage, notFound } from '../../core/errors.ts';
+import type { IngestPlan, RepoContext } from '../../core/format-plugin.ts';
+import type { MetadataResult } from '../../core/proxy/metadata-cache.ts';
+import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { proxyOptionsOf } from '../../core/proxy/options.ts';
+import { fetchUpstream, UpstreamUnavailable } from '../../core/proxy/upstream.ts';
+import type { StagedBlob } from '../../storage/blob-store.ts';
+import { parseDistFilename } from './filename.ts';
+import { normalizeName } from './names.ts';
+import { distPath, fileUrlFromPage, metadataPath } from './paths.ts';
+import { pageKind, parseProjectHtml, parseProjectJson, parseRoot, type UpstreamFile, type UpstreamPage } from './simple-parse.ts';
+import { normalizeVersion } from './version.ts';
+
+const ACCEPT_PAGE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1';
+const MODEL_TYPE = 'application/x-wharf-upstream-page+json';
+
+async function cachedUpstream(ctx: RepoContext, key: string, target: string, parse: (text: string, res: Response) => unknown): Promise<MetadataResult> {
+  const opts = proxyOptionsOf(ctx.repo.options);
+  return ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
+    const res = await fetchUpstream(opts, target, { accept: ACCEPT_PAGE, etag: prev?.etag, lastModified: prev?.lastModified });
+    if (res.status === 304) return { status: 304 };
+    if (res.status === 404 || res.status === 410) return { status: 404 };
+    if (!res.ok) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${target}`);
+    // Parse before storing: an error page that answers 200 is never cached.
+    const model = parse(await res.text(), res);
+    return { status: 200, body: Buffer.from(JSON.stringify(model)), contentType: MODEL_TYPE, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified') };
+  });
+}
+
+export interface ProxyPage {
+  page: UpstreamPage | null;
+  stale: boolean;
+  /** Changes whenever the cached page does: part of render cache keys. */
+  state: string;
+}
+
+/** A project's page as the upstream has it (cached for metadataTtl, stale when it is down). */
+export async function upstreamProjectPage(ctx: RepoContext, project: string): Promise<ProxyPage> {
+  const r = await cachedUpstream(ctx, `simple/${project}/`, `${encodeURIComponent(project)}/`, (text, res) => {
+    const kind = pageKind(res.headers.get('content-type'), text);
+    const page = kind === 'json' ? parseProjectJson(text, res.url) : parseProjectHtml(text, res.url, project);
+    if (normalizeName(page.name) !== project && kind === 'json') throw invalidPackage(`upstream answered for ${page.name}, not ${project}`);
+    return { ...page, name: project };
+  });
+  return { page: r.entry ? (JSON.parse(Buffer.from(r.entry.body!).toString()) as UpstreamPage) : null, stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none' };
+}
+
+export async function upstreamRoot(ctx: RepoContext): Promise<{ names: string[]; stale: boolean; state: string }> {
+  const r = await cachedUpstream(ctx, 'simple/', '', (text, res) => parseRoot(text, pageKind(res.headers.get('content-type'), text) === 'json'));
+  return { names: r.entry ? (JSON.parse(Buffer.from(r.entry.body!).toString()) as string[]) : [], stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none' };
+}
+
+/** PyPI's JSON API of the upstream (`<index root>/pypi/<project>/json`), with file URLs pointing here. */
+export async function upstreamJsonApi(ctx: RepoContext, project: string): Promise<{ doc: unknown | null; stale: boolean }> {
+  const base = new URL(proxyOptionsOf(ctx.repo.options).upstream);
+  const apiUrl = new URL(base.pathname.endsWith('/simple/') ? '../pypi/' : 'pypi/', base);
+  const r = await cachedUpstream(ctx, `pypi/${project}/json`, new URL(`${encodeURIComponent(project)}/json`, apiUrl).toString(), (text) => {
+    const doc = JSON.parse(text) as { info?: unknown; urls?: unknown };
+    if (!doc || typeof doc !== 'object' || !doc.info) throw invalidPackage('upstream JSON API answered something else');
+    return doc;
+  });
+  if (!r.entry) return { doc: null, stale: r.stale };
+  const doc = JSON.parse(Buffer.from(r.entry.body!).toString()) as { urls?: { filename?: string; url?: string }[]; releases?: Record<string, { filename?: string; url?: string }[]> };
+  const rewrite = (f: { filename?: string; url?: string }) => {
+    if (typeof f.filename === 'string') f.url = fileUrlFromPage(project, f.filename);
+  };
+  doc.urls?.forEach(rewrite);
+  for (const files of Object.values(doc.releases ?? {})) files.forEach(rewrite);
+  return { doc, stale: r.stale };
+}
+
+const MAGIC: [RegExp, number[]][] = [
+  [/\.(whl|zip|egg)$/, [0x50, 0x4b]],
+  [/\.(tar\.gz|tgz)$/, [0x1f, 0x8b]],
+  [/\.tar\.bz2$/, [0x42, 0x5a, 0x68]],
+];
+
+/** The bytes must look like the file they claim to be: an HTML error page answered with 200 is not a wheel. */
+async function checkLooksLikeDist(staged: StagedBlob, filename: string, res: Response): Promise<void> {
+  const type = res.headers.get('content-type') ?? '';
+  if (/text\/html/i.test(type) && !filename.endsWith('.html')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${filename}; not stored`);
+  const magic = MAGIC.find(([re]) => re.test(filename))?.[1];
+  if (!magic) return;
+  const fh = await open(staged.path, 'r');
+  try {
+    const head = Buffer.alloc(magic.length);
+    await fh.read(head, 0, magic.length, 0);
+    if (!magic.every((b, i) => head[i] === b)) throw new UpstreamUnavailable(`upstream sent something that is not a ${filename.split('.').pop()} file for ${filename}; not stored`);
+  } finally {
+    await fh.close();
+  }
+}
+
+function versionOf(filename: string): string {
+  try {
+    const d = parseDistFilename(filename);
+    return normalizeVersion(d.version) ?? d.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function planCachedFile(project: string, f: UpstreamFile, staged: StagedBlob, metadataFile: boolean): IngestPlan {
+  const path = distPath(project, f.filename);
+  let meta: Record<string, unknown>;
+  if (metadataFile) {
+    meta = { kind: 'core-metadata', of: f.filename, upstreamUrl: `${f.url}.metadata` };
+  } else {
+    let packagetype = 'unknown';
+    let pythonVersion = '';
+    try {
+      const d = parseDistFilename(f.filename);
+      packagetype = d.packagetype;
+      pythonVersion = d.pyversion;
+    } catch {
+      // an odd upstream file (an .egg, an .exe): served all the same
+    }
+    meta = {
+      kind: 'dist', packagetype, pythonVersion, requiresPython: f.requiresPython, md5: staged.md5,
+      coreMetadataSha256: f.coreMetadata?.sha256 ?? null, yanked: f.yanked, yankedReason: f.yankedReason, upstreamUrl: f.url,
+    };
+  }
+  return {
+    package: { name: project, displayName: project, version: versionOf(f.filename), versionMeta: {} },
+    files: [{ path: metadataFile ? metadataPath(path) : path, filename: metadataFile ? `${f.filename}.metadata` : f.filename, blob: staged, meta }],
+    scopes: [],
+  };
+}
+
+/**
+ * A file of a proxy repository: from the store when cached, otherwise fetched from the
+ * upstream (once, whoever asks at the same time) and verified. `name` may end in `.metadata`.
+ */
+export async function proxiedFile(ctx: RepoContext, project: string, name: string): Promise<ContentResult> {
+  const path = `packages/${project}/${name}`;
+  const cached = ctx.store.getFileByPath(ctx.repo.id, path);
+  if (cached) return { kind: 'stored', file: cached };
+  const opts = proxyOptionsOf(ctx.repo.options);
+  const isMetadata = name.endsWith('.metadata');
+  const filename = isMetadata ? name.slice(0, -'.metadata'.length) : name;
+  const { page } = await upstreamProjectPage(ctx, project);
+  const f = page?.files.find((x) => x.filename === filename);
+  if (!f || (isMetadata && !f.coreMetadata)) throw notFound(`${ctx.repo.name} has no ${name}`);
+  if (opts.offline) throw notFound(`${name} is not cached and ${ctx.repo.name} is offline`);
+  const expected = isMetadata ? f.coreMetadata!.sha256 : f.sha256;
+  return ctx.services.content.get({
+    repo: ctx.repo,
+    path,
+    fetch: () => fetchUpstream(opts, isMetadata ? `${f.url}.metadata` : f.url),
+    expectedSha256: expected,
+    validate: isMetadata ? undefined : (staged, res) => checkLooksLikeDist(staged, filename, res),
+    plan: (staged) => planCachedFile(project, f, staged, isMetadata),
+    existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
+  });
+}
+
+/** A strong ETag for rendered proxy and group pages. */
+export function etagOf(body: Uint8Array): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
