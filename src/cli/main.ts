@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
+import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
 import type { GlobalOptions } from './context.ts';
@@ -29,5 +30,6 @@ program.command('serve')
 
 registerAdminCommands(program, globals);
 registerPackageCommands(program, globals);
+registerMirrorCommands(program, globals);
 
 await program.parseAsync(process.argv);

@@ -134,6 +134,32 @@ export class WharfClient {
   action<T = unknown>(repo: string, action: string, args: Record<string, unknown>): Promise<T> {
     return this.request('POST', `/repositories/${enc(repo)}/actions/${enc(action)}`, args);
   }
+  /** Run a long action, reporting its progress events; resolves with its result. */
+  async actionWithProgress<T = unknown>(repo: string, action: string, args: Record<string, unknown>, onProgress: (event: Record<string, unknown>) => void): Promise<T> {
+    const res = await fetch(`${this.url}/-/api/v1/repositories/${enc(repo)}/actions/${enc(action)}`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json', accept: 'application/x-ndjson' }),
+      body: JSON.stringify(args),
+    });
+    if (!res.ok || !res.body) return this.parse<T>(res);
+    let buffer = '';
+    let outcome: { result?: T; error?: { code: string; status: number; message: string } } | undefined;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += Buffer.from(chunk).toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line) continue;
+        const msg = JSON.parse(line) as { progress?: Record<string, unknown>; result?: T; error?: { code: string; status: number; message: string } };
+        if (msg.progress) onProgress(msg.progress);
+        else outcome = msg;
+      }
+    }
+    if (outcome?.error) throw new WharfApiError(outcome.error.status, outcome.error.code, outcome.error.message);
+    if (!outcome || !('result' in outcome)) throw new WharfApiError(502, 'INCOMPLETE', 'the server ended the action without a result');
+    return outcome.result as T;
+  }
   yank(repo: string, pkg: string, version: string, opts: { reason?: string; filename?: string } = {}) {
     return this.action(repo, 'yank', { package: pkg, version, ...opts });
   }

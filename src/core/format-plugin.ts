@@ -117,5 +117,5 @@ export interface FormatPlugin {
   /** Called after the repository's signing keys change: re-sign what is published. */
   onKeysChanged?(ctx: RepoContext): Promise<void>;
   /** Format-specific management actions exposed through the API (e.g. PyPI's yank). */
-  actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>) => Promise<unknown>>;
+  actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>, progress?: (event: object) => void) => Promise<unknown>>;
 }

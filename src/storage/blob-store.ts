@@ -25,6 +25,8 @@ export interface BlobStore {
   commit(staged: StagedBlob): Promise<void>;
   discard(staged: StagedBlob): Promise<void>;
   has(sha256: string): Promise<boolean>;
+  /** A local file holding the blob, for readers that need random access (zip); undefined if none. */
+  localPath(sha256: string): string | undefined;
   open(sha256: string, range?: ByteRange): Readable;
   delete(sha256: string): Promise<void>;
 }

@@ -110,6 +110,10 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  localPath(sha256: string): string {
+    return this.pathOf(sha256);
+  }
+
   open(sha256: string, range?: ByteRange): Readable {
     return createReadStream(this.pathOf(sha256), range ? { start: range.start, end: range.end } : {});
   }

@@ -7,6 +7,7 @@ import { groupOptionsOf } from '../../core/group.ts';
 import type { Repository } from '../../core/model.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import { notFound } from '../../core/errors.ts';
+import { proxyOptionsOf } from '../../core/proxy/options.ts';
 import { projectFiles } from './pages.ts';
 import { projectKey } from './paths.ts';
 import { proxiedFile, upstreamProjectPage, upstreamRoot } from './proxy.ts';
@@ -44,7 +45,17 @@ export async function memberPage(ctx: RepoContext, project: string, depth = 0): 
   if (repo.kind === 'proxy') {
     const p = await upstreamProjectPage(ctx, project);
     if (!p.page) return null;
-    return { files: fromUpstream(p.page.files), versions: p.page.versions ?? [], stale: p.stale, state: p.state };
+    let files = fromUpstream(p.page.files);
+    let state = p.state;
+    if (p.stale || proxyOptionsOf(repo.options).offline) {
+      // Without the upstream only cached files can be served: list just those, so installers
+      // pick what is there (an offline mirror) instead of failing on what is not.
+      const pkg = ctx.store.getPackage(repo.id, project);
+      const cached = new Set(pkg ? ctx.store.listFilesOfPackage(pkg.id).map((f) => f.filename) : []);
+      files = files.filter((f) => cached.has(f.filename));
+      state += `|cached:${[...cached].length}`;
+    }
+    return { files, versions: [], stale: p.stale, state };
   }
   if (depth >= MAX_DEPTH) return null;
   return groupPage(ctx, project, depth + 1);

@@ -3,6 +3,7 @@ import { badRequest, notFound } from '../../core/errors.ts';
 import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import { planPypiUpload } from './ingest.ts';
+import { mirrorSync } from './mirror-sync.ts';
 import { normalizeName } from './names.ts';
 import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
 import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
@@ -56,5 +57,6 @@ export const pypiFormat: FormatPlugin = {
   actions: {
     yank: (ctx, args) => setYanked(ctx, args, true),
     unyank: (ctx, args) => setYanked(ctx, args, false),
+    'mirror-sync': (ctx, args, progress) => mirrorSync(ctx, args, progress),
   },
 };

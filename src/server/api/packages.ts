@@ -100,11 +100,34 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
     {
       method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank)',
       body: { type: 'object' },
-      handler: async (req) => {
+      handler: async (req, reply) => {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
         const action = wharf.pluginFor(repo).actions?.[p(req).action];
         if (!action) throw notFound(`format ${repo.format} has no action ${p(req).action}`);
-        return action(wharf.contextFor(repo), req.body as Record<string, unknown>);
+        const args = (req.body ?? {}) as Record<string, unknown>;
+        if (!/application\/x-ndjson/.test(req.headers.accept ?? '')) return action(wharf.contextFor(repo), args);
+        // Long actions (mirror sync) report progress as they go: one JSON object per line,
+        // the last one {"result": …} or {"error": …}.
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+        const line = (o: object) => res.write(JSON.stringify(o) + '\n');
+        let last = 0;
+        try {
+          const result = await action(wharf.contextFor(repo), args, (event) => {
+            const now = Date.now();
+            if (now - last >= 200 || (event as { phase?: string }).phase === 'done') {
+              last = now;
+              line({ progress: event });
+            }
+          });
+          line({ result });
+        } catch (err) {
+          const e = err as { code?: string; status?: number; message: string };
+          if (!e.status || e.status >= 500) req.log.error({ err }, 'action failed');
+          line({ error: { code: e.code ?? 'INTERNAL', status: e.status ?? 500, message: e.status && e.status < 500 ? e.message : e.message || 'internal error' } });
+        }
+        res.end();
       },
     },
   ];
