@@ -116,6 +116,8 @@ export interface FormatPlugin {
   onCreate?(ctx: RepoContext): Promise<void>;
   /** Called after the repository's signing keys change: re-sign what is published. */
   onKeysChanged?(ctx: RepoContext): Promise<void>;
+  /** An action the server runs on its own, every so often (e.g. a configured mirror sync). */
+  schedule?(repo: Repository): { action: string; args: Record<string, unknown>; everyMinutes: number } | null;
   /** Format-specific management actions exposed through the API (e.g. PyPI's yank). */
   actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>, progress?: (event: object) => void) => Promise<unknown>>;
 }

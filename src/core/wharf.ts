@@ -112,8 +112,16 @@ export class Wharf {
   }
 
   // --- repositories
+  private readonly repoListeners: (() => void)[] = [];
+
+  /** Be told whenever repositories are created, changed or deleted. */
+  onReposChanged(fn: () => void): void {
+    this.repoListeners.push(fn);
+  }
+
   private reloadRepos(): void {
     this.repoCache = new Map(this.store.listRepos().map((r) => [r.name, r]));
+    for (const fn of this.repoListeners ?? []) fn();
   }
 
   repo(name: string): Repository | undefined {
@@ -249,11 +257,11 @@ export class Wharf {
   }
 }
 
-/** `listen`: serve one repository at the root of another port: a port, or "host:port". */
+/** `listen`: serve one repository at the root of another port: a port, or "host:port" (0: any free port). */
 function normalizeListen(v: unknown): string {
   const text = typeof v === 'number' ? String(v) : v;
   if (typeof text !== 'string') throw badRequest('listen must be a port or "host:port"');
   const m = /^(?:(.+):)?(\d{1,5})$/.exec(text);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw badRequest(`listen must be a port or "host:port", not ${JSON.stringify(text)}`);
+  if (!m || Number(m[2]) > 65535) throw badRequest(`listen must be a port or "host:port", not ${JSON.stringify(text)}`);
   return text;
 }

@@ -18,11 +18,16 @@ import { userRoutes } from './api/users.ts';
 import { registerAuth } from './auth-hook.ts';
 import type { Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
+import { ExtraListeners } from './extra-listeners.ts';
 import { registerRepoRoutes } from './repo-router.ts';
+import { Scheduler } from './scheduler.ts';
 
 export interface WharfServer {
   app: FastifyInstance;
   wharf: Wharf;
+  /** Repositories served at the root of ports of their own (`listen`). */
+  listeners: ExtraListeners;
+  scheduler: Scheduler;
   /** Set when the admin password was generated at this start: shown once. */
   generatedAdminPassword: string | null;
 }
@@ -85,5 +90,18 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     registerRepoRoutes(repos, wharf, plugins);
   });
 
-  return { app, wharf, generatedAdminPassword };
+  const listeners = new ExtraListeners(app, wharf, config.host);
+  const scheduler = new Scheduler(wharf, app.log);
+  app.addHook('onListen', async () => {
+    await listeners.sync();
+    wharf.onReposChanged(() => void listeners.sync());
+    scheduler.start();
+    void scheduler.tick();
+  });
+  app.addHook('onClose', async () => {
+    scheduler.stop();
+    await listeners.close();
+  });
+
+  return { app, wharf, generatedAdminPassword, listeners, scheduler };
 }

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Wharf } from '../../src/core/wharf.ts';
 import { buildServer } from '../../src/server/app.ts';
 import { DEFAULTS, type Config } from '../../src/server/config.ts';
+import type { ExtraListeners } from '../../src/server/extra-listeners.ts';
+import type { Scheduler } from '../../src/server/scheduler.ts';
 
 export const ADMIN_PASSWORD = 'admin-secret-pw';
 
@@ -14,6 +16,8 @@ export interface TestServer {
   port: number;
   app: FastifyInstance;
   wharf: Wharf;
+  listeners: ExtraListeners;
+  scheduler: Scheduler;
   data: string;
   /** Every request's method, URL and status, in order. */
   requests: { method: string; url: string; status: number }[];
@@ -28,7 +32,7 @@ export function basic(user: string, password: string): string {
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const data = await mkdtemp(join(tmpdir(), 'wharf-test-'));
   const config: Config = { ...DEFAULTS, data, port: 0, logLevel: 'warn', adminPassword: ADMIN_PASSWORD, ...overrides };
-  const { app, wharf } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' } });
+  const { app, wharf, listeners, scheduler } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' } });
   const requests: TestServer['requests'] = [];
   app.addHook('onResponse', async (req, reply) => {
     requests.push({ method: req.method, url: req.url, status: reply.statusCode });
@@ -40,6 +44,8 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
     port,
     app,
     wharf,
+    listeners,
+    scheduler,
     data,
     requests,
     adminAuth: basic('admin', ADMIN_PASSWORD),

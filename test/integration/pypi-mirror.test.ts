@@ -65,6 +65,24 @@ describe('mirror sync of a PyPI proxy', () => {
     assert.match(again.stdout, /0 downloaded, 5 already cached, 0 pruned/);
   });
 
+  it('runs a configured mirror sync on its own schedule', async () => {
+    const res = await fetch(`${local.url}/-/api/v1/repositories`, {
+      method: 'POST', headers: { authorization: local.adminAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'sched', format: 'pypi', kind: 'proxy', options: { upstream: `${upstream.url}/pypi/simple/`, mirror: { specs: ['leaf==1.0'], everyMinutes: 60 } } }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const bad = await fetch(`${local.url}/-/api/v1/repositories`, {
+      method: 'POST', headers: { authorization: local.adminAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'sched2', format: 'pypi', kind: 'proxy', options: { upstream: `${upstream.url}/pypi/simple/`, mirror: { everyMinutes: 60 } } }),
+    });
+    assert.equal(bad.status, 400);
+    await local.scheduler.tick();
+    const repo = local.wharf.requireRepo('sched');
+    for (let i = 0; i < 100 && local.wharf.store.repoStats(repo.id).files === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const files = local.wharf.store.listFilesByPrefix(repo.id, 'packages/').filter((f) => f.meta.kind === 'dist').map((f) => f.filename);
+    assert.deepEqual(files, ['leaf-1.0-py3-none-any.whl']);
+  });
+
   it('serves pip install -r with the upstream stopped', async () => {
     await upstream.close();
     const target = join(work, 'site');

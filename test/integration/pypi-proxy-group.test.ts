@@ -98,6 +98,18 @@ describe('PyPI proxy and group repositories', () => {
     await api(local, 'PATCH', '/repositories/cu', { options: { allowlist: [] } });
   });
 
+  it('serves a repository at the root of its own port (listen)', async () => {
+    assert.equal((await api(local, 'PATCH', '/repositories/cu', { options: { listen: '127.0.0.1:0' } })).status, 200);
+    await new Promise((r) => setTimeout(r, 100));
+    const port = local.listeners.address('cu')?.port;
+    assert.ok(port, 'a listener is up');
+    const target = await mkdtemp(join(tmpdir(), 'wharf-group-'));
+    const r = await pip(['install', '--index-url', `http://127.0.0.1:${port}/simple/`, '--target', target, 'app-a']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/-/health`)).status, 200);
+    assert.equal((await api(local, 'PATCH', '/repositories/cu', { options: { listen: null } })).status, 200);
+  });
+
   it('uploads to a group land in its hosted member; a proxy refuses uploads', async () => {
     const data = buildWheel({ name: 'via-group', version: '1.0' });
     const res = await fetch(`${local.url}/-/api/v1/repositories/cu/upload?filename=${wheelFilename({ name: 'via-group', version: '1.0' })}`, {

@@ -31,6 +31,24 @@ export interface MirrorSyncArgs {
   dryRun?: boolean;
 }
 
+/** A proxy's `mirror` option: what the server syncs on its own, every `everyMinutes`. */
+export interface MirrorSchedule extends MirrorSyncArgs {
+  everyMinutes: number;
+}
+
+export function normalizeMirrorSchedule(v: unknown): MirrorSchedule {
+  if (!v || typeof v !== 'object') throw badRequest('mirror must be an object: { requirements or specs, everyMinutes, targets… }');
+  const m = v as Record<string, unknown>;
+  if (typeof m.everyMinutes !== 'number' || !(m.everyMinutes >= 1)) throw badRequest('mirror.everyMinutes must be a number ≥ 1');
+  const { everyMinutes, ...rest } = m;
+  const args = parseArgs(rest);
+  if (!args.requirements && !args.specs?.length) throw badRequest('mirror needs "requirements" (a requirements file\'s text) or "specs"');
+  for (const k of Object.keys(rest)) if (!MIRROR_ARG_KEYS.has(k)) throw badRequest(`unknown mirror option ${JSON.stringify(k)}`);
+  return { ...(rest as MirrorSyncArgs), everyMinutes: everyMinutes as number };
+}
+
+const MIRROR_ARG_KEYS = new Set(['requirements', 'specs', 'targets', 'prereleases', 'latest', 'sdists', 'withDeps', 'prune', 'dryRun']);
+
 export const DEFAULT_TARGETS: Target[] = [{ python: '3.11', platform: 'linux_x86_64' }];
 
 export interface MirrorSyncSummary {

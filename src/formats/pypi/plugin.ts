@@ -3,7 +3,7 @@ import { badRequest, notFound } from '../../core/errors.ts';
 import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import { planPypiUpload } from './ingest.ts';
-import { mirrorSync } from './mirror-sync.ts';
+import { mirrorSync, normalizeMirrorSchedule, type MirrorSchedule } from './mirror-sync.ts';
 import { normalizeName } from './names.ts';
 import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
 import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
@@ -35,8 +35,9 @@ export const pypiFormat: FormatPlugin = {
   kinds: ['hosted', 'proxy', 'group'],
   normalizeOptions(options, kind) {
     // Proxy and group options (upstream, members…) are the core's; PyPI adds only this one.
-    const known = new Set(kind === 'hosted' ? ['allowOverwrite'] : []);
+    const known = new Set(kind === 'hosted' ? ['allowOverwrite'] : kind === 'proxy' ? ['mirror'] : []);
     for (const k of Object.keys(options)) if (!known.has(k)) throw badRequest(`unknown option ${JSON.stringify(k)} for a ${kind} pypi repository`);
+    if (kind === 'proxy') return options.mirror === undefined ? {} : { mirror: normalizeMirrorSchedule(options.mirror) };
     if (kind !== 'hosted') return {};
     if (options.allowOverwrite !== undefined && typeof options.allowOverwrite !== 'boolean') throw badRequest('allowOverwrite must be true or false');
     return { allowOverwrite: options.allowOverwrite === true };
@@ -53,6 +54,12 @@ export const pypiFormat: FormatPlugin = {
   companionPaths: (file: FileRow) => (file.meta.kind === 'dist' ? [metadataPath(file.path)] : []),
   async onCreate(ctx) {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [ROOT_SCOPE]);
+  },
+  schedule(repo) {
+    const m = repo.kind === 'proxy' ? (repo.options.mirror as MirrorSchedule | undefined) : undefined;
+    if (!m) return null;
+    const { everyMinutes, ...args } = m;
+    return { action: 'mirror-sync', args, everyMinutes };
   },
   actions: {
     yank: (ctx, args) => setYanked(ctx, args, true),

@@ -1,0 +1,66 @@
+// Repositories with a `listen` option are also served at the root of their own port, so a
+// deployment with one index per port (LOCAL_PIP_INDEX_URL=http://host:8126) moves to Wharf
+// without changing its clients. Requests are handed to the main app with the repository's
+// prefix added; /-/ stays the server's own.
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Wharf } from '../core/wharf.ts';
+
+export class ExtraListeners {
+  private readonly app: FastifyInstance;
+  private readonly wharf: Wharf;
+  private readonly defaultHost: string;
+  private readonly servers = new Map<string, { listen: string; server: Server }>();
+
+  constructor(app: FastifyInstance, wharf: Wharf, defaultHost: string) {
+    this.app = app;
+    this.wharf = wharf;
+    this.defaultHost = defaultHost;
+  }
+
+  /** Start and stop listeners to match the repositories' `listen` options. */
+  async sync(): Promise<void> {
+    const wanted = new Map<string, string>();
+    for (const r of this.wharf.listRepos()) if (typeof r.options.listen === 'string') wanted.set(r.name, r.options.listen);
+    for (const [name, entry] of this.servers) {
+      if (wanted.get(name) !== entry.listen) {
+        this.servers.delete(name);
+        await new Promise<void>((resolve) => entry.server.close(() => resolve()));
+        entry.server.closeAllConnections();
+      }
+    }
+    for (const [name, listen] of wanted) {
+      if (this.servers.has(name)) continue;
+      const m = /^(?:(.+):)?(\d+)$/.exec(listen)!;
+      const host = m[1] ?? this.defaultHost;
+      const port = Number(m[2]);
+      const server = createServer((req, res) => {
+        if (!req.url?.startsWith('/-/')) req.url = `/${name}${req.url ?? '/'}`;
+        this.app.server.emit('request', req, res);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      }).then(
+        () => {
+          this.servers.set(name, { listen, server });
+          this.app.log.info({ repo: name, address: `http://${host}:${port}` }, 'repository also served at the root of its own port');
+        },
+        (err: Error) => this.app.log.error({ repo: name, listen, err: err.message }, 'cannot listen for repository'),
+      );
+    }
+  }
+
+  address(name: string): { port: number } | null {
+    const s = this.servers.get(name)?.server.address();
+    return s && typeof s === 'object' ? { port: s.port } : null;
+  }
+
+  async close(): Promise<void> {
+    for (const { server } of this.servers.values()) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.servers.clear();
+  }
+}
