@@ -72,16 +72,6 @@ export interface FileWithVersion extends FileRow {
   versionMeta: Record<string, unknown>;
 }
 
-/** A file with a few meta fields extracted (see `listFilesByMetaElement`); JSON fields come back as JSON text. */
-export interface MetaFieldsRow {
-  id: number;
-  versionId: number | null;
-  path: string;
-  sha256: string;
-  size: number;
-  fields: Record<string, string | number | null>;
-}
-
 export class Store {
   readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
@@ -256,21 +246,12 @@ export class Store {
   deleteFile(id: number): void {
     this.stmt('DELETE FROM files WHERE id = ?').run(id);
   }
-  /**
-   * Files of a repository whose meta holds `value` in the JSON array at `arrayPath` (e.g. APT's
-   * `$.suites`), with only the named meta fields extracted by SQLite: a suite of 10,000 packages
-   * is listed without parsing every row's whole meta in JavaScript.
-   */
-  listFilesByMetaElement(repoId: number, arrayPath: string, value: string, fields: readonly string[]): MetaFieldsRow[] {
-    const jsonPath = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
-    for (const p of [arrayPath, ...fields]) if (!jsonPath.test(p)) throw new TypeError(`invalid JSON path ${p}`);
-    const columns = fields.map((f, i) => `json_extract(f.meta, '${f}') AS m${i}`).join(', ');
-    const rows = this.stmt(`SELECT f.id, f.version_id, f.path, f.sha256, f.size${columns ? `, ${columns}` : ''} FROM files f
-      WHERE f.repo_id = ? AND EXISTS (SELECT 1 FROM json_each(f.meta, '${arrayPath}') j WHERE j.value = ?)`).all(repoId, value) as Row[];
-    return rows.map((r) => ({
-      id: Number(r.id), versionId: r.version_id == null ? null : Number(r.version_id), path: String(r.path), sha256: String(r.sha256), size: Number(r.size),
-      fields: Object.fromEntries(fields.map((f, i) => [f, (r[`m${i}`] ?? null) as string | number | null])),
-    }));
+  /** Files of a repository added after file `afterId` (ids only grow): what changed since a cached listing. */
+  listFilesAfterId(repoId: number, afterId: number): FileRow[] {
+    return (this.stmt('SELECT * FROM files WHERE id > ? AND repo_id = ? ORDER BY id').all(afterId, repoId) as Row[]).map(toFile);
+  }
+  countFiles(repoId: number): number {
+    return Number((this.stmt('SELECT COUNT(*) AS n FROM files WHERE repo_id = ?').get(repoId) as Row).n);
   }
   /** Blobs no file references any more (for garbage collection). */
   unreferencedBlobs(limit: number): { sha256: string; size: number }[] {

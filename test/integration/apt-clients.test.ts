@@ -105,8 +105,9 @@ describe('apt-get against a Wharf APT repository', () => {
     const dry = await (await api('/repositories/deb/actions/clean', { method: 'POST', body: JSON.stringify({ keep: 1, dryRun: true }) })).json() as { removed: { version: string }[] };
     assert.deepEqual(dry.removed.map((r) => r.version), ['1:1.0-1']);
     assert.equal(server.wharf.store.repoStats(server.wharf.requireRepo('deb').id).files, 3, 'dry run removes nothing');
-    const done = await (await api('/repositories/deb/actions/clean', { method: 'POST', body: JSON.stringify({ keep: 1 }) })).json() as { removed: unknown[] };
+    const done = await (await api('/repositories/deb/actions/clean', { method: 'POST', body: JSON.stringify({ keep: 1 }) })).json() as { removed: { bytes: number }[]; bytes: number };
     assert.equal(done.removed.length, 1);
+    assert.ok(done.bytes > 0 && done.bytes === done.removed[0].bytes, 'the .deb left the pool');
     const packages = await (await fetch(`${server.url}/deb/dists/stable/main/binary-amd64/Packages`)).text();
     assert.deepEqual([...packages.matchAll(/^Version: (.*)$/gm)].map((m) => m[1]), ['1.0-1', '1:2.0-1']);
     const del = await api(`/repositories/deb/packages/wharf-hello/versions/${encodeURIComponent('1:2.0-1')}`, { method: 'DELETE' });

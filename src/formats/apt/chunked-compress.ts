@@ -1,59 +1,96 @@
-// Compressing a large, mostly unchanged Packages file quickly. The text is cut into chunks at
+// Building a large, mostly unchanged Packages file quickly. The text is cut into chunks at
 // content-defined stanza boundaries (so adding one package changes one chunk, not every chunk
-// after it), each chunk is compressed as its own gzip member / xz stream, and the members are
-// concatenated: gzip and xz both define a file of several members as their concatenation, and
-// apt (zlib's gzread, liblzma with LZMA_CONCATENATED) reads them so. Compressed chunks are
-// remembered between builds, so a rebuild compresses only what changed.
+// after it). Each chunk is compressed as its own gzip member / xz stream and the members are
+// concatenated: gzip defines a file of several members as their concatenation (zlib's gzread,
+// which apt uses, reads them all). apt stops after the first xz stream, so the chunks' xz
+// blocks are joined into one stream with a new index instead (xz-join.ts). Between builds the
+// encoded chunks and the hash states after each chunk are remembered, so a rebuild compresses
+// only the chunks that changed and hashes only from the first change onwards.
+import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { compressBuffer } from '../../lib/compression.ts';
+import { splitXz, xzTail } from './xz-join.ts';
 
-export interface TextChunk {
+export interface LazyChunk {
   /** Identifies the chunk's content (e.g. the file rows it lists); equal keys mean equal text. */
   key: string;
-  text: string;
+  text(): string;
 }
 
-export type ChunkCompression = 'gzip' | 'xz';
+export type ChunkEncoding = 'plain' | 'gzip' | 'xz';
 
-/** Compressed chunks of the last build of each stream (e.g. one suite's amd64 Packages). */
+export interface EncodedIndex {
+  parts: Buffer[];
+  size: number;
+  md5: string;
+  sha256: string;
+  sha512: string;
+}
+
+const ALGORITHMS = ['md5', 'sha256', 'sha512'] as const;
 const XZ_PROCESSES = Math.max(1, Math.min(8, availableParallelism()));
-const memory = new Map<string, Map<string, Buffer>>();
 
-export async function compressChunks(stream: string, kind: ChunkCompression, chunks: readonly TextChunk[]): Promise<Buffer> {
+interface Remembered {
+  parts: Map<string, Buffer>;
+  /** Keys in order, and the hash states after each part. */
+  keys: string[];
+  states: Hash[][];
+}
+
+const memory = new Map<string, Remembered>();
+
+async function encode(kind: ChunkEncoding, text: string): Promise<Buffer> {
+  const data = Buffer.from(text, 'utf8');
+  if (kind === 'plain') return data;
+  if (kind === 'gzip') return gzipSync(data, { level: 9 });
+  return compressBuffer('xz', data);
+}
+
+/** Encode `chunks` (reusing the last build of `stream`) and hash the concatenation. */
+export async function encodeChunks(stream: string, kind: ChunkEncoding, chunks: readonly LazyChunk[]): Promise<EncodedIndex> {
   const memoryKey = `${kind}\0${stream}`;
-  const previous = memory.get(memoryKey) ?? new Map<string, Buffer>();
-  const next = new Map<string, Buffer>();
+  const previous = memory.get(memoryKey);
   const parts: Buffer[] = new Array(chunks.length);
   const missing: number[] = [];
   chunks.forEach((c, i) => {
-    const z = previous.get(c.key);
-    if (z) {
-      parts[i] = z;
-      next.set(c.key, z);
-    } else {
-      missing.push(i);
-    }
+    const z = previous?.parts.get(c.key);
+    if (z) parts[i] = z;
+    else missing.push(i);
   });
   // xz runs as a process per chunk: a few at a time (each xz -6 takes ~100 MB).
   let cursor = 0;
   const worker = async () => {
     while (cursor < missing.length) {
       const i = missing[cursor++];
-      const data = Buffer.from(chunks[i].text, 'utf8');
-      const z = kind === 'gzip' ? gzipSync(data, { level: 9 }) : await compressBuffer('xz', data);
-      parts[i] = z;
-      next.set(chunks[i].key, z);
+      parts[i] = await encode(kind, chunks[i].text());
     }
   };
-  await Promise.all(Array.from({ length: Math.min(XZ_PROCESSES, missing.length) }, worker));
-  memory.set(memoryKey, next);
-  if (parts.length > 0) return Buffer.concat(parts);
-  // An empty index is still a valid compressed file.
-  return kind === 'gzip' ? gzipSync(Buffer.alloc(0)) : compressBuffer('xz', Buffer.alloc(0));
-}
+  await Promise.all(Array.from({ length: kind === 'xz' ? Math.min(XZ_PROCESSES, missing.length) : Math.min(1, missing.length) }, worker));
+  if (parts.length === 0) parts.push(await encode(kind, ''));
+  const chunkKeys = chunks.length ? chunks.map((c) => c.key) : [''];
+  const remembered = new Map(chunkKeys.map((k, i) => [k, parts[i]]));
 
-/** Forget the compressed chunks of streams whose names start with `prefix` (e.g. a deleted repository's). */
-export function forgetChunks(prefix: string): void {
-  for (const k of memory.keys()) if (k.slice(k.indexOf('\0') + 1).startsWith(prefix)) memory.delete(k);
+  // What is hashed and served: for xz, one stream of all chunks' blocks.
+  let keys = chunkKeys;
+  let out = parts;
+  if (kind === 'xz') {
+    const split = parts.map(splitXz);
+    out = [split[0].header, ...split.map((s) => s.blocks), xzTail(split.flatMap((s) => s.records), split[0].streamFlags)];
+    keys = ['header', ...chunkKeys, `tail:${Math.random()}`];
+  }
+
+  // Hash states carry over for the unchanged leading parts.
+  let same = 0;
+  if (previous) while (same < keys.length && same < previous.keys.length && keys[same] === previous.keys[same]) same++;
+  const states: Hash[][] = previous ? previous.states.slice(0, same) : [];
+  let current = same > 0 ? states[same - 1].map((h) => h.copy()) : ALGORITHMS.map((a) => createHash(a));
+  for (let i = same; i < out.length; i++) {
+    for (const h of current) h.update(out[i]);
+    states.push(current);
+    current = current.map((h) => h.copy());
+  }
+  const [md5, sha256, sha512] = current.map((h) => h.digest('hex'));
+  memory.set(memoryKey, { parts: remembered, keys, states });
+  return { parts: out, size: out.reduce((n, p) => n + p.length, 0), md5, sha256, sha512 };
 }

@@ -4,16 +4,20 @@
 import { badRequest, notFound } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
+import { noteMembershipChange } from './file-cache.ts';
 import { suiteScope } from './paths.ts';
 import { knownSuites } from './suite-build.ts';
 import { compareDebVersions } from './version.ts';
 
+/** One version taken out of one suite (the shape `wharf clean` prints, plus APT's suite and architecture). */
 export interface Removal {
   suite: string;
   package: string;
   version: string;
   architecture: string;
-  path: string;
+  files: string[];
+  /** Bytes freed: the .deb's size when no other suite lists it, else 0. */
+  bytes: number;
 }
 
 /** Take `suite` out of these files' memberships (every suite when null); delete files left in none. */
@@ -40,6 +44,7 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
       store.deleteVersion(version.id);
       if (store.listVersions(version.packageId).length === 0) store.deletePackage(version.packageId);
     }
+    noteMembershipChange(ctx);
     for (const s of scopes) store.markDirty(repo.id, s);
   });
   await ctx.services.publish(repo, [...scopes]);
@@ -77,11 +82,21 @@ export async function clean(ctx: RepoContext, args: Record<string, unknown>) {
     kept += Math.min(keep, list.length);
     for (const f of list.slice(keep)) {
       removals.push({ file: f.file, suite: f.suite });
-      removed.push({ suite: f.suite, package: f.name, version: f.version, architecture: String(f.file.meta.architecture), path: f.file.path });
+      removed.push({ suite: f.suite, package: f.name, version: f.version, architecture: String(f.file.meta.architecture), files: [f.file.path], bytes: 0 });
     }
   }
+  // A file frees its bytes when every suite that lists it lets it go.
+  const dropped = new Map<number, number>();
+  for (const r of removals) dropped.set(r.file.id, (dropped.get(r.file.id) ?? 0) + 1);
+  removals.forEach((r, i) => {
+    const suites = (r.file.meta.suites as string[] | undefined) ?? [];
+    if (dropped.get(r.file.id) === suites.length) {
+      removed[i].bytes = r.file.size;
+      dropped.set(r.file.id, -1);
+    }
+  });
   if (!dryRun && removals.length > 0) await removeFromSuites(ctx, removals);
-  return { dryRun, keep, kept, removed };
+  return { dryRun, keep, kept, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }
 
 /** `remove`: one version of a package out of one suite (`suite`) or out of all of them. */
@@ -95,5 +110,5 @@ export async function remove(ctx: RepoContext, args: Record<string, unknown>) {
     && (suite === null || ((f.file.meta.suites as string[] | undefined) ?? []).includes(suite)));
   if (files.length === 0) throw notFound(`no version ${version} of ${name}${suite ? ` in suite ${suite}` : ''} in ${ctx.repo.name}`);
   await removeFromSuites(ctx, files.map((f) => ({ file: f.file, suite })));
-  return { removed: files.map((f) => ({ suite: suite ?? ((f.file.meta.suites as string[]).join(',')), package: name, version, architecture: String(f.file.meta.architecture), path: f.file.path })) };
+  return { removed: files.map((f) => ({ suite: suite ?? ((f.file.meta.suites as string[]).join(',')), package: name, version, architecture: String(f.file.meta.architecture), files: [f.file.path] })) };
 }

@@ -13,6 +13,7 @@ import { createReadStream } from 'node:fs';
 import { badRequest, WharfError } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext, UploadInput } from '../../core/format-plugin.ts';
 import { readDeb } from './deb-reader.ts';
+import { noteMembershipChange } from './file-cache.ts';
 import { aptOptions } from './options.ts';
 import { formatPackagesStanza } from './packages-index.ts';
 import { debFilename, isValidComponent, poolPath } from './pool-path.ts';
@@ -97,6 +98,7 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
     if (!had.includes(suite)) {
       ctx.store.transaction(() => {
         ctx.store.updateFileMeta(existing.id, { ...existing.meta, suites });
+        noteMembershipChange(ctx);
         ctx.store.markDirty(ctx.repo.id, suiteScope(suite));
       });
       await ctx.services.publish(ctx.repo, [suiteScope(suite)]);

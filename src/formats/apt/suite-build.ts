@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import { clearsign, detachSign } from '../../core/signing.ts';
 import { compressBuffer } from '../../lib/compression.ts';
-import { compressChunks, type TextChunk } from './chunked-compress.ts';
+import { encodeChunks, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
+import { repoDebs, type DebEntry } from './file-cache.ts';
 import { buildContents, type ContentsEntry } from './contents.ts';
 import { aptOptions, type AptOptions } from './options.ts';
 import { contentKey, contentScope, contentScopePrefix, stateKey, SUITE_SCOPE_PREFIX, suiteScope } from './paths.ts';
@@ -41,21 +42,14 @@ const MAX_GENERATIONS = 20;
 /** Average stanzas per compressed chunk (a power of two). */
 const CHUNK_STANZAS = 64;
 
-interface Entry {
-  id: number;
-  path: string;
-  sha256: string;
-  stanza: string;
-  name: string;
-  version: string;
-  arch: string;
-  component: string;
-  section: string | null;
-  contents: string | null;
-}
+type Entry = DebEntry;
 
 const digest = (alg: string, data: Uint8Array) => createHash(alg).update(data).digest('hex');
 const etagOf = (sha256hex: string) => `"${Buffer.from(sha256hex, 'hex').toString('base64url').slice(0, 27)}"`;
+
+function stateFile(e: EncodedIndex, content: string, contentType: string): StateFile {
+  return { size: e.size, md5: e.md5, sha256: e.sha256, sha512: e.sha512, content, contentType };
+}
 
 function describe(data: Uint8Array, content: string, contentType: string): StateFile {
   return { size: data.length, md5: digest('md5', data), sha256: digest('sha256', data), sha512: digest('sha512', data), content, contentType };
@@ -78,15 +72,10 @@ export function knownSuites(ctx: RepoContext): string[] {
 
 export const allSuiteScopes = (ctx: RepoContext) => knownSuites(ctx).map(suiteScope);
 
-function listEntries(ctx: RepoContext, suite: string, withContents: boolean): Entry[] {
-  const fields = ['$.stanza', '$.package', '$.version', '$.architecture', '$.component', '$.section', ...(withContents ? ['$.contents'] : [])];
-  return ctx.store.listFilesByMetaElement(ctx.repo.id, '$.suites', suite, fields).map((r) => ({
-    id: r.id, path: r.path, sha256: r.sha256,
-    stanza: String(r.fields['$.stanza']), name: String(r.fields['$.package']), version: String(r.fields['$.version']),
-    arch: String(r.fields['$.architecture']), component: String(r.fields['$.component']),
-    section: (r.fields['$.section'] as string | null) ?? null,
-    contents: withContents ? ((r.fields['$.contents'] as string | null) ?? null) : null,
-  }));
+function listEntries(ctx: RepoContext, suite: string): Entry[] {
+  const out: Entry[] = [];
+  for (const e of repoDebs(ctx)) if (e.suites.includes(suite)) out.push(e);
+  return out;
 }
 
 /** Packages order: name, then dpkg version order, then pool path (dpkg-scanpackages and apt-ftparchive agree). */
@@ -95,20 +84,21 @@ function byPackageOrder(a: Entry, b: Entry): number {
 }
 
 /** Cut after stanzas whose file hash says so: boundaries depend on content, not position. */
-function chunksOf(entries: readonly Entry[]): TextChunk[] {
-  const chunks: TextChunk[] = [];
-  let text = '';
+function chunksOf(entries: readonly Entry[]): LazyChunk[] {
+  const chunks: LazyChunk[] = [];
+  let start = 0;
   let key = '';
-  for (const e of entries) {
-    text += `${e.stanza}\n`;
+  const cut = (end: number) => {
+    const slice = entries.slice(start, end);
+    chunks.push({ key, text: () => slice.map((e) => `${e.stanza}\n`).join('') });
+    start = end;
+    key = '';
+  };
+  entries.forEach((e, i) => {
     key += `${e.id}.${e.sha256.slice(0, 16)},`;
-    if (parseInt(e.sha256.slice(0, 8), 16) % CHUNK_STANZAS === 0) {
-      chunks.push({ key, text });
-      text = '';
-      key = '';
-    }
-  }
-  if (text) chunks.push({ key, text });
+    if (parseInt(e.sha256.slice(0, 8), 16) % CHUNK_STANZAS === 0) cut(i + 1);
+  });
+  if (start < entries.length) cut(entries.length);
   return chunks;
 }
 
@@ -121,7 +111,7 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
   const opts: AptOptions = aptOptions(repo.options);
   const settings = opts.suites[suite] ?? {};
   const previous = readState(ctx, suite);
-  const entries = listEntries(ctx, suite, opts.contents);
+  const entries = listEntries(ctx, suite);
   if (entries.length === 0 && !opts.suites[suite] && !previous) return [];
 
   const components = [...new Set([...entries.map((e) => e.component), ...(settings.components ?? [])])].sort();
@@ -131,12 +121,18 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
   entries.sort(byPackageOrder);
 
   const files: Record<string, StateFile> = {};
-  const blobs = new Map<string, { data: Uint8Array; contentType: string }>();
+  const blobs = new Map<string, { data: () => Uint8Array; contentType: string }>();
   const add = (rel: string, data: Uint8Array, contentType: string) => {
     const f = describe(data, '', contentType);
     f.content = contentKey(suite, rel, f.sha256);
     files[rel] = f;
-    blobs.set(f.content, { data, contentType });
+    blobs.set(f.content, { data: () => data, contentType });
+    return f;
+  };
+  const addEncoded = (rel: string, e: EncodedIndex, contentType: string) => {
+    const f = stateFile(e, contentKey(suite, rel, e.sha256), contentType);
+    files[rel] = f;
+    if (!blobs.has(f.content)) blobs.set(f.content, { data: () => Buffer.concat(e.parts), contentType });
     return f;
   };
   const origin = settings.origin ?? opts.origin ?? repo.name;
@@ -149,14 +145,17 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
       const chunks = chunksOf(listed);
       const dir = `${component}/binary-${arch}`;
       const stream = `${repo.id}/${suite}/${dir}`;
-      const [gz, xz] = await Promise.all([compressChunks(stream, 'gzip', chunks), compressChunks(stream, 'xz', chunks)]);
-      const gzFile = add(`${dir}/Packages.gz`, gz, 'application/gzip');
-      add(`${dir}/Packages.xz`, xz, 'application/x-xz');
-      const text = Buffer.from(chunks.map((c) => c.text).join(''), 'utf8');
-      files[`${dir}/Packages`] = { ...describe(text, gzFile.content, 'text/plain; charset=utf-8'), gunzip: true };
+      // xz runs in its own processes: start it, then gzip and hash here meanwhile.
+      const xzDone = encodeChunks(stream, 'xz', chunks);
+      const gz = await encodeChunks(stream, 'gzip', chunks);
+      const plain = await encodeChunks(stream, 'plain', chunks);
+      const xz = await xzDone;
+      const gzFile = addEncoded(`${dir}/Packages.gz`, gz, 'application/gzip');
+      files[`${dir}/Packages`] = { ...stateFile(plain, gzFile.content, 'text/plain; charset=utf-8'), gunzip: true };
+      addEncoded(`${dir}/Packages.xz`, xz, 'application/x-xz');
       add(`${dir}/Release`, Buffer.from(buildArchRelease({ archive: suite, origin, label, acquireByHash: true, component, architecture: arch })), 'text/plain; charset=utf-8');
       if (opts.contents) {
-        const contents: ContentsEntry[] = listed.map((e) => ({ name: e.name, section: e.section ?? undefined, files: e.contents ? (JSON.parse(e.contents) as string[]) : [] }));
+        const contents: ContentsEntry[] = listed.map((e) => ({ name: e.name, section: e.section ?? undefined, files: e.contents }));
         add(`${component}/Contents-${arch}.gz`, await compressBuffer('gzip', Buffer.from(buildContents(contents))), 'application/gzip');
       }
     }
@@ -178,7 +177,7 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
   store.transaction(() => {
     for (const [key, b] of blobs) {
       if (existing.has(contentScope(key))) continue;
-      store.replaceScope(repo.id, contentScope(key), [{ key, contentType: b.contentType, body: b.data, gzip: null, etag: etagOf(key.slice(key.lastIndexOf('/') + 1)) }]);
+      store.replaceScope(repo.id, contentScope(key), [{ key, contentType: b.contentType, body: b.data(), gzip: null, etag: etagOf(key.slice(key.lastIndexOf('/') + 1)) }]);
     }
     // Generations past their grace period: nothing published names them any more.
     for (const scope of existing) if (!referenced.has(scope)) store.replaceScope(repo.id, scope, []);
