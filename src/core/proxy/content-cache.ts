@@ -22,6 +22,8 @@ export interface ContentFetchSpec {
   plan(staged: StagedBlob): IngestPlan;
   /** The file if it is stored already (checked again here, after any waiting the caller did). */
   existing?(): FileRow | undefined;
+  /** Remember an upstream "not found" this long, so repeated misses do not reach the upstream. */
+  negativeTtlMs?: number;
 }
 
 export type ContentResult =
@@ -32,6 +34,7 @@ export class ContentCache {
   private readonly blobs: BlobStore;
   private readonly record: (repo: Repository, plan: IngestPlan) => Promise<IngestResult>;
   private readonly inflight = new Map<string, Promise<FileRow>>();
+  private readonly misses = new Map<string, number>();
   /** Upstream fetches started, for tests and metrics. */
   fetches = 0;
 
@@ -46,6 +49,8 @@ export class ContentCache {
     if (pending) return { kind: 'stored', file: await pending };
     const stored = spec.existing?.();
     if (stored) return { kind: 'stored', file: stored };
+    const missedAt = this.misses.get(key);
+    if (missedAt !== undefined && Date.now() - missedAt < (spec.negativeTtlMs ?? 0)) throw notFound(`upstream has no ${spec.path}`);
 
     let resolveDone!: (f: FileRow) => void;
     let rejectDone!: (e: unknown) => void;
@@ -61,7 +66,11 @@ export class ContentCache {
     try {
       this.fetches++;
       res = await spec.fetch();
-      if (res.status === 404 || res.status === 410) throw notFound(`upstream has no ${spec.path}`);
+      if (res.status === 404 || res.status === 410) {
+        if (this.misses.size > 100_000) this.misses.clear();
+        this.misses.set(key, Date.now());
+        throw notFound(`upstream has no ${spec.path}`);
+      }
       if (!res.ok || !res.body) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${spec.path}`);
     } catch (err) {
       rejectDone(err);

@@ -11,9 +11,14 @@ const BOOLEAN_OPTIONS = { allowOverwrite: false, listings: true } as const;
 
 export const filesFormat: FormatPlugin = {
   format: 'files',
-  kinds: ['hosted'],
-  normalizeOptions(options) {
+  kinds: ['hosted', 'proxy', 'group'],
+  normalizeOptions(options, kind) {
     const out: Record<string, unknown> = {};
+    // Proxy and group options (upstream, members…) are the core's.
+    if (kind !== 'hosted') {
+      for (const k of Object.keys(options)) throw badRequest(`unknown option ${JSON.stringify(k)} for a ${kind} files repository`);
+      return out;
+    }
     for (const k of Object.keys(options)) if (!(k in BOOLEAN_OPTIONS)) throw badRequest(`unknown files option ${JSON.stringify(k)}; known: ${Object.keys(BOOLEAN_OPTIONS).join(', ')}`);
     for (const [k, def] of Object.entries(BOOLEAN_OPTIONS)) {
       const v = options[k];
@@ -31,6 +36,6 @@ export const filesFormat: FormatPlugin = {
   // Files have no packages: the core passes the deleted file's path.
   scopesForPackage: (ctx, path) => scopesForPathChange(ctx, path),
   async onCreate(ctx) {
-    await ctx.services.publish(ctx.repo, [dirScope('')]);
+    if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [dirScope('')]);
   },
 };

@@ -7,7 +7,17 @@ import type { FormatRoute, RouteContext } from '../../core/format-plugin.ts';
 import { sendFile, sendIndex } from '../../server/http/send.ts';
 import { negotiateListing } from './listing.ts';
 import { baseName, listingKey, parseRequestPath, type RequestPath } from './paths.ts';
+import { remoteGet } from './remote.ts';
 import { checkTreeConflicts, directoryExists } from './tree.ts';
+import { groupOptionsOf } from '../../core/group.ts';
+
+function uploadTargetOf(ctx: RouteContext) {
+  if (ctx.repo.kind === 'proxy') throw new WharfError('METHOD_NOT_ALLOWED', `${ctx.repo.name} is a proxy repository: upload to a hosted repository`);
+  const target = groupOptionsOf(ctx.repo).uploadTo;
+  const repo = target ? ctx.services.repo(target) : undefined;
+  if (!repo) throw new WharfError('METHOD_NOT_ALLOWED', `group ${ctx.repo.name} has no uploadTo member`);
+  return repo;
+}
 
 /** The still-encoded URL path below `/<repo>/`, without the query. */
 function rawRepoPath(req: FastifyRequest): string {
@@ -42,6 +52,7 @@ async function listing(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
 
 async function get(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const path = parseRequestPath(rawRepoPath(req), { mergeSlashes: true });
+  if (ctx.repo.kind !== 'hosted') return remoteGet(req, reply, ctx, path);
   if (path.directory) return listing(req, reply, ctx, path);
   const stored = path.segments.join('/');
   const file = ctx.store.getFileByPath(ctx.repo.id, stored);
@@ -67,8 +78,10 @@ function filePath(req: FastifyRequest): string {
   return path.segments.join('/');
 }
 
-async function put(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteContext) {
   const path = filePath(req);
+  // A group takes uploads into its hosted member (uploadTarget refuses proxies).
+  const ctx: RouteContext = routeCtx.repo.kind === 'hosted' ? routeCtx : { ...routeCtx, repo: uploadTargetOf(routeCtx) };
   // Refuse before reading a possibly large body; ingest checks again.
   checkTreeConflicts(ctx, path);
   const existed = ctx.store.getFileByPath(ctx.repo.id, path) !== undefined;
@@ -86,6 +99,7 @@ async function put(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) 
 
 async function remove(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const path = filePath(req);
+  if (ctx.repo.kind !== 'hosted') throw new WharfError('METHOD_NOT_ALLOWED', `delete files in ${ctx.repo.name}'s hosted member, or with the API`);
   if (!ctx.store.getFileByPath(ctx.repo.id, path)) {
     if (directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory: delete the files in it`);
     throw notFound(`no file /${path} in ${ctx.repo.name}`);

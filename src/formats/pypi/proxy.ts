@@ -3,11 +3,11 @@
 // every file URL points here; files are fetched once, checked against the upstream's sha256
 // and kept for good.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { invalidPackage, notFound } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext } from '../../core/format-plugin.ts';
 import type { MetadataResult } from '../../core/proxy/metadata-cache.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { assertLooksLike } from '../../core/proxy/looks-like.ts';
 import { proxyOptionsOf } from '../../core/proxy/options.ts';
 import { fetchUpstream, UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
@@ -75,28 +75,6 @@ export async function upstreamJsonApi(ctx: RepoContext, project: string): Promis
   return { doc, stale: r.stale };
 }
 
-const MAGIC: [RegExp, number[]][] = [
-  [/\.(whl|zip|egg)$/, [0x50, 0x4b]],
-  [/\.(tar\.gz|tgz)$/, [0x1f, 0x8b]],
-  [/\.tar\.bz2$/, [0x42, 0x5a, 0x68]],
-];
-
-/** The bytes must look like the file they claim to be: an HTML error page answered with 200 is not a wheel. */
-async function checkLooksLikeDist(staged: StagedBlob, filename: string, res: Response): Promise<void> {
-  const type = res.headers.get('content-type') ?? '';
-  if (/text\/html/i.test(type) && !filename.endsWith('.html')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${filename}; not stored`);
-  const magic = MAGIC.find(([re]) => re.test(filename))?.[1];
-  if (!magic) return;
-  const fh = await open(staged.path, 'r');
-  try {
-    const head = Buffer.alloc(magic.length);
-    await fh.read(head, 0, magic.length, 0);
-    if (!magic.every((b, i) => head[i] === b)) throw new UpstreamUnavailable(`upstream sent something that is not a ${filename.split('.').pop()} file for ${filename}; not stored`);
-  } finally {
-    await fh.close();
-  }
-}
-
 function versionOf(filename: string): string {
   try {
     const d = parseDistFilename(filename);
@@ -154,7 +132,7 @@ export async function proxiedFile(ctx: RepoContext, project: string, name: strin
     path,
     fetch: () => fetchUpstream(opts, isMetadata ? `${f.url}.metadata` : f.url),
     expectedSha256: expected,
-    validate: isMetadata ? undefined : (staged, res) => checkLooksLikeDist(staged, filename, res),
+    validate: isMetadata ? undefined : (staged, res) => assertLooksLike(staged, filename, res.headers.get('content-type')),
     plan: (staged) => planCachedFile(project, f, staged, isMetadata),
     existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
   });

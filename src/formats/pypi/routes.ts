@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound, WharfError } from '../../core/errors.ts';
 import type { FormatRoute, RouteContext } from '../../core/format-plugin.ts';
-import { sendFile, sendIndex } from '../../server/http/send.ts';
+import { markStale, sendFile, sendIndex, sendProxied } from '../../server/http/send.ts';
 import { renderProjectJsonApi } from './json-api.ts';
 import { negotiateSimpleFormat } from './negotiate.ts';
 import { normalizeName } from './names.ts';
@@ -11,8 +11,6 @@ import { normalizeVersion } from './version.ts';
 import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { jsonApiInput } from './pages.ts';
 import { handleUpload } from './upload.ts';
-import type { ContentResult } from '../../core/proxy/content-cache.ts';
-import { contentTypeFor as fileContentType } from '../../server/http/content-type.ts';
 import { groupFile, groupPage, groupRoot, memberPage, type MergedPage } from './group.ts';
 import { contentTypeFor } from './negotiate.ts';
 import { proxiedFile, upstreamJsonApi, upstreamRoot } from './proxy.ts';
@@ -31,13 +29,6 @@ function sendStored(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext,
   const row = ctx.services.getIndex(ctx.repo, key);
   if (!row) throw notFound();
   return sendIndex(req, reply, ctx.repo, row, { vary });
-}
-
-/** Proxy and group answers built from a cache that could not be refreshed say so. */
-function markStale(reply: FastifyReply, stale: boolean): void {
-  if (!stale) return;
-  reply.header('x-wharf-stale', 'true');
-  reply.header('warning', '110 - "Response is Stale"');
 }
 
 async function rootPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
@@ -65,22 +56,6 @@ function sendMergedPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
 }
 
-function sendContent(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, result: ContentResult) {
-  if (result.kind === 'stored') {
-    reply.header('x-wharf-cache', 'hit');
-    return sendFile(req, reply, ctx.repo, ctx.blobs, result.file, { immutable: true });
-  }
-  // First download: streamed as it arrives; the response only completes once it is verified.
-  reply.header('x-wharf-cache', 'miss');
-  reply.header('content-type', fileContentType(req.url.split('?')[0]));
-  reply.header('cache-control', ctx.repo.publicRead ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable');
-  if (result.contentLength !== null) reply.header('content-length', String(result.contentLength));
-  if (req.method === 'HEAD') {
-    result.stream.resume();
-    return reply.send();
-  }
-  return reply.send(result.stream);
-}
 
 async function projectPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const name = ctx.params.project!;
@@ -101,8 +76,8 @@ async function projectPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
 async function download(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const project = ctx.params.project!;
   const name = ctx.params.filename!;
-  if (ctx.repo.kind === 'proxy') return sendContent(req, reply, ctx, await proxiedFile(ctx, project, name));
-  if (ctx.repo.kind === 'group') return sendContent(req, reply, ctx, await groupFile(ctx, project, name));
+  if (ctx.repo.kind === 'proxy') return sendProxied(req, reply, ctx.repo, ctx.blobs, await proxiedFile(ctx, project, name), name);
+  if (ctx.repo.kind === 'group') return sendProxied(req, reply, ctx.repo, ctx.blobs, await groupFile(ctx, project, name), name);
   const path = `packages/${project}/${name}`;
   const file = ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${ctx.params.filename}`);

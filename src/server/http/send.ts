@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WharfError } from '../../core/errors.ts';
 import type { FileRow, IndexRow, Repository } from '../../core/model.ts';
+import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import { acceptsGzip, etagMatches } from './conditional.ts';
 import { contentTypeFor } from './content-type.ts';
@@ -67,4 +68,29 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
   reply.header('content-length', String(body.length));
   if (req.method === 'HEAD') return reply.send();
   return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
+
+/** A proxy's file: from the store, or (first download) streamed as it arrives from the upstream. */
+export function sendProxied(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, result: ContentResult, filename: string): FastifyReply {
+  if (result.kind === 'stored') {
+    reply.header('x-wharf-cache', 'hit');
+    return sendFile(req, reply, repo, blobs, result.file, { immutable: true });
+  }
+  // The response only completes once the content is verified and stored (see ContentCache).
+  reply.header('x-wharf-cache', 'miss');
+  reply.header('content-type', contentTypeFor(filename));
+  reply.header('cache-control', cacheControlFor(repo, true));
+  if (result.contentLength !== null) reply.header('content-length', String(result.contentLength));
+  if (req.method === 'HEAD') {
+    result.stream.resume();
+    return reply.send();
+  }
+  return reply.send(result.stream);
+}
+
+/** Proxy and group answers built from a cache that could not be refreshed say so. */
+export function markStale(reply: FastifyReply, stale: boolean): void {
+  if (!stale) return;
+  reply.header('x-wharf-stale', 'true');
+  reply.header('warning', '110 - "Response is Stale"');
 }

@@ -1,0 +1,93 @@
+// Files proxy and group repositories. A proxy mirrors any HTTP base URL: files are fetched
+// on first request and kept for good (an HTML error page is never stored as a tarball);
+// directory listings pass through from the upstream, cached for metadataTtl. A group
+// serves each path from its first member that has it.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../../core/errors.ts';
+import type { RouteContext } from '../../core/format-plugin.ts';
+import { groupOptionsOf } from '../../core/group.ts';
+import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { assertLooksLike } from '../../core/proxy/looks-like.ts';
+import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
+import { proxyOptionsOf } from '../../core/proxy/options.ts';
+import { fetchUpstream } from '../../core/proxy/upstream.ts';
+import { markStale, sendFile, sendIndex, sendProxied } from '../../server/http/send.ts';
+import { baseName, listingKey, type RequestPath } from './paths.ts';
+
+const MAX_DEPTH = 4;
+const encodePath = (segments: string[]) => segments.map(encodeURIComponent).join('/');
+
+/** A proxied file: stored, or fetched now. */
+async function proxyFile(ctx: RouteContext, path: string, segments: string[]): Promise<ContentResult> {
+  const cached = ctx.store.getFileByPath(ctx.repo.id, path);
+  if (cached) return { kind: 'stored', file: cached };
+  const opts = proxyOptionsOf(ctx.repo.options);
+  if (opts.offline) throw notFound(`${path} is not cached and ${ctx.repo.name} is offline`);
+  return ctx.services.content.get({
+    repo: ctx.repo,
+    path,
+    fetch: () => fetchUpstream(opts, encodePath(segments)),
+    validate: (staged, res) => assertLooksLike(staged, baseName(path), res.headers.get('content-type')),
+    plan: (staged) => ({ files: [{ path, filename: baseName(path), blob: staged, meta: { upstreamUrl: new URL(encodePath(segments), opts.upstream).toString() } }], scopes: [] }),
+    existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
+    negativeTtlMs: opts.negativeTtl * 1000,
+  });
+}
+
+/** The upstream's own listing of a directory, cached like any upstream metadata. */
+async function proxyListing(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, segments: string[]) {
+  const opts = proxyOptionsOf(ctx.repo.options);
+  const target = segments.length ? `${encodePath(segments)}/` : '';
+  const r = await ctx.services.metadata.get(ctx.repo, `listing:${target}`, opts, (prev) =>
+    conditionalFetch(() => fetchUpstream(opts, target, { accept: req.headers.accept ?? 'text/html', etag: prev?.etag, lastModified: prev?.lastModified }), `/${target}`));
+  if (!r.entry) throw notFound(`no directory /${target} upstream of ${ctx.repo.name}`);
+  markStale(reply, r.stale);
+  reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+  reply.header('cache-control', 'max-age=0, must-revalidate');
+  return reply.type(r.entry.contentType ?? 'text/html; charset=utf-8').send(Buffer.from(r.entry.body!));
+}
+
+/** GET on a proxy or group repository. */
+export async function remoteGet(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, path: RequestPath, depth = 0): Promise<unknown> {
+  const stored = path.segments.join('/');
+  if (ctx.repo.kind === 'proxy') {
+    if (path.directory) return proxyListing(req, reply, ctx, path.segments);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('content-security-policy', 'sandbox');
+    return sendProxied(req, reply, ctx.repo, ctx.blobs, await proxyFile(ctx, stored, path.segments), baseName(stored));
+  }
+  // A group: the first member that has the path answers.
+  for (const name of groupOptionsOf(ctx.repo).members) {
+    const member = ctx.services.repo(name);
+    if (!member) continue;
+    const mctx: RouteContext = { ...ctx, repo: member };
+    if (member.kind === 'hosted') {
+      if (path.directory) {
+        const dir = stored ? `${stored}/` : '';
+        const row = ctx.services.getIndex(member, listingKey(dir, /json/.test(req.headers.accept ?? '') ? 'json' : 'html'));
+        if (row) return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+        continue;
+      }
+      const file = ctx.store.getFileByPath(member.id, stored);
+      if (file) {
+        reply.header('x-content-type-options', 'nosniff');
+        reply.header('content-security-policy', 'sandbox');
+        return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: member.options.allowOverwrite !== true });
+      }
+      continue;
+    }
+    if (member.kind === 'group' && depth >= MAX_DEPTH) continue;
+    try {
+      if (member.kind === 'proxy' && !path.directory) {
+        const result = await proxyFile(mctx, stored, path.segments);
+        reply.header('x-content-type-options', 'nosniff');
+        reply.header('content-security-policy', 'sandbox');
+        return sendProxied(req, reply, ctx.repo, ctx.blobs, result, baseName(stored));
+      }
+      return await remoteGet(req, reply, mctx, path, depth + 1);
+    } catch (err) {
+      if ((err as { status?: number }).status !== 404) throw err;
+    }
+  }
+  throw notFound(`no ${path.directory ? 'directory' : 'file'} /${stored} in ${ctx.repo.name}`);
+}
