@@ -2,7 +2,8 @@
 // of meta from the database costs more than building the indexes. The cache is checked
 // against the database before each use: new rows are read by id (ids only grow), a different
 // row count (deletions) reloads everything, and membership changes (a file added to or taken
-// out of a suite) bump a counter in the database that every process compares.
+// out of a suite, and deletions, whose row ids SQLite may reuse) bump a marker in the database
+// that every process compares.
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 

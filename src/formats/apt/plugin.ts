@@ -2,6 +2,7 @@
 // repository's Ed25519 key. One index scope per suite (`suite:<name>`).
 import type { FormatPlugin } from '../../core/format-plugin.ts';
 import { clean, remove } from './clean.ts';
+import { noteMembershipChange } from './file-cache.ts';
 import { planAptUpload } from './ingest.ts';
 import { normalizeAptOptions } from './options.ts';
 import { SUITE_SCOPE_PREFIX } from './paths.ts';
@@ -21,9 +22,13 @@ export const aptFormat: FormatPlugin = {
     if (docs.length === 0) dropSuiteContent(ctx, suite);
     return docs;
   },
-  // A package's files may have been in any suite (a deleted file's suites are gone by the
-  // time this is asked), so every suite is rebuilt; unchanged indexes cost no compression.
-  scopesForPackage: (ctx) => allSuiteScopes(ctx),
+  // The core asks this when it deletes files. A deleted file's suites may be gone by the time
+  // this is asked, so every suite is rebuilt (unchanged indexes cost no compression); and the
+  // cached listing is invalidated, since a deleted row's id can be reused by SQLite.
+  scopesForPackage: (ctx) => {
+    noteMembershipChange(ctx);
+    return allSuiteScopes(ctx);
+  },
   async onCreate(ctx) {
     await ctx.services.keys.signingKeys(ctx.repo);
     const scopes = allSuiteScopes(ctx);
