@@ -17,6 +17,8 @@ export class Publisher {
   private readonly cache: IndexCache;
   private readonly mutex = new KeyedMutex();
   private readonly pending = new Map<number, Set<string>>();
+  /** Told after every published change (e.g. to drop cached HTTP answers). */
+  onPublished: (() => void) | null = null;
 
   constructor(store: Store, cache: IndexCache) {
     this.store = store;
@@ -61,6 +63,7 @@ export class Publisher {
       const row: IndexRow = { repoId: repo.id, key: r.key, scope, contentType: r.contentType, body: r.body, gzip: r.gzip, etag: r.etag, updatedAt: now };
       this.cache.set(repo.id, r.key, row);
     }
+    this.onPublished?.();
   }
 
   /** Wait until every publish already asked for a repository is done. */

@@ -2,6 +2,7 @@
 // repository routes of every format.
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { FormatPlugin } from '../core/format-plugin.ts';
 import { Wharf } from '../core/wharf.ts';
@@ -19,6 +20,7 @@ import { registerAuth } from './auth-hook.ts';
 import type { Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
 import { ExtraListeners } from './extra-listeners.ts';
+import { ResponseCache } from './http/response-cache.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -37,7 +39,12 @@ const MAX_FORM_FIELD_BYTES = 1024 * 1024;
 
 export async function buildServer(config: Config, opts: { formats?: FormatPlugin[]; logger?: boolean | object } = {}): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
+  const responseCache = new ResponseCache();
   const app = Fastify({
+    // Anonymous reads of published indexes are answered before Fastify when they can be.
+    serverFactory: (handler) => createServer((req, res) => {
+      if (!responseCache.tryServe(req, res)) handler(req, res);
+    }),
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 500 },
@@ -49,6 +56,12 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
   const blobs = new FsBlobStore(join(config.data, 'blobs'));
   await blobs.init();
   const wharf = new Wharf(store, blobs, plugins, app.log);
+  app.decorate('responseCache', responseCache);
+  wharf.publisher.onPublished = () => responseCache.invalidate();
+  wharf.onReposChanged(() => responseCache.invalidate());
+  responseCache.onServed = (req, status) => {
+    if (['trace', 'debug', 'info'].includes(app.log.level)) app.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: status }, cached: true }, 'request answered from the response cache');
+  };
 
   const generatedAdminPassword = await wharf.bootstrapAdmin(config.adminPassword);
   for (const spec of config.repositories) await wharf.ensureRepo(spec);

@@ -12,8 +12,16 @@ declare module 'fastify' {
 
 export function registerAuth(app: FastifyInstance, wharf: Wharf): void {
   app.decorateRequest('principal', null as never);
-  app.addHook('onRequest', async (req) => {
+  // A callback hook, not an async one: anonymous requests (most reads) cost no promise.
+  app.addHook('onRequest', (req, _reply, done) => {
     const header = req.headers.authorization;
-    req.principal = header ? await wharf.auth.authenticate(parseAuthorization(header), req.ip) : ANONYMOUS;
+    if (!header) {
+      req.principal = ANONYMOUS;
+      return done();
+    }
+    wharf.auth.authenticate(parseAuthorization(header), req.ip).then((p) => {
+      req.principal = p;
+      done();
+    }, done);
   });
 }

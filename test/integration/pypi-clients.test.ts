@@ -63,6 +63,22 @@ describe('hosted PyPI with twine and pip', () => {
     assert.ok(urls.some((u) => u === '/pypi/simple/top-app/'), 'pip asked for the normalized project page');
   });
 
+  it('a new upload shows at once on pages answered from the response cache', async () => {
+    const page = () => fetch(`${server.url}/pypi/simple/base-lib/`).then((r) => r.text());
+    await page();
+    const cachedAnswer = await page();
+    assert.doesNotMatch(cachedAnswer, /base_lib-0\.2/);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-pypi-new-'));
+    const file = join(dir, wheelFilename({ name: 'base-lib', version: '0.2' }));
+    await writeFile(file, buildWheel({ name: 'base-lib', version: '0.2', requiresPython: '>=3.6' }));
+    const up = await twineUpload(`${server.url}/pypi/`, 'admin', ADMIN_PASSWORD, [file]);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(await page(), /base_lib-0\.2/);
+    const del = await fetch(`${server.url}/-/api/v1/repositories/pypi/packages/base-lib/versions/0.2`, { method: 'DELETE', headers: { authorization: server.adminAuth } });
+    assert.equal(del.status, 204);
+    assert.doesNotMatch(await page(), /base_lib-0\.2/);
+  });
+
   it('pip installs with --require-hashes', async () => {
     const target = await mkdtemp(join(tmpdir(), 'wharf-pip-'));
     const sha = (p: string) => import('node:fs/promises').then((fs) => fs.readFile(p)).then((b) => createHash('sha256').update(b).digest('hex'));

@@ -28,7 +28,7 @@ function negotiate(req: FastifyRequest): 'html' | 'json' {
 function sendStored(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, vary: string[] = []) {
   const row = ctx.services.getIndex(ctx.repo, key);
   if (!row) throw notFound();
-  return sendIndex(req, reply, ctx.repo, row, { vary });
+  return sendIndex(req, reply, ctx.repo, row, { vary, cacheable: true });
 }
 
 async function rootPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
@@ -70,7 +70,7 @@ async function projectPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
   }
   const row = ctx.services.getIndex(ctx.repo, projectKey(project, format));
   if (!row) throw notFound(`no project ${project} in ${ctx.repo.name}`);
-  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'], cacheable: true });
 }
 
 async function download(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {

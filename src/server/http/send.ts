@@ -8,6 +8,7 @@ import type { BlobStore } from '../../storage/blob-store.ts';
 import { acceptsGzip, etagMatches } from './conditional.ts';
 import { contentTypeFor } from './content-type.ts';
 import { parseRange } from './range.ts';
+import type { ResponseCache } from './response-cache.ts';
 
 export function cacheControlFor(repo: Repository, immutable: boolean): string {
   const scope = repo.publicRead ? 'public' : 'private';
@@ -51,6 +52,11 @@ export function sendFile(req: FastifyRequest, reply: FastifyReply, repo: Reposit
 export interface SendIndexOptions {
   vary?: string[];
   contentType?: string;
+  /**
+   * The answer depends only on the URL, Accept and Accept-Encoding, and changes only when
+   * something is published: anonymous reads of it may be answered from the response cache.
+   */
+  cacheable?: boolean;
 }
 
 export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Repository, row: IndexRow, opts: SendIndexOptions = {}): FastifyReply {
@@ -66,6 +72,12 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
   const body = useGzip ? row.gzip! : row.body;
   if (useGzip) reply.header('content-encoding', 'gzip');
   reply.header('content-length', String(body.length));
+  const cache = (req.server as { responseCache?: ResponseCache }).responseCache;
+  if (cache && opts.cacheable && repo.publicRead && req.principal.kind === 'anonymous' && req.method === 'GET') {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
+    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), row.etag, headers, body);
+  }
   if (req.method === 'HEAD') return reply.send();
   return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }

@@ -1,0 +1,73 @@
+// Answers to anonymous reads of published indexes, kept as ready-made responses and served
+// before Fastify runs: a hot simple page then costs about what a bare Node server costs.
+// Any change anywhere (a publish, a repository's settings) starts a new generation, and
+// answers from an older generation are never used, so the cache cannot serve a stale index.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { acceptsGzip, etagMatches } from './conditional.ts';
+
+interface CachedResponse {
+  generation: number;
+  etag: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export class ResponseCache {
+  private generation = 0;
+  private readonly entries = new Map<string, CachedResponse>();
+  private bytes = 0;
+  private readonly maxBytes: number;
+  /** Called for each answer served here (the server logs them like its own). */
+  onServed: ((req: IncomingMessage, status: number) => void) | null = null;
+
+  constructor(maxBytes = 32 * 1024 * 1024) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** Something changed: forget every answer. */
+  invalidate(): void {
+    this.generation++;
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private static key(url: string, accept: string | undefined, gzip: boolean): string {
+    return `${url}\0${accept ?? ''}\0${gzip ? 'gz' : ''}`;
+  }
+
+  /** Serve `req` from the cache if it can be; true when answered. */
+  tryServe(req: IncomingMessage, res: ServerResponse): boolean {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.authorization || req.headers.range) return false;
+    const entry = this.entries.get(ResponseCache.key(req.url ?? '', req.headers.accept, acceptsGzip(req.headers['accept-encoding'])));
+    if (!entry || entry.generation !== this.generation) return false;
+    if (etagMatches(req.headers['if-none-match'], entry.etag)) {
+      const { 'content-length': _len, 'content-encoding': _enc, ...rest } = entry.headers;
+      res.writeHead(304, rest);
+      res.end();
+      this.onServed?.(req, 304);
+      return true;
+    }
+    res.writeHead(200, entry.headers);
+    res.end(req.method === 'HEAD' ? undefined : entry.body);
+    this.onServed?.(req, 200);
+    return true;
+  }
+
+  /** Keep a 200 answer to an anonymous GET for the current generation. */
+  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array): void {
+    const key = ResponseCache.key(url, accept, gzip);
+    const old = this.entries.get(key);
+    if (old) this.bytes -= old.body.length;
+    this.entries.set(key, { generation: this.generation, etag, headers, body });
+    this.bytes += body.length;
+    if (this.bytes > this.maxBytes) {
+      // Crude but bounded: drop the oldest half.
+      let drop = this.entries.size / 2;
+      for (const [k, e] of this.entries) {
+        if (drop-- <= 0) break;
+        this.entries.delete(k);
+        this.bytes -= e.body.length;
+      }
+    }
+  }
+}
