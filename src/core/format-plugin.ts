@@ -110,6 +110,8 @@ export interface FormatPlugin {
   scopesForPackage(ctx: RepoContext, packageName: string): string[];
   /** Scopes that change when a package appears or disappears (e.g. the PyPI root page). */
   scopesForPackageSet?: string[];
+  /** Scopes whose cost grows with the repository: published shortly after a change, once per burst. */
+  deferredScopes?: string[];
   /** Files that go with a file when it is deleted (e.g. a wheel's `.metadata`). */
   companionPaths?(file: FileRow): string[];
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */

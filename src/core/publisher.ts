@@ -11,12 +11,14 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import type { IndexRow, Repository } from './model.ts';
 
 const GZIP_MIN_BYTES = 512;
+const DEFER_MS = 250;
 
 export class Publisher {
   private readonly store: Store;
   private readonly cache: IndexCache;
   private readonly mutex = new KeyedMutex();
   private readonly pending = new Map<number, Set<string>>();
+  private readonly deferred = new Map<number, { scopes: Set<string>; timer: NodeJS.Timeout | null; ctx: RepoContext; plugin: FormatPlugin }>();
   /** Told after every published change (e.g. to drop cached HTTP answers). */
   onPublished: (() => void) | null = null;
 
@@ -30,6 +32,45 @@ export class Publisher {
    * while a publish runs are built once by the next run.
    */
   async publish(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<void> {
+    const deferrable = new Set(plugin.deferredScopes ?? []);
+    // A scope never published yet is built at once: only updates may lag.
+    const later = scopes.filter((s) => deferrable.has(s) && this.store.listIndexKeys(ctx.repo.id, s).length > 0);
+    if (later.length) this.defer(ctx, plugin, later);
+    const now = later.length ? scopes.filter((s) => !later.includes(s)) : scopes;
+    if (now.length) await this.publishNow(ctx, plugin, now);
+  }
+
+  /**
+   * Scopes whose cost grows with the repository (the PyPI root page lists every project) are
+   * built a moment later, once for a burst of uploads, instead of once per upload. They stay
+   * marked dirty until then, so a crash in between rebuilds them at the next start.
+   */
+  private defer(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): void {
+    let entry = this.deferred.get(ctx.repo.id);
+    if (!entry) {
+      entry = { scopes: new Set(), timer: null, ctx, plugin };
+      this.deferred.set(ctx.repo.id, entry);
+    }
+    for (const s of scopes) entry.scopes.add(s);
+    entry.timer ??= setTimeout(() => void this.flushRepo(ctx.repo.id), DEFER_MS);
+  }
+
+  private async flushRepo(repoId: number): Promise<void> {
+    const entry = this.deferred.get(repoId);
+    if (!entry) return;
+    this.deferred.delete(repoId);
+    if (entry.timer) clearTimeout(entry.timer);
+    await this.publishNow(entry.ctx, entry.plugin, [...entry.scopes]).catch(() => {
+      // Left dirty: rebuilt by the next publish of the scope or at the next start.
+    });
+  }
+
+  /** Build every deferred scope now (before shutting down, and in tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.deferred.keys()].map((id) => this.flushRepo(id)));
+  }
+
+  private async publishNow(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<void> {
     const repo = ctx.repo;
     let set = this.pending.get(repo.id);
     if (!set) {
@@ -49,18 +90,18 @@ export class Publisher {
   }
 
   private writeScope(repo: Repository, scope: string, docs: IndexDocument[]): void {
-    const before = this.store.listIndexKeys(repo.id, scope);
+    const before = this.store.indexVersions(repo.id, scope);
+    const nowMs = Date.now();
     const rows = docs.map((d) => {
       const body = typeof d.body === 'string' ? Buffer.from(d.body, 'utf8') : d.body;
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       const gzip = body.length >= GZIP_MIN_BYTES && isCompressible(d.contentType) ? gzipSync(body, { level: 6 }) : null;
-      return { key: d.key, contentType: d.contentType, body, gzip, etag };
+      return { key: d.key, contentType: d.contentType, body, gzip, etag, updatedAt: changeTime(before.get(d.key), etag, nowMs) };
     });
     this.store.replaceScope(repo.id, scope, rows);
-    for (const k of before) this.cache.delete(repo.id, k);
-    const now = new Date().toISOString();
+    for (const k of before.keys()) this.cache.delete(repo.id, k);
     for (const r of rows) {
-      const row: IndexRow = { repoId: repo.id, key: r.key, scope, contentType: r.contentType, body: r.body, gzip: r.gzip, etag: r.etag, updatedAt: now };
+      const row: IndexRow = { repoId: repo.id, key: r.key, scope, contentType: r.contentType, body: r.body, gzip: r.gzip, etag: r.etag, updatedAt: r.updatedAt };
       this.cache.set(repo.id, r.key, row);
     }
     this.onPublished?.();
@@ -74,4 +115,18 @@ export class Publisher {
 
 function isCompressible(contentType: string): boolean {
   return /^(text\/|application\/(json|xml|vnd\.pypi\.simple[^;]*json|vnd\.pypi\.simple[^;]*html))/.test(contentType);
+}
+
+/**
+ * Last-Modified of a document: unchanged when its bytes are, and otherwise later than the
+ * previous version by at least a second. HTTP dates have whole seconds, and clients such as
+ * pacman (through curl's If-Modified-Since) take an equal date as "not modified", so two
+ * publishes within one second must still look different.
+ */
+export function changeTime(prev: { etag: string; updatedAt: string } | undefined, etag: string, nowMs: number): string {
+  if (!prev) return new Date(nowMs).toISOString();
+  if (prev.etag === etag) return prev.updatedAt;
+  const prevSecond = Math.floor(Date.parse(prev.updatedAt) / 1000);
+  const nowSecond = Math.floor(nowMs / 1000);
+  return new Date(nowSecond > prevSecond ? nowMs : (prevSecond + 1) * 1000).toISOString();
 }

@@ -65,6 +65,8 @@ export interface IndexDocumentRow {
   body: Uint8Array;
   gzip: Uint8Array | null;
   etag: string;
+  /** ISO time the document last changed (default: now). */
+  updatedAt?: string;
 }
 
 export interface FileWithVersion extends FileRow {
@@ -279,6 +281,11 @@ export class Store {
     return (this.stmt('SELECT DISTINCT scope FROM indexes WHERE repo_id = ? AND scope >= ? AND scope < ? ORDER BY scope').all(repoId, prefix, prefix + '\uffff') as Row[])
       .map((r) => String(r.scope));
   }
+  /** ETag and change time of each document of a scope, without their bodies. */
+  indexVersions(repoId: number, scope: string): Map<string, { etag: string; updatedAt: string }> {
+    const rows = this.stmt('SELECT key, etag, updated_at FROM indexes WHERE repo_id = ? AND scope = ?').all(repoId, scope) as Row[];
+    return new Map(rows.map((r) => [String(r.key), { etag: String(r.etag), updatedAt: String(r.updated_at) }]));
+  }
   /** Replace every document of one scope at once: readers see the old set or the new one. */
   replaceScope(repoId: number, scope: string, docs: IndexDocumentRow[]): void {
     this.transaction(() => {
@@ -287,7 +294,7 @@ export class Store {
         ON CONFLICT (repo_id, key) DO UPDATE SET scope = excluded.scope, content_type = excluded.content_type, body = excluded.body,
         gzip = excluded.gzip, etag = excluded.etag, updated_at = excluded.updated_at`);
       const now = nowIso();
-      for (const d of docs) ins.run(repoId, d.key, scope, d.contentType, d.body, d.gzip, d.etag, now);
+      for (const d of docs) ins.run(repoId, d.key, scope, d.contentType, d.body, d.gzip, d.etag, d.updatedAt ?? now);
       this.stmt('DELETE FROM dirty_scopes WHERE repo_id = ? AND scope = ?').run(repoId, scope);
     });
   }

@@ -113,6 +113,7 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
   });
   app.addHook('onClose', async () => {
     scheduler.stop();
+    await wharf.publisher.flush();
     await listeners.close();
   });
 

@@ -128,3 +128,28 @@ describe('hosted PyPI with twine and pip', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 });
+
+describe('the root simple page', () => {
+  it('lists a new project shortly after its first upload, and drops a deleted one', async () => {
+    const server = await startServer();
+    try {
+      const data = buildWheel({ name: 'fresh-project', version: '1.0' });
+      const res = await fetch(`${server.url}/-/api/v1/repositories/pypi/upload?filename=${wheelFilename({ name: 'fresh-project', version: '1.0' })}`, {
+        method: 'POST', body: data, headers: { authorization: server.adminAuth, 'content-type': 'application/octet-stream' },
+      });
+      assert.equal(res.status, 201);
+      const root = async () => (await fetch(`${server.url}/pypi/simple/`, { headers: { accept: 'application/vnd.pypi.simple.v1+json' } }).then((r) => r.json())) as { projects: { name: string }[] };
+      let names: string[] = [];
+      for (let i = 0; i < 40 && !names.includes('fresh-project'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        names = (await root()).projects.map((p) => p.name);
+      }
+      assert.deepEqual(names, ['fresh-project']);
+      await fetch(`${server.url}/-/api/v1/repositories/pypi/packages/fresh-project`, { method: 'DELETE', headers: { authorization: server.adminAuth } });
+      await server.wharf.publisher.flush();
+      assert.deepEqual((await root()).projects, []);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -51,6 +51,7 @@ export const pypiFormat: FormatPlugin = {
   },
   scopesForPackage: (_ctx, name) => [projectScope(name)],
   scopesForPackageSet: [ROOT_SCOPE],
+  deferredScopes: [ROOT_SCOPE],
   companionPaths: (file: FileRow) => (file.meta.kind === 'dist' ? [metadataPath(file.path)] : []),
   async onCreate(ctx) {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [ROOT_SCOPE]);

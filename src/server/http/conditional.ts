@@ -15,3 +15,11 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
     return !q || Number(q.slice(2)) > 0;
   });
 }
+
+/** If-Modified-Since, evaluated only when there is no If-None-Match (RFC 9110 §13.2.2). */
+export function notModifiedSince(headers: { 'if-none-match'?: string; 'if-modified-since'?: string }, lastModified: string): boolean {
+  if (headers['if-none-match'] || !headers['if-modified-since']) return false;
+  const since = Date.parse(headers['if-modified-since']);
+  if (Number.isNaN(since)) return false;
+  return Math.floor(Date.parse(lastModified) / 1000) <= Math.floor(since / 1000);
+}

@@ -5,7 +5,7 @@ import { WharfError } from '../../core/errors.ts';
 import type { FileRow, IndexRow, Repository } from '../../core/model.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
-import { acceptsGzip, etagMatches } from './conditional.ts';
+import { acceptsGzip, etagMatches, notModifiedSince } from './conditional.ts';
 import { contentTypeFor } from './content-type.ts';
 import { parseRange } from './range.ts';
 import type { ResponseCache } from './response-cache.ts';
@@ -30,7 +30,7 @@ export function sendFile(req: FastifyRequest, reply: FastifyReply, repo: Reposit
   reply.header('cache-control', cacheControlFor(repo, opts.immutable ?? true));
   reply.header('content-type', opts.contentType ?? contentTypeFor(file.filename));
   if (opts.disposition) reply.header('content-disposition', opts.disposition);
-  if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+  if (etagMatches(req.headers['if-none-match'], etag) || notModifiedSince(req.headers, file.createdAt)) return reply.code(304).send();
   const ifRange = req.headers['if-range'];
   const range = ifRange && ifRange !== etag ? { kind: 'none' as const } : parseRange(req.headers.range, file.size);
   if (range.kind === 'unsatisfiable') {
@@ -67,7 +67,7 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
   const vary = [...(opts.vary ?? [])];
   if (row.gzip) vary.push('Accept-Encoding');
   if (vary.length) reply.header('vary', vary.join(', '));
-  if (etagMatches(req.headers['if-none-match'], row.etag)) return reply.code(304).send();
+  if (etagMatches(req.headers['if-none-match'], row.etag) || notModifiedSince(req.headers, row.updatedAt)) return reply.code(304).send();
   const useGzip = row.gzip !== null && acceptsGzip(req.headers['accept-encoding']);
   const body = useGzip ? row.gzip! : row.body;
   if (useGzip) reply.header('content-encoding', 'gzip');

@@ -56,3 +56,14 @@ describe('contentTypeFor', () => {
     assert.equal(contentTypeFor('README'), 'application/octet-stream');
   });
 });
+
+describe('notModifiedSince', () => {
+  it('compares whole seconds and yields to If-None-Match', async () => {
+    const { notModifiedSince } = await import('../../../src/server/http/conditional.ts');
+    const lm = '2026-11-22T10:00:00.700Z';
+    assert.equal(notModifiedSince({ 'if-modified-since': 'Sun, 22 Nov 2026 10:00:00 GMT' }, lm), true);
+    assert.equal(notModifiedSince({ 'if-modified-since': 'Sun, 22 Nov 2026 09:59:59 GMT' }, lm), false);
+    assert.equal(notModifiedSince({ 'if-modified-since': 'Sun, 22 Nov 2026 10:00:00 GMT', 'if-none-match': '"x"' }, lm), false);
+    assert.equal(notModifiedSince({ 'if-modified-since': 'garbage' }, lm), false);
+  });
+});
