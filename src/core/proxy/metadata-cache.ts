@@ -15,6 +15,8 @@ export type FetchOutcome =
 export interface MetadataResult {
   /** Null when the upstream does not have it. */
   entry: CachedUpstreamEntry | null;
+  /** Until when (ms) this answer is fresh; 0 when it is stale or offline. */
+  freshUntil: number;
   /** The upstream could not be asked (down, or offline): this is the last copy known. */
   stale: boolean;
 }
@@ -22,9 +24,42 @@ export interface MetadataResult {
 export class MetadataCache {
   private readonly cache: ProxyCacheStore;
   private readonly inflight = new Map<string, Promise<MetadataResult>>();
+  // This process is the only writer of its cache table, so recent entries can live in memory:
+  // a warm proxied page then costs no database read.
+  private readonly memo = new Map<string, CachedUpstreamEntry>();
+  private memoBytes = 0;
+  private static readonly MEMO_MAX_BYTES = 64 * 1024 * 1024;
 
   constructor(cache: ProxyCacheStore) {
     this.cache = cache;
+  }
+
+  private read(repo: Repository, key: string): CachedUpstreamEntry | undefined {
+    const k = `${repo.id}\0${key}`;
+    const hit = this.memo.get(k);
+    if (hit) return hit;
+    const e = this.cache.get(repo.id, key);
+    if (e) this.remember(k, e);
+    return e;
+  }
+
+  private remember(k: string, e: CachedUpstreamEntry): void {
+    const old = this.memo.get(k);
+    if (old) this.memoBytes -= old.body?.length ?? 0;
+    this.memo.set(k, e);
+    this.memoBytes += e.body?.length ?? 0;
+    if (this.memoBytes > MetadataCache.MEMO_MAX_BYTES) {
+      for (const [key, v] of this.memo) {
+        if (this.memoBytes <= MetadataCache.MEMO_MAX_BYTES / 2) break;
+        this.memo.delete(key);
+        this.memoBytes -= v.body?.length ?? 0;
+      }
+    }
+  }
+
+  private write(repo: Repository, e: CachedUpstreamEntry): void {
+    this.cache.put(repo.id, e);
+    this.remember(`${repo.id}\0${e.key}`, e);
   }
 
   /**
@@ -33,50 +68,55 @@ export class MetadataCache {
    * something that is not a valid document of its kind (which is then never stored).
    */
   get(repo: Repository, key: string, opts: ProxyOptions, fetcher: (prev: CachedUpstreamEntry | undefined) => Promise<FetchOutcome>): Promise<MetadataResult> {
-    const prev = this.cache.get(repo.id, key);
+    const prev = this.read(repo, key);
     const now = Date.now();
     if (prev) {
       const ttl = (prev.status === 200 ? opts.metadataTtl : opts.negativeTtl) * 1000;
-      if (now - prev.fetchedAt < ttl) return Promise.resolve({ entry: prev.status === 200 ? prev : null, stale: false });
+      if (now - prev.fetchedAt < ttl) return Promise.resolve({ entry: prev.status === 200 ? prev : null, stale: false, freshUntil: prev.fetchedAt + ttl });
     }
-    if (opts.offline) return Promise.resolve({ entry: prev?.status === 200 ? prev : null, stale: prev !== undefined });
+    if (opts.offline) return Promise.resolve({ entry: prev?.status === 200 ? prev : null, stale: prev !== undefined, freshUntil: 0 });
     const flightKey = `${repo.id}\0${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
-      flight = this.refresh(repo, key, prev, fetcher).finally(() => this.inflight.delete(flightKey));
+      flight = this.refresh(repo, key, prev, opts, fetcher).finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, flight);
     }
     return flight;
   }
 
-  private async refresh(repo: Repository, key: string, prev: CachedUpstreamEntry | undefined, fetcher: (prev: CachedUpstreamEntry | undefined) => Promise<FetchOutcome>): Promise<MetadataResult> {
+  private async refresh(repo: Repository, key: string, prev: CachedUpstreamEntry | undefined, opts: ProxyOptions, fetcher: (prev: CachedUpstreamEntry | undefined) => Promise<FetchOutcome>): Promise<MetadataResult> {
     const good = prev?.status === 200 ? prev : undefined;
     let outcome: FetchOutcome;
     try {
       outcome = await fetcher(good);
     } catch (err) {
-      if (good) return { entry: good, stale: true };
-      if (prev && prev.status === 404) return { entry: null, stale: true };
+      if (good) return { entry: good, stale: true, freshUntil: 0 };
+      if (prev && prev.status === 404) return { entry: null, stale: true, freshUntil: 0 };
       throw err instanceof UpstreamUnavailable ? err : new UpstreamUnavailable((err as Error).message);
     }
     const now = Date.now();
     if (outcome.status === 304 && good) {
       this.cache.touch(repo.id, key, now);
-      return { entry: { ...good, fetchedAt: now }, stale: false };
+      const entry = { ...good, fetchedAt: now };
+      this.remember(`${repo.id}\0${key}`, entry);
+      return { entry, stale: false, freshUntil: now + opts.metadataTtl * 1000 };
     }
     if (outcome.status === 200) {
       const entry: CachedUpstreamEntry = { key, status: 200, contentType: outcome.contentType, body: outcome.body, etag: outcome.etag, lastModified: outcome.lastModified, fetchedAt: now };
-      this.cache.put(repo.id, entry);
-      return { entry, stale: false };
+      this.write(repo, entry);
+      return { entry, stale: false, freshUntil: now + opts.metadataTtl * 1000 };
     }
     // 404, or a 304 we cannot use: remember the miss.
-    this.cache.put(repo.id, { key, status: 404, contentType: null, body: null, etag: null, lastModified: null, fetchedAt: now });
-    return { entry: null, stale: false };
+    this.write(repo, { key, status: 404, contentType: null, body: null, etag: null, lastModified: null, fetchedAt: now });
+    return { entry: null, stale: false, freshUntil: now + opts.negativeTtl * 1000 };
   }
 
   /** Forget an entry (e.g. when a mirror sync prunes a project). */
   forget(repo: Repository, key: string): void {
     this.cache.delete(repo.id, key);
+    const k = `${repo.id}\0${key}`;
+    this.memoBytes -= this.memo.get(k)?.body?.length ?? 0;
+    this.memo.delete(k);
   }
 }
 

@@ -19,6 +19,8 @@ export interface MergedPage {
   stale: boolean;
   /** Changes whenever any contributing member's page does. */
   state: string;
+  /** Until when (ms) answers built from this may be reused (Infinity: until something is published). */
+  freshUntil: number;
 }
 
 const MAX_DEPTH = 4;
@@ -40,7 +42,7 @@ export async function memberPage(ctx: RepoContext, project: string, depth = 0): 
     if (!pkg) return null;
     const { files } = projectFiles(ctx, pkg.id);
     const state = ctx.services.getIndex(repo, projectKey(project, 'json'))?.etag ?? pkg.updatedAt;
-    return { files, versions: ctx.store.listVersions(pkg.id).map((v) => v.version), stale: false, state };
+    return { files, versions: ctx.store.listVersions(pkg.id).map((v) => v.version), stale: false, state, freshUntil: Infinity };
   }
   if (repo.kind === 'proxy') {
     const p = await upstreamProjectPage(ctx, project);
@@ -55,7 +57,7 @@ export async function memberPage(ctx: RepoContext, project: string, depth = 0): 
       files = files.filter((f) => cached.has(f.filename));
       state += `|cached:${[...cached].length}`;
     }
-    return { files, versions: [], stale: p.stale, state };
+    return { files, versions: [], stale: p.stale, state, freshUntil: p.freshUntil };
   }
   if (depth >= MAX_DEPTH) return null;
   return groupPage(ctx, project, depth + 1);
@@ -82,9 +84,12 @@ export async function groupPage(ctx: RepoContext, project: string, depth = 0): P
   const states: string[] = [];
   let stale = false;
   let any = false;
+  let freshUntil = Infinity;
   for (const m of await eligibleMembers(ctx, project)) {
     const page = await memberPage(memberCtx(ctx, m), project, depth);
     states.push(`${m.name}=${page?.state ?? '-'}`);
+    // A proxy member without the project may get it when its miss expires.
+    if (m.kind !== 'hosted') freshUntil = Math.min(freshUntil, page?.freshUntil ?? 0);
     if (!page) continue;
     any = true;
     stale ||= page.stale;
@@ -92,7 +97,7 @@ export async function groupPage(ctx: RepoContext, project: string, depth = 0): P
     for (const v of page.versions) versions.add(v);
   }
   if (!any) return null;
-  return { files: [...seen.values()], versions: [...versions], stale, state: states.join(';') };
+  return { files: [...seen.values()], versions: [...versions], stale, state: states.join(';'), freshUntil };
 }
 
 /** The first eligible member that has the file serves it (a proxy fetches it on demand). */

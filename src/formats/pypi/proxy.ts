@@ -38,6 +38,22 @@ export interface ProxyPage {
   stale: boolean;
   /** Changes whenever the cached page does: part of render cache keys. */
   state: string;
+  /** Until when (ms) the page is fresh: answers built from it may be reused until then. */
+  freshUntil: number;
+}
+
+// Parsed models of cached pages, by entry: parsing a page of many files per request would
+// cost more than serving it.
+const parsed = new Map<string, unknown>();
+function parseOnce<T>(repoId: number, entry: { key: string; fetchedAt: number; body: Uint8Array | null }): T {
+  const k = `${repoId}\0${entry.key}\0${entry.fetchedAt}`;
+  let v = parsed.get(k);
+  if (v === undefined) {
+    v = JSON.parse(Buffer.from(entry.body!).toString());
+    if (parsed.size >= 2000) parsed.delete(parsed.keys().next().value!);
+    parsed.set(k, v);
+  }
+  return v as T;
 }
 
 /** A project's page as the upstream has it (cached for metadataTtl, stale when it is down). */
@@ -48,12 +64,12 @@ export async function upstreamProjectPage(ctx: RepoContext, project: string): Pr
     if (normalizeName(page.name) !== project && kind === 'json') throw invalidPackage(`upstream answered for ${page.name}, not ${project}`);
     return { ...page, name: project };
   });
-  return { page: r.entry ? (JSON.parse(Buffer.from(r.entry.body!).toString()) as UpstreamPage) : null, stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none' };
+  return { page: r.entry ? parseOnce<UpstreamPage>(ctx.repo.id, r.entry) : null, stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
 }
 
-export async function upstreamRoot(ctx: RepoContext): Promise<{ names: string[]; stale: boolean; state: string }> {
+export async function upstreamRoot(ctx: RepoContext): Promise<{ names: string[]; stale: boolean; state: string; freshUntil: number }> {
   const r = await cachedUpstream(ctx, 'simple/', '', (text, res) => parseRoot(text, pageKind(res.headers.get('content-type'), text) === 'json'));
-  return { names: r.entry ? (JSON.parse(Buffer.from(r.entry.body!).toString()) as string[]) : [], stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none' };
+  return { names: r.entry ? parseOnce<string[]>(ctx.repo.id, r.entry) : [], stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
 }
 
 /** PyPI's JSON API of the upstream (`<index root>/pypi/<project>/json`), with file URLs pointing here. */

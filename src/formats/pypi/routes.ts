@@ -53,7 +53,9 @@ function sendMergedPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   };
   const row = renderedRow(ctx.repo, `project:${project}#${format}@${merged.state}`, contentTypeFor(format), build);
   markStale(reply, merged.stale);
-  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+  // While every proxied part is fresh, the answer can be reused like a hosted page's.
+  const cacheable = !merged.stale && merged.freshUntil > Date.now();
+  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'], cacheable, expiresAt: merged.freshUntil });
 }
 
 

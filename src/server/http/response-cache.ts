@@ -7,6 +7,7 @@ import { acceptsGzip, etagMatches } from './conditional.ts';
 
 interface CachedResponse {
   generation: number;
+  expiresAt: number;
   etag: string;
   headers: Record<string, string>;
   body: Uint8Array;
@@ -39,7 +40,7 @@ export class ResponseCache {
   tryServe(req: IncomingMessage, res: ServerResponse): boolean {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.authorization || req.headers.range) return false;
     const entry = this.entries.get(ResponseCache.key(req.url ?? '', req.headers.accept, acceptsGzip(req.headers['accept-encoding'])));
-    if (!entry || entry.generation !== this.generation) return false;
+    if (!entry || entry.generation !== this.generation || entry.expiresAt <= Date.now()) return false;
     if (etagMatches(req.headers['if-none-match'], entry.etag)) {
       const { 'content-length': _len, 'content-encoding': _enc, ...rest } = entry.headers;
       res.writeHead(304, rest);
@@ -54,11 +55,11 @@ export class ResponseCache {
   }
 
   /** Keep a 200 answer to an anonymous GET for the current generation. */
-  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array): void {
+  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array, expiresAt = Infinity): void {
     const key = ResponseCache.key(url, accept, gzip);
     const old = this.entries.get(key);
     if (old) this.bytes -= old.body.length;
-    this.entries.set(key, { generation: this.generation, etag, headers, body });
+    this.entries.set(key, { generation: this.generation, expiresAt, etag, headers, body });
     this.bytes += body.length;
     if (this.bytes > this.maxBytes) {
       // Crude but bounded: drop the oldest half.

@@ -57,6 +57,8 @@ export interface SendIndexOptions {
    * something is published: anonymous reads of it may be answered from the response cache.
    */
   cacheable?: boolean;
+  /** With `cacheable`: reuse the answer until this time (ms), for pages built from proxied data. */
+  expiresAt?: number;
 }
 
 export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Repository, row: IndexRow, opts: SendIndexOptions = {}): FastifyReply {
@@ -76,7 +78,7 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
   if (cache && opts.cacheable && repo.publicRead && req.principal.kind === 'anonymous' && req.method === 'GET') {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
-    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), row.etag, headers, body);
+    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), row.etag, headers, body, opts.expiresAt);
   }
   if (req.method === 'HEAD') return reply.send();
   return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
