@@ -2,6 +2,7 @@
 // Each benchmark is a module exporting `main(argv)`, registered here by name.
 const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   pypi: () => import('./pypi.ts'),
+  proxy: () => import('./proxy.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
