@@ -53,7 +53,8 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     keepAliveTimeout: 65_000,
   });
   const store = new Store(openDatabase(join(config.data, 'wharf.db')));
-  const blobs = new FsBlobStore(join(config.data, 'blobs'));
+  // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
+  const blobs = new FsBlobStore(join(config.data, 'blobs'), { maxBytes: config.maxUploadBytes });
   await blobs.init();
   const wharf = new Wharf(store, blobs, plugins, app.log);
   app.decorate('responseCache', responseCache);

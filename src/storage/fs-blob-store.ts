@@ -15,9 +15,13 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly tmp: string;
 
-  constructor(root: string) {
+  /** The largest blob any stage accepts unless the caller asks for less. */
+  private readonly maxBytes: number;
+
+  constructor(root: string, opts: { maxBytes?: number } = {}) {
     this.root = root;
     this.tmp = join(root, 'tmp');
+    this.maxBytes = opts.maxBytes ?? Infinity;
   }
 
   async init(): Promise<void> {
@@ -36,7 +40,7 @@ export class FsBlobStore implements BlobStore {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const sha = createHash('sha256');
     const md5 = createHash('md5');
-    const max = opts.maxBytes ?? Infinity;
+    const max = Math.min(opts.maxBytes ?? Infinity, this.maxBytes);
     let size = 0;
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, cb) {

@@ -301,3 +301,19 @@ describe('hosted files with curl and the typed client', () => {
     assert.match(head, /x-content-type-options: nosniff/i);
   });
 });
+
+describe('upload size limit', () => {
+  it('refuses a PUT larger than maxUploadBytes with 413 and stores nothing', async () => {
+    const server = await startServer({ maxUploadBytes: 1024 });
+    try {
+      await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: { authorization: server.adminAuth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'small', format: 'files' }) });
+      const big = await fetch(`${server.url}/small/big.bin`, { method: 'PUT', body: Buffer.alloc(4096), headers: { authorization: server.adminAuth } });
+      assert.equal(big.status, 413);
+      const ok = await fetch(`${server.url}/small/ok.bin`, { method: 'PUT', body: Buffer.alloc(512), headers: { authorization: server.adminAuth } });
+      assert.equal(ok.status, 201);
+      assert.equal(server.wharf.store.repoStats(server.wharf.requireRepo('small').id).files, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
