@@ -121,16 +121,7 @@ export async function verifyDetached(
     if (verificationKeys.length === 0) return { valid: false };
     const message = await openpgp.createMessage({ binary: data });
     const result = await openpgp.verify({ message, signature: sig, verificationKeys, format: 'binary' });
-    for (const s of result.signatures) {
-      try {
-        await s.verified;
-      } catch {
-        continue;
-      }
-      const key = verificationKeys.find((k) => k.getKeys(s.keyID).length > 0);
-      return { valid: true, fingerprint: key?.getFingerprint().toUpperCase() };
-    }
-    return { valid: false };
+    return await firstValidSignature(result.signatures, verificationKeys);
   } catch {
     return { valid: false };
   }
@@ -165,4 +156,21 @@ export function publicKeysArmored(keys: readonly SigningKey[]): string {
   }
   // gpg 2.2 refuses an armored key block without the CRC24 line.
   return openpgp.armor(openpgp.enums.armor.publicKey, bytes, undefined, undefined, undefined, true);
+}
+
+/** The first signature of a verification that checks out, and which of `keys` made it. */
+export async function firstValidSignature(
+  signatures: readonly { keyID: openpgp.KeyID; verified: Promise<unknown> }[],
+  keys: readonly openpgp.Key[],
+): Promise<{ valid: boolean; fingerprint?: string }> {
+  for (const s of signatures) {
+    try {
+      await s.verified;
+    } catch {
+      continue;
+    }
+    const key = keys.find((k) => k.getKeys(s.keyID).length > 0);
+    return { valid: true, fingerprint: key?.getFingerprint().toUpperCase() };
+  }
+  return { valid: false };
 }

@@ -1,6 +1,7 @@
 // What proxy repositories remember of their upstream's metadata (pages, indexes, databases):
 // the last good body with its validators, or a remembered 404, and when it was fetched.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { Statements } from './statements.ts';
 
 export interface CachedUpstreamEntry {
   key: string;
@@ -18,19 +19,15 @@ type Row = Record<string, unknown>;
 
 export class ProxyCacheStore {
   private readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
+  private readonly statements: Statements;
 
   constructor(db: DatabaseSync) {
     this.db = db;
+    this.statements = new Statements(db);
   }
 
   private stmt(sql: string): StatementSync {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   get(repoId: number, key: string): CachedUpstreamEntry | undefined {

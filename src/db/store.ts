@@ -1,6 +1,7 @@
 // The metadata store: every read and write of the database goes through here, so the
 // SQL stays in one place and another engine (PostgreSQL) can implement the same methods.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { Statements } from './statements.ts';
 import type {
   FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, TokenRow, User, VersionRow,
 } from '../core/model.ts';
@@ -76,19 +77,15 @@ export interface FileWithVersion extends FileRow {
 
 export class Store {
   readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
+  private readonly statements: Statements;
 
   constructor(db: DatabaseSync) {
     this.db = db;
+    this.statements = new Statements(db);
   }
 
   private stmt(sql: string): StatementSync {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   transaction<T>(fn: () => T): T {

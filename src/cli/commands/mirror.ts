@@ -4,21 +4,10 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { clientFrom, formatBytes, out, run, type GlobalOptions } from '../context.ts';
 import { ProgressBar } from '../progress.ts';
+import type { MirrorSyncSummary } from '../../formats/pypi/mirror-sync.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-interface SyncSummary {
-  projects: number;
-  files: number;
-  bytes: number;
-  downloaded: number;
-  alreadyCached: number;
-  pruned: string[];
-  missing: { requirement: string; reason: string }[];
-  ignored: { line: number; text: string; reason: string }[];
-  complete: boolean;
-  dryRun: boolean;
-}
 
 export function registerMirrorCommands(program: Command, globals: () => GlobalOptions): void {
   const mirror = program.command('mirror').description('offline mirrors of proxy repositories');
@@ -40,7 +29,7 @@ export function registerMirrorCommands(program: Command, globals: () => GlobalOp
       const targets = pythons.flatMap((python) => platforms.map((platform) => ({ python, platform })));
       const bar = new ProgressBar('');
       let phase = '';
-      const result = await clientFrom(globals()).actionWithProgress<SyncSummary>(repo, 'mirror-sync', {
+      const result = await clientFrom(globals()).actionWithProgress<MirrorSyncSummary>(repo, 'mirror-sync', {
         ...(requirements ? { requirements } : {}), specs, targets, prereleases: o.pre ?? false,
         ...(o.latest ? { latest: Number(o.latest) } : {}), withDeps: o.deps, sdists: o.sdists, prune: o.prune, dryRun: o.dryRun ?? false,
       }, (e) => {

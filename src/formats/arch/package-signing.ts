@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { Readable as NodeReadable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { invalidPackage } from '../../core/errors.ts';
-import type { SigningKey } from '../../core/signing.ts';
+import { firstValidSignature, type SigningKey } from '../../core/signing.ts';
 import { MAX_PGPSIG_SIZE } from './desc.ts';
 
 const toWeb = (stream: Readable) => NodeReadable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
@@ -72,16 +72,7 @@ export async function verifyStream(data: Readable, signature: Uint8Array, armore
     const sig = await openpgp.readSignature({ binarySignature: signature });
     const result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, format: 'binary' });
     await drain(result.data as unknown as ReadableStream<Uint8Array>); // hashing happens as the data is read
-    for (const s of result.signatures) {
-      try {
-        await s.verified;
-      } catch {
-        continue;
-      }
-      const key = keys.find((k) => k.getKeys(s.keyID).length > 0);
-      return { valid: true, fingerprint: key?.getFingerprint().toUpperCase() };
-    }
-    return { valid: false };
+    return await firstValidSignature(result.signatures, keys);
   } catch {
     data.destroy();
     return { valid: false };
