@@ -48,6 +48,8 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 500 },
+    // Unknown fields in an API body are an error to report, not something to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
     // Uploads of many GB can take long; keep-alive for clients that pipeline index requests.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,

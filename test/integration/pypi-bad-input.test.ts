@@ -157,6 +157,31 @@ describe('PyPI uploads refuse bad input and store nothing', () => {
     assert.equal(ok.status, 201);
   });
 
+  it('an expired token is refused, and tokens cannot be created already expired', async () => {
+    const h = { authorization: server.adminAuth, 'content-type': 'application/json' };
+    const past = await fetch(`${server.url}/-/api/v1/tokens`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'old', expiresAt: '2000-01-01T00:00:00Z' }) });
+    assert.equal(past.status, 400);
+    const t = await (await fetch(`${server.url}/-/api/v1/tokens`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'soon', expiresInDays: 1 }) })).json() as { id: string; token: string };
+    assert.equal((await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: `Bearer ${t.token}` } })).status, 200);
+    server.wharf.store.db.prepare('UPDATE tokens SET expires_at = ? WHERE id = ?').run('2001-01-01T00:00:00.000Z', t.id);
+    assert.equal((await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: `Bearer ${t.token}` } })).status, 401);
+    const revoked = await (await fetch(`${server.url}/-/api/v1/tokens`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'gone' }) })).json() as { id: string; token: string };
+    assert.equal((await fetch(`${server.url}/-/api/v1/tokens/${revoked.id}`, { method: 'DELETE', headers: { authorization: server.adminAuth } })).status, 204);
+    assert.equal((await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: `Bearer ${revoked.token}` } })).status, 401);
+  });
+
+  it('publishes an OpenAPI document of the management API, and refuses bad API bodies with 400', async () => {
+    const doc = await (await fetch(`${server.url}/-/api/v1/openapi.json`)).json() as { openapi: string; paths: Record<string, object> };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(doc.paths['/-/api/v1/repositories/{name}/upload']);
+    assert.ok(doc.paths['/-/api/v1/tokens']);
+    const h = { authorization: server.adminAuth, 'content-type': 'application/json' };
+    assert.equal((await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: h, body: '{not json' })).status, 400);
+    assert.equal((await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'x', format: 'pypi', extra: 1 }) })).status, 400);
+    assert.equal((await fetch(`${server.url}/-/api/v1/users`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'bob', password: 'short' }) })).status, 400);
+    assert.equal((await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'y', format: 'pypi' }) })).status, 401);
+  });
+
   it('repeated failed logins are throttled with 429', async () => {
     let last = 0;
     for (let i = 0; i < 12; i++) last = (await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: basic('nobody', `guess-${i}`) } })).status;
