@@ -4,6 +4,7 @@
 // SHA-512 because Debian's sqv policy rejects SHA-1 and newer apt warns on weak hashes.
 import * as openpgp from 'openpgp';
 import { badRequest } from './errors.ts';
+import { armorSignature, fastKeyOf, signaturePacket } from './signing-fast.ts';
 
 export interface SigningKey {
   /** Unencrypted armored secret key; store it as a secret. */
@@ -97,6 +98,13 @@ export async function detachSign(data: Uint8Array, keys: readonly SigningKey[], 
 export async function detachSign(data: Uint8Array, keys: readonly SigningKey[], opts: { armor: false }): Promise<Uint8Array>;
 export async function detachSign(data: Uint8Array, keys: readonly SigningKey[], opts: { armor: boolean }): Promise<string | Uint8Array>;
 export async function detachSign(data: Uint8Array, keys: readonly SigningKey[], opts: { armor: boolean }): Promise<string | Uint8Array> {
+  if (keys.length === 0) throw new TypeError('at least one signing key is required');
+  const fast = await Promise.all(keys.map((k) => fastKeyOf(k.armoredPrivateKey)));
+  if (fast.every((k) => k !== null)) {
+    // Several keys (rotation): a detached signature may hold several signature packets.
+    const bytes = Buffer.concat(fast.map((k) => signaturePacket(data, k!)));
+    return opts.armor ? armorSignature(bytes) : new Uint8Array(bytes);
+  }
   const message = await openpgp.createMessage({ binary: data });
   const signingKeys = await privateKeys(keys);
   if (opts.armor) return openpgp.sign({ message, signingKeys, detached: true, format: 'armored', config: SIGNING_CONFIG });

@@ -182,3 +182,21 @@ test('publicKeysArmored: one block that gpg imports as several keys', async (t) 
   const fprs = [...listed.stdout.matchAll(/^fpr:+([0-9A-F]{40}):/gm)].map((m) => m[1]);
   assert.deepEqual(fprs, keys.map((k) => k.fingerprint));
 });
+
+test('detachSign: a large file signed by two keys (rotation) verifies twice with gpgv', async (t) => {
+  const keys = await twoKeys();
+  const home = await gnupgHome(t);
+  const ring = await keyring(home, publicKeysArmored(keys));
+  const data = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+  const file = path.join(home, 'big.db');
+  await writeFile(file, data);
+  await writeFile(`${file}.sig`, await detachSign(data, keys, { armor: false }));
+  const r = gpgv(ring, `${file}.sig`, file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr.match(/Good signature/g)?.length, 2);
+  assert.equal((await verifyDetached(data, await detachSign(data, keys, { armor: true }), [keys[1].armoredPublicKey])).valid, true);
+  data[12345] ^= 1;
+  await writeFile(file, data);
+  assert.notEqual(gpgv(ring, `${file}.sig`, file).status, 0, 'a changed byte fails');
+});
