@@ -20,6 +20,7 @@ import { registerAuth } from './auth-hook.ts';
 import type { Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
 import { ExtraListeners } from './extra-listeners.ts';
+import { registerMetrics } from './metrics.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
@@ -78,6 +79,7 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
   registerAuth(app, wharf);
 
   app.get('/-/health', async () => ({ status: 'ok', version: WHARF_VERSION }));
+  registerMetrics(app, wharf, responseCache);
 
   const apiRoutes: ApiRoute[] = [
     ...repositoryRoutes(wharf),

@@ -182,6 +182,17 @@ describe('PyPI uploads refuse bad input and store nothing', () => {
     assert.equal((await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'y', format: 'pypi' }) })).status, 401);
   });
 
+  it('exposes Prometheus metrics, private repositories to administrators only', async () => {
+    const h = { authorization: server.adminAuth, 'content-type': 'application/json' };
+    await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'hidden', format: 'pypi', public: false }) });
+    const anon = await (await fetch(`${server.url}/-/metrics`)).text();
+    assert.match(anon, /^wharf_repository_files\{repo="pypi",format="pypi",kind="hosted"\} \d+$/m);
+    assert.doesNotMatch(anon, /hidden/);
+    assert.match(anon, /^# TYPE wharf_http_responses_total counter$/m);
+    const admin = await (await fetch(`${server.url}/-/metrics`, { headers: { authorization: server.adminAuth } })).text();
+    assert.match(admin, /repo="hidden"/);
+  });
+
   it('repeated failed logins are throttled with 429', async () => {
     let last = 0;
     for (let i = 0; i < 12; i++) last = (await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: basic('nobody', `guess-${i}`) } })).status;

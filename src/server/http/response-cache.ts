@@ -18,6 +18,8 @@ export class ResponseCache {
   private readonly entries = new Map<string, CachedResponse>();
   private bytes = 0;
   private readonly maxBytes: number;
+  /** Answers served from the cache (for /-/metrics). */
+  hits = 0;
   /** Called for each answer served here (the server logs them like its own). */
   onServed: ((req: IncomingMessage, status: number) => void) | null = null;
 
@@ -45,11 +47,13 @@ export class ResponseCache {
       const { 'content-length': _len, 'content-encoding': _enc, ...rest } = entry.headers;
       res.writeHead(304, rest);
       res.end();
+      this.hits++;
       this.onServed?.(req, 304);
       return true;
     }
     res.writeHead(200, entry.headers);
     res.end(req.method === 'HEAD' ? undefined : entry.body);
+    this.hits++;
     this.onServed?.(req, 200);
     return true;
   }
