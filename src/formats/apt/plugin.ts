@@ -1,6 +1,8 @@
 // The APT format: hosted Debian repositories that apt-get reads, signed with the
-// repository's Ed25519 key. One index scope per suite (`suite:<name>`).
-import type { FormatPlugin } from '../../core/format-plugin.ts';
+// repository's Ed25519 key, one index scope per suite (`suite:<name>`); and proxies of an
+// upstream archive (proxy.ts), which publish nothing of their own.
+import { badRequest } from '../../core/errors.ts';
+import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import { clean, remove } from './clean.ts';
 import { noteMembershipChange } from './file-cache.ts';
 import { planAptUpload } from './ingest.ts';
@@ -11,8 +13,15 @@ import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
 
 export const aptFormat: FormatPlugin = {
   format: 'apt',
-  kinds: ['hosted'],
-  normalizeOptions: (options) => normalizeAptOptions(options) as unknown as Record<string, unknown>,
+  kinds: ['hosted', 'proxy'],
+  normalizeOptions(options, kind) {
+    // A proxy's options (upstream, TTLs, credentials, offline) are the core's.
+    if (kind === 'proxy') {
+      for (const k of Object.keys(options)) throw badRequest(`unknown option ${JSON.stringify(k)} for an apt proxy repository`);
+      return {};
+    }
+    return normalizeAptOptions(options) as unknown as Record<string, unknown>;
+  },
   routes: aptRoutes,
   ingest: planAptUpload,
   async buildScope(ctx, scope) {
@@ -26,16 +35,27 @@ export const aptFormat: FormatPlugin = {
   // this is asked, so every suite is rebuilt (unchanged indexes cost no compression); and the
   // cached listing is invalidated, since a deleted row's id can be reused by SQLite.
   scopesForPackage: (ctx) => {
+    if (ctx.repo.kind !== 'hosted') return [];
     noteMembershipChange(ctx);
     return allSuiteScopes(ctx);
   },
   async onCreate(ctx) {
+    if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.keys.signingKeys(ctx.repo);
     const scopes = allSuiteScopes(ctx);
     if (scopes.length) await ctx.services.publish(ctx.repo, scopes);
   },
   async onKeysChanged(ctx) {
+    if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.publish(ctx.repo, allSuiteScopes(ctx));
   },
-  actions: { clean, remove },
+  actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },
 };
+
+/** Suite maintenance has no meaning for a proxy: its suites are the upstream's. */
+function hostedOnly<A, R>(name: string, action: (ctx: RepoContext, args: A) => Promise<R>): (ctx: RepoContext, args: A) => Promise<R> {
+  return (ctx, args) => {
+    if (ctx.repo.kind !== 'hosted') throw badRequest(`${name} works on hosted apt repositories; ${ctx.repo.name} is a ${ctx.repo.kind}`);
+    return action(ctx, args);
+  };
+}

@@ -2,13 +2,14 @@
 // name and by hash), the pool of .debs, the public key, and uploads (curl -T, multipart).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { gunzipSync } from 'node:zlib';
-import { badRequest, notFound, tooLarge } from '../../core/errors.ts';
+import { badRequest, notFound, tooLarge, WharfError } from '../../core/errors.ts';
 import type { FormatRoute, RouteContext } from '../../core/format-plugin.ts';
 import type { IndexRow } from '../../core/model.ts';
 import { sendFile, sendIndex } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
 import { aptOptions } from './options.ts';
 import { isValidSuite, stateKey, suiteScope } from './paths.ts';
+import { proxyDists, proxyPool } from './proxy.ts';
 import { parseState, type StateFile, type SuiteState } from './suite-build.ts';
 
 const SIGNED = new Set(['Release', 'InRelease', 'Release.gpg']);
@@ -38,6 +39,7 @@ function lookupFor(row: IndexRow): Map<string, StateFile> {
 }
 
 async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  if (ctx.repo.kind === 'proxy') return proxyDists(req, reply, ctx);
   const rest = ctx.params['*'] ?? '';
   const slash = rest.indexOf('/');
   const suite = slash < 0 ? rest : rest.slice(0, slash);
@@ -67,6 +69,7 @@ async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext
 }
 
 async function pool(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  if (ctx.repo.kind === 'proxy') return proxyPool(req, reply, ctx);
   const path = `pool/${ctx.params['*'] ?? ''}`;
   const file = ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${path}`);
@@ -74,6 +77,8 @@ async function pool(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext)
 }
 
 async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  // A proxy passes the upstream's signed Release files through untouched: they verify with the upstream's key only.
+  if (ctx.repo.kind === 'proxy') throw notFound(`${ctx.repo.name} is a proxy: its indexes are signed by the upstream, so use the upstream's key`);
   const armored = await ctx.services.keys.publicKeys(ctx.repo);
   return reply.header('cache-control', 'max-age=0, must-revalidate').type('application/pgp-keys').send(armored);
 }
@@ -86,14 +91,21 @@ async function ingestStaged(reply: FastifyReply, ctx: RouteContext, staged: Stag
     .send(`${result.status === 'created' ? 'added' : 'already there'}: ${paths}\n`);
 }
 
+/** Refused before the body is read, with the answer the API gives (see Wharf.uploadTarget). */
+function assertHosted(ctx: RouteContext): void {
+  if (ctx.repo.kind === 'proxy') throw new WharfError('METHOD_NOT_ALLOWED', `${ctx.repo.name} is a proxy repository: upload to a hosted repository`);
+}
+
 /** `curl -T x.deb .../upload/<suite>/<component>/`: the body is the .deb. */
 async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  assertHosted(ctx);
   const staged = await ctx.blobs.stage(req.raw);
   return ingestStaged(reply, ctx, staged, ctx.params.filename ?? '');
 }
 
 /** A multipart/form-data POST with one file part (any field name). */
 async function postUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  assertHosted(ctx);
   if (!req.isMultipart()) throw badRequest('send the .deb as multipart/form-data, or PUT it (curl -T)');
   let staged: StagedBlob | undefined;
   let filename = '';

@@ -1,0 +1,223 @@
+// APT proxy repositories: a caching mirror of one upstream archive (a Debian mirror, another
+// Wharf). `dists/` files by name (InRelease, Release, Packages...) pass through the metadata
+// cache (metadataTtl, conditional requests, stale copies when the upstream is down); the
+// upstream signed them, so clients keep the upstream's key. `by-hash/` files and the pool are
+// immutable: content, fetched once, verified and kept for good. A pool file is checked against
+// the SHA256 that a cached Packages index lists for it; one no cached index lists is only
+// checked to be an ar archive (.deb/.udeb) before it is stored.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { notFound, WharfError } from '../../core/errors.ts';
+import type { IngestPlan, RepoContext, RouteContext } from '../../core/format-plugin.ts';
+import { assertLooksLike } from '../../core/proxy/looks-like.ts';
+import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
+import { proxyOptionsOf, type ProxyOptions } from '../../core/proxy/options.ts';
+import { fetchUpstream, UpstreamUnavailable } from '../../core/proxy/upstream.ts';
+import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
+import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
+import { markStale, sendProxied } from '../../server/http/send.ts';
+import type { StagedBlob } from '../../storage/blob-store.ts';
+import { assertDistsFileLooksRight, isBinaryByHashPath, isPackagesPath, parseByHashPath, poolHashes } from './proxy-index.ts';
+
+/** Decompressed indexes larger than this are not read for hashes (Debian's largest is ~100 MB). */
+const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
+
+/** Path segments of a request below the repository, refused when they could leave the upstream base. */
+function safeSegments(rest: string): string[] {
+  const segments = rest.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw notFound();
+  return segments;
+}
+const encodePath = (segments: string[]) => segments.map(encodeURIComponent).join('/');
+const upstreamUrl = (opts: ProxyOptions, rel: string) => new URL(rel, opts.upstream).toString();
+
+async function inflate(body: Uint8Array): Promise<Buffer> {
+  const kind = detectCompression(body.subarray(0, 8));
+  if (kind === 'none') return Buffer.from(body);
+  const d = createDecompressor(kind);
+  const out = collect(d, MAX_INDEX_BYTES);
+  d.end(body);
+  return out;
+}
+
+// --- pool path → SHA256, from the Packages indexes this proxy has cached
+
+interface RepoHashes {
+  map: Map<string, string>;
+  loaded: Promise<void>;
+}
+const hashes = new Map<string, RepoHashes>();
+const hashesKey = (ctx: RepoContext) => `${ctx.repo.id}\0${ctx.repo.createdAt}`;
+
+async function addIndex(map: Map<string, string>, body: Uint8Array): Promise<number> {
+  const entries = poolHashes((await inflate(body)).toString('utf8'));
+  for (const [path, sha256] of entries) map.set(path, sha256);
+  return entries.length;
+}
+
+/** Read every cached Packages file once per process; later fetches add to the map as they come. */
+function repoHashes(ctx: RepoContext): RepoHashes {
+  const k = hashesKey(ctx);
+  let h = hashes.get(k);
+  if (h) return h;
+  const map = new Map<string, string>();
+  const load = async () => {
+    const cache = new ProxyCacheStore(ctx.store.db);
+    for (const key of cache.keys(ctx.repo.id, 'dists/')) {
+      if (!isPackagesPath(key)) continue;
+      const e = cache.get(ctx.repo.id, key);
+      if (e?.status === 200 && e.body) await addIndex(map, e.body).catch((err) => ctx.log.warn({ repo: ctx.repo.name, key, err: (err as Error).message }, 'unreadable cached index'));
+    }
+    for (const f of ctx.store.listFilesByPrefix(ctx.repo.id, 'dists/')) {
+      if (f.meta.index !== 'packages') continue;
+      await addIndex(map, await collect(ctx.blobs.open(f.sha256), MAX_INDEX_BYTES))
+        .catch((err) => ctx.log.warn({ repo: ctx.repo.name, path: f.path, err: (err as Error).message }, 'unreadable cached index'));
+    }
+  };
+  h = { map, loaded: load() };
+  hashes.set(k, h);
+  return h;
+}
+
+/** The SHA256 a cached Packages index promises for a pool file, if any lists it. */
+async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string | undefined> {
+  const h = repoHashes(ctx);
+  await h.loaded;
+  return h.map.get(path);
+}
+
+// --- dists/
+
+/** A `dists/` file by name: the upstream's bytes through the metadata cache. */
+async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, segments: string[]) {
+  const opts = proxyOptionsOf(ctx.repo.options);
+  const r = await ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
+    const out = await conditionalFetch(() => fetchUpstream(opts, encodePath(segments), { etag: prev?.etag, lastModified: prev?.lastModified }), key,
+      (body, res) => assertDistsFileLooksRight(key, body, res.headers.get('content-type')));
+    // A Packages file that does not parse is never cached; one that does feeds the pool hashes.
+    if (out.status === 200 && isPackagesPath(key)) {
+      const map = new Map<string, string>();
+      try {
+        await addIndex(map, out.body);
+      } catch (err) {
+        throw new UpstreamUnavailable(`upstream sent an unreadable ${key}: ${(err as Error).message}`);
+      }
+      const h = repoHashes(ctx);
+      await h.loaded;
+      for (const [p, s] of map) h.map.set(p, s);
+    }
+    return out;
+  });
+  if (!r.entry) throw notFound(`no ${key} upstream of ${ctx.repo.name}`);
+  const entry = r.entry;
+  markStale(reply, r.stale);
+  reply.header('cache-control', 'max-age=0, must-revalidate');
+  if (entry.etag) reply.header('etag', entry.etag);
+  if (entry.lastModified) reply.header('last-modified', entry.lastModified);
+  const inm = req.headers['if-none-match'];
+  const ims = req.headers['if-modified-since'];
+  if ((entry.etag && inm === entry.etag) || (!inm && entry.lastModified && ims && Date.parse(ims) >= Date.parse(entry.lastModified))) {
+    return reply.code(304).send();
+  }
+  reply.type(entry.contentType && !/text\/html/i.test(entry.contentType) ? entry.contentType : 'application/octet-stream');
+  if (req.method === 'HEAD') return reply.header('content-length', String(entry.body!.length)).send();
+  return reply.send(Buffer.from(entry.body!.buffer, entry.body!.byteOffset, entry.body!.byteLength));
+}
+
+async function fileDigest(path: string, algorithm: string): Promise<string> {
+  const h = createHash(algorithm);
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** `dists/.../by-hash/<algorithm>/<hex>`: immutable content named by its own digest. */
+async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, path: string, segments: string[], algorithm: string, hex: string) {
+  const opts = proxyOptionsOf(ctx.repo.options);
+  const filename = `${algorithm}-${hex}`;
+  const stored = ctx.store.getFileByPath(ctx.repo.id, path);
+  if (stored) return sendProxied(req, reply, ctx.repo, ctx.blobs, { kind: 'stored', file: stored }, filename);
+  if (opts.offline) throw notFound(`${path} is not cached and ${ctx.repo.name} is offline`);
+  let packagesEntries: Map<string, string> | null = null;
+  const result = await ctx.services.content.get({
+    repo: ctx.repo,
+    path,
+    fetch: () => fetchUpstream(opts, encodePath(segments)),
+    expectedSha256: algorithm === 'SHA256' ? hex : null,
+    validate: async (staged: StagedBlob, res) => {
+      if (/text\/html/i.test(res.headers.get('content-type') ?? '')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${path}; not stored`);
+      const got = algorithm === 'SHA256' ? staged.sha256 : algorithm === 'MD5Sum' ? staged.md5 : await fileDigest(staged.path, algorithm === 'SHA1' ? 'sha1' : 'sha512');
+      if (got !== hex) throw new WharfError('UPSTREAM_FAILED', `upstream sent ${path} with ${algorithm} ${got}; not stored`);
+      if (isBinaryByHashPath(path)) {
+        // Packages (or the directory's small Release): remember the pool hashes it lists.
+        const map = new Map<string, string>();
+        const n = await addIndex(map, await collect(createReadStream(staged.path), MAX_INDEX_BYTES)).catch(() => 0);
+        if (n > 0) packagesEntries = map;
+      }
+    },
+    plan: (staged): IngestPlan => ({
+      files: [{ path, filename, blob: staged, meta: { upstreamUrl: upstreamUrl(opts, encodePath(segments)), ...(packagesEntries ? { index: 'packages' } : {}) } }],
+      scopes: [],
+    }),
+    existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
+    negativeTtlMs: opts.negativeTtl * 1000,
+  });
+  if (result.kind === 'streaming') {
+    // Pool hashes count only once the index is verified and stored.
+    void result.done.then(async () => {
+      if (!packagesEntries) return;
+      const h = repoHashes(ctx);
+      await h.loaded;
+      for (const [p, s] of packagesEntries as Map<string, string>) h.map.set(p, s);
+    }, () => {});
+  }
+  return sendProxied(req, reply, ctx.repo, ctx.blobs, result, filename);
+}
+
+export async function proxyDists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  const rest = ctx.params['*'] ?? '';
+  const segments = safeSegments(rest);
+  if (segments.length < 2) throw notFound();
+  const path = `dists/${rest}`;
+  const byHash = parseByHashPath(path);
+  if (byHash) return distsByHash(req, reply, ctx, path, ['dists', ...segments], byHash.algorithm, byHash.hex);
+  if (segments.includes('by-hash')) throw notFound(`not a by-hash path: ${path}`);
+  return distsByName(req, reply, ctx, path, ['dists', ...segments]);
+}
+
+// --- pool/
+
+/** Package rows for `wharf ls`, from a pool name `<name>_<version>_<arch>.deb` (the epoch is not in it). */
+function packageOf(filename: string): IngestPlan['package'] {
+  const m = /^([a-z0-9][a-z0-9+.-]*)_([^_]+)_([^_]+)\.u?deb$/.exec(filename);
+  return m ? { name: m[1], displayName: m[1], version: m[2], versionMeta: {} } : undefined;
+}
+
+export async function proxyPool(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  const rest = ctx.params['*'] ?? '';
+  const segments = ['pool', ...safeSegments(rest)];
+  const path = segments.join('/');
+  const filename = segments[segments.length - 1];
+  const stored = ctx.store.getFileByPath(ctx.repo.id, path);
+  if (stored) return sendProxied(req, reply, ctx.repo, ctx.blobs, { kind: 'stored', file: stored }, filename);
+  const opts = proxyOptionsOf(ctx.repo.options);
+  if (opts.offline) throw notFound(`${path} is not cached and ${ctx.repo.name} is offline`);
+  const expected = await expectedPoolHash(ctx, path);
+  const pkg = packageOf(filename);
+  const result = await ctx.services.content.get({
+    repo: ctx.repo,
+    path,
+    fetch: () => fetchUpstream(opts, encodePath(segments)),
+    expectedSha256: expected ?? null,
+    validate: (staged, res) => assertLooksLike(staged, filename.replace(/\.udeb$/, '.deb'), res.headers.get('content-type')),
+    plan: (staged) => ({
+      ...(pkg ? { package: pkg } : {}),
+      files: [{ path, filename, blob: staged, meta: { upstreamUrl: upstreamUrl(opts, encodePath(segments)), verified: expected ? 'sha256' : 'magic' } }],
+      scopes: [],
+    }),
+    existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
+    negativeTtlMs: opts.negativeTtl * 1000,
+  });
+  return sendProxied(req, reply, ctx.repo, ctx.blobs, result, filename);
+}
+
