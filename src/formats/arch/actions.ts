@@ -73,8 +73,14 @@ async function add(ctx: RepoContext, args: Record<string, unknown>) {
   return { added: file.path, package: name, version: file.meta.pkgver, requireSignedUploads: archOptions(ctx.repo).requireSignedUploads };
 }
 
+// A proxy's cached files are managed with the generic API (delete); these read hosted dbs.
+const hostedOnly = <A extends unknown[], R>(fn: (ctx: RepoContext, ...args: A) => Promise<R>) => (ctx: RepoContext, ...args: A): Promise<R> => {
+  if (ctx.repo.kind !== 'hosted') return Promise.reject(badRequest(`this action is for hosted repositories; ${ctx.repo.name} is a ${ctx.repo.kind}`));
+  return fn(ctx, ...args);
+};
+
 export const archActions = {
-  list: (ctx: RepoContext) => list(ctx),
-  clean,
-  add,
+  list: hostedOnly((ctx: RepoContext) => list(ctx)),
+  clean: hostedOnly(clean),
+  add: hostedOnly(add),
 };

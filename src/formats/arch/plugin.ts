@@ -1,7 +1,9 @@
 // The Arch Linux format: hosted pacman repositories with signed `.db`/`.files` per
-// architecture, built from the metadata database and published atomically.
+// architecture, built from the metadata database and published atomically; and proxies
+// of an upstream pacman repository (see proxy.ts).
 import type { FormatPlugin } from '../../core/format-plugin.ts';
-import type { FileRow } from '../../core/model.ts';
+import { badRequest } from '../../core/errors.ts';
+import type { FileRow, RepoKind } from '../../core/model.ts';
 import { archActions } from './actions.ts';
 import { repoArchitectures } from './arches.ts';
 import { dbState } from './db-state.ts';
@@ -14,25 +16,40 @@ const allScopes = (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => repo
 
 export const archFormat: FormatPlugin = {
   format: 'arch',
-  kinds: ['hosted'],
-  normalizeOptions: (options) => normalizeArchOptions(options),
+  kinds: ['hosted', 'proxy'],
+  normalizeOptions: (options: Record<string, unknown>, kind: RepoKind) => {
+    if (kind !== 'proxy') return normalizeArchOptions(options);
+    // The core has taken the proxy options; a proxy has no Arch options of its own.
+    const extra = Object.keys(options);
+    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch proxy; known: upstream, username, password, metadataTtl, negativeTtl, timeout, offline`);
+    return {};
+  },
   routes: archRoutes,
   ingest: planArchUpload,
   async buildScope(ctx, scope) {
+    if (ctx.repo.kind !== 'hosted') return [];
     const m = /^(arch|files):(.+)$/.exec(scope);
     if (!m) return [];
     return dbState(ctx.repo).build(ctx, m[2], m[1] === 'arch' ? 'db' : 'files');
   },
   scopesForPackage(ctx, name) {
+    if (ctx.repo.kind !== 'hosted') return [];
     // Called by the core for every deletion: the name's files are read again at the next build.
     dbState(ctx.repo).markChanged(name);
     return allScopes(ctx);
   },
-  companionPaths: (file: FileRow) => (file.meta.kind === 'package' ? [signaturePath(file.path), fileListPath(file.path)] : []),
+  companionPaths: (file: FileRow) => {
+    if (file.meta.kind === 'package') return [signaturePath(file.path), fileListPath(file.path)];
+    // A proxy's cached package goes with its cached signature.
+    if (typeof file.meta.upstreamUrl === 'string' && !file.path.endsWith('.sig')) return [signaturePath(file.path)];
+    return [];
+  },
   async onCreate(ctx) {
+    if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.publish(ctx.repo, allScopes(ctx));
   },
   async onKeysChanged(ctx) {
+    if (ctx.repo.kind !== 'hosted') return;
     dbState(ctx.repo).dropDocuments();
     await ctx.services.publish(ctx.repo, allScopes(ctx));
   },

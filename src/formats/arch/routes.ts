@@ -2,6 +2,7 @@
 // fetches `<arch>/<name>.db`, `.files` and their `.sig`, then packages and their `.sig`.
 // Uploads: `curl -T pkg.pkg.tar.zst http://host/<repo>/upload/` (a PUT per file, a `.sig`
 // too) or one multipart POST holding a package and, optionally, its signature.
+// A proxy answers the same GETs from its upstream (proxy.ts) and refuses uploads.
 import { readFile } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound, tooLarge, WharfError } from '../../core/errors.ts';
@@ -12,6 +13,7 @@ import type { StagedBlob } from '../../storage/blob-store.ts';
 import { repoArchitectures } from './arches.ts';
 import { archOptions } from './options.ts';
 import { archOfFilename, dbScope, filesScope, indexKey, packagePath, parseArchRequest } from './paths.ts';
+import { proxyDb, proxyPackage } from './proxy.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256 });
 
@@ -29,7 +31,13 @@ function answer(req: FastifyRequest, reply: FastifyReply, result: IngestResult) 
   return reply.type('text/plain; charset=utf-8').send(`${verb}: ${result.files.filter((f) => !f.path.endsWith('.files')).map((f) => f.path).join(', ')}\n`);
 }
 
+// The same answer the core gives an API upload to a proxy.
+function refuseProxyUpload(ctx: RouteContext): void {
+  if (ctx.repo.kind === 'proxy') throw new WharfError('METHOD_NOT_ALLOWED', `${ctx.repo.name} is a proxy repository: upload to a hosted repository`);
+}
+
 async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  refuseProxyUpload(ctx);
   const filename = ctx.params.filename ?? '';
   const staged = await ctx.blobs.stage(req.raw);
   const result = await ctx.services.ingest(ctx.repo, { staged, filename, fields: queryFields(req) });
@@ -38,6 +46,7 @@ async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteCon
 }
 
 async function multipartUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  refuseProxyUpload(ctx);
   if (!req.isMultipart()) throw new WharfError('UNSUPPORTED_MEDIA_TYPE', 'POST a multipart/form-data body with the package (and its .sig), or PUT the file to upload/<filename>');
   const fields = queryFields(req);
   const staged: { filename: string; blob: StagedBlob }[] = [];
@@ -90,6 +99,7 @@ async function multipartUpload(req: FastifyRequest, reply: FastifyReply, ctx: Ro
 }
 
 async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  if (ctx.repo.kind === 'proxy') throw notFound(`${ctx.repo.name} is a proxy repository and has no key of its own: trust the packager keys of its upstream`);
   const armored = await ctx.services.keys.publicKeys(ctx.repo);
   return reply.header('cache-control', 'max-age=0, must-revalidate').type('application/pgp-keys').send(armored);
 }
@@ -97,6 +107,7 @@ async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteCo
 async function archFile(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const arch = ctx.params.arch!;
   const what = parseArchRequest(ctx.params.file!);
+  if (ctx.repo.kind === 'proxy') return 'kind' in what ? proxyDb(req, reply, ctx, arch, ctx.params.file!) : proxyPackage(req, reply, ctx, arch, what.file);
   if ('kind' in what) {
     const key = indexKey(arch, what.kind, what.sig);
     let row = ctx.services.getIndex(ctx.repo, key);
