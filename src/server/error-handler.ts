@@ -34,6 +34,10 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code, status, msg: message }, 'request refused');
   if (reply.sent || reply.raw.headersSent) return;
+  // Headers set for the content that was to be sent (an immutable file, an index's ETag)
+  // must not describe the error: a cache would keep it for a year.
+  for (const h of ['cache-control', 'etag', 'last-modified', 'content-length', 'content-encoding', 'content-range', 'accept-ranges', 'content-disposition', 'x-wharf-cache']) reply.removeHeader(h);
+  reply.header('cache-control', 'no-store');
   if (status !== 500) reply.raw.statusMessage = reasonPhrase(message);
   reply.code(status);
   if (wantsJson(req)) void reply.type('application/json').send({ error: { code, message } });

@@ -218,6 +218,11 @@ describe('a proxy never stores a corrupted file or an error page', () => {
   const cachedFiles = () => local.wharf.store.repoStats(local.wharf.requireRepo('px').id).files;
 
   it('a hash mismatch fails the download and stores nothing', async () => {
+    const first = await fetch(`${local.url}/px/packages/shaky/shaky-1.0-py3-none-any.whl`).then(async (res) => {
+      await res.arrayBuffer().catch(() => {});
+      return res;
+    }, () => null);
+    if (first && !first.ok) assert.equal(first.headers.get('cache-control'), 'no-store', 'an error is never cacheable');
     const r = await get();
     assert.equal(r.ok && r.body.length === good.length, false, 'the client saw the download fail');
     await new Promise((res) => setTimeout(res, 50));
