@@ -138,6 +138,9 @@ export async function main(argv: string[]): Promise<void> {
     const repreproSeedS = (performance.now() - t) / 1000;
 
     const auth = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+    // spawnSync blocked the event loop while reprepro ran: a pooled keep-alive connection may
+    // have been closed by the server meanwhile. Let the client find out before timing.
+    for (let i = 0; i < 2; i++) await fetch(`${server.url}/-/health`).then((r) => r.arrayBuffer()).catch(() => {});
     // One warm-up add each (first-request costs, page cache), not counted.
     await timeWharfAdd(server.url, extra[runs], auth);
     const wharfMs: number[] = [];

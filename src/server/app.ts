@@ -35,6 +35,11 @@ export interface WharfServer {
   generatedAdminPassword: string | null;
 }
 
+// Uploads of many GB can take long (no request timeout); keep-alive for clients such as apt
+// and pip that fetch many index files over one connection.
+const REQUEST_TIMEOUT_MS = 0;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Form fields larger than this are refused (a twine description is far smaller). */
 const MAX_FORM_FIELD_BYTES = 1024 * 1024;
 
@@ -43,17 +48,22 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
   const responseCache = new ResponseCache();
   const app = Fastify({
     // Anonymous reads of published indexes are answered before Fastify when they can be.
-    serverFactory: (handler) => createServer((req, res) => {
-      if (!responseCache.tryServe(req, res)) handler(req, res);
-    }),
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!responseCache.tryServe(req, res)) handler(req, res);
+      });
+      // Fastify applies its timeouts only to servers it creates itself.
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
+    },
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 500 },
     // Unknown fields in an API body are an error to report, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
-    // Uploads of many GB can take long; keep-alive for clients that pipeline index requests.
-    requestTimeout: 0,
-    keepAliveTimeout: 65_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
   });
   const store = new Store(openDatabase(join(config.data, 'wharf.db')));
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
