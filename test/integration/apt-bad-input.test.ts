@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { buildDeb, control } from './apt-helpers.ts';
+import { buildDeb, control } from '../helpers/apt.ts';
 
 describe('APT uploads refuse bad input and store nothing', () => {
   let server: TestServer;

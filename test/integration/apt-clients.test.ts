@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../helpers/clients.ts';
 import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.ts';
-import { aptEnv, buildDeb, control, problems, type AptEnv } from './apt-helpers.ts';
+import { aptEnv, buildDeb, control, problems, type AptEnv } from '../helpers/apt.ts';
 
 describe('apt-get against a Wharf APT repository', () => {
   let server: TestServer;

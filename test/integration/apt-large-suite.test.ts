@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { tinyDeb } from '../../bench/apt-add.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { aptEnv, problems } from './apt-helpers.ts';
+import { aptEnv, problems } from '../helpers/apt.ts';
 
 const COUNT = 400;
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { aptEnv, buildDeb, control, problems } from './apt-helpers.ts';
+import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

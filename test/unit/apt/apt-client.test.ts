@@ -2,7 +2,6 @@
 // real apt: signature (InRelease and Release.gpg), Release hashes, by-hash paths,
 // Packages fields, and the .deb's checksums. apt reads it over a file: URI, so no server.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -13,6 +12,7 @@ import { readDeb } from '../../../src/formats/apt/deb-reader.ts';
 import { buildPackagesIndex, type PackagesEntry } from '../../../src/formats/apt/packages-index.ts';
 import { poolPath } from '../../../src/formats/apt/pool-path.ts';
 import { buildArchRelease, buildRelease, suiteIndexPaths, type ReleaseFile } from '../../../src/formats/apt/release.ts';
+import { aptEnv } from '../../helpers/apt.ts';
 import { buildDeb, digests, tempDir } from './helpers.ts';
 
 async function put(root: string, rel: string, data: Buffer | string): Promise<void> {
@@ -76,32 +76,20 @@ test('apt-get update and install --download-only accept a repository made from t
   const keyFile = path.join(dir, 'key.asc');
   await writeFile(keyFile, publicKeysArmored([newKey]));
 
-  const A = path.join(dir, 'apt');
-  const R = path.join(A, 'root');
-  for (const d of ['etc/apt/sources.list.d', 'etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/trusted.gpg.d', 'state/lists/partial', 'cache/archives/partial', 'log']) {
-    await mkdir(path.join(A, d), { recursive: true });
-  }
-  await mkdir(path.join(R, 'var/lib/dpkg/updates'), { recursive: true });
-  await mkdir(path.join(R, 'var/lib/dpkg/info'), { recursive: true });
-  await writeFile(path.join(R, 'var/lib/dpkg/status'), '');
-  await writeFile(path.join(A, 'apt.conf'), [
-    `Dir::Etc "${A}/etc/apt"; Dir::State "${A}/state"; Dir::State::status "${R}/var/lib/dpkg/status";`,
-    `Dir::Cache "${A}/cache"; Dir::Log "${A}/log"; Debug::NoLocking "true";`,
-    'APT::Architectures { "amd64"; }; APT::Sandbox::User "root"; Acquire::Languages "none";',
-    '',
-  ].join('\n'));
-  await writeFile(path.join(A, 'etc/apt/sources.list.d/wharf.sources'),
-    `Types: deb\nURIs: file:${repo}\nSuites: stable\nComponents: main\nSigned-By: ${keyFile}\n`);
-  const env = { ...process.env, APT_CONFIG: path.join(A, 'apt.conf') };
-  const apt = (...args: string[]) => execFileSync(args[0], args.slice(1), { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const { apt: aptRun } = await aptEnv(dir, { url: `file:${repo}`, suite: 'stable', component: 'main', keyFile });
+  const apt = async (...args: string[]) => {
+    const r = await aptRun(...args);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return r.stdout;
+  };
 
-  const update = apt('apt-get', 'update', '-o', 'APT::Update::Error-Mode=any');
+  const update = await apt('apt-get', 'update', '-o', 'APT::Update::Error-Mode=any');
   assert.doesNotMatch(update, /^(W|E):/m, update);
-  const policy = apt('apt-cache', 'policy', 'wharf-hello');
+  const policy = await apt('apt-cache', 'policy', 'wharf-hello');
   assert.match(policy, /Candidate: 1:0\.5-1/, policy);
-  const show = apt('apt-cache', 'show', 'libwharf1');
+  const show = await apt('apt-cache', 'show', 'libwharf1');
   assert.match(show, /^Source: libwharf \(2\.0\)$/m);
-  const install = apt('apt-get', 'install', '-y', '--download-only', 'wharf-hello');
+  const install = await apt('apt-get', 'install', '-y', '--download-only', 'wharf-hello');
   assert.match(install, /libwharf1/, install);
   assert.doesNotMatch(install, /^(W|E):/m, install);
 });

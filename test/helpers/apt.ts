@@ -1,9 +1,9 @@
-// Shared by the APT integration tests: .debs built by dpkg-deb, and a private apt
+// Shared by the APT tests: .debs built by dpkg-deb, and a private apt
 // configuration (APT_CONFIG) whose only source is the Wharf repository under test.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { run, type RunResult } from '../helpers/clients.ts';
+import { run, type RunResult } from './clients.ts';
 
 export async function buildDeb(dir: string, name: string, control: string, opts: { nocheck?: boolean; compression?: string } = {}): Promise<string> {
   const root = path.join(dir, `${name}.root`);
