@@ -60,22 +60,23 @@ export function createDecompressor(kind: Compression): Duplex | Transform {
 }
 
 /** A transform that compresses to the given format. */
-export function createCompressor(kind: Compression): Duplex | Transform {
+/** `level` is the format's preset (gzip 1–9, xz 0–9); each format's default otherwise. */
+export function createCompressor(kind: Compression, level?: number): Duplex | Transform {
   switch (kind) {
     case 'gzip': return zlib.createGzip({ level: 9 });
     case 'zstd': return zlib.createZstdCompress();
-    case 'xz': return pipeThroughProcess('xz', ['-c', '-6']);
+    case 'xz': return pipeThroughProcess('xz', ['-c', `-${level ?? 6}`]);
     case 'bzip2': return pipeThroughProcess('bzip2', ['-c']);
     case 'none': return new PassThrough();
   }
 }
 
 /** Compress a whole buffer (for generated indexes, which are small enough to hold). */
-export async function compressBuffer(kind: Compression, data: Uint8Array): Promise<Buffer> {
-  if (kind === 'gzip') return zlib.gzipSync(data, { level: 9 });
+export async function compressBuffer(kind: Compression, data: Uint8Array, level?: number): Promise<Buffer> {
+  if (kind === 'gzip') return zlib.gzipSync(data, { level: level ?? 9 });
   if (kind === 'zstd') return zlib.zstdCompressSync(data);
   if (kind === 'none') return Buffer.from(data);
-  return collect(Readable_from(data).pipe(createCompressor(kind)));
+  return collect(Readable_from(data).pipe(createCompressor(kind, level)));
 }
 
 function Readable_from(data: Uint8Array): Readable {
