@@ -173,7 +173,7 @@ export async function main(argv: string[]): Promise<void> {
       '',
       machineLine(m),
       '',
-      'Why Wharf is fast here: the Packages stanza of each .deb is rendered once at upload and kept in the database; a suite rebuild concatenates them, Packages.gz is a concatenation of per-chunk gzip members and Packages.xz one xz stream of per-chunk blocks, the chunks cut at content-defined stanza boundaries, so only the chunk that changed is compressed again; hash states are kept per chunk, so hashing starts at the first changed chunk. Release, InRelease and Release.gpg are signed with Ed25519/SHA-512 in-process. Server, client and reprepro share the machine's 2 CPUs; the ratio is the figure to quote. Packages.xz chunks are compressed with xz -1. Run: `node bench/apt-add.ts [--packages N] [--runs N]`.',
+      'Why Wharf is fast here: the Packages stanza of each .deb is rendered once at upload and kept in the database; a suite rebuild concatenates them, Packages.gz is a concatenation of per-chunk gzip members and Packages.xz one xz stream of per-chunk blocks, the chunks cut at content-defined stanza boundaries, so only the chunk that changed is compressed again; hash states are kept per chunk, so hashing starts at the first changed chunk. Release, InRelease and Release.gpg are signed with Ed25519/SHA-512 in-process. Server, client and reprepro share the 2 CPUs of the machine; the ratio is the figure to quote. Packages.xz chunks are compressed with xz -1. Run: `node bench/apt-add.ts [--packages N] [--runs N]`.',
     ].join('\n');
     console.log(body);
     console.log(`raw wharf: ${wharfMs.map((x) => x.toFixed(1)).join(' ')}\nraw reprepro: ${repreproMs.map((x) => x.toFixed(1)).join(' ')}`);
