@@ -1,7 +1,6 @@
 // What proxy repositories remember of their upstream's metadata (pages, indexes, databases):
 // the last good body with its validators, or a remembered 404, and when it was fetched.
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { Statements } from './statements.ts';
+import { StatementOwner } from './statements.ts';
 
 export interface CachedUpstreamEntry {
   key: string;
@@ -17,18 +16,7 @@ export interface CachedUpstreamEntry {
 
 type Row = Record<string, unknown>;
 
-export class ProxyCacheStore {
-  private readonly db: DatabaseSync;
-  private readonly statements: Statements;
-
-  constructor(db: DatabaseSync) {
-    this.db = db;
-    this.statements = new Statements(db);
-  }
-
-  private stmt(sql: string): StatementSync {
-    return this.statements.get(sql);
-  }
+export class ProxyCacheStore extends StatementOwner {
 
   get(repoId: number, key: string): CachedUpstreamEntry | undefined {
     const r = this.stmt('SELECT * FROM proxy_cache WHERE repo_id = ? AND key = ?').get(repoId, key) as Row | undefined;

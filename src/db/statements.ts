@@ -18,3 +18,18 @@ export class Statements {
     return s;
   }
 }
+
+/** Base of the stores: the database, and its statements prepared once. */
+export class StatementOwner {
+  readonly db: DatabaseSync;
+  private readonly statements: Statements;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    this.statements = new Statements(db);
+  }
+
+  protected stmt(sql: string): StatementSync {
+    return this.statements.get(sql);
+  }
+}

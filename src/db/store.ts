@@ -1,7 +1,6 @@
 // The metadata store: every read and write of the database goes through here, so the
 // SQL stays in one place and another engine (PostgreSQL) can implement the same methods.
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { Statements } from './statements.ts';
+import { StatementOwner } from './statements.ts';
 import type {
   FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, TokenRow, User, VersionRow,
 } from '../core/model.ts';
@@ -50,15 +49,8 @@ function toToken(r: Row): TokenRow {
   };
 }
 
-export interface NewFile {
-  repoId: number;
-  versionId: number | null;
-  path: string;
-  filename: string;
-  sha256: string;
-  size: number;
-  meta: Record<string, unknown>;
-}
+/** A file row before the database gives it an id and a time. */
+export type NewFile = Omit<FileRow, 'id' | 'createdAt'>;
 
 export interface IndexDocumentRow {
   key: string;
@@ -75,18 +67,7 @@ export interface FileWithVersion extends FileRow {
   versionMeta: Record<string, unknown>;
 }
 
-export class Store {
-  readonly db: DatabaseSync;
-  private readonly statements: Statements;
-
-  constructor(db: DatabaseSync) {
-    this.db = db;
-    this.statements = new Statements(db);
-  }
-
-  private stmt(sql: string): StatementSync {
-    return this.statements.get(sql);
-  }
+export class Store extends StatementOwner {
 
   transaction<T>(fn: () => T): T {
     return transaction(this.db, fn);
