@@ -10,6 +10,17 @@ export function requireUser(req: FastifyRequest): User {
   return req.principal.user;
 }
 
+/**
+ * Accounts, grants and tokens are managed only by a password login: a token, whatever its
+ * scope, never changes a password, a user, a grant or a token, so a leaked token cannot be
+ * turned into its owner's account (docs/security.md).
+ */
+export function requirePasswordLogin(req: FastifyRequest): User {
+  const user = requireUser(req);
+  if (req.principal.kind === 'token') throw forbidden('managing users, grants and tokens needs a password login, not a token');
+  return user;
+}
+
 export function requireServerAdmin(req: FastifyRequest): User {
   const user = requireUser(req);
   if (!isServerAdmin(req.principal)) throw forbidden('this needs an administrator');

@@ -8,7 +8,7 @@ import type { Permission, TokenRow, User } from '../../core/model.ts';
 import { PERMISSIONS } from '../../core/model.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
-import { requireServerAdmin, requireUser } from './guards.ts';
+import { requirePasswordLogin, requireServerAdmin, requireUser } from './guards.ts';
 
 const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIN_PASSWORD = 8;
@@ -52,6 +52,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         properties: { name: { type: 'string' }, password: { type: 'string', maxLength: 1024 }, admin: { type: 'boolean' } },
       },
       handler: async (req, reply) => {
+        requirePasswordLogin(req);
         requireServerAdmin(req);
         const { name, password, admin } = req.body as { name: string; password: string; admin?: boolean };
         if (!USER_RE.test(name) || name === '__token__') throw badRequest(`invalid user name ${JSON.stringify(name)}`);
@@ -62,10 +63,10 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       },
     },
     {
-      method: 'PATCH', url: '/users/:user', tag: 'users', summary: 'Change a password (yours, or anyone\'s as administrator) or admin status',
+      method: 'PATCH', url: '/users/:user', tag: 'users', summary: 'Change a password (yours, or anyone\'s as administrator) or admin status (password login only)',
       body: { type: 'object', additionalProperties: false, properties: { password: { type: 'string', maxLength: 1024 }, admin: { type: 'boolean' } } },
       handler: async (req) => {
-        const me = requireUser(req);
+        const me = requirePasswordLogin(req);
         const target = findUser(wharf, (req.params as { user: string }).user);
         const body = req.body as { password?: string; admin?: boolean };
         const admin = isServerAdmin(req.principal);
@@ -83,6 +84,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
     {
       method: 'DELETE', url: '/users/:user', tag: 'users', summary: 'Delete a user and their tokens (administrators)',
       handler: async (req, reply) => {
+        requirePasswordLogin(req);
         const me = requireServerAdmin(req);
         const target = findUser(wharf, (req.params as { user: string }).user);
         if (target.id === me.id) throw badRequest('you cannot delete yourself');
@@ -98,6 +100,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         properties: { repo: { type: 'string' }, permission: { anyOf: [{ type: 'string', enum: [...PERMISSIONS] }, { type: 'null' }] } },
       },
       handler: async (req) => {
+        requirePasswordLogin(req);
         requireServerAdmin(req);
         const target = findUser(wharf, (req.params as { user: string }).user);
         const { repo, permission } = req.body as { repo: string; permission: Permission | null };
@@ -117,7 +120,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       },
     },
     {
-      method: 'POST', url: '/tokens', tag: 'tokens', summary: 'Create a token; the secret is in the answer and never shown again',
+      method: 'POST', url: '/tokens', tag: 'tokens', summary: 'Create a token (password login only); the secret is in the answer and never shown again',
       body: {
         type: 'object', required: ['name'], additionalProperties: false,
         properties: {
@@ -130,9 +133,8 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         },
       },
       handler: async (req, reply) => {
-        const me = requireUser(req);
+        const me = requirePasswordLogin(req);
         const body = req.body as { name: string; repos?: string[]; permission?: Permission; expiresAt?: string; expiresInDays?: number; user?: string };
-        if (req.principal.kind === 'token') throw forbidden('tokens cannot create tokens; log in with a password');
         const owner = body.user && body.user !== me.name ? (requireServerAdmin(req), findUser(wharf, body.user)) : me;
         const repos = body.repos ?? ['*'];
         for (const r of repos) if (!isValidRepoPattern(r)) throw badRequest(`invalid repository pattern ${JSON.stringify(r)}`);
@@ -146,10 +148,13 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       },
     },
     {
-      method: 'DELETE', url: '/tokens/:id', tag: 'tokens', summary: 'Revoke a token (yours, or any as administrator)',
+      method: 'DELETE', url: '/tokens/:id', tag: 'tokens', summary: 'Revoke a token (yours, or any as administrator; a token may revoke itself)',
       handler: async (req, reply) => {
         const me = requireUser(req);
         const t = wharf.store.getTokenById((req.params as { id: string }).id);
+        // A token may give itself up (only ever less power); anything else needs a password login.
+        const self = req.principal.kind === 'token' && t?.id === req.principal.token.id;
+        if (!self) requirePasswordLogin(req);
         if (!t || (t.userId !== me.id && !isServerAdmin(req.principal))) throw notFound('no such token');
         wharf.store.deleteToken(t.id);
         return reply.code(204).send();
