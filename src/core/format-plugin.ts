@@ -28,8 +28,10 @@ export interface CoreServices {
   deletePackage(repo: Repository, packageName: string): Promise<void>;
   /** Signing keys of a repository, for formats that sign their indexes. */
   keys: RepoKeys;
-  /** Another repository by name (group members). */
+  /** Another repository by name. */
   repo(name: string): Repository | undefined;
+  /** A group's members in order, only those `principal` may read: what a group may serve it. */
+  members(group: Repository, principal: Principal): Repository[];
   /** Proxy repositories: upstream metadata with TTL, stale fallback and single flight. */
   metadata: MetadataCache;
   /** Proxy repositories: upstream content fetched once, verified and kept. */

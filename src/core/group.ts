@@ -1,5 +1,6 @@
 // Options every group repository has: its ordered members, where uploads go, and which
 // projects may be merged from proxies although a hosted member has them.
+import type { Principal } from './auth/principal.ts';
 import { badRequest } from './errors.ts';
 import type { Repository } from './model.ts';
 
@@ -43,4 +44,13 @@ export function normalizeGroupOptions(options: Record<string, unknown>, self: { 
 
 export function groupOptionsOf(repo: Repository): GroupOptions {
   return repo.options as unknown as GroupOptions;
+}
+
+/**
+ * A repository as its answers to `principal` are labelled. A group's members are filtered by
+ * who asks, so what a signed-in user gets from a group may come from members others cannot
+ * read: never `public` to a shared cache.
+ */
+export function groupAnswerRepo(group: Repository, principal: Principal): Repository {
+  return group.kind !== 'group' || principal.kind === 'anonymous' || !group.publicRead ? group : { ...group, publicRead: false };
 }

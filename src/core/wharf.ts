@@ -4,6 +4,7 @@ import type { Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
+import { can, type Principal } from './auth/principal.ts';
 import { ProxyCacheStore } from '../db/proxy-cache-store.ts';
 import { badRequest, conflict, notFound, WharfError } from './errors.ts';
 import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './group.ts';
@@ -78,6 +79,7 @@ export class Wharf {
       getIndex: (r, k) => this.getIndex(r, k),
       keys: this.keys,
       repo: (n) => this.repo(n),
+      members: (r, p) => this.membersOf(r, p),
       metadata: this.metadataCache,
       content: this.contentCache,
     };
@@ -176,10 +178,15 @@ export class Wharf {
     return this.requireRepo(target);
   }
 
-  /** A group's members, in order. */
-  membersOf(repo: Repository): Repository[] {
+  /**
+   * A group's members, in order; with a principal, only those it may read: a group never
+   * serves a member to someone who cannot read that member.
+   */
+  membersOf(repo: Repository, principal?: Principal): Repository[] {
     if (repo.kind !== 'group') return [];
-    return groupOptionsOf(repo).members.map((n) => this.repo(n)).filter((r): r is Repository => r !== undefined);
+    return groupOptionsOf(repo).members
+      .map((n) => this.repo(n))
+      .filter((r): r is Repository => r !== undefined && (principal === undefined || can(principal, r, 'read')));
   }
 
   async createRepo(spec: RepoSpec): Promise<Repository> {

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../core/errors.ts';
 import type { RouteContext } from '../../core/format-plugin.ts';
-import { groupOptionsOf } from '../../core/group.ts';
+import { groupAnswerRepo } from '../../core/group.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import { assertLooksLike } from '../../core/proxy/looks-like.ts';
 import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
@@ -56,23 +56,22 @@ export async function remoteGet(req: FastifyRequest, reply: FastifyReply, ctx: R
     reply.header('content-security-policy', 'sandbox');
     return sendProxied(req, reply, ctx.repo, ctx.blobs, await proxyFile(ctx, stored, path.segments), baseName(stored));
   }
-  // A group: the first member that has the path answers.
-  for (const name of groupOptionsOf(ctx.repo).members) {
-    const member = ctx.services.repo(name);
-    if (!member) continue;
+  // A group: the first member that has the path and that the client may read answers.
+  const answerAs = groupAnswerRepo(ctx.repo, ctx.principal);
+  for (const member of ctx.services.members(ctx.repo, ctx.principal)) {
     const mctx: RouteContext = { ...ctx, repo: member };
     if (member.kind === 'hosted') {
       if (path.directory) {
         const dir = stored ? `${stored}/` : '';
         const row = ctx.services.getIndex(member, listingKey(dir, /json/.test(req.headers.accept ?? '') ? 'json' : 'html'));
-        if (row) return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+        if (row) return sendIndex(req, reply, answerAs, row, { vary: ['Accept'] });
         continue;
       }
       const file = ctx.store.getFileByPath(member.id, stored);
       if (file) {
         reply.header('x-content-type-options', 'nosniff');
         reply.header('content-security-policy', 'sandbox');
-        return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: member.options.allowOverwrite !== true });
+        return sendFile(req, reply, answerAs, ctx.blobs, file, { immutable: member.options.allowOverwrite !== true });
       }
       continue;
     }
@@ -82,7 +81,7 @@ export async function remoteGet(req: FastifyRequest, reply: FastifyReply, ctx: R
         const result = await proxyFile(mctx, stored, path.segments);
         reply.header('x-content-type-options', 'nosniff');
         reply.header('content-security-policy', 'sandbox');
-        return sendProxied(req, reply, ctx.repo, ctx.blobs, result, baseName(stored));
+        return sendProxied(req, reply, answerAs, ctx.blobs, result, baseName(stored));
       }
       return await remoteGet(req, reply, mctx, path, depth + 1);
     } catch (err) {

@@ -2,6 +2,7 @@
 // name resolves to the first member that has it. A project a hosted member has hides the
 // same name in later proxy members unless the group allow-lists it: a public package can
 // never shadow or join an internal one (dependency confusion).
+import type { Principal } from '../../core/auth/principal.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import { groupOptionsOf } from '../../core/group.ts';
 import type { Repository } from '../../core/model.ts';
@@ -25,7 +26,10 @@ export interface MergedPage {
 
 const MAX_DEPTH = 4;
 
-const memberCtx = (ctx: RepoContext, member: Repository): RepoContext => ({ ...ctx, repo: member });
+/** Who asks matters: a group serves only the members they may read. */
+export type GroupContext = RepoContext & { principal: Principal };
+
+const memberCtx = (ctx: GroupContext, member: Repository): GroupContext => ({ ...ctx, repo: member });
 
 function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProjectPage>>['page']>['files']): SimpleFile[] {
   return files.map((f) => ({
@@ -35,7 +39,7 @@ function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProje
 }
 
 /** One repository's files for a project, whatever its kind; null when it has none. */
-export async function memberPage(ctx: RepoContext, project: string, depth = 0): Promise<MergedPage | null> {
+export async function memberPage(ctx: GroupContext, project: string, depth = 0): Promise<MergedPage | null> {
   const repo = ctx.repo;
   if (repo.kind === 'hosted') {
     const pkg = ctx.store.getPackage(repo.id, project);
@@ -64,9 +68,9 @@ export async function memberPage(ctx: RepoContext, project: string, depth = 0): 
 }
 
 /** Members in resolution order, with the dependency-confusion guard applied for `project`. */
-async function eligibleMembers(ctx: RepoContext, project: string): Promise<Repository[]> {
+async function eligibleMembers(ctx: GroupContext, project: string): Promise<Repository[]> {
   const opts = groupOptionsOf(ctx.repo);
-  const members = opts.members.map((n) => ctx.services.repo(n)).filter((r): r is Repository => r !== undefined);
+  const members = ctx.services.members(ctx.repo, ctx.principal);
   const allowed = opts.allowlist.includes(project);
   const out: Repository[] = [];
   let hostedHasIt = false;
@@ -78,7 +82,7 @@ async function eligibleMembers(ctx: RepoContext, project: string): Promise<Repos
   return out;
 }
 
-export async function groupPage(ctx: RepoContext, project: string, depth = 0): Promise<MergedPage | null> {
+export async function groupPage(ctx: GroupContext, project: string, depth = 0): Promise<MergedPage | null> {
   const seen = new Map<string, SimpleFile>();
   const versions = new Set<string>();
   const states: string[] = [];
@@ -101,7 +105,7 @@ export async function groupPage(ctx: RepoContext, project: string, depth = 0): P
 }
 
 /** The first eligible member that has the file serves it (a proxy fetches it on demand). */
-export async function groupFile(ctx: RepoContext, project: string, name: string, depth = 0): Promise<ContentResult> {
+export async function groupFile(ctx: GroupContext, project: string, name: string, depth = 0): Promise<ContentResult> {
   const filename = name.endsWith('.metadata') ? name.slice(0, -'.metadata'.length) : name;
   for (const m of await eligibleMembers(ctx, project)) {
     const mctx = memberCtx(ctx, m);
@@ -125,13 +129,11 @@ export async function groupFile(ctx: RepoContext, project: string, name: string,
 }
 
 /** Project names across members (hosted from the database, proxies from their upstream's root). */
-export async function groupRoot(ctx: RepoContext, depth = 0): Promise<{ names: Set<string>; stale: boolean; state: string }> {
+export async function groupRoot(ctx: GroupContext, depth = 0): Promise<{ names: Set<string>; stale: boolean; state: string }> {
   const names = new Set<string>();
   const states: string[] = [];
   let stale = false;
-  for (const n of groupOptionsOf(ctx.repo).members) {
-    const m = ctx.services.repo(n);
-    if (!m) continue;
+  for (const m of ctx.services.members(ctx.repo, ctx.principal)) {
     const mctx = memberCtx(ctx, m);
     if (m.kind === 'hosted') {
       for (const p of ctx.store.listPackages(m.id)) names.add(p.displayName);

@@ -17,7 +17,7 @@ import { proxiedFile, upstreamJsonApi, upstreamRoot } from './proxy.ts';
 import { renderedRow } from './rendered.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
 import { renderProjectJson, renderRootJson } from './simple-json.ts';
-import { groupOptionsOf } from '../../core/group.ts';
+import { groupAnswerRepo } from '../../core/group.ts';
 
 function negotiate(req: FastifyRequest): 'html' | 'json' {
   const format = negotiateSimpleFormat(req.headers.accept, (req.query as { format?: string }).format);
@@ -40,7 +40,7 @@ async function rootPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   const entries = () => [...names].map((name) => ({ name }));
   const row = renderedRow(ctx.repo, `root#${format}@${state}`, contentTypeFor(format), () => (format === 'json' ? renderRootJson(entries()) : renderRootHtml(entries())));
   markStale(reply, stale);
-  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
+  return sendIndex(req, reply, groupAnswerRepo(ctx.repo, ctx.principal), row, { vary: ['Accept'] });
 }
 
 /** A proxy's or group's project page, rendered with every file URL pointing here. */
@@ -55,7 +55,7 @@ function sendMergedPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   markStale(reply, merged.stale);
   // While every proxied part is fresh, the answer can be reused like a hosted page's.
   const cacheable = !merged.stale && merged.freshUntil > Date.now();
-  return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'], cacheable, expiresAt: merged.freshUntil });
+  return sendIndex(req, reply, groupAnswerRepo(ctx.repo, ctx.principal), row, { vary: ['Accept'], cacheable, expiresAt: merged.freshUntil });
 }
 
 
@@ -79,7 +79,7 @@ async function download(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   const project = ctx.params.project!;
   const name = ctx.params.filename!;
   if (ctx.repo.kind === 'proxy') return sendProxied(req, reply, ctx.repo, ctx.blobs, await proxiedFile(ctx, project, name), name);
-  if (ctx.repo.kind === 'group') return sendProxied(req, reply, ctx.repo, ctx.blobs, await groupFile(ctx, project, name), name);
+  if (ctx.repo.kind === 'group') return sendProxied(req, reply, groupAnswerRepo(ctx.repo, ctx.principal), ctx.blobs, await groupFile(ctx, project, name), name);
   const path = `packages/${project}/${name}`;
   const file = ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${ctx.params.filename}`);
@@ -100,9 +100,7 @@ async function jsonApi(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
 /** The JSON API of a proxy (its upstream's) or a group (its first member that has the project). */
 async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ doc: unknown | null; stale: boolean }> {
   if (ctx.repo.kind === 'proxy') return upstreamJsonApi(ctx, project);
-  for (const n of groupOptionsOf(ctx.repo).members) {
-    const m = ctx.services.repo(n);
-    if (!m) continue;
+  for (const m of ctx.services.members(ctx.repo, ctx.principal)) {
     const mctx = { ...ctx, repo: m };
     if (m.kind === 'hosted') {
       const row = ctx.services.getIndex(m, jsonApiKey(project));

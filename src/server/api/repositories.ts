@@ -1,18 +1,26 @@
 // /-/api/v1/repositories: create, list, show, change and delete repositories.
-import { can } from '../../core/auth/principal.ts';
+import { can, type Principal } from '../../core/auth/principal.ts';
+import { optionChangeRefusal } from '../../core/auth/repo-options.ts';
 import type { Repository } from '../../core/model.ts';
 import { REPO_KINDS } from '../../core/model.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireRepo, requireServerAdmin } from './guards.ts';
 
-export function repoView(wharf: Wharf, repo: Repository) {
+/** Options as `principal` may see them: an upstream's password only to the repository's admins. */
+function visibleOptions(repo: Repository, principal: Principal | undefined): Record<string, unknown> {
+  if (!('password' in repo.options) || (principal && can(principal, repo, 'admin'))) return repo.options;
+  const { password: _secret, ...rest } = repo.options;
+  return { ...rest, password: '(set)' };
+}
+
+export function repoView(wharf: Wharf, repo: Repository, principal?: Principal) {
   return {
     name: repo.name,
     format: repo.format,
     kind: repo.kind,
     public: repo.publicRead,
-    options: repo.options,
+    options: visibleOptions(repo, principal),
     createdAt: repo.createdAt,
     url: `/${repo.name}/`,
     stats: wharf.store.repoStats(repo.id),
@@ -23,7 +31,7 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
   return [
     {
       method: 'GET', url: '/repositories', tag: 'repositories', summary: 'List the repositories the caller can read',
-      handler: async (req) => ({ repositories: wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map((r) => repoView(wharf, r)) }),
+      handler: async (req) => ({ repositories: wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map((r) => repoView(wharf, r, req.principal)) }),
     },
     {
       method: 'POST', url: '/repositories', tag: 'repositories', summary: 'Create a repository (administrators)',
@@ -38,20 +46,23 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
         requireServerAdmin(req);
         const body = req.body as { name: string; format: string; kind?: 'hosted'; public?: boolean; options?: Record<string, unknown> };
         const repo = await wharf.createRepo(body);
-        return reply.code(201).send(repoView(wharf, repo));
+        return reply.code(201).send(repoView(wharf, repo, req.principal));
       },
     },
     {
       method: 'GET', url: '/repositories/:name', tag: 'repositories', summary: 'Show a repository with its counts',
-      handler: async (req) => repoView(wharf, requireRepo(wharf, req, (req.params as { name: string }).name, 'read')),
+      handler: async (req) => repoView(wharf, requireRepo(wharf, req, (req.params as { name: string }).name, 'read'), req.principal),
     },
     {
-      method: 'PATCH', url: '/repositories/:name', tag: 'repositories', summary: 'Change access or options of a repository',
+      method: 'PATCH', url: '/repositories/:name', tag: 'repositories', summary: 'Change access or options of a repository (listen and a proxy\'s upstream: administrators; group members: read on each one added)',
       body: { type: 'object', additionalProperties: false, properties: { public: { type: 'boolean' }, options: { type: 'object' } } },
       handler: async (req) => {
         const { name } = req.params as { name: string };
-        requireRepo(wharf, req, name, 'admin');
-        return repoView(wharf, await wharf.updateRepo(name, req.body as { public?: boolean; options?: Record<string, unknown> }));
+        const repo = requireRepo(wharf, req, name, 'admin');
+        const patch = req.body as { public?: boolean; options?: Record<string, unknown> };
+        const refusal = patch.options && optionChangeRefusal(req.principal, repo, patch.options, (n) => wharf.repo(n));
+        if (refusal) throw refusal;
+        return repoView(wharf, await wharf.updateRepo(name, patch), req.principal);
       },
     },
     {
