@@ -26,6 +26,7 @@ program.command('serve')
   .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
   .option('--config <file>', 'JSON configuration file (WHARF_CONFIG)')
   .option('--log-level <level>', 'trace, debug, info, warn, error (WHARF_LOG_LEVEL)')
+  .option('--trusted-proxies <list>', 'comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (WHARF_TRUSTED_PROXIES)')
   .action(serve);
 
 registerAdminCommands(program, globals);

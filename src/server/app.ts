@@ -64,6 +64,9 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     ajv: { customOptions: { removeAdditional: false } },
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // req.ip is the real client only behind proxies the operator named: X-Forwarded-For from
+    // anyone else is ignored, or any client could pick the address the login throttle counts.
+    trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
   });
   const store = new Store(openDatabase(join(config.data, 'wharf.db')));
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.

@@ -1,6 +1,7 @@
 // Configuration: defaults < config file < WHARF_* environment < command-line flags.
 // Every option is documented once, in docs/configuration.md.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { RepoSpec } from '../core/wharf.ts';
 
@@ -15,6 +16,11 @@ export interface Config {
   adminPassword?: string;
   /** Repositories to create (or update) at start. */
   repositories: RepoSpec[];
+  /**
+   * Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the real client
+   * (for the login throttle and logs). Empty: the connection's own address is the client.
+   */
+  trustedProxies: string[];
 }
 
 export const DEFAULTS: Config = {
@@ -24,10 +30,11 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   maxUploadBytes: 10 * 1024 ** 3,
   repositories: [],
+  trustedProxies: [],
 };
 
 export interface ConfigSources {
-  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel', string | number | undefined>>;
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'trustedProxies', string | number | undefined>>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -41,10 +48,27 @@ function num(value: unknown, what: string): number {
   return n;
 }
 
+/** `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`, as a list or comma-separated. */
+function proxyList(value: unknown, what: string): string[] {
+  const items = Array.isArray(value) ? value : String(value).split(',');
+  const out: string[] = [];
+  for (const raw of items) {
+    const item = String(raw).trim();
+    if (!item) continue;
+    const [addr, bits, extra] = item.split('/');
+    const family = isIP(addr);
+    const maxBits = family === 4 ? 32 : 128;
+    const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !bitsOk || extra !== undefined) throw new ConfigError(`${what}: ${JSON.stringify(item)} is not an IP address or CIDR range`);
+    out.push(item);
+  }
+  return out;
+}
+
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const flags = sources.flags ?? {};
-  const cfg: Config = { ...DEFAULTS, repositories: [] };
+  const cfg: Config = { ...DEFAULTS, repositories: [], trustedProxies: [] };
   const file = (flags.config as string | undefined) ?? env.WHARF_CONFIG;
   if (file) {
     let parsed: Record<string, unknown>;
@@ -53,7 +77,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
-    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'adminPassword', 'repositories']);
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'adminPassword', 'repositories', 'trustedProxies']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`unknown option ${JSON.stringify(k)} in ${file}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -61,6 +85,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.logLevel !== undefined) cfg.logLevel = String(parsed.logLevel);
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
     if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
+    if (parsed.trustedProxies !== undefined) cfg.trustedProxies = proxyList(parsed.trustedProxies, 'trustedProxies');
     if (parsed.repositories !== undefined) {
       if (!Array.isArray(parsed.repositories)) throw new ConfigError('repositories must be a list');
       cfg.repositories = parsed.repositories.map((r, i) => {
@@ -77,10 +102,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_LOG_LEVEL) cfg.logLevel = env.WHARF_LOG_LEVEL;
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
   if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
+  if (env.WHARF_TRUSTED_PROXIES !== undefined) cfg.trustedProxies = proxyList(env.WHARF_TRUSTED_PROXIES, 'WHARF_TRUSTED_PROXIES');
   if (flags.host !== undefined) cfg.host = String(flags.host);
   if (flags.port !== undefined) cfg.port = num(flags.port, '--port');
   if (flags.data !== undefined) cfg.data = String(flags.data);
   if (flags.logLevel !== undefined) cfg.logLevel = String(flags.logLevel);
+  if (flags.trustedProxies !== undefined) cfg.trustedProxies = proxyList(flags.trustedProxies, '--trusted-proxies');
   cfg.data = resolve(cfg.data);
   return cfg;
 }

@@ -8,12 +8,13 @@ export interface ServeOptions {
   data?: string;
   config?: string;
   logLevel?: string;
+  trustedProxies?: string;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig({ flags: { host: opts.host, port: opts.port, data: opts.data, config: opts.config, logLevel: opts.logLevel } });
+    config = loadConfig({ flags: { host: opts.host, port: opts.port, data: opts.data, config: opts.config, logLevel: opts.logLevel, trustedProxies: opts.trustedProxies } });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`wharf: ${err.message}\n`);

@@ -29,6 +29,10 @@ export function parseAuthorization(header: string | undefined): Credentials | nu
 }
 
 const VERIFIED_TTL_MS = 5 * 60_000;
+/** Failed passwords per minute for one user name from one client address. */
+export const NAME_LIMIT = 10;
+/** Failed passwords per minute from one client address, whatever the names. */
+export const ADDRESS_LIMIT = 100;
 
 export class Authenticator {
   private readonly store: Store;
@@ -46,18 +50,34 @@ export class Authenticator {
     this.verified.clear();
   }
 
-  async authenticate(creds: Credentials | null, clientKey: string): Promise<Principal> {
+  /**
+   * `clientAddress` is the real client's (behind trusted proxies, from X-Forwarded-For).
+   * Tokens are long random strings that nobody guesses, so a valid one is never throttled and
+   * an invalid one is simply refused. A password is refused unheard (429) when this name has
+   * failed too often from this address, or this address has failed too often for any names
+   * (spraying); a password verified in the last few minutes is never refused, so running
+   * sessions (twine, pip) carry on while someone else is throttled (docs/security.md).
+   */
+  async authenticate(creds: Credentials | null, clientAddress: string): Promise<Principal> {
     if (!creds) return ANONYMOUS;
-    const throttleKeys = [`ip:${clientKey}`, ...(creds.username ? [`user:${creds.username}`] : [])];
-    const wait = this.throttle.retryAfter(throttleKeys);
+    if (creds.scheme === 'bearer' || creds.username === '__token__' || looksLikeToken(creds.secret)) {
+      const principal = this.byToken(creds.secret);
+      if (!principal) throw unauthorized('invalid credentials');
+      return principal;
+    }
+    const username = creds.username ?? '';
+    const known = this.recentlyVerified(username, creds.secret);
+    if (known) return known;
+    const nameKey = `name:${clientAddress}\0${username}`;
+    const addressKey = `addr:${clientAddress}`;
+    const wait = this.throttle.retryAfter([{ key: nameKey, limit: NAME_LIMIT }, { key: addressKey, limit: ADDRESS_LIMIT }]);
     if (wait > 0) throw new WharfError('TOO_MANY_REQUESTS', 'too many failed logins; try again later', { 'retry-after': String(wait) });
-    const principal = creds.scheme === 'bearer' || creds.username === '__token__' || looksLikeToken(creds.secret)
-      ? this.byToken(creds.secret)
-      : await this.byPassword(creds.username ?? '', creds.secret);
+    const principal = await this.byPassword(username, creds.secret);
     if (!principal) {
-      this.throttle.fail(throttleKeys);
+      this.throttle.fail([nameKey, addressKey]);
       throw unauthorized('invalid credentials');
     }
+    this.throttle.succeed([nameKey]);
     return principal;
   }
 
@@ -71,13 +91,21 @@ export class Authenticator {
     return { kind: 'token', user, grants: this.store.listGrants(user.id), token };
   }
 
+  private passwordKey(username: string, password: string): string {
+    return createHash('sha256').update(this.cacheKey).update(username).update('\0').update(password).digest('hex');
+  }
+
+  /** The user, when this exact password was verified for them within VERIFIED_TTL_MS. */
+  private recentlyVerified(username: string, password: string): Principal | null {
+    const hit = this.verified.get(this.passwordKey(username, password));
+    if (!hit || hit.until <= Date.now()) return null;
+    const user = this.store.getUserByName(username);
+    if (!user || hit.userId !== user.id || hit.hash !== user.passwordHash) return null;
+    return { kind: 'user', user, grants: this.store.listGrants(user.id) };
+  }
+
   private async byPassword(username: string, password: string): Promise<Principal | null> {
     const user = this.store.getUserByName(username);
-    const key = createHash('sha256').update(this.cacheKey).update(username).update('\0').update(password).digest('hex');
-    const hit = this.verified.get(key);
-    if (hit && user && hit.userId === user.id && hit.hash === user.passwordHash && hit.until > Date.now()) {
-      return { kind: 'user', user, grants: this.store.listGrants(user.id) };
-    }
     if (!user) {
       // Spend the same time as a real check so response times do not reveal user names.
       await verifyPassword(password, DUMMY_HASH);
@@ -85,7 +113,7 @@ export class Authenticator {
     }
     if (!(await verifyPassword(password, user.passwordHash))) return null;
     if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(key, { userId: user.id, hash: user.passwordHash, until: Date.now() + VERIFIED_TTL_MS });
+    this.verified.set(this.passwordKey(username, password), { userId: user.id, hash: user.passwordHash, until: Date.now() + VERIFIED_TTL_MS });
     return { kind: 'user', user, grants: this.store.listGrants(user.id) };
   }
 }

@@ -1,27 +1,45 @@
-// Failed-login throttling: after `limit` failures from one client address (or for one user
-// name) within `windowMs`, further attempts are refused until the window passes.
+// Failed-login throttling: failures are counted per key (a user name at one client address,
+// or a client address) within a sliding-start window; a key that reached its limit is refused
+// until the window has passed. The table is bounded: the least recently failed keys go first,
+// and a key keeps its place only by failing again, so a spray of new names cannot wipe it.
+
+export interface ThrottleCheck {
+  key: string;
+  /** Failures within the window after which this key is refused. */
+  limit: number;
+}
+
+export interface ThrottleOptions {
+  windowMs?: number;
+  /** Most keys remembered at once (about 100 bytes each). */
+  maxKeys?: number;
+}
 
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
-  private readonly limit: number;
-  private readonly windowMs: number;
+  readonly windowMs: number;
+  private readonly maxKeys: number;
 
-  constructor(limit = 10, windowMs = 60_000) {
-    this.limit = limit;
-    this.windowMs = windowMs;
+  constructor(opts: ThrottleOptions = {}) {
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.maxKeys = opts.maxKeys ?? 100_000;
+  }
+
+  get size(): number {
+    return this.failures.size;
   }
 
   /** Seconds to wait before trying again, or 0 when an attempt is allowed. */
-  retryAfter(keys: string[], now = Date.now()): number {
+  retryAfter(checks: ThrottleCheck[], now = Date.now()): number {
     let wait = 0;
-    for (const key of keys) {
+    for (const { key, limit } of checks) {
       const f = this.failures.get(key);
       if (!f) continue;
       if (now - f.since > this.windowMs) {
         this.failures.delete(key);
         continue;
       }
-      if (f.count >= this.limit) wait = Math.max(wait, Math.ceil((f.since + this.windowMs - now) / 1000));
+      if (f.count >= limit) wait = Math.max(wait, Math.ceil((f.since + this.windowMs - now) / 1000));
     }
     return wait;
   }
@@ -29,10 +47,14 @@ export class LoginThrottle {
   fail(keys: string[], now = Date.now()): void {
     for (const key of keys) {
       const f = this.failures.get(key);
-      if (!f || now - f.since > this.windowMs) this.failures.set(key, { count: 1, since: now });
-      else f.count++;
+      // Re-inserted so the Map's order is least recently failed first.
+      this.failures.delete(key);
+      this.failures.set(key, !f || now - f.since > this.windowMs ? { count: 1, since: now } : { count: f.count + 1, since: f.since });
     }
-    if (this.failures.size > 100_000) this.failures.clear(); // bound memory under a spray of names
+    for (const key of this.failures.keys()) {
+      if (this.failures.size <= this.maxKeys) break;
+      this.failures.delete(key);
+    }
   }
 
   succeed(keys: string[]): void {

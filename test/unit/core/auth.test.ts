@@ -90,14 +90,26 @@ describe('parseAuthorization', () => {
 });
 
 describe('LoginThrottle', () => {
+  const ip = (key: string, limit = 3) => [{ key, limit }];
   it('blocks after the limit within the window and forgets after it', () => {
-    const t = new LoginThrottle(3, 1000);
+    const t = new LoginThrottle({ windowMs: 1000 });
     for (let i = 0; i < 3; i++) t.fail(['ip:a'], 0);
-    assert.equal(t.retryAfter(['ip:a'], 10), 1);
-    assert.equal(t.retryAfter(['ip:b'], 10), 0);
-    assert.equal(t.retryAfter(['ip:a'], 1001), 0);
+    assert.equal(t.retryAfter(ip('ip:a'), 10), 1);
+    assert.equal(t.retryAfter(ip('ip:a', 4), 10), 0, 'each check has its own limit');
+    assert.equal(t.retryAfter(ip('ip:b'), 10), 0);
+    assert.equal(t.retryAfter(ip('ip:a'), 1001), 0);
     t.fail(['ip:c'], 0);
     t.succeed(['ip:c']);
-    assert.equal(t.retryAfter(['ip:c'], 1), 0);
+    assert.equal(t.retryAfter(ip('ip:c'), 1), 0);
+  });
+  it('stays bounded under a spray of names and keeps the keys that keep failing', () => {
+    const t = new LoginThrottle({ windowMs: 60_000, maxKeys: 1000 });
+    for (let i = 0; i < 3; i++) t.fail(['addr:attacker'], 0);
+    for (let i = 0; i < 50_000; i++) {
+      t.fail([`name:${i}`, 'addr:attacker'], 1);
+      assert.ok(t.size <= 1000);
+    }
+    assert.equal(t.size, 1000);
+    assert.ok(t.retryAfter(ip('addr:attacker'), 2) > 0, 'the spraying address is still throttled');
   });
 });

@@ -30,4 +30,16 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ env: { WHARF_PORT: 'eighty' } }), ConfigError);
     assert.throws(() => loadConfig({ env: {}, flags: { config: join(dir, 'missing.json') } }), ConfigError);
   });
+  it('reads trusted proxies from the file, the environment and flags, and refuses what is not an address', async () => {
+    assert.deepEqual(loadConfig({ env: {} }).trustedProxies, []);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const file = join(dir, 'p.json');
+    await writeFile(file, JSON.stringify({ trustedProxies: ['10.0.0.0/8', '::1'] }));
+    assert.deepEqual(loadConfig({ env: {}, flags: { config: file } }).trustedProxies, ['10.0.0.0/8', '::1']);
+    assert.deepEqual(loadConfig({ env: { WHARF_CONFIG: file, WHARF_TRUSTED_PROXIES: '127.0.0.1, 192.168.1.0/24' } }).trustedProxies, ['127.0.0.1', '192.168.1.0/24']);
+    assert.deepEqual(loadConfig({ env: {}, flags: { trustedProxies: 'fd00::/8' } }).trustedProxies, ['fd00::/8']);
+    for (const bad of ['proxy.example', '10.0.0.0/33', '10.0.0.1/8/1', '*']) {
+      assert.throws(() => loadConfig({ env: { WHARF_TRUSTED_PROXIES: bad } }), ConfigError, bad);
+    }
+  });
 });
