@@ -5,7 +5,7 @@ import type { Store } from '../../db/store.ts';
 import { WharfError, unauthorized } from '../errors.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
 import { verifyPassword } from './passwords.ts';
-import { LoginThrottle } from './throttle.ts';
+import { LoginThrottle, throttleAddress } from './throttle.ts';
 import { hashToken, looksLikeToken } from './tokens.ts';
 
 export interface Credentials {
@@ -68,8 +68,10 @@ export class Authenticator {
     const username = creds.username ?? '';
     const known = this.recentlyVerified(username, creds.secret);
     if (known) return known;
-    const nameKey = `name:${clientAddress}\0${username}`;
-    const addressKey = `addr:${clientAddress}`;
+    const client = throttleAddress(clientAddress);
+    // User names are at most 64 characters: a longer one cannot log in, and is not kept whole.
+    const nameKey = `name:${client}\0${username.slice(0, 65)}`;
+    const addressKey = `addr:${client}`;
     const wait = this.throttle.retryAfter([{ key: nameKey, limit: NAME_LIMIT }, { key: addressKey, limit: ADDRESS_LIMIT }]);
     if (wait > 0) throw new WharfError('TOO_MANY_REQUESTS', 'too many failed logins; try again later', { 'retry-after': String(wait) });
     const principal = await this.byPassword(username, creds.secret);

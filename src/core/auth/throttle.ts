@@ -61,3 +61,19 @@ export class LoginThrottle {
     for (const key of keys) this.failures.delete(key);
   }
 }
+
+/**
+ * The part of a client address a throttle counts: an IPv4 address, or the /64 network of an
+ * IPv6 address (one client usually holds a whole /64, so counting single addresses would let
+ * it take a fresh one per attempt).
+ */
+export function throttleAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head, tail = ''] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

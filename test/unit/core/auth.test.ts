@@ -4,7 +4,7 @@ import { parseAuthorization } from '../../../src/core/auth/authenticator.ts';
 import { generatePassword, hashPassword, verifyPassword } from '../../../src/core/auth/passwords.ts';
 import { isValidRepoPattern, matchesRepoPattern } from '../../../src/core/auth/patterns.ts';
 import { ANONYMOUS, can, isServerAdmin, permissionOn, type Principal } from '../../../src/core/auth/principal.ts';
-import { LoginThrottle } from '../../../src/core/auth/throttle.ts';
+import { LoginThrottle, throttleAddress } from '../../../src/core/auth/throttle.ts';
 import { generateToken, hashToken, looksLikeToken } from '../../../src/core/auth/tokens.ts';
 import type { TokenRow, User } from '../../../src/core/model.ts';
 
@@ -111,5 +111,16 @@ describe('LoginThrottle', () => {
     }
     assert.equal(t.size, 1000);
     assert.ok(t.retryAfter(ip('addr:attacker'), 2) > 0, 'the spraying address is still throttled');
+  });
+});
+
+describe('throttleAddress', () => {
+  it('counts IPv4 addresses alone and IPv6 clients by their /64', () => {
+    assert.equal(throttleAddress('203.0.113.7'), '203.0.113.7');
+    assert.equal(throttleAddress('::ffff:203.0.113.7'), '203.0.113.7');
+    assert.equal(throttleAddress('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+    assert.equal(throttleAddress('2001:db8:1:2::9'), '2001:db8:1:2::/64');
+    assert.equal(throttleAddress('2001:0db8::1'), '2001:db8:0:0::/64');
+    assert.equal(throttleAddress('::1'), '0:0:0:0::/64');
   });
 });
