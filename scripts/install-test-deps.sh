@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(twine pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 curl wget gpg gpgv dpkg-dev apt ca-certificates chromium)
+debs=(twine pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 curl wget gpg gpgv gnupg dpkg-dev apt ca-certificates chromium)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
