@@ -8,6 +8,7 @@ import type { FileRow, IndexRow, Permission, RepoKind, Repository } from './mode
 import type { Logger } from './logger.ts';
 import type { ContentCache } from './proxy/content-cache.ts';
 import type { MetadataCache } from './proxy/metadata-cache.ts';
+import type { Upstreams } from './proxy/upstream.ts';
 import type { RepoKeys } from './repo-keys.ts';
 
 /** What a format's route handlers and index builders can use. */
@@ -36,6 +37,8 @@ export interface CoreServices {
   metadata: MetadataCache;
   /** Proxy repositories: upstream content fetched once, verified and kept. */
   content: ContentCache;
+  /** Proxy repositories: requests to the upstream, with timeouts and a breaker. */
+  upstream: Upstreams;
   /** A published index document (from memory when possible). */
   getIndex(repo: Repository, key: string): IndexRow | undefined;
 }

@@ -11,6 +11,7 @@ import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './grou
 import { ContentCache } from './proxy/content-cache.ts';
 import { MetadataCache } from './proxy/metadata-cache.ts';
 import { normalizeProxyOptions, PROXY_OPTION_KEYS } from './proxy/options.ts';
+import { Upstreams } from './proxy/upstream.ts';
 import type { CoreServices, FormatPlugin, RepoContext } from './format-plugin.ts';
 import { IndexCache } from './index-cache.ts';
 import type { Logger } from './logger.ts';
@@ -41,6 +42,7 @@ export class Wharf {
   readonly proxyCache: ProxyCacheStore;
   readonly metadataCache: MetadataCache;
   readonly contentCache: ContentCache;
+  readonly upstreams = new Upstreams();
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
 
@@ -82,6 +84,7 @@ export class Wharf {
       members: (r, p) => this.membersOf(r, p),
       metadata: this.metadataCache,
       content: this.contentCache,
+      upstream: this.upstreams,
     };
     this.reloadRepos();
   }

@@ -1,13 +1,15 @@
 // Upstream content (packages, files) for proxy repositories: fetched once, verified, stored
 // for good. The first client gets the bytes as they arrive; the response ends only after the
-// digest checked out, so a corrupted download fails instead of completing. Concurrent
-// requests for the same file wait for that one fetch and are then served from the store.
+// digest checked out (the upstream index's, or one the upstream announces in a header), so a
+// corrupted or broken-off download fails instead of completing: before the headers went out
+// the client gets a 502, after them its connection is cut. Nothing partial is ever stored.
+// Concurrent requests for the same file wait for that one fetch and are then served from the store.
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
 import { notFound, WharfError } from '../errors.ts';
 import type { IngestPlan, IngestResult } from '../format-plugin.ts';
 import type { FileRow, Repository } from '../model.ts';
-import { UpstreamUnavailable } from './upstream.ts';
+import { announcedSha256, UpstreamUnavailable } from './upstream.ts';
 
 export interface ContentFetchSpec {
   repo: Repository;
@@ -93,6 +95,10 @@ export class ContentCache {
         staged = await this.blobs.stage(toStore);
         if (spec.expectedSha256 && staged.sha256 !== spec.expectedSha256.toLowerCase()) {
           throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its index says ${spec.expectedSha256}; not stored`);
+        }
+        const announced = announcedSha256(res.headers);
+        if (announced && staged.sha256 !== announced) {
+          throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its own header says ${announced}; not stored`);
         }
         await spec.validate?.(staged, res);
         const result = await this.record(spec.repo, spec.plan(staged));

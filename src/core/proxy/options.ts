@@ -1,5 +1,6 @@
 // Options every proxy repository has, whatever its format: where the upstream is, how to
-// log in to it, how long its metadata is trusted, and whether to contact it at all.
+// log in to it, how long its metadata is trusted, how long to wait for it, when to stop asking
+// it for a while, and whether to contact it at all.
 import { badRequest } from '../errors.ts';
 
 export interface ProxyOptions {
@@ -11,17 +12,37 @@ export interface ProxyOptions {
   metadataTtl: number;
   /** Seconds an upstream "not found" is remembered. */
   negativeTtl: number;
-  /** Seconds to wait for the upstream before serving from the cache (or failing). */
+  /** Seconds to wait for the upstream's answer (its headers) before serving from the cache (or failing). */
   timeout: number;
+  /** Seconds a body may pause between two chunks: a download that keeps arriving is never cut off. */
+  idleTimeout: number;
+  /** Consecutive failures after which the upstream is not asked for `failTimeout` seconds (0: never). */
+  maxFails: number;
+  /** Seconds the upstream rests after `maxFails` failures: stale copies are served at once meanwhile. */
+  failTimeout: number;
   /** Never contact the upstream: serve only what is cached. */
   offline: boolean;
 }
 
-export const PROXY_OPTION_KEYS = ['upstream', 'username', 'password', 'metadataTtl', 'negativeTtl', 'timeout', 'offline'] as const;
+export const PROXY_OPTION_KEYS = ['upstream', 'username', 'password', 'metadataTtl', 'negativeTtl', 'timeout', 'idleTimeout', 'maxFails', 'failTimeout', 'offline'] as const;
+
+const DEFAULTS = { metadataTtl: 600, negativeTtl: 60, timeout: 30, maxFails: 3, failTimeout: 60 };
 
 const seconds = (v: unknown, name: string, dflt: number): number => {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw badRequest(`${name} must be a number of seconds`);
+  return v;
+};
+
+const positive = (v: unknown, name: string, dflt: number): number => {
+  const n = seconds(v, name, dflt);
+  if (n <= 0) throw badRequest(`${name} must be more than 0 seconds`);
+  return n;
+};
+
+const count = (v: unknown, name: string, dflt: number): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw badRequest(`${name} must be a whole number (0 turns it off)`);
   return v;
 };
 
@@ -41,18 +62,25 @@ export function normalizeProxyOptions(options: Record<string, unknown>): ProxyOp
     if (options[k] !== undefined && typeof options[k] !== 'string') throw badRequest(`${k} must be a string`);
   }
   if (options.offline !== undefined && typeof options.offline !== 'boolean') throw badRequest('offline must be true or false');
+  const timeout = positive(options.timeout, 'timeout', DEFAULTS.timeout);
   return {
     upstream: url.toString(),
     ...(options.username !== undefined ? { username: options.username as string } : {}),
     ...(options.password !== undefined ? { password: options.password as string } : {}),
-    metadataTtl: seconds(options.metadataTtl, 'metadataTtl', 600),
-    negativeTtl: seconds(options.negativeTtl, 'negativeTtl', 60),
-    timeout: seconds(options.timeout, 'timeout', 30),
+    metadataTtl: seconds(options.metadataTtl, 'metadataTtl', DEFAULTS.metadataTtl),
+    negativeTtl: seconds(options.negativeTtl, 'negativeTtl', DEFAULTS.negativeTtl),
+    timeout: positive(options.timeout, 'timeout', timeout),
+    idleTimeout: positive(options.idleTimeout, 'idleTimeout', timeout),
+    maxFails: count(options.maxFails, 'maxFails', DEFAULTS.maxFails),
+    failTimeout: seconds(options.failTimeout, 'failTimeout', DEFAULTS.failTimeout),
     offline: options.offline === true,
   };
 }
 
-/** The proxy options out of a repository's options (already normalized). */
+/** The proxy options out of a repository's options (normalized; repositories made before an option existed get its default). */
 export function proxyOptionsOf(options: Record<string, unknown>): ProxyOptions {
-  return options as unknown as ProxyOptions;
+  const o = options as unknown as Partial<ProxyOptions> & { upstream: string };
+  if (o.idleTimeout !== undefined && o.maxFails !== undefined && o.failTimeout !== undefined) return o as ProxyOptions;
+  const timeout = o.timeout ?? DEFAULTS.timeout;
+  return { ...DEFAULTS, ...o, timeout, idleTimeout: o.idleTimeout ?? timeout, maxFails: o.maxFails ?? DEFAULTS.maxFails, failTimeout: o.failTimeout ?? DEFAULTS.failTimeout } as ProxyOptions;
 }

@@ -1,6 +1,13 @@
-// Requests to a proxy repository's upstream: one timeout, credentials only for the
-// upstream's own origin (never leaked to a CDN it links to), conditional requests.
+// Requests to a proxy repository's upstream. Two timeouts instead of one deadline for the whole
+// transfer: `timeout` for the answer's headers, `idleTimeout` between two chunks of its body, so
+// a large file that keeps arriving is never cut off while a stalled one is. Every failure
+// (refused, timed out, broken off, 5xx) is an UpstreamUnavailable (502) with a message that
+// says what happened. A breaker per repository: after `maxFails` consecutive failures the
+// upstream is not asked for `failTimeout` seconds, so callers serve stale copies at once
+// instead of waiting for the timeout each time (Verdaccio's max_fails / fail_timeout).
+// Credentials go only to the upstream's own origin (never leaked to a CDN it links to).
 import { WharfError } from '../errors.ts';
+import type { Repository } from '../model.ts';
 import type { ProxyOptions } from './options.ts';
 
 export class UpstreamUnavailable extends WharfError {
@@ -15,24 +22,127 @@ export interface UpstreamRequest {
   lastModified?: string | null;
 }
 
-/** Resolve `target` (relative to the upstream base, or absolute) and fetch it. */
-export async function fetchUpstream(opts: ProxyOptions, target: string, req: UpstreamRequest = {}): Promise<Response> {
-  const base = new URL(opts.upstream);
-  const url = new URL(target, base);
-  const headers: Record<string, string> = { 'user-agent': 'wharf-proxy' };
-  if (req.accept) headers.accept = req.accept;
-  if (req.etag) headers['if-none-match'] = req.etag;
-  if (req.lastModified) headers['if-modified-since'] = req.lastModified;
-  if (opts.username !== undefined && url.origin === base.origin) {
-    headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
+interface Health {
+  failures: number;
+  lastFailure: number;
+}
+
+/** Why a fetch or a body read failed, in words. */
+function reason(err: unknown): string {
+  if (err instanceof UpstreamUnavailable) return err.message;
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+/** Upstream access for every proxy repository, with the per-repository breaker state. */
+export class Upstreams {
+  private readonly health = new Map<number, Health>();
+
+  /** Throws at once while the breaker of `repo` is open. */
+  private checkBreaker(repo: Repository, opts: ProxyOptions, origin: string): void {
+    const h = this.health.get(repo.id);
+    if (!h || opts.maxFails <= 0 || h.failures < opts.maxFails) return;
+    const waitMs = h.lastFailure + opts.failTimeout * 1000 - Date.now();
+    if (waitMs > 0) {
+      throw new UpstreamUnavailable(`upstream ${origin} failed ${h.failures} times in a row; not asked again for ${Math.ceil(waitMs / 1000)} s`);
+    }
   }
-  try {
-    return await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(opts.timeout * 1000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    const why = (err as Error).name === 'TimeoutError' ? `timed out after ${opts.timeout} s` : cause ?? (err as Error).message;
-    throw new UpstreamUnavailable(`upstream ${url.origin} unavailable: ${why}`);
+
+  private failed(repo: Repository): void {
+    const h = this.health.get(repo.id) ?? { failures: 0, lastFailure: 0 };
+    h.failures++;
+    h.lastFailure = Date.now();
+    this.health.set(repo.id, h);
   }
+
+  private succeeded(repo: Repository): void {
+    this.health.delete(repo.id);
+  }
+
+  /** Consecutive failures of `repo`'s upstream (0 when healthy), for metrics and tests. */
+  failures(repo: Repository): number {
+    return this.health.get(repo.id)?.failures ?? 0;
+  }
+
+  /**
+   * Resolve `target` (relative to the upstream base, or absolute) and fetch it. The returned
+   * body is guarded by the idle timeout; reading it throws UpstreamUnavailable when the
+   * upstream stalls or breaks off. A 5xx counts as a failure of the upstream (and is returned).
+   */
+  async fetch(repo: Repository, opts: ProxyOptions, target: string, req: UpstreamRequest = {}): Promise<Response> {
+    const base = new URL(opts.upstream);
+    const url = new URL(target, base);
+    const origin = url.origin;
+    this.checkBreaker(repo, opts, base.origin);
+    const headers: Record<string, string> = { 'user-agent': 'wharf-proxy' };
+    if (req.accept) headers.accept = req.accept;
+    if (req.etag) headers['if-none-match'] = req.etag;
+    if (req.lastModified) headers['if-modified-since'] = req.lastModified;
+    if (opts.username !== undefined && url.origin === base.origin) {
+      headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
+    }
+    const abort = new AbortController();
+    let timedOut: string | null = null;
+    const headersTimer = setTimeout(() => {
+      timedOut = `no answer within ${opts.timeout} s`;
+      abort.abort(new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut}`));
+    }, opts.timeout * 1000);
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, redirect: 'follow', signal: abort.signal });
+    } catch (err) {
+      this.failed(repo);
+      throw new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut ?? reason(err)}`);
+    } finally {
+      clearTimeout(headersTimer);
+    }
+    if (res.status >= 500) this.failed(repo);
+    else if (!res.ok) this.succeeded(repo);
+    if (!res.ok || !res.body) {
+      // Nobody reads the body of an error or a 304: free the connection now.
+      await res.body?.cancel().catch(() => {});
+      if (res.ok) this.succeeded(repo);
+      return withUrl(new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers }), res.url);
+    }
+    const reader = res.body.getReader();
+    const idleMs = opts.idleTimeout * 1000;
+    const what = `${url.pathname}`;
+    const upstreams = this;
+    // Pulled only when a reader wants more: time spent waiting on a slow client is not idleness.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const idle = setTimeout(() => {
+          timedOut = `no bytes of ${what} for ${opts.idleTimeout} s`;
+          abort.abort(new UpstreamUnavailable(`upstream ${origin} stalled: ${timedOut}`));
+        }, idleMs);
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            upstreams.succeeded(repo);
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (err) {
+          upstreams.failed(repo);
+          controller.error(new UpstreamUnavailable(timedOut ? `upstream ${origin} stalled: ${timedOut}` : `upstream ${origin} broke off ${what}: ${reason(err)}`));
+        } finally {
+          clearTimeout(idle);
+        }
+      },
+      cancel(why) {
+        abort.abort();
+        return reader.cancel(why).catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+    return withUrl(new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers }), res.url);
+  }
+}
+
+/** Relative links in a page resolve against the URL it came from (after redirects). */
+function withUrl(res: Response, url: string): Response {
+  Object.defineProperty(res, 'url', { value: url });
+  return res;
 }
 
 /** Throw for an upstream answer that is neither content nor a clean "not found". */
@@ -40,4 +150,18 @@ export function assertUpstreamOk(res: Response, what: string): void {
   if (res.status >= 500 || (res.status >= 400 && res.status !== 404 && res.status !== 410)) {
     throw new UpstreamUnavailable(`upstream answered ${res.status} for ${what}`);
   }
+}
+
+/**
+ * The sha256 an upstream announces for the body it sends, when it does (RFC 9530
+ * `Repr-Digest`, RFC 3230 `Digest`, Artifactory's and Nexus's `X-Checksum-Sha256`): without
+ * an index to check against, the only way to tell a lie in Content-Length from a short file.
+ */
+export function announcedSha256(headers: Headers): string | null {
+  const x = headers.get('x-checksum-sha256');
+  if (x && /^[0-9a-fA-F]{64}$/.test(x.trim())) return x.trim().toLowerCase();
+  const repr = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):/i.exec(headers.get('repr-digest') ?? '');
+  const legacy = /(?:^|,)\s*sha-256=([A-Za-z0-9+/=]+)/i.exec(headers.get('digest') ?? '');
+  const hex = Buffer.from((repr ?? legacy)?.[1] ?? '', 'base64').toString('hex');
+  return hex.length === 64 ? hex : null;
 }

@@ -46,7 +46,36 @@ export function assertDistsFileLooksRight(key: string, body: Uint8Array, content
   const expected = EXPECTED_COMPRESSION[ext];
   if (expected && detectCompression(body.subarray(0, 8)) !== expected) throw invalidPackage(`upstream sent ${key} without ${expected} compression`);
   const head = Buffer.from(body.subarray(0, 64)).toString('latin1');
-  if (name === 'InRelease' && !head.startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) throw invalidPackage(`upstream sent an InRelease that is not clear-signed`);
-  if (name === 'Release' && !/^[A-Za-z][A-Za-z0-9-]*:/.test(head)) throw invalidPackage('upstream sent a Release file that is not a control file');
+  if (name === 'InRelease') assertReleaseText(signedText(Buffer.from(body).toString('utf8')), key);
+  if (name === 'Release') assertReleaseText(Buffer.from(body).toString('utf8'), key);
   if (/^\s*</.test(head) && !expected) throw invalidPackage(`upstream sent markup for ${key}`);
+}
+
+/** The text a clear-signed InRelease signs; throws when it is not a clear-signed message. */
+function signedText(text: string): string {
+  const m = /^-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]+\r?\n)*?\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----[\s\S]*-----END PGP SIGNATURE-----\s*$/.exec(text);
+  if (!m) throw invalidPackage('upstream sent an InRelease that is not a clear-signed message');
+  return m[1].replace(/^- /gm, '');
+}
+
+/** A Release must be one control stanza that lists the indexes' digests. */
+function assertReleaseText(text: string, key: string): void {
+  let stanzas;
+  try {
+    stanzas = parseStanzas(text);
+  } catch (err) {
+    throw invalidPackage(`upstream sent a ${key} that does not parse: ${(err as Error).message}`);
+  }
+  if (!stanzas.some((s) => ['SHA256', 'SHA512', 'SHA1', 'MD5Sum'].some((h) => s.has(h)))) throw invalidPackage(`upstream sent a ${key} that lists no index digests`);
+}
+
+/** A (decompressed) Packages index: stanzas that each name a package (none at all is a valid, empty index). */
+export function assertPackagesText(text: string, key: string): void {
+  let stanzas;
+  try {
+    stanzas = parseStanzas(text);
+  } catch (err) {
+    throw invalidPackage(`upstream sent a ${key} that does not parse: ${(err as Error).message}`);
+  }
+  if (stanzas.some((s) => !s.has('Package'))) throw invalidPackage(`upstream sent a ${key} with a stanza that names no package`);
 }

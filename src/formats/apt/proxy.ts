@@ -13,12 +13,12 @@ import type { IngestPlan, RepoContext, RouteContext } from '../../core/format-pl
 import { assertLooksLike } from '../../core/proxy/looks-like.ts';
 import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
 import { proxyOptionsOf, type ProxyOptions } from '../../core/proxy/options.ts';
-import { fetchUpstream, UpstreamUnavailable } from '../../core/proxy/upstream.ts';
+import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
 import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
 import { markStale, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
-import { assertDistsFileLooksRight, isBinaryByHashPath, isPackagesPath, parseByHashPath, poolHashes } from './proxy-index.ts';
+import { assertDistsFileLooksRight, assertPackagesText, isBinaryByHashPath, isPackagesPath, parseByHashPath, poolHashes } from './proxy-index.ts';
 
 /** Decompressed indexes larger than this are not read for hashes (Debian's largest is ~100 MB). */
 const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
@@ -93,13 +93,15 @@ async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string 
 async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, segments: string[]) {
   const opts = proxyOptionsOf(ctx.repo.options);
   const r = await ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
-    const out = await conditionalFetch(() => fetchUpstream(opts, encodePath(segments), { etag: prev?.etag, lastModified: prev?.lastModified }), key,
+    const out = await conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments), { etag: prev?.etag, lastModified: prev?.lastModified }), key,
       (body, res) => assertDistsFileLooksRight(key, body, res.headers.get('content-type')));
     // A Packages file that does not parse is never cached; one that does feeds the pool hashes.
     if (out.status === 200 && isPackagesPath(key)) {
       const map = new Map<string, string>();
       try {
-        await addIndex(map, out.body);
+        const text = (await inflate(out.body)).toString('utf8');
+        assertPackagesText(text, key);
+        for (const [p, s] of poolHashes(text)) map.set(p, s);
       } catch (err) {
         throw new UpstreamUnavailable(`upstream sent an unreadable ${key}: ${(err as Error).message}`);
       }
@@ -142,7 +144,7 @@ async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
   const result = await ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => fetchUpstream(opts, encodePath(segments)),
+    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments)),
     expectedSha256: algorithm === 'SHA256' ? hex : null,
     validate: async (staged: StagedBlob, res) => {
       if (/text\/html/i.test(res.headers.get('content-type') ?? '')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${path}; not stored`);
@@ -207,7 +209,7 @@ export async function proxyPool(req: FastifyRequest, reply: FastifyReply, ctx: R
   const result = await ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => fetchUpstream(opts, encodePath(segments)),
+    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments)),
     expectedSha256: expected ?? null,
     validate: (staged, res) => assertLooksLike(staged, filename.replace(/\.udeb$/, '.deb'), res.headers.get('content-type')),
     plan: (staged) => ({

@@ -1,6 +1,7 @@
 // The Arch Linux format: hosted pacman repositories with signed `.db`/`.files` per
 // architecture, built from the metadata database and published atomically; and proxies
 // of an upstream pacman repository (see proxy.ts).
+import { PROXY_OPTION_KEYS } from '../../core/proxy/options.ts';
 import type { FormatPlugin } from '../../core/format-plugin.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { FileRow, RepoKind } from '../../core/model.ts';
@@ -21,7 +22,7 @@ export const archFormat: FormatPlugin = {
     if (kind !== 'proxy') return normalizeArchOptions(options);
     // The core has taken the proxy options; a proxy has no Arch options of its own.
     const extra = Object.keys(options);
-    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch proxy; known: upstream, username, password, metadataTtl, negativeTtl, timeout, offline`);
+    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch proxy; known: ${PROXY_OPTION_KEYS.join(', ')}`);
     return {};
   },
   routes: archRoutes,

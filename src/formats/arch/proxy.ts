@@ -15,7 +15,7 @@ import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import { assertLooksLike } from '../../core/proxy/looks-like.ts';
 import type { FetchOutcome } from '../../core/proxy/metadata-cache.ts';
 import { proxyOptionsOf, type ProxyOptions } from '../../core/proxy/options.ts';
-import { fetchUpstream, UpstreamUnavailable } from '../../core/proxy/upstream.ts';
+import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { markStale, sendIndex, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
 import type { CachedUpstreamEntry } from '../../db/proxy-cache-store.ts';
@@ -38,8 +38,8 @@ function assertSignature(bytes: Uint8Array, what: string, contentType: string | 
 }
 
 /** Fetch a db and (when it changed) its signature in one step. */
-async function fetchPair(opts: ProxyOptions, arch: string, dbFile: string, prev: CachedUpstreamEntry | undefined): Promise<FetchOutcome> {
-  const res = await fetchUpstream(opts, upstreamPath(arch, dbFile), { etag: prev?.etag, lastModified: prev?.lastModified });
+async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbFile: string, prev: CachedUpstreamEntry | undefined): Promise<FetchOutcome> {
+  const res = await ctx.services.upstream.fetch(ctx.repo, opts, upstreamPath(arch, dbFile), { etag: prev?.etag, lastModified: prev?.lastModified });
   if (res.status === 304 && prev) return { status: 304 };
   if (res.status === 404 || res.status === 410) return { status: 404 };
   if (!res.ok) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${arch}/${dbFile}`);
@@ -47,11 +47,12 @@ async function fetchPair(opts: ProxyOptions, arch: string, dbFile: string, prev:
   // Read before storing: an error page answered with 200 is never cached as a db.
   if (/text\/html/i.test(res.headers.get('content-type') ?? '')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${arch}/${dbFile}; not stored`);
   try {
+    if (db.length === 0) throw new Error('empty');
     await readRepoDb(db);
   } catch (err) {
     throw new UpstreamUnavailable(`upstream sent a broken ${arch}/${dbFile}: ${(err as Error).message}; not stored`);
   }
-  const sigRes = await fetchUpstream(opts, upstreamPath(arch, `${dbFile}.sig`));
+  const sigRes = await ctx.services.upstream.fetch(ctx.repo, opts, upstreamPath(arch, `${dbFile}.sig`));
   let sig: Uint8Array | null = null;
   if (sigRes.ok) {
     sig = new Uint8Array(await sigRes.arrayBuffer());
@@ -103,7 +104,7 @@ export async function proxyDb(req: FastifyRequest, reply: FastifyReply, ctx: Rou
   const sigWanted = file.endsWith('.sig');
   const dbFile = sigWanted ? file.slice(0, -4) : file;
   const opts = proxyOptionsOf(ctx.repo.options);
-  const r = await ctx.services.metadata.get(ctx.repo, pairKey(arch, dbFile), opts, (prev) => fetchPair(opts, arch, dbFile, prev));
+  const r = await ctx.services.metadata.get(ctx.repo, pairKey(arch, dbFile), opts, (prev) => fetchPair(ctx, opts, arch, dbFile, prev));
   if (!r.entry) throw notFound(`upstream of ${ctx.repo.name} has no ${arch}/${dbFile}${opts.offline ? ' cached (offline)' : ''}`);
   rememberDb(ctx, arch, dbFile);
   const pair = decodeOnce(ctx.repo.id, r.entry);
@@ -195,7 +196,7 @@ async function proxyPackageFile(ctx: RepoContext, arch: string, name: string): P
   return ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => fetchUpstream(opts, target),
+    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, target),
     expectedSha256,
     validate: (staged, res) => (isSig ? assertSignatureFile(staged, name, res.headers.get('content-type')) : assertLooksLike(staged, name, res.headers.get('content-type'))),
     plan: (staged) => ({ files: [{ path, filename: name, blob: staged, meta: { upstreamUrl: new URL(target, opts.upstream).toString() } }], scopes: [] }),

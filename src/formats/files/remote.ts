@@ -10,7 +10,7 @@ import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import { assertLooksLike } from '../../core/proxy/looks-like.ts';
 import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
 import { proxyOptionsOf } from '../../core/proxy/options.ts';
-import { fetchUpstream } from '../../core/proxy/upstream.ts';
+import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { markStale, sendFile, sendIndex, sendProxied } from '../../server/http/send.ts';
 import { baseName, listingKey, type RequestPath } from './paths.ts';
 
@@ -26,7 +26,7 @@ async function proxyFile(ctx: RouteContext, path: string, segments: string[]): P
   return ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => fetchUpstream(opts, encodePath(segments)),
+    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments)),
     validate: (staged, res) => assertLooksLike(staged, baseName(path), res.headers.get('content-type')),
     plan: (staged) => ({ files: [{ path, filename: baseName(path), blob: staged, meta: { upstreamUrl: new URL(encodePath(segments), opts.upstream).toString() } }], scopes: [] }),
     existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
@@ -34,12 +34,30 @@ async function proxyFile(ctx: RouteContext, path: string, segments: string[]): P
   });
 }
 
+/**
+ * A listing is an HTML page or a JSON document: anything else (a file where a directory was
+ * asked for, an error in another type) counts as a failure and the last good copy is served.
+ */
+function assertListing(body: Uint8Array, res: Response): void {
+  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'text/html' || type === 'application/xhtml+xml') return;
+  if (type === 'application/json' || type.endsWith('+json')) {
+    try {
+      JSON.parse(Buffer.from(body).toString('utf8'));
+      return;
+    } catch {
+      throw new UpstreamUnavailable(`upstream sent a JSON listing that does not parse (${res.url})`);
+    }
+  }
+  throw new UpstreamUnavailable(`upstream sent ${type || 'no content type'} where a directory listing was expected (${res.url})`);
+}
+
 /** The upstream's own listing of a directory, cached like any upstream metadata. */
 async function proxyListing(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, segments: string[]) {
   const opts = proxyOptionsOf(ctx.repo.options);
   const target = segments.length ? `${encodePath(segments)}/` : '';
   const r = await ctx.services.metadata.get(ctx.repo, `listing:${target}`, opts, (prev) =>
-    conditionalFetch(() => fetchUpstream(opts, target, { accept: req.headers.accept ?? 'text/html', etag: prev?.etag, lastModified: prev?.lastModified }), `/${target}`));
+    conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: req.headers.accept ?? 'text/html', etag: prev?.etag, lastModified: prev?.lastModified }), `/${target}`, assertListing));
   if (!r.entry) throw notFound(`no directory /${target} upstream of ${ctx.repo.name}`);
   markStale(reply, r.stale);
   reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");

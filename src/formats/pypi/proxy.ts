@@ -9,7 +9,7 @@ import type { MetadataResult } from '../../core/proxy/metadata-cache.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import { assertLooksLike } from '../../core/proxy/looks-like.ts';
 import { proxyOptionsOf } from '../../core/proxy/options.ts';
-import { fetchUpstream, UpstreamUnavailable } from '../../core/proxy/upstream.ts';
+import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
 import { parseDistFilename } from './filename.ts';
 import { normalizeName } from './names.ts';
@@ -23,7 +23,7 @@ const MODEL_TYPE = 'application/x-wharf-upstream-page+json';
 async function cachedUpstream(ctx: RepoContext, key: string, target: string, parse: (text: string, res: Response) => unknown): Promise<MetadataResult> {
   const opts = proxyOptionsOf(ctx.repo.options);
   return ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
-    const res = await fetchUpstream(opts, target, { accept: ACCEPT_PAGE, etag: prev?.etag, lastModified: prev?.lastModified });
+    const res = await ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: ACCEPT_PAGE, etag: prev?.etag, lastModified: prev?.lastModified });
     if (res.status === 304) return { status: 304 };
     if (res.status === 404 || res.status === 410) return { status: 404 };
     if (!res.ok) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${target}`);
@@ -146,7 +146,7 @@ export async function proxiedFile(ctx: RepoContext, project: string, name: strin
   return ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => fetchUpstream(opts, isMetadata ? `${f.url}.metadata` : f.url),
+    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, isMetadata ? `${f.url}.metadata` : f.url),
     expectedSha256: expected,
     validate: isMetadata ? undefined : (staged, res) => assertLooksLike(staged, filename, res.headers.get('content-type')),
     plan: (staged) => planCachedFile(project, f, staged, isMetadata),

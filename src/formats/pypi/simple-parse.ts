@@ -1,5 +1,8 @@
 // Reading another index's simple pages (PEP 503 HTML or PEP 691 JSON), for proxy
 // repositories: into one model whatever the upstream speaks, with file URLs made absolute.
+// A page that is not a simple page (a login or error page answered with 200, a wrong content
+// type, JSON of another shape) is refused: the proxy then counts the upstream as failing and
+// serves its last good copy, instead of an empty project that hides every cached file.
 import { invalidPackage } from '../../core/errors.ts';
 
 export interface UpstreamFile {
@@ -64,8 +67,28 @@ function filenameOf(url: string): string {
   return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
 }
 
-/** A PEP 503 project page. `pageUrl` resolves relative links. */
+/** PEP 629: every simple page of a current index says which API version it speaks. */
+const hasRepositoryVersion = (html: string) => /<meta\s[^>]*name\s*=\s*["']?pypi:repository-version/i.test(html);
+
+/** Names a distribution (or an older installer) could have: what an anchor of a project page links to. */
+const DIST_FILE = /\.(whl|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tar|zip|egg|exe|msi|rpm|dmg|deb)$/i;
+
+/** A PEP 503 project page. `pageUrl` resolves relative links. Throws for a page that is not one. */
 export function parseProjectHtml(html: string, pageUrl: string, name: string): UpstreamPage {
+  const page = parseProjectAnchors(html, pageUrl, name);
+  // Without the PEP 629 marker, a page counts as a project page only if it links a distribution:
+  // an HTML error or login page has none, and an empty project is not worth the doubt.
+  if (!hasRepositoryVersion(html) && !page.files.some((f) => DIST_FILE.test(f.filename))) {
+    throw invalidPackage(`upstream answered for ${name} an HTML page that is not a simple page (no distribution links${/<title>/i.test(html) ? `, title "${titleOf(html)}"` : ''})`);
+  }
+  return page;
+}
+
+function titleOf(html: string): string {
+  return unescapeHtml(/<title>([\s\S]*?)<\/title/i.exec(html)?.[1] ?? '').trim().slice(0, 80);
+}
+
+function parseProjectAnchors(html: string, pageUrl: string, name: string): UpstreamPage {
   const files: UpstreamFile[] = [];
   const re = /<a\s([^>]*)>([\s\S]*?)<\/a\s*>/gi;
   let m: RegExpExecArray | null;
@@ -150,19 +173,27 @@ export function parseRoot(text: string, json: boolean): string[] {
     return doc.projects.map((p) => p.name).filter((n): n is string => typeof n === 'string');
   }
   const names: string[] = [];
-  const re = /<a\s[^>]*>([\s\S]*?)<\/a\s*>/gi;
+  // Without the PEP 629 marker, every link must look like one to a project (`<a href="name/">name</a>`).
+  const marked = hasRepositoryVersion(text);
+  const re = /<a\s([^>]*)>([\s\S]*?)<\/a\s*>/gi;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) {
-    const name = unescapeHtml(m[1].replace(/<[^>]*>/g, '')).trim();
+    const name = unescapeHtml(m[2].replace(/<[^>]*>/g, '')).trim();
+    if (!marked && !(PROJECT_NAME.test(name) && /\/$/.test(parseAttributes(m[1]).get('href') ?? ''))) {
+      throw invalidPackage(`upstream root is not a simple page (it links ${JSON.stringify(name.slice(0, 40))})`);
+    }
     if (name) names.push(name);
   }
+  if (!marked && names.length === 0) throw invalidPackage('upstream root is not a simple page (no project links)');
   return names;
 }
 
+const PROJECT_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+
 /** Is this response a simple page we understand, and in which form? */
 export function pageKind(contentType: string | null, body: string): 'json' | 'html' {
-  const ct = (contentType ?? '').toLowerCase();
-  if (ct.includes('json')) return 'json';
-  if (ct.includes('html')) return 'html';
+  const ct = (contentType ?? '').toLowerCase().split(';')[0].trim();
+  if (ct === 'application/vnd.pypi.simple.v1+json' || ct === 'application/json') return 'json';
+  if (ct === 'text/html' || ct === 'application/vnd.pypi.simple.v1+html' || ct === 'application/xhtml+xml') return 'html';
   throw invalidPackage(`upstream answered ${contentType ?? 'no content type'}, not a simple page${body.length ? '' : ' (empty)'}`);
 }
