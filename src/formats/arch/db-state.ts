@@ -118,8 +118,14 @@ export class RepoDbState {
     const names = new Set<string>();
     if (!this.loaded) {
       this.facts.clear();
-      for (const [name, f] of this.readFacts(ctx.store.listFilesByPrefix(ctx.repo.id, ''))) this.facts.set(name, f);
-      this.changed.clear();
+      const rows = ctx.store.listFilesByPrefix(ctx.repo.id, '');
+      for (const [name, f] of this.readFacts(rows)) this.facts.set(name, f);
+      // An upload marks its name before its rows commit: a mark whose files this read did not
+      // see must outlive the load, or that upload never reaches the db.
+      const seen = new Set(rows.map((r) => `${r.path}\0${r.sha256}`));
+      for (const [name, pending] of [...this.changed]) {
+        if (this.settled(pending, (p, s) => seen.has(`${p}\0${s}`))) this.changed.delete(name);
+      }
       this.views.clear();
       this.loaded = true;
     } else {
@@ -130,8 +136,7 @@ export class RepoDbState {
         if (f) this.facts.set(name, f);
         else this.facts.delete(name);
         names.add(name);
-        const stored = (path: string, sha: string) => rows.some((r) => r.path === path && r.sha256 === sha);
-        if (!pending || pending.expect.every(([p, s]) => stored(p, s)) || Date.now() - pending.since > EXPECT_TTL_MS) this.changed.delete(name);
+        if (this.settled(pending, (p, s) => rows.some((r) => r.path === p && r.sha256 === s))) this.changed.delete(name);
       }
     }
     const opts = archOptions(ctx.repo);
@@ -141,6 +146,11 @@ export class RepoDbState {
     for (const [arch, view] of this.views) {
       for (const name of all ? new Set([...this.facts.keys(), ...view.chosen.keys()]) : names) this.update(view, arch, name, opts.requireSignedUploads);
     }
+  }
+
+  /** Whether a mark is done with: nothing expected, everything expected stored, or given up on. */
+  private settled(pending: Pending | null, stored: (path: string, sha256: string) => boolean): boolean {
+    return !pending || pending.expect.every(([p, s]) => stored(p, s)) || Date.now() - pending.since > EXPECT_TTL_MS;
   }
 
   private choose(name: string, arch: string, requireSigned: boolean): PkgFile | undefined {

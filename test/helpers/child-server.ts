@@ -1,0 +1,80 @@
+// A real `wharf serve` in a child process over a data directory the test keeps, so that it
+// can be killed with SIGKILL (a crash: no shutdown hook runs) and started again on the same
+// data, with none of the previous process's memory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { ADMIN_PASSWORD, basic } from './server.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const NODE = path.join(ROOT, 'node_modules/.bin/node');
+const MAIN = path.join(ROOT, 'src/cli/main.ts');
+
+export interface ChildServer {
+  url: string;
+  port: number;
+  data: string;
+  adminAuth: string;
+  /** What the process wrote to stderr (warnings and errors). */
+  stderr(): string;
+  /** SIGKILL, and wait until the process is gone. */
+  kill9(): Promise<void>;
+  /** SIGTERM (a clean shutdown), and wait until the process is gone. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+async function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await once(child, 'exit');
+}
+
+/** Start `wharf serve --data <data>` and wait until it answers /-/health. */
+export async function spawnServer(data: string, opts: { logLevel?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ChildServer> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(NODE, [MAIN, 'serve', '--data', data, '--host', '127.0.0.1', '--port', String(port), '--log-level', opts.logLevel ?? 'warn'], {
+      env: { ...process.env, ...opts.env, WHARF_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 60_000;
+    let up = false;
+    while (!up && Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+      up = await fetch(`${url}/-/health`).then((r) => r.ok, () => false);
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!up) {
+      child.kill('SIGKILL');
+      await waitExit(child);
+      // The port may have been taken between choosing and binding it: try another.
+      if (attempt < 3 && /EADDRINUSE/.test(stderr)) continue;
+      throw new Error(`wharf serve did not start on ${url}:\n${stderr}`);
+    }
+    return {
+      url, port, data,
+      adminAuth: basic('admin', ADMIN_PASSWORD),
+      stderr: () => stderr,
+      async kill9() {
+        child.kill('SIGKILL');
+        await waitExit(child);
+      },
+      async stop() {
+        child.kill('SIGTERM');
+        await waitExit(child);
+      },
+    };
+  }
+}
