@@ -1,7 +1,8 @@
 // Publishes generated indexes: a format builds the documents of a scope from the database,
 // and they replace the scope's previous documents in one transaction. Work is serialised per
-// repository; a scope is marked dirty before the change that needs it commits, so one left
-// unpublished by a crash is rebuilt at the next start.
+// repository; a scope is marked dirty in the transaction of the change that needs it, and a
+// publish clears only the generations its build saw, so one left unpublished by a crash
+// (even one that committed while another build of the scope ran) is rebuilt at the next start.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Store } from '../db/store.ts';
@@ -83,13 +84,16 @@ export class Publisher {
       if (!todo || todo.size === 0) return;
       this.pending.delete(repo.id);
       for (const scope of todo) {
+        // Read before the build reads the database: a change that commits while the build
+        // runs bumps the generation past this, and the scope stays dirty.
+        const generation = this.store.dirtyGeneration(repo.id, scope);
         const docs = await plugin.buildScope(ctx, scope);
-        this.writeScope(repo, scope, docs);
+        this.writeScope(repo, scope, docs, generation);
       }
     });
   }
 
-  private writeScope(repo: Repository, scope: string, docs: IndexDocument[]): void {
+  private writeScope(repo: Repository, scope: string, docs: IndexDocument[], generation: number): void {
     const before = this.store.indexVersions(repo.id, scope);
     const nowMs = Date.now();
     const rows = docs.map((d) => {
@@ -98,7 +102,7 @@ export class Publisher {
       const gzip = body.length >= GZIP_MIN_BYTES && isCompressible(d.contentType) ? gzipSync(body, { level: 6 }) : null;
       return { key: d.key, contentType: d.contentType, body, gzip, etag, updatedAt: changeTime(before.get(d.key), etag, nowMs) };
     });
-    this.store.replaceScope(repo.id, scope, rows);
+    this.store.replaceScope(repo.id, scope, rows, generation);
     for (const k of before.keys()) this.cache.delete(repo.id, k);
     for (const r of rows) {
       const row: IndexRow = { repoId: repo.id, key: r.key, scope, contentType: r.contentType, body: r.body, gzip: r.gzip, etag: r.etag, updatedAt: r.updatedAt };

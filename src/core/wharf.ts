@@ -233,12 +233,24 @@ export class Wharf {
     this.log.info({ repo: name }, 'repository deleted; its blobs are freed by gc');
   }
 
-  /** Publish scopes left dirty by a crash. */
+  /**
+   * Publish the scopes left dirty by a crash, deferrable ones included, before the server
+   * answers. A scope that fails to build stays dirty and is logged; the others go on.
+   */
   async recover(): Promise<void> {
-    for (const { repoId, scope } of this.store.listDirty()) {
+    const byRepo = new Map<number, string[]>();
+    for (const { repoId, scope } of this.store.listDirty()) byRepo.set(repoId, [...(byRepo.get(repoId) ?? []), scope]);
+    for (const [repoId, scopes] of byRepo) {
       const repo = this.store.getRepoById(repoId);
-      if (repo) await this.publish(repo, [scope]);
+      if (!repo) continue;
+      for (const scope of scopes) {
+        await this.publish(repo, [scope]).catch((err: unknown) => {
+          this.log.error({ err, repo: repo.name, scope }, 'republishing a dirty index failed; it stays dirty');
+        });
+      }
     }
+    await this.publisher.flush();
+    if (byRepo.size) this.log.info({ repos: byRepo.size, scopes: [...byRepo.values()].reduce((n, s) => n + s.length, 0) }, 'republished indexes left dirty by the last run');
   }
 
   /** Create the `admin` user on first start. Returns the generated password, if one was. */

@@ -109,4 +109,10 @@ export const migrations: string[] = [
     PRIMARY KEY (repo_id, key)
   );
   `,
+  // Dirty marks count generations: a publish clears only the changes its build saw, so one
+  // committed while the build ran stays dirty (and is rebuilt at the next start after a crash).
+  `
+  ALTER TABLE dirty_scopes ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE dirty_scopes ADD COLUMN published_gen INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

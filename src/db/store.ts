@@ -264,8 +264,13 @@ export class Store extends StatementOwner {
     const rows = this.stmt('SELECT key, etag, updated_at FROM indexes WHERE repo_id = ? AND scope = ?').all(repoId, scope) as Row[];
     return new Map(rows.map((r) => [String(r.key), { etag: String(r.etag), updatedAt: String(r.updated_at) }]));
   }
-  /** Replace every document of one scope at once: readers see the old set or the new one. */
-  replaceScope(repoId: number, scope: string, docs: IndexDocumentRow[]): void {
+  /**
+   * Replace every document of one scope at once: readers see the old set or the new one.
+   * `builtAt` is the scope's dirty generation read before the build (dirtyGeneration): only
+   * the changes up to it are published, so a change that committed during the build leaves
+   * the scope dirty, in the same transaction that writes the documents.
+   */
+  replaceScope(repoId: number, scope: string, docs: IndexDocumentRow[], builtAt?: number): void {
     this.transaction(() => {
       this.stmt('DELETE FROM indexes WHERE repo_id = ? AND scope = ?').run(repoId, scope);
       const ins = this.stmt(`INSERT INTO indexes (repo_id, key, scope, content_type, body, gzip, etag, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -273,14 +278,31 @@ export class Store extends StatementOwner {
         gzip = excluded.gzip, etag = excluded.etag, updated_at = excluded.updated_at`);
       const now = nowIso();
       for (const d of docs) ins.run(repoId, d.key, scope, d.contentType, d.body, d.gzip, d.etag, d.updatedAt ?? now);
-      this.stmt('DELETE FROM dirty_scopes WHERE repo_id = ? AND scope = ?').run(repoId, scope);
+      if (builtAt !== undefined) {
+        this.stmt('UPDATE dirty_scopes SET published_gen = MAX(published_gen, ?) WHERE repo_id = ? AND scope = ?').run(builtAt, repoId, scope);
+      }
     });
   }
+  /**
+   * Note that a scope's documents are out of date: call it in the transaction of the change.
+   * Each mark bumps the scope's generation (rows are kept, so a generation is never reused).
+   */
   markDirty(repoId: number, scope: string): void {
-    this.stmt('INSERT INTO dirty_scopes (repo_id, scope) VALUES (?, ?) ON CONFLICT DO NOTHING').run(repoId, scope);
+    this.stmt(`INSERT INTO dirty_scopes (repo_id, scope, gen, published_gen) VALUES (?, ?, 1, 0)
+      ON CONFLICT (repo_id, scope) DO UPDATE SET gen = gen + 1`).run(repoId, scope);
   }
+  /** The scope's latest change generation (0 when it never changed): read it before building. */
+  dirtyGeneration(repoId: number, scope: string): number {
+    const r = this.stmt('SELECT gen FROM dirty_scopes WHERE repo_id = ? AND scope = ?').get(repoId, scope) as Row | undefined;
+    return r ? Number(r.gen) : 0;
+  }
+  isDirty(repoId: number, scope: string): boolean {
+    return this.stmt('SELECT 1 FROM dirty_scopes WHERE repo_id = ? AND scope = ? AND gen > published_gen').get(repoId, scope) !== undefined;
+  }
+  /** Scopes with changes their published documents do not show yet. */
   listDirty(): { repoId: number; scope: string }[] {
-    return (this.stmt('SELECT repo_id, scope FROM dirty_scopes').all() as Row[]).map((r) => ({ repoId: Number(r.repo_id), scope: String(r.scope) }));
+    return (this.stmt('SELECT repo_id, scope FROM dirty_scopes WHERE gen > published_gen ORDER BY repo_id, scope').all() as Row[])
+      .map((r) => ({ repoId: Number(r.repo_id), scope: String(r.scope) }));
   }
 
   // --- users, grants, tokens

@@ -64,11 +64,16 @@ async function add(ctx: RepoContext, args: Record<string, unknown>) {
   const file = arch ? ctx.store.getFileByPath(ctx.repo.id, packagePath(arch, filename)) : undefined;
   if (!file || file.meta.kind !== 'package') throw notFound(`no package file ${filename} in ${ctx.repo.name}`);
   const name = String(file.meta.pkgname);
+  const scopes = (arch === 'any' ? repoArchitectures(ctx) : [arch!]).flatMap(scopesOfArch);
   if (file.meta.held === true) {
     dbState(ctx.repo).markChanged(name);
-    ctx.store.updateFileMeta(file.id, { ...file.meta, held: false });
+    // With its scopes marked dirty in one transaction: a crash before the publish below
+    // leaves them to be rebuilt at the next start.
+    ctx.store.transaction(() => {
+      ctx.store.updateFileMeta(file.id, { ...file.meta, held: false });
+      for (const s of scopes) ctx.store.markDirty(ctx.repo.id, s);
+    });
   }
-  const scopes = (arch === 'any' ? repoArchitectures(ctx) : [arch!]).flatMap(scopesOfArch);
   await ctx.services.publish(ctx.repo, scopes);
   return { added: file.path, package: name, version: file.meta.pkgver, requireSignedUploads: archOptions(ctx.repo).requireSignedUploads };
 }
