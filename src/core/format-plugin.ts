@@ -73,6 +73,12 @@ export interface PlannedFile {
   filename: string;
   blob: StagedBlob;
   meta: Record<string, unknown>;
+  /**
+   * Whether a different file stored at `path` may be replaced even where overwriting is off
+   * (e.g. a server-made signature giving way to the packager's). Decided in the transaction
+   * that writes, so it holds against concurrent uploads.
+   */
+  replaces?(stored: FileRow): boolean;
 }
 
 /** What an accepted upload adds: a format's ingest returns it, the core records it. */

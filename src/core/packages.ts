@@ -3,7 +3,7 @@
 // and packages; then publish the affected index scopes.
 import type { Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { conflict, notFound } from './errors.ts';
+import { conflict, notFound, WharfError } from './errors.ts';
 import type { FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
 import type { FileRow, Repository } from './model.ts';
 
@@ -51,22 +51,22 @@ export class PackageService {
 
   private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan): Promise<IngestResult> {
     const { store, blobs } = this.deps;
-    const allowOverwrite = repo.options.allowOverwrite === true;
-    // Decide before touching anything: identical files are idempotent, different bytes under
-    // a published name are a conflict unless the repository allows overwriting.
-    const existing = plan.files.map((f) => store.getFileByPath(repo.id, f.path));
-    plan.files.forEach((f, i) => {
-      const old = existing[i];
-      if (old && old.sha256 !== f.blob.sha256 && !allowOverwrite) {
-        throw conflict(`${f.filename} already exists with different content; delete it first or enable overwrite`);
-      }
-    });
-    if (existing.every((old, i) => old && old.sha256 === plan.files[i].blob.sha256)) {
-      return { status: 'exists', files: existing as FileRow[] };
-    }
+    // A first look, so an obvious duplicate or conflict commits no blob. It decides nothing:
+    // another upload of the same name may commit meanwhile, so the decision is taken again
+    // inside the transaction that writes (Gitea's TryInsertFile).
+    const early = this.compare(repo, plan);
+    if (early instanceof WharfError) throw early;
+    if (early.identical) return this.exists(repo, plan, early.existing as FileRow[]);
     for (const f of plan.files) await blobs.commit(f.blob);
-    let packageCreated = false;
-    const files = store.transaction(() => {
+    let scopes: string[] = [];
+    const outcome = store.transaction((): WharfError | { status: IngestResult['status']; files: FileRow[] } => {
+      // Blob rows first, whatever is decided: a committed blob no file ends up naming is then
+      // known to the database, and gc frees it.
+      for (const f of plan.files) store.insertBlob(f.blob.sha256, f.blob.size);
+      const now = this.compare(repo, plan);
+      if (now instanceof WharfError) return now;
+      if (now.identical) return { status: 'exists', files: now.existing as FileRow[] };
+      let packageCreated = false;
       let versionId: number | null = null;
       if (plan.package) {
         packageCreated = !store.getPackage(repo.id, plan.package.name);
@@ -77,8 +77,7 @@ export class PackageService {
       }
       const rows: FileRow[] = [];
       plan.files.forEach((f, i) => {
-        store.insertBlob(f.blob.sha256, f.blob.size);
-        const old = existing[i];
+        const old = now.existing[i];
         if (old) {
           store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
           rows.push(store.getFileById(old.id)!);
@@ -88,12 +87,47 @@ export class PackageService {
       });
       // Proxies cache content; only hosted repositories publish indexes of their own.
       if (repo.kind !== 'hosted') packageCreated = false;
-      const scopes = [...plan.scopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
+      scopes = [...plan.scopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
+      // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
       for (const s of scopes) store.markDirty(repo.id, s);
-      return rows;
+      return { status: 'created', files: rows };
     });
-    await this.deps.publish(repo, [...plan.scopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])]);
-    return { status: 'created', files };
+    if (outcome instanceof WharfError) throw outcome;
+    if (outcome.status === 'exists') return this.exists(repo, plan, outcome.files);
+    await this.deps.publish(repo, scopes);
+    return outcome;
+  }
+
+  /**
+   * The stored files at the plan's paths, and whether the plan repeats them byte for byte.
+   * Different bytes under a stored name are a conflict (returned, not thrown, so that the
+   * transaction deciding it still commits its blob rows) unless the repository allows
+   * overwriting or the plan says the stored file may be replaced.
+   */
+  private compare(repo: Repository, plan: IngestPlan): { existing: (FileRow | undefined)[]; identical: boolean } | WharfError {
+    const { store } = this.deps;
+    const allowOverwrite = repo.options.allowOverwrite === true;
+    const existing = plan.files.map((f) => store.getFileByPath(repo.id, f.path));
+    for (const [i, f] of plan.files.entries()) {
+      const old = existing[i];
+      if (old && old.sha256 !== f.blob.sha256 && !allowOverwrite && !f.replaces?.(old)) {
+        return conflict(`${f.filename} already exists with different content; delete it first or enable overwrite`);
+      }
+    }
+    return { existing, identical: existing.every((old, i) => old && old.sha256 === plan.files[i].blob.sha256) };
+  }
+
+  /**
+   * An identical re-upload. It answers like the first upload only once the files are in the
+   * published indexes: the first attempt may have been cut off (or the server killed) before
+   * its publish finished, and a retry must not be acknowledged ahead of it.
+   */
+  private async exists(repo: Repository, plan: IngestPlan, files: FileRow[]): Promise<IngestResult> {
+    if (repo.kind === 'hosted') {
+      const dirty = plan.scopes.filter((s) => this.deps.store.isDirty(repo.id, s));
+      if (dirty.length) await this.deps.publish(repo, dirty);
+    }
+    return { status: 'exists', files };
   }
 
   /** Delete one file (and its companions); empty versions and packages go with it. */
@@ -117,8 +151,10 @@ export class PackageService {
     const pkg = store.getPackage(repo.id, packageName);
     const ver = pkg && store.getVersion(pkg.id, version);
     if (!pkg || !ver) throw notFound(`no version ${version} of ${packageName} in ${repo.name}`);
-    const scopes = new Set<string>(plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name));
+    const scopes = new Set<string>();
     store.transaction(() => {
+      // Asked inside the transaction: a format may note the change (a cache marker) with it.
+      for (const s of plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
       store.deleteVersion(ver.id);
       if (store.listVersions(pkg.id).length === 0) {
         store.deletePackage(pkg.id);
@@ -134,8 +170,9 @@ export class PackageService {
     const plugin = this.deps.pluginFor(repo);
     const pkg = store.getPackage(repo.id, packageName);
     if (!pkg) throw notFound(`no package ${packageName} in ${repo.name}`);
-    const scopes = new Set<string>([...plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name), ...(plugin.scopesForPackageSet ?? [])]);
+    const scopes = new Set<string>(plugin.scopesForPackageSet ?? []);
     store.transaction(() => {
+      for (const s of plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
       store.deletePackage(pkg.id);
       for (const s of scopes) store.markDirty(repo.id, s);
     });

@@ -116,13 +116,15 @@ async function planSignature(ctx: RepoContext, upload: UploadInput): Promise<Ing
   const pkg = ctx.store.getPackageById(version.packageId)!;
   const blob = await ctx.blobs.stageBuffer(sig);
   const sigPath = signaturePath(path);
-  const old = ctx.store.getFileByPath(ctx.repo.id, sigPath);
-  // A signature the server made stands in only until the packager's own arrives.
-  if (old && old.meta.source === 'server' && old.sha256 !== blob.sha256) ctx.store.deleteFile(old.id);
   dbState(ctx.repo).markChanged(pkg.name, [[sigPath, blob.sha256]]);
   return {
     package: { name: pkg.name, displayName: pkg.displayName, version: version.version, versionMeta: version.meta },
-    files: [{ path: sigPath, filename, blob, meta: { kind: 'signature', pkgname: pkg.name, of: path, source: 'upload', signer } }],
+    files: [{
+      path: sigPath, filename, blob, meta: { kind: 'signature', pkgname: pkg.name, of: path, source: 'upload', signer },
+      // A signature the server made stands in only until the packager's own arrives; the
+      // core replaces it in the transaction that records this one (with the db marked dirty).
+      replaces: (stored) => stored.meta.source === 'server',
+    }],
     scopes: scopesFor(ctx, String(pkgFile.meta.arch)),
   };
 }
