@@ -79,6 +79,12 @@ export interface PlannedFile {
    * that writes, so it holds against concurrent uploads.
    */
   replaces?(stored: FileRow): boolean;
+  /**
+   * When the same bytes are stored at `path` already: the meta to store instead (e.g. APT's
+   * suites, united), or undefined to leave it. Called inside the transaction that decides,
+   * so concurrent uploads of one file each add their part; it may note other changes there.
+   */
+  mergeMeta?(stored: FileRow): Record<string, unknown> | undefined;
 }
 
 /** What an accepted upload adds: a format's ingest returns it, the core records it. */

@@ -56,7 +56,8 @@ export class PackageService {
     // inside the transaction that writes (Gitea's TryInsertFile).
     const early = this.compare(repo, plan);
     if (early instanceof WharfError) throw early;
-    if (early.identical) return this.exists(repo, plan, early.existing as FileRow[]);
+    const merges = plan.files.some((f) => f.mergeMeta);
+    if (early.identical && !merges) return this.exists(repo, plan, early.existing as FileRow[]);
     for (const f of plan.files) await blobs.commit(f.blob);
     let scopes: string[] = [];
     const outcome = store.transaction((): WharfError | { status: IngestResult['status']; files: FileRow[] } => {
@@ -65,7 +66,7 @@ export class PackageService {
       for (const f of plan.files) store.insertBlob(f.blob.sha256, f.blob.size);
       const now = this.compare(repo, plan);
       if (now instanceof WharfError) return now;
-      if (now.identical) return { status: 'exists', files: now.existing as FileRow[] };
+      if (now.identical) return { status: 'exists', files: this.merge(repo, plan, now.existing as FileRow[]) };
       let packageCreated = false;
       let versionId: number | null = null;
       if (plan.package) {
@@ -96,6 +97,21 @@ export class PackageService {
     if (outcome.status === 'exists') return this.exists(repo, plan, outcome.files);
     await this.deps.publish(repo, scopes);
     return outcome;
+  }
+
+  /** Identical files already stored: apply the plan's meta merges (in the caller's transaction). */
+  private merge(repo: Repository, plan: IngestPlan, stored: FileRow[]): FileRow[] {
+    const { store } = this.deps;
+    let changed = false;
+    const rows = stored.map((row, i) => {
+      const meta = plan.files[i].mergeMeta?.(row);
+      if (!meta || JSON.stringify(meta) === JSON.stringify(row.meta)) return row;
+      store.updateFileMeta(row.id, meta);
+      changed = true;
+      return store.getFileById(row.id)!;
+    });
+    if (changed) for (const s of plan.scopes) store.markDirty(repo.id, s);
+    return rows;
   }
 
   /**

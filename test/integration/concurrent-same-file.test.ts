@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { buildDeb, control } from '../helpers/apt.ts';
 import { buildWheel } from '../helpers/python-dists.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -22,6 +24,7 @@ describe('concurrent uploads of one new file name', () => {
       body: JSON.stringify({ name: 'files', format: 'files' }),
     });
     assert.equal(res.status, 201);
+    await server.wharf.createRepo({ name: 'deb', format: 'apt' });
   });
   after(async () => {
     await server?.close();
@@ -84,6 +87,21 @@ describe('concurrent uploads of one new file name', () => {
     assert.equal(stored('files', 'dir/differ.txt')?.sha256, winner.sha);
     const got = await fetch(`${server.url}/files/dir/differ.txt`);
     assert.equal(sha256(Buffer.from(await got.arrayBuffer())), winner.sha);
+    await noTempFiles();
+  });
+  it('APT: one new .deb uploaded into several suites at once is in every suite\'s Packages', async () => {
+    const deb = await readFile(await buildDeb(server.data, 'multi', control('multi', '1.0')));
+    const suites = Array.from({ length: 8 }, (_, i) => `s${i}`);
+    const answers = await Promise.all(suites.map(async (suite) => {
+      const res = await fetch(`${server.url}/deb/upload/${suite}/main/multi_1.0_amd64.deb`, { method: 'PUT', body: deb, headers: { authorization: server.adminAuth } });
+      return { status: res.status, text: await res.text() };
+    }));
+    assert.deepEqual(count(answers), { 200: suites.length - 1, 201: 1 }, answers.find((a) => a.status >= 300)?.text);
+    for (const suite of suites) {
+      const res = await fetch(`${server.url}/deb/dists/${suite}/main/binary-amd64/Packages`);
+      assert.equal(res.status, 200, `suite ${suite}`);
+      assert.match(await res.text(), /^Package: multi$/m, `suite ${suite} lists the .deb`);
+    }
     await noTempFiles();
   });
 });

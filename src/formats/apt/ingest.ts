@@ -88,22 +88,7 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
   const { sha1, sha512 } = await sha1And512(staged.path);
   const stanza = formatPackagesStanza({ control: info.fields, filename: path, size: staged.size, md5: staged.md5, sha1, sha256: staged.sha256, sha512 });
 
-  const existing = ctx.store.getFileByPath(ctx.repo.id, path);
-  let suites = [suite];
-  if (existing && existing.sha256 === staged.sha256) {
-    // The same .deb again: add it to this suite too. The core sees identical bytes and
-    // records nothing, so the membership is written and published here.
-    const had = Array.isArray(existing.meta.suites) ? (existing.meta.suites as string[]) : [];
-    suites = [...new Set([...had, suite])].sort();
-    if (!had.includes(suite)) {
-      ctx.store.transaction(() => {
-        ctx.store.updateFileMeta(existing.id, { ...existing.meta, suites });
-        noteMembershipChange(ctx);
-        ctx.store.markDirty(ctx.repo.id, suiteScope(suite));
-      });
-      await ctx.services.publish(ctx.repo, [suiteScope(suite)]);
-    }
-  }
+  const suites = [suite];
   const meta: DebFileMeta = {
     kind: 'deb',
     package: info.name,
@@ -127,7 +112,17 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
       version: info.version,
       versionMeta: { description: description ?? null, maintainer: info.fields.get('Maintainer')?.trim() ?? null, source: info.source },
     },
-    files: [{ path, filename: debFilename(info.name, info.version, info.architecture), blob: staged, meta: meta as unknown as Record<string, unknown> }],
+    files: [{
+      path, filename: debFilename(info.name, info.version, info.architecture), blob: staged, meta: meta as unknown as Record<string, unknown>,
+      // The same .deb again: add it to this suite too. Decided by the core in the transaction
+      // that also compares the bytes, so concurrent uploads into several suites all count.
+      mergeMeta: (stored) => {
+        const had = Array.isArray(stored.meta.suites) ? (stored.meta.suites as string[]) : [];
+        if (had.includes(suite)) return undefined;
+        noteMembershipChange(ctx);
+        return { ...stored.meta, suites: [...had, suite].sort() };
+      },
+    }],
     scopes: [suiteScope(suite)],
   };
 }
