@@ -80,6 +80,12 @@ export interface PlannedFile {
    */
   replaces?(stored: FileRow): boolean;
   /**
+   * Whether a different file stored at `path` stands instead of this one (e.g. a signature the
+   * server made for an identical package a concurrent upload stored first). Decided in the
+   * transaction that writes.
+   */
+  keepsStored?(stored: FileRow): boolean;
+  /**
    * When the same bytes are stored at `path` already: the meta to store instead (e.g. APT's
    * suites, united), or undefined to leave it. Called inside the transaction that decides,
    * so concurrent uploads of one file each add their part; it may note other changes there.

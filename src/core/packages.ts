@@ -79,7 +79,9 @@ export class PackageService {
       const rows: FileRow[] = [];
       plan.files.forEach((f, i) => {
         const old = now.existing[i];
-        if (old) {
+        if (old && now.kept[i]) {
+          rows.push(old);
+        } else if (old) {
           store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
           rows.push(store.getFileById(old.id)!);
         } else {
@@ -120,17 +122,19 @@ export class PackageService {
    * transaction deciding it still commits its blob rows) unless the repository allows
    * overwriting or the plan says the stored file may be replaced.
    */
-  private compare(repo: Repository, plan: IngestPlan): { existing: (FileRow | undefined)[]; identical: boolean } | WharfError {
+  private compare(repo: Repository, plan: IngestPlan): { existing: (FileRow | undefined)[]; kept: boolean[]; identical: boolean } | WharfError {
     const { store } = this.deps;
     const allowOverwrite = repo.options.allowOverwrite === true;
     const existing = plan.files.map((f) => store.getFileByPath(repo.id, f.path));
+    // A stored file the plan defers to counts as the plan's own.
+    const kept = plan.files.map((f, i) => existing[i] !== undefined && existing[i].sha256 !== f.blob.sha256 && f.keepsStored?.(existing[i]) === true);
     for (const [i, f] of plan.files.entries()) {
       const old = existing[i];
-      if (old && old.sha256 !== f.blob.sha256 && !allowOverwrite && !f.replaces?.(old)) {
+      if (old && old.sha256 !== f.blob.sha256 && !kept[i] && !allowOverwrite && !f.replaces?.(old)) {
         return conflict(`${f.filename} already exists with different content; delete it first or enable overwrite`);
       }
     }
-    return { existing, identical: existing.every((old, i) => old && old.sha256 === plan.files[i].blob.sha256) };
+    return { existing, kept, identical: existing.every((old, i) => old && (kept[i] || old.sha256 === plan.files[i].blob.sha256)) };
   }
 
   /**

@@ -9,6 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { buildDeb, control } from '../helpers/apt.ts';
 import { buildWheel } from '../helpers/python-dists.ts';
+import { readRepoDb } from '../../src/formats/arch/db-archive.ts';
+import { tinyPackage } from './arch-helpers.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const N = Number(process.env.WHARF_CONCURRENT_SAME_FILE ?? 40);
@@ -25,6 +27,7 @@ describe('concurrent uploads of one new file name', () => {
     });
     assert.equal(res.status, 201);
     await server.wharf.createRepo({ name: 'deb', format: 'apt' });
+    await server.wharf.createRepo({ name: 'arch', format: 'arch' });
   });
   after(async () => {
     await server?.close();
@@ -102,6 +105,19 @@ describe('concurrent uploads of one new file name', () => {
       assert.equal(res.status, 200, `suite ${suite}`);
       assert.match(await res.text(), /^Package: multi$/m, `suite ${suite} lists the .deb`);
     }
+    await noTempFiles();
+  });
+  it('Arch: identical packages (signed by the server) answer 201 once and 200 after, listed once', async () => {
+    const pkg = await readFile(await tinyPackage(server.data, { name: 'twice', version: '1.0-1' }));
+    const answers = await Promise.all(Array.from({ length: 8 }, async () => {
+      const res = await fetch(`${server.url}/arch/upload/twice-1.0-1-x86_64.pkg.tar.zst`, { method: 'PUT', body: pkg, headers: { authorization: server.adminAuth } });
+      return { status: res.status, text: await res.text() };
+    }));
+    assert.deepEqual(count(answers), { 200: 7, 201: 1 }, answers.find((a) => a.status >= 300)?.text);
+    const sig = await fetch(`${server.url}/arch/x86_64/twice-1.0-1-x86_64.pkg.tar.zst.sig`);
+    assert.equal(sig.status, 200);
+    const db = await readRepoDb(new Uint8Array(await (await fetch(`${server.url}/arch/x86_64/arch.db`)).arrayBuffer()));
+    assert.deepEqual([...db.keys()], ['twice-1.0-1']);
     await noTempFiles();
   });
 });

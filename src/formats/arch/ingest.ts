@@ -79,7 +79,16 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
   }
   const list = await ctx.blobs.stageBuffer(Buffer.from(buildFilesEntry(pkg.files)));
   files.push({ path: fileListPath(path), filename: `${filename}.files`, blob: list, meta: { kind: 'file-list', pkgname: info.pkgname, of: path, count: pkg.files.length } });
-  if (signature) files.push({ path: signaturePath(path), filename: `${filename}.sig`, blob: await ctx.blobs.stageBuffer(signature.bytes), meta: signature.meta });
+  if (signature) {
+    files.push({
+      path: signaturePath(path), filename: `${filename}.sig`, blob: await ctx.blobs.stageBuffer(signature.bytes), meta: signature.meta,
+      // A signature the server makes is new bytes each time: for the same package stored by a
+      // concurrent upload meanwhile, the stored signature stands (and this is a re-upload).
+      ...(signature.meta.source === 'server'
+        ? { keepsStored: () => ctx.store.getFileByPath(ctx.repo.id, path)?.sha256 === staged.sha256 }
+        : {}),
+    });
+  }
 
   // The package's description is the newest version's.
   const current = ctx.store.getPackage(ctx.repo.id, info.pkgname);
