@@ -217,8 +217,9 @@ export class WharfClient {
   status(): Promise<{ version: string; repositories: RepoStatus[] }> {
     return this.request('GET', '/status');
   }
-  gc(): Promise<{ blobs: number; bytes: number }> {
-    return this.request('POST', '/gc');
+  /** Free unreferenced blobs; `graceSeconds` overrides the server's grace period. */
+  gc(graceSeconds?: number): Promise<{ blobs: number; bytes: number; kept: number }> {
+    return this.request('POST', graceSeconds === undefined ? '/gc' : `/gc?graceSeconds=${graceSeconds}`);
   }
 
   // users and tokens

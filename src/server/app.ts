@@ -88,6 +88,7 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
   const blobs = new FsBlobStore(join(config.data, 'blobs'), { maxBytes: config.maxUploadBytes });
   await blobs.init();
   const wharf = new Wharf(store, blobs, plugins, app.log);
+  wharf.gcGraceMs = config.gcGraceSeconds * 1000;
   app.decorate('responseCache', responseCache);
   wharf.publisher.onPublished = () => responseCache.invalidate();
   wharf.onReposChanged(() => responseCache.invalidate());

@@ -194,8 +194,13 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       ...s.repositories.map((r) => [r.name, r.format, r.kind, String(r.packages), String(r.versions), String(r.files), formatBytes(r.bytes), r.lastUpdate?.slice(0, 19) ?? '-'])]));
   }));
 
-  program.command('gc').description('delete blobs no file references (administrators)').action(() => run(async () => {
-    const r = await clientFrom(globals()).gc();
-    out(`freed ${r.blobs} blobs, ${formatBytes(r.bytes)}`);
-  }));
+  program.command('gc').description('delete blobs no file references (administrators)')
+    .option('--grace <seconds>', 'keep blobs committed less than this long ago (default: the server\'s gcGraceSeconds, 3600)')
+    .action((o: { grace?: string }) => run(async () => {
+      const grace = o.grace === undefined ? undefined : Number(o.grace);
+      if (grace !== undefined && !(grace >= 0)) throw new Error('--grace must be a number of seconds');
+      const r = await clientFrom(globals()).gc(grace);
+      if (globals().json) return out(JSON.stringify(r));
+      out(`freed ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.kept ? `; kept ${r.kept} younger than the grace period` : ''}`);
+    }));
 }

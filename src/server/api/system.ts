@@ -16,10 +16,13 @@ export function systemRoutes(wharf: Wharf, version: string): ApiRoute[] {
       }),
     },
     {
-      method: 'POST', url: '/gc', tag: 'system', summary: 'Delete blobs no file references any more (administrators)',
+      method: 'POST', url: '/gc', tag: 'system',
+      summary: 'Delete blobs no file references any more and last committed longer than the grace period ago (administrators)',
+      querystring: { type: 'object', properties: { graceSeconds: { type: 'number', minimum: 0 } }, additionalProperties: false },
       handler: async (req) => {
         requireServerAdmin(req);
-        return wharf.gc();
+        const { graceSeconds } = req.query as { graceSeconds?: number };
+        return wharf.gc(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 });
       },
     },
   ];
