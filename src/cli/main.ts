@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The `wharf` command line. `serve` runs the server and `fsck` checks a stopped server's data
-// directory; every other command talks HTTP to a
-// running server (WHARF_URL, WHARF_TOKEN or WHARF_USER/WHARF_PASSWORD) through the typed
-// client in src/client/.
+// directory; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
+// WHARF_USER/WHARF_PASSWORD) through the typed client in src/client/.
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
