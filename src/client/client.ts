@@ -222,6 +222,11 @@ export class WharfClient {
     return this.request('POST', graceSeconds === undefined ? '/gc' : `/gc?graceSeconds=${graceSeconds}`);
   }
 
+  /** Have the server write a consistent copy of its data into `dir`, a path on the server's machine. */
+  backup(dir: string, opts: { link?: boolean } = {}): Promise<{ dir: string; files: number; blobs: number; bytes: number; linked: number; durationMs: number }> {
+    return this.request('POST', '/backup', { dir, ...(opts.link === undefined ? {} : { link: opts.link }) });
+  }
+
   // users and tokens
   async listUsers(): Promise<UserInfo[]> {
     return (await this.request<{ users: UserInfo[] }>('GET', '/users')).users;

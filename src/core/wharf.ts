@@ -13,7 +13,9 @@ import { MetadataCache } from './proxy/metadata-cache.ts';
 import { normalizeProxyOptions, PROXY_OPTION_KEYS } from './proxy/options.ts';
 import { Upstreams } from './proxy/upstream.ts';
 import type { CoreServices, FormatPlugin, RepoContext } from './format-plugin.ts';
+import { backupData, discardBackup, prepareBackupDir, type BackupOptions, type BackupResult } from './backup.ts';
 import { IndexCache } from './index-cache.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
 import type { Logger } from './logger.ts';
 import type { IndexRow, RepoKind, Repository } from './model.ts';
 import { REPO_KINDS, isValidRepoName } from './model.ts';
@@ -47,6 +49,8 @@ export class Wharf {
   private repoCache = new Map<string, Repository>();
   /** gc's default grace period (configuration: gcGraceSeconds). */
   gcGraceMs = DEFAULT_GC_GRACE_MS;
+  /** gc and backup take turns: a backup copies blobs that gc must not free meanwhile. */
+  private readonly blobMaintenance = new KeyedMutex();
 
   constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger) {
     this.store = store;
@@ -256,7 +260,26 @@ export class Wharf {
    * (committed, then killed before the rows). Only those last committed more than `graceMs`
    * ago: an upload in flight commits its blob before it writes the rows that name it.
    */
-  async gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
+  gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
+    return this.blobMaintenance.run('blobs', () => this.collect(opts));
+  }
+
+  /** Copy the data, consistently, into `dir` (absolute, absent or empty, outside `dataDir`) while serving. */
+  async backup(dir: string, dataDir: string, opts: BackupOptions = {}): Promise<BackupResult> {
+    const target = await prepareBackupDir(dir, dataDir);
+    return this.blobMaintenance.run('blobs', async () => {
+      try {
+        const r = await backupData(this.store.db, this.blobs, target, opts);
+        this.log.info({ ...r }, 'backup written');
+        return r;
+      } catch (err) {
+        await discardBackup(target);
+        throw err;
+      }
+    });
+  }
+
+  private async collect(opts: { graceMs?: number }): Promise<GcResult> {
     const graceMs = opts.graceMs ?? this.gcGraceMs;
     const result: GcResult = { blobs: 0, bytes: 0, kept: 0 };
     const free = async (sha256: string, size: number) => {

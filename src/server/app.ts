@@ -115,7 +115,7 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
     ...repositoryKeyRoutes(wharf),
     ...packageRoutes(wharf, config.maxUploadBytes),
     ...userRoutes(wharf),
-    ...systemRoutes(wharf, WHARF_VERSION),
+    ...systemRoutes(wharf, WHARF_VERSION, config.data),
   ];
   const openapi = openApiDocument(apiRoutes, WHARF_VERSION);
   await app.register(async (api) => {

@@ -1,10 +1,11 @@
-// /-/api/v1/status and /-/api/v1/gc: what the server holds, and freeing unreferenced blobs.
+// /-/api/v1/status, /gc and /backup: what the server holds, freeing unreferenced blobs, and
+// an online copy of the data.
 import { can } from '../../core/auth/principal.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireServerAdmin } from './guards.ts';
 
-export function systemRoutes(wharf: Wharf, version: string): ApiRoute[] {
+export function systemRoutes(wharf: Wharf, version: string, dataDir: string): ApiRoute[] {
   return [
     {
       method: 'GET', url: '/status', tag: 'system', summary: 'Counts and sizes per repository the caller can read',
@@ -23,6 +24,19 @@ export function systemRoutes(wharf: Wharf, version: string): ApiRoute[] {
         requireServerAdmin(req);
         const { graceSeconds } = req.query as { graceSeconds?: number };
         return wharf.gc(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 });
+      },
+    },
+    {
+      method: 'POST', url: '/backup', tag: 'system',
+      summary: 'Write a consistent copy of the data (database and the blobs it names) into a new or empty directory on the server (administrators)',
+      body: {
+        type: 'object', required: ['dir'], additionalProperties: false,
+        properties: { dir: { type: 'string', minLength: 1, maxLength: 4096 }, link: { type: 'boolean' } },
+      },
+      handler: async (req) => {
+        requireServerAdmin(req);
+        const { dir, link } = req.body as { dir: string; link?: boolean };
+        return wharf.backup(dir, dataDir, { link });
       },
     },
   ];
