@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `wharf` command line. `serve` runs the server; every other command talks HTTP to a
-// running server (WHARF_URL, WHARF_TOKEN or WHARF_USER/WHARF_PASSWORD) through the typed
-// client in src/client/.
+// The `wharf` command line. `serve` runs the server and `fsck` checks a stopped server's data
+// directory; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
+// WHARF_USER/WHARF_PASSWORD) through the typed client in src/client/.
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
+import { registerFsckCommand } from './commands/fsck.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
@@ -32,5 +33,6 @@ program.command('serve')
 registerAdminCommands(program, globals);
 registerPackageCommands(program, globals);
 registerMirrorCommands(program, globals);
+registerFsckCommand(program, globals);
 
 await program.parseAsync(process.argv);

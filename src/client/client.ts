@@ -217,8 +217,14 @@ export class WharfClient {
   status(): Promise<{ version: string; repositories: RepoStatus[] }> {
     return this.request('GET', '/status');
   }
-  gc(): Promise<{ blobs: number; bytes: number }> {
-    return this.request('POST', '/gc');
+  /** Free unreferenced blobs; `graceSeconds` overrides the server's grace period. */
+  gc(graceSeconds?: number): Promise<{ blobs: number; bytes: number; kept: number }> {
+    return this.request('POST', graceSeconds === undefined ? '/gc' : `/gc?graceSeconds=${graceSeconds}`);
+  }
+
+  /** Have the server write a consistent copy of its data into `dir`, a path on the server's machine. */
+  backup(dir: string, opts: { link?: boolean } = {}): Promise<{ dir: string; files: number; blobs: number; bytes: number; linked: number; durationMs: number }> {
+    return this.request('POST', '/backup', { dir, ...(opts.link === undefined ? {} : { link: opts.link }) });
   }
 
   // users and tokens

@@ -135,6 +135,11 @@ export interface FormatPlugin {
   scopesForPackageSet?: string[];
   /** Scopes whose cost grows with the repository: published shortly after a change, once per burst. */
   deferredScopes?: string[];
+  /**
+   * For `wharf fsck`: whether a published document says what a fresh build of it says, when
+   * every build changes some bytes (a date, a signature). Absent: the bytes must be equal.
+   */
+  sameDocument?(key: string, published: Uint8Array, fresh: Uint8Array): boolean;
   /** Files that go with a file when it is deleted (e.g. a wheel's `.metadata`). */
   companionPaths?(file: FileRow): string[];
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */

@@ -13,7 +13,9 @@ import { MetadataCache } from './proxy/metadata-cache.ts';
 import { normalizeProxyOptions, PROXY_OPTION_KEYS } from './proxy/options.ts';
 import { Upstreams } from './proxy/upstream.ts';
 import type { CoreServices, FormatPlugin, RepoContext } from './format-plugin.ts';
+import { backupData, discardBackup, prepareBackupDir, type BackupOptions, type BackupResult } from './backup.ts';
 import { IndexCache } from './index-cache.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
 import type { Logger } from './logger.ts';
 import type { IndexRow, RepoKind, Repository } from './model.ts';
 import { REPO_KINDS, isValidRepoName } from './model.ts';
@@ -45,6 +47,10 @@ export class Wharf {
   readonly upstreams = new Upstreams();
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
+  /** gc's default grace period (configuration: gcGraceSeconds). */
+  gcGraceMs = DEFAULT_GC_GRACE_MS;
+  /** gc and backup take turns: a backup copies blobs that gc must not free meanwhile. */
+  private readonly blobMaintenance = new KeyedMutex();
 
   constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger) {
     this.store = store;
@@ -261,23 +267,72 @@ export class Wharf {
     return generated;
   }
 
-  /** Delete blobs that no file references any more. */
-  async gc(): Promise<{ blobs: number; bytes: number }> {
-    let blobs = 0;
-    let bytes = 0;
-    for (;;) {
-      const batch = this.store.unreferencedBlobs(500);
+  /**
+   * Free blobs no file references: rows left by deletes, and files a crash left without rows
+   * (committed, then killed before the rows). Only those last committed more than `graceMs`
+   * ago: an upload in flight commits its blob before it writes the rows that name it.
+   */
+  gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
+    return this.blobMaintenance.run('blobs', () => this.collect(opts));
+  }
+
+  /** Copy the data, consistently, into `dir` (absolute, absent or empty, outside `dataDir`) while serving. */
+  async backup(dir: string, dataDir: string, opts: BackupOptions = {}): Promise<BackupResult> {
+    const target = await prepareBackupDir(dir, dataDir);
+    return this.blobMaintenance.run('blobs', async () => {
+      try {
+        const r = await backupData(this.store.db, this.blobs, target, opts);
+        this.log.info({ ...r }, 'backup written');
+        return r;
+      } catch (err) {
+        await discardBackup(target);
+        throw err;
+      }
+    });
+  }
+
+  private async collect(opts: { graceMs?: number }): Promise<GcResult> {
+    const graceMs = opts.graceMs ?? this.gcGraceMs;
+    const result: GcResult = { blobs: 0, bytes: 0, kept: 0 };
+    const free = async (sha256: string, size: number) => {
+      const gone = await this.blobs.free(sha256, { graceMs, unused: () => this.store.dropBlobIfUnreferenced(sha256) });
+      if (gone) {
+        result.blobs++;
+        result.bytes += size;
+      } else if (!this.store.isBlobReferenced(sha256)) {
+        result.kept++;
+      }
+    };
+    // Rows first (their file may be gone too), then files on disk that no row names.
+    const seen = new Set<string>();
+    for (let after = ''; ;) {
+      const batch = this.store.unreferencedBlobs(after, 500);
       if (batch.length === 0) break;
       for (const b of batch) {
-        this.store.deleteBlobRow(b.sha256);
-        if (!this.store.isBlobReferenced(b.sha256)) await this.blobs.delete(b.sha256);
-        blobs++;
-        bytes += b.size;
+        seen.add(b.sha256);
+        await free(b.sha256, b.size);
       }
+      after = batch[batch.length - 1].sha256;
     }
-    return { blobs, bytes };
+    for await (const b of this.blobs.list()) {
+      if (seen.has(b.sha256) || this.store.isBlobReferenced(b.sha256)) continue;
+      await free(b.sha256, b.size);
+    }
+    if (result.blobs || result.kept) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
+    return result;
   }
 }
+
+export interface GcResult {
+  /** Blobs freed, and their bytes. */
+  blobs: number;
+  bytes: number;
+  /** Unreferenced blobs kept because they were committed within the grace period. */
+  kept: number;
+}
+
+/** How long a blob nothing references is kept after its last commit (see Wharf.gc). */
+export const DEFAULT_GC_GRACE_MS = 3600_000;
 
 /** `listen`: serve one repository at the root of another port: a port, or "host:port" (0: any free port). */
 function normalizeListen(v: unknown): string {

@@ -233,17 +233,32 @@ export class Store extends StatementOwner {
   countFiles(repoId: number): number {
     return Number((this.stmt('SELECT COUNT(*) AS n FROM files WHERE repo_id = ?').get(repoId) as Row).n);
   }
-  /** Blobs no file references any more (for garbage collection). */
-  unreferencedBlobs(limit: number): { sha256: string; size: number }[] {
-    const rows = this.stmt(`SELECT b.sha256, b.size FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256) LIMIT ?`)
-      .all(limit) as Row[];
+  /** Blobs no file references, in sha256 order after `after` (for garbage collection). */
+  unreferencedBlobs(after: string, limit: number): { sha256: string; size: number }[] {
+    const rows = this.stmt(`SELECT b.sha256, b.size FROM blobs b WHERE b.sha256 > ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
+      ORDER BY b.sha256 LIMIT ?`).all(after, limit) as Row[];
     return rows.map((r) => ({ sha256: String(r.sha256), size: Number(r.size) }));
   }
-  deleteBlobRow(sha256: string): void {
-    this.stmt('DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = ?)').run(sha256, sha256);
+  /** Drop a blob's row if no file references it; false (and nothing changed) if one does. */
+  dropBlobIfUnreferenced(sha256: string): boolean {
+    return this.transaction(() => {
+      if (this.isBlobReferenced(sha256)) return false;
+      this.stmt('DELETE FROM blobs WHERE sha256 = ?').run(sha256);
+      return true;
+    });
   }
   isBlobReferenced(sha256: string): boolean {
     return this.stmt('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1').get(sha256) !== undefined;
+  }
+  /** Every file row with its repository's name, for fsck and backup; streamed, not loaded at once. */
+  *iterateFiles(): Generator<{ repo: string; path: string; sha256: string; size: number }> {
+    const q = this.db.prepare('SELECT r.name AS repo, f.path, f.sha256, f.size FROM files f JOIN repositories r ON r.id = f.repo_id ORDER BY r.name, f.path');
+    for (const r of q.iterate() as Iterable<Row>) yield { repo: String(r.repo), path: String(r.path), sha256: String(r.sha256), size: Number(r.size) };
+  }
+  /** Every blob row's sha256. */
+  *iterateBlobRows(): Generator<{ sha256: string; size: number }> {
+    const q = this.db.prepare('SELECT sha256, size FROM blobs ORDER BY sha256');
+    for (const r of q.iterate() as Iterable<Row>) yield { sha256: String(r.sha256), size: Number(r.size) };
   }
 
   // --- generated indexes

@@ -9,6 +9,7 @@ import { Wharf } from '../core/wharf.ts';
 import { openDatabase } from '../db/database.ts';
 import { Store } from '../db/store.ts';
 import { formats as defaultFormats } from '../formats/index.ts';
+import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.ts';
 import { FsBlobStore } from '../storage/fs-blob-store.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { packageRoutes } from './api/packages.ts';
@@ -44,6 +45,18 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const MAX_FORM_FIELD_BYTES = 1024 * 1024;
 
 export async function buildServer(config: Config, opts: { formats?: FormatPlugin[]; logger?: boolean | object } = {}): Promise<WharfServer> {
+  // Before anything touches the data directory: a second process must not empty blobs/tmp
+  // under the first one's uploads (throws DataDirLockedError naming the holder).
+  const lock = lockDataDir(config.data, 'serve');
+  try {
+    return await assemble(config, opts, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger?: boolean | object }, lock: DataDirLock): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
   const responseCache = new ResponseCache();
   const app = Fastify({
@@ -68,11 +81,14 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     // anyone else is ignored, or any client could pick the address the login throttle counts.
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
   });
+  // onClose hooks run last-registered first: this one runs after every other has finished.
+  app.addHook('onClose', async () => lock.release());
   const store = new Store(openDatabase(join(config.data, 'wharf.db')));
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
   const blobs = new FsBlobStore(join(config.data, 'blobs'), { maxBytes: config.maxUploadBytes });
   await blobs.init();
   const wharf = new Wharf(store, blobs, plugins, app.log);
+  wharf.gcGraceMs = config.gcGraceSeconds * 1000;
   app.decorate('responseCache', responseCache);
   wharf.publisher.onPublished = () => responseCache.invalidate();
   wharf.onReposChanged(() => responseCache.invalidate());
@@ -99,7 +115,7 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
     ...repositoryKeyRoutes(wharf),
     ...packageRoutes(wharf, config.maxUploadBytes),
     ...userRoutes(wharf),
-    ...systemRoutes(wharf, WHARF_VERSION),
+    ...systemRoutes(wharf, WHARF_VERSION, config.data),
   ];
   const openapi = openApiDocument(apiRoutes, WHARF_VERSION);
   await app.register(async (api) => {

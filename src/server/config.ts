@@ -21,6 +21,8 @@ export interface Config {
    * (for the login throttle and logs). Empty: the connection's own address is the client.
    */
   trustedProxies: string[];
+  /** gc frees an unreferenced blob only this long after its last commit (uploads in flight). */
+  gcGraceSeconds: number;
 }
 
 export const DEFAULTS: Config = {
@@ -31,6 +33,7 @@ export const DEFAULTS: Config = {
   maxUploadBytes: 10 * 1024 ** 3,
   repositories: [],
   trustedProxies: [],
+  gcGraceSeconds: 3600,
 };
 
 export interface ConfigSources {
@@ -77,13 +80,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
-    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'adminPassword', 'repositories', 'trustedProxies']);
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`unknown option ${JSON.stringify(k)} in ${file}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
     if (parsed.data !== undefined) cfg.data = resolve(resolve(file, '..'), String(parsed.data));
     if (parsed.logLevel !== undefined) cfg.logLevel = String(parsed.logLevel);
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
+    if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
     if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
     if (parsed.trustedProxies !== undefined) cfg.trustedProxies = proxyList(parsed.trustedProxies, 'trustedProxies');
     if (parsed.repositories !== undefined) {
@@ -101,6 +105,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_DATA) cfg.data = env.WHARF_DATA;
   if (env.WHARF_LOG_LEVEL) cfg.logLevel = env.WHARF_LOG_LEVEL;
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
+  if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
   if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
   if (env.WHARF_TRUSTED_PROXIES !== undefined) cfg.trustedProxies = proxyList(env.WHARF_TRUSTED_PROXIES, 'WHARF_TRUSTED_PROXIES');
   if (flags.host !== undefined) cfg.host = String(flags.host);

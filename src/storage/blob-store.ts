@@ -17,11 +17,30 @@ export interface ByteRange {
   end: number;
 }
 
+/** A stored blob as the store sees it, without reading it. */
+export interface StoredBlob {
+  sha256: string;
+  size: number;
+  /** Last commit of these bytes (ms since the epoch): a commit of bytes already stored renews it. */
+  mtimeMs: number;
+}
+
+/** A file left in the staging area (an upload in flight, or one a crash interrupted). */
+export interface TempFile {
+  name: string;
+  size: number;
+  mtimeMs: number;
+}
+
 export interface BlobStore {
   /** Stream `source` to a temp file, hashing as it goes; refuses more than `maxBytes`. */
   stage(source: Readable, opts?: { maxBytes?: number; signal?: AbortSignal }): Promise<StagedBlob>;
   stageBuffer(data: Uint8Array): Promise<StagedBlob>;
-  /** Move a staged blob into place durably (fsync, rename); a no-op if the blob exists. */
+  /**
+   * Move a staged blob into place durably (fsync, rename); if the blob exists, only renew
+   * its time. From commit until `discard(staged)` (callers discard in `finally`, after the
+   * rows naming the blob are written or refused) `free` never deletes it.
+   */
   commit(staged: StagedBlob): Promise<void>;
   discard(staged: StagedBlob): Promise<void>;
   has(sha256: string): Promise<boolean>;
@@ -29,4 +48,15 @@ export interface BlobStore {
   localPath(sha256: string): string | undefined;
   open(sha256: string, range?: ByteRange): Readable;
   delete(sha256: string): Promise<void>;
+  /** Every stored blob (for gc and fsck), in no particular order. */
+  list(): AsyncIterable<StoredBlob>;
+  /**
+   * Delete a blob unless an upload is committing it or it was committed less than `graceMs`
+   * ago. `unused` is asked last, synchronously, right before the delete: it checks that no
+   * row names the blob (and drops the blob's own row). True if the blob is gone.
+   */
+  free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean>;
+  /** Files in the staging area. */
+  listTemp(): Promise<TempFile[]>;
+  removeTemp(name: string): Promise<void>;
 }

@@ -2,14 +2,15 @@
 // are fsynced and renamed into place, so a crash never leaves a partial blob under its name.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tooLarge } from '../core/errors.ts';
-import type { BlobStore, ByteRange, StagedBlob } from './blob-store.ts';
+import type { BlobStore, ByteRange, StagedBlob, StoredBlob, TempFile } from './blob-store.ts';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
+const HEX2_RE = /^[0-9a-f]{2}$/;
 
 export class FsBlobStore implements BlobStore {
   readonly root: string;
@@ -17,6 +18,11 @@ export class FsBlobStore implements BlobStore {
 
   /** The largest blob any stage accepts unless the caller asks for less. */
   private readonly maxBytes: number;
+  /** Blobs committed whose caller has not discarded them yet (rows not yet written): sha256 → count. */
+  private readonly committing = new Map<string, number>();
+  private readonly pinned = new WeakSet<StagedBlob>();
+  /** Deletes under way, so a commit of the same bytes waits and then writes them afresh. */
+  private readonly deleting = new Map<string, Promise<void>>();
 
   constructor(root: string, opts: { maxBytes?: number } = {}) {
     this.root = root;
@@ -79,8 +85,34 @@ export class FsBlobStore implements BlobStore {
 
   async commit(staged: StagedBlob): Promise<void> {
     const dest = this.pathOf(staged.sha256);
+    // Pinned before the first await: a gc from here on leaves the blob alone.
+    if (!this.pinned.has(staged)) {
+      this.pinned.add(staged);
+      this.committing.set(staged.sha256, (this.committing.get(staged.sha256) ?? 0) + 1);
+    }
+    try {
+      for (let d = this.deleting.get(staged.sha256); d; d = this.deleting.get(staged.sha256)) await d;
+      await this.place(staged, dest);
+    } catch (err) {
+      this.unpin(staged);
+      throw err;
+    }
+  }
+
+  private unpin(staged: StagedBlob): void {
+    if (!this.pinned.has(staged)) return;
+    this.pinned.delete(staged);
+    const n = (this.committing.get(staged.sha256) ?? 1) - 1;
+    if (n > 0) this.committing.set(staged.sha256, n);
+    else this.committing.delete(staged.sha256);
+  }
+
+  private async place(staged: StagedBlob, dest: string): Promise<void> {
     if (await this.has(staged.sha256)) {
       await unlink(staged.path).catch(() => {});
+      // Renew its time: gc's grace period counts from the last commit of these bytes.
+      const now = new Date();
+      await utimes(dest, now, now).catch(() => {});
       return;
     }
     const fh = await open(staged.path, 'r+');
@@ -102,6 +134,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async discard(staged: StagedBlob): Promise<void> {
+    this.unpin(staged);
     await unlink(staged.path).catch(() => {});
   }
 
@@ -126,5 +159,56 @@ export class FsBlobStore implements BlobStore {
     await unlink(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    for (const a of await readdir(this.root)) {
+      if (!HEX2_RE.test(a)) continue;
+      for (const b of await readdir(join(this.root, a)).catch(() => [] as string[])) {
+        if (!HEX2_RE.test(b)) continue;
+        const dir = await opendir(join(this.root, a, b)).catch(() => null);
+        if (!dir) continue;
+        for await (const e of dir) {
+          if (!SHA256_RE.test(e.name) || !e.name.startsWith(a + b)) continue;
+          const st = await stat(join(dir.path, e.name)).catch(() => null);
+          if (st?.isFile()) yield { sha256: e.name, size: st.size, mtimeMs: st.mtimeMs };
+        }
+      }
+    }
+  }
+
+  async free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
+    if (this.committing.has(sha256) || this.deleting.has(sha256)) return false;
+    let done!: () => void;
+    this.deleting.set(sha256, new Promise<void>((r) => (done = r)));
+    try {
+      const path = this.pathOf(sha256);
+      const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      if (st && Date.now() - st.mtimeMs < opts.graceMs) return false;
+      // A commit that began while we looked waits for us: decide for it now.
+      if (this.committing.has(sha256) || !opts.unused()) return false;
+      if (st) await this.delete(sha256);
+      return true;
+    } finally {
+      this.deleting.delete(sha256);
+      done();
+    }
+  }
+
+  async listTemp(): Promise<TempFile[]> {
+    const out: TempFile[] = [];
+    for (const name of await readdir(this.tmp).catch(() => [] as string[])) {
+      const st = await stat(join(this.tmp, name)).catch(() => null);
+      if (st) out.push({ name, size: st.size, mtimeMs: st.mtimeMs });
+    }
+    return out;
+  }
+
+  async removeTemp(name: string): Promise<void> {
+    if (name.includes('/') || name === '..' || name === '.') throw new Error(`not a temp file name: ${name}`);
+    await rm(join(this.tmp, name), { recursive: true, force: true });
   }
 }

@@ -124,6 +124,7 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'POST /-/api/v1/repositories/{name}/actions/{action}': (c) => (c.params.action === 'list' ? read(c) : write(c)),
   'GET /-/api/v1/status': (c) => c.identity.valid,
   'POST /-/api/v1/gc': (c) => serverAdmin(c.identity),
+  'POST /-/api/v1/backup': (c) => serverAdmin(c.identity),
   // Routes of the server itself, outside the OpenAPI document.
   'GET /-/api/v1/openapi.json': (c) => c.identity.valid,
   'GET /-/health': () => true,
@@ -350,6 +351,7 @@ describe('authorization matrix', () => {
           const body = method === 'POST' && path.endsWith('/users') ? { name: `made${unique++}x${identity.address.split('.').pop()}`, password: 'made-password-1' }
             : method === 'POST' && path.endsWith('/repositories') ? { name: `made${unique++}x${identity.address.split('.').pop()}`, format: 'files' }
             : method === 'POST' && path.endsWith('/tokens') ? { name: 'matrix', repos: ['files-hosted-pub'], permission: 'read' }
+            : method === 'POST' && path.endsWith('/backup') ? { dir: join(work, `backup-${unique++}`) }
             : method === 'PATCH' ? { password: passwordOf(v.params!.user) }
             : method === 'PUT' ? { repo: 'matrix-nothing', permission: 'read' }
             : undefined;

@@ -104,7 +104,9 @@ describe('wharf CLI against wharf serve', () => {
     assert.match(status.stdout, /^pypi\s+pypi\s+hosted\s+1\s+1\s+2/m);
     assert.equal((await wharf(['rm', 'pypi', 'tool', '2.0'])).code, 0);
     assert.equal((await fetch(`${url}/pypi/simple/tool/`)).status, 404);
-    const gc = await wharf(['gc']);
+    // Just uploaded: inside the grace period, kept unless the operator says otherwise.
+    assert.match((await wharf(['gc'])).stdout, /freed 0 blobs, 0 B; kept 2 younger than the grace period/);
+    const gc = await wharf(['gc', '--grace', '0']);
     assert.match(gc.stdout, /freed 2 blobs/);
   });
 

@@ -1,7 +1,7 @@
-// `wharf upload|import|ls|rm|yank|download|status|gc`: package operations over HTTP.
+// `wharf upload|import|ls|rm|yank|download|status|gc|backup`: package and server operations over HTTP.
 import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { WharfApiError, type WharfClient } from '../../client/client.ts';
 import { clientFrom, formatBytes, out, run, table, type GlobalOptions } from '../context.ts';
 import { ProgressBar } from '../progress.ts';
@@ -194,8 +194,24 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       ...s.repositories.map((r) => [r.name, r.format, r.kind, String(r.packages), String(r.versions), String(r.files), formatBytes(r.bytes), r.lastUpdate?.slice(0, 19) ?? '-'])]));
   }));
 
-  program.command('gc').description('delete blobs no file references (administrators)').action(() => run(async () => {
-    const r = await clientFrom(globals()).gc();
-    out(`freed ${r.blobs} blobs, ${formatBytes(r.bytes)}`);
-  }));
+  program.command('gc').description('delete blobs no file references (administrators)')
+    .option('--grace <seconds>', 'keep blobs committed less than this long ago (default: the server\'s gcGraceSeconds, 3600)')
+    .action((o: { grace?: string }) => run(async () => {
+      const grace = o.grace === undefined ? undefined : Number(o.grace);
+      if (grace !== undefined && !(grace >= 0)) throw new Error('--grace must be a number of seconds');
+      const r = await clientFrom(globals()).gc(grace);
+      if (globals().json) return out(JSON.stringify(r));
+      out(`freed ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.kept ? `; kept ${r.kept} younger than the grace period` : ''}`);
+    }));
+
+  program.command('backup <dir>')
+    .description('have the server copy its data, consistently and while serving, into DIR: a new or empty directory on the server\'s machine (administrators)')
+    .option('--no-link', 'copy every blob, even where a hard link would do')
+    .action((dir: string, o: { link: boolean }) => run(async () => {
+      // The server resolves the path on its own machine; a relative one means nothing there.
+      const target = isAbsolute(dir) ? dir : resolve(dir);
+      const r = await clientFrom(globals()).backup(target, { link: o.link });
+      if (globals().json) return out(JSON.stringify(r));
+      out(`backed up ${r.files} files (${r.blobs} blobs, ${formatBytes(r.bytes)}; ${r.linked} hard-linked) to ${r.dir} in ${(r.durationMs / 1000).toFixed(1)} s`);
+    }));
 }

@@ -1,6 +1,7 @@
 // `wharf serve`: run the server until SIGINT/SIGTERM.
 import { buildServer } from '../../server/app.ts';
 import { ConfigError, loadConfig, type Config } from '../../server/config.ts';
+import { DataDirLockedError } from '../../storage/data-dir-lock.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -20,7 +21,16 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.stderr.write(`wharf: ${err.message}\n`);
     process.exit(2);
   }
-  const { app, generatedAdminPassword } = await buildServer(config);
+  let built: Awaited<ReturnType<typeof buildServer>>;
+  try {
+    // Takes the data directory's lock before it touches blobs/tmp or the database.
+    built = await buildServer(config);
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError)) throw err;
+    process.stderr.write(`wharf: ${err.message}\n`);
+    process.exit(1);
+  }
+  const { app, generatedAdminPassword } = built;
   if (generatedAdminPassword) {
     // Shown once, on the terminal that started the first run; it is not logged.
     process.stderr.write(`\nCreated user "admin" with password: ${generatedAdminPassword}\nIt is not shown again; set WHARF_ADMIN_PASSWORD on first start to choose it.\n\n`);

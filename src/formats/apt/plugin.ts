@@ -4,6 +4,7 @@
 import { badRequest } from '../../core/errors.ts';
 import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import { clean, remove } from './clean.ts';
+import { sameAptDocument } from './index-check.ts';
 import { noteMembershipChange } from './file-cache.ts';
 import { planAptUpload } from './ingest.ts';
 import { normalizeAptOptions } from './options.ts';
@@ -24,6 +25,7 @@ export const aptFormat: FormatPlugin = {
   },
   routes: aptRoutes,
   ingest: planAptUpload,
+  sameDocument: sameAptDocument,
   async buildScope(ctx, scope) {
     if (!scope.startsWith(SUITE_SCOPE_PREFIX)) return [];
     const suite = scope.slice(SUITE_SCOPE_PREFIX.length);

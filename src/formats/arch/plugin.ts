@@ -39,6 +39,8 @@ export const archFormat: FormatPlugin = {
     dbState(ctx.repo).markChanged(name);
     return allScopes(ctx);
   },
+  // A db's bytes are deterministic; its detached signature carries the time it was made.
+  sameDocument: (key, published, fresh) => key.endsWith('.sig') || Buffer.compare(published, fresh) === 0,
   companionPaths: (file: FileRow) => {
     if (file.meta.kind === 'package') return [signaturePath(file.path), fileListPath(file.path)];
     // A proxy's cached package goes with its cached signature.

@@ -1,10 +1,11 @@
-// /-/api/v1/status and /-/api/v1/gc: what the server holds, and freeing unreferenced blobs.
+// /-/api/v1/status, /gc and /backup: what the server holds, freeing unreferenced blobs, and
+// an online copy of the data.
 import { can } from '../../core/auth/principal.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireServerAdmin } from './guards.ts';
 
-export function systemRoutes(wharf: Wharf, version: string): ApiRoute[] {
+export function systemRoutes(wharf: Wharf, version: string, dataDir: string): ApiRoute[] {
   return [
     {
       method: 'GET', url: '/status', tag: 'system', summary: 'Counts and sizes per repository the caller can read',
@@ -16,10 +17,26 @@ export function systemRoutes(wharf: Wharf, version: string): ApiRoute[] {
       }),
     },
     {
-      method: 'POST', url: '/gc', tag: 'system', summary: 'Delete blobs no file references any more (administrators)',
+      method: 'POST', url: '/gc', tag: 'system',
+      summary: 'Delete blobs no file references any more and last committed longer than the grace period ago (administrators)',
+      querystring: { type: 'object', properties: { graceSeconds: { type: 'number', minimum: 0 } }, additionalProperties: false },
       handler: async (req) => {
         requireServerAdmin(req);
-        return wharf.gc();
+        const { graceSeconds } = req.query as { graceSeconds?: number };
+        return wharf.gc(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 });
+      },
+    },
+    {
+      method: 'POST', url: '/backup', tag: 'system',
+      summary: 'Write a consistent copy of the data (database and the blobs it names) into a new or empty directory on the server (administrators)',
+      body: {
+        type: 'object', required: ['dir'], additionalProperties: false,
+        properties: { dir: { type: 'string', minLength: 1, maxLength: 4096 }, link: { type: 'boolean' } },
+      },
+      handler: async (req) => {
+        requireServerAdmin(req);
+        const { dir, link } = req.body as { dir: string; link?: boolean };
+        return wharf.backup(dir, dataDir, { link });
       },
     },
   ];

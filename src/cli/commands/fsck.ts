@@ -1,0 +1,57 @@
+// `wharf fsck`: check (and with --repair, fix) a data directory with the server stopped.
+// It works on the directory itself, not through the API, so it can run after a crash before
+// the server starts again; it takes the directory's lock, so it refuses while a server runs.
+import type { Command } from 'commander';
+import { fsck, formatFsckReport } from '../../core/fsck.ts';
+import { ConfigError, loadConfig } from '../../server/config.ts';
+import type { GlobalOptions } from '../context.ts';
+import { openOffline } from '../offline.ts';
+
+interface FsckFlags {
+  data?: string;
+  config?: string;
+  repair?: boolean;
+  grace?: string;
+  quick?: boolean;
+}
+
+export function registerFsckCommand(program: Command, globals: () => GlobalOptions): void {
+  program.command('fsck')
+    .description('check a data directory (server stopped): blobs, published indexes, temp files, orphans; exit 1 on problems')
+    .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
+    .option('--config <file>', 'JSON configuration file (WHARF_CONFIG), for data and gcGraceSeconds')
+    .option('--repair', 'republish indexes that differ, remove temp files and orphans past the grace period')
+    .option('--grace <seconds>', 'orphaned blobs younger than this are only noted (default: gcGraceSeconds, 3600)')
+    .option('--quick', 'check blob sizes only, without recomputing each sha256')
+    .action(async (o: FsckFlags) => {
+      process.exitCode = await runFsck(o, globals().json === true);
+    });
+}
+
+async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
+  let data: string;
+  let grace: number;
+  try {
+    const config = loadConfig({ flags: { data: o.data, config: o.config } });
+    data = config.data;
+    grace = o.grace === undefined ? config.gcGraceSeconds : Number(o.grace);
+    if (!(grace >= 0)) throw new ConfigError('--grace must be a number of seconds');
+  } catch (err) {
+    process.stderr.write(`wharf: ${(err as Error).message}\n`);
+    return 2;
+  }
+  let opened;
+  try {
+    opened = openOffline(data, o.repair ? 'fsck --repair' : 'fsck', grace);
+  } catch (err) {
+    process.stderr.write(`wharf: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const report = await fsck(opened.wharf, { repair: o.repair === true, graceMs: grace * 1000, hashBlobs: !o.quick });
+    process.stdout.write(json ? JSON.stringify({ data, ...report }, null, 2) + '\n' : `wharf fsck ${data}\n${formatFsckReport(report, o.repair === true)}`);
+    return report.clean ? 0 : 1;
+  } finally {
+    opened.close();
+  }
+}
