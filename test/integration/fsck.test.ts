@@ -93,7 +93,8 @@ describe('wharf fsck', () => {
     // The signed text itself, not its signature or date.
     const release = db.prepare("UPDATE indexes SET body = CAST(replace(CAST(body AS TEXT), 'Components: main', 'Components: main evil') AS BLOB) WHERE key = 'dists/stable/InRelease' AND CAST(body AS TEXT) LIKE '%Components: main%'").run();
     assert.equal(release.changes, 1);
-    db.prepare("INSERT INTO dirty_scopes (repo_id, scope) SELECT id, 'dir:' FROM repositories WHERE name = 'files'").run();
+    // Marks are generation-counted and kept once published: a new change bumps the generation.
+    db.prepare("INSERT INTO dirty_scopes (repo_id, scope) SELECT id, 'dir:' FROM repositories WHERE name = 'files' ON CONFLICT (repo_id, scope) DO UPDATE SET gen = MAX(gen, published_gen) + 1").run();
     db.close();
 
     const before = await fsck('--json');
