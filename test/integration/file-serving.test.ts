@@ -53,11 +53,14 @@ describe('serving stored files', () => {
   });
 
   it('sends whole files, ranges, HEAD and 304 with the right bytes', async () => {
+    const ok2xx = async () => Number(/wharf_http_responses_total\{class="2xx"\} (\d+)/.exec(await (await fetch(`${url}/-/metrics`)).text())?.[1] ?? 0);
+    const before2xx = await ok2xx();
     const whole = await fetch(`${url}/files/dir/big.bin`);
     assert.equal(whole.status, 200);
     assert.equal(whole.headers.get('content-length'), String(big.length));
     assert.ok(Buffer.from(await whole.arrayBuffer()).equals(big));
     const etag = whole.headers.get('etag')!;
+    assert.equal(await ok2xx() - before2xx, 2, 'the download went through the onResponse hooks (metrics, request log)');
     const part = await fetch(`${url}/files/dir/big.bin`, { headers: { range: `bytes=${CHUNK_BYTES - 10}-${2 * CHUNK_BYTES + 9}` } });
     assert.equal(part.status, 206);
     assert.equal(part.headers.get('content-range'), `bytes ${CHUNK_BYTES - 10}-${2 * CHUNK_BYTES + 9}/${big.length}`);
