@@ -88,7 +88,7 @@ export async function sendBlob(res: ServerResponse, reader: BlobReader, start: n
       }
       if (got === 0) {
         // The blob on disk is shorter than its file row says: the client was promised more.
-        log.error({ code: 'BLOB_TRUNCATED', ...id, expectedBytes: end + 1, position: pos }, 'blob is shorter than its file row; connection closed (the blob store is damaged)');
+        log.error({ code: 'BLOB_TRUNCATED', ...id, expectedBytes: end + 1, position: pos }, 'blob is shorter than its file row; connection closed (the blob store is damaged: run wharf fsck)');
         res.destroy();
         return;
       }
