@@ -3,6 +3,7 @@
 const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   pypi: () => import('./pypi.ts'),
   proxy: () => import('./proxy.ts'),
+  load: () => import('./load.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -72,7 +72,7 @@ export async function startWharf(opts: WharfProcessOptions): Promise<RunningServ
 }
 
 /** nginx serving `root` as static files; `dav` also accepts PUT (into `root`). */
-export async function startNginx(prefix: string, root: string, opts: { dav?: boolean; gzipStatic?: boolean } = {}): Promise<RunningServer> {
+export async function startNginx(prefix: string, root: string, opts: { dav?: boolean; gzipStatic?: boolean; workerConnections?: number } = {}): Promise<RunningServer> {
   const port = await freePort();
   await mkdir(join(prefix, 'logs'), { recursive: true });
   await mkdir(join(prefix, 'tmp'), { recursive: true });
@@ -82,7 +82,7 @@ daemon off;
 master_process off;
 pid ${join(prefix, 'nginx.pid')};
 error_log ${join(prefix, 'logs/error.log')} warn;
-events { worker_connections 1024; }
+events { worker_connections ${opts.workerConnections ?? 1024}; }
 http {
   access_log off;
   sendfile on;

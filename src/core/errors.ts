@@ -18,6 +18,8 @@ export const ErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   TOO_MANY_REQUESTS: 429,
+  /** A file row whose content the blob store no longer has: storage damage, not a client error. */
+  BLOB_MISSING: 500,
   UPSTREAM_FAILED: 502,
 } as const;
 
@@ -45,6 +47,8 @@ export const forbidden = (message = 'forbidden') => new WharfError('FORBIDDEN', 
 export const tooLarge = (message: string) => new WharfError('TOO_LARGE', message);
 export const unauthorized = (message = 'authentication required', realm = 'wharf') =>
   new WharfError('UNAUTHORIZED', message, { 'www-authenticate': `Basic realm="${realm}"` });
+
+export const blobMissing = (sha256: string, message = `blob ${sha256} is missing from the blob store`) => new WharfError('BLOB_MISSING', message);
 
 export function isWharfError(err: unknown): err is WharfError {
   return err instanceof WharfError;

@@ -1,5 +1,7 @@
 // An in-memory cache of published index rows, bounded in bytes. Publishing replaces the
 // entries it changes, so a hot simple page costs a map lookup rather than a database read.
+// Every entry counts its key and the overhead of a row, not only its body: misses are cached
+// too, under keys a client chooses, and a flood of them must not outgrow the budget.
 import type { IndexRow } from './model.ts';
 
 export class IndexCache {
@@ -11,8 +13,19 @@ export class IndexCache {
     this.maxBytes = maxBytes;
   }
 
-  private static sizeOf(row: IndexRow | null): number {
-    return row ? row.body.length + (row.gzip?.length ?? 0) + 256 : 64;
+  /** Estimated bytes of one entry: a JS string costs up to 2 bytes per character, plus the Map's and row's overhead. */
+  private static sizeOf(k: string, row: IndexRow | null): number {
+    const entry = 2 * k.length + 96;
+    return row ? entry + 2 * (row.key.length + row.contentType.length + row.etag.length + row.updatedAt.length + row.scope.length) + row.body.length + (row.gzip?.length ?? 0) + 256 : entry;
+  }
+
+  /** Bytes the entries are estimated to hold; never above the budget. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.entries.size;
   }
 
   get(repoId: number, key: string): IndexRow | null | undefined {
@@ -29,12 +42,15 @@ export class IndexCache {
   set(repoId: number, key: string, row: IndexRow | null): void {
     const k = `${repoId}\0${key}`;
     this.delete(repoId, key);
+    const size = IndexCache.sizeOf(k, row);
+    // An entry larger than the whole budget would evict everything and still not fit.
+    if (size > this.maxBytes) return;
     this.entries.set(k, row);
-    this.bytes += IndexCache.sizeOf(row);
+    this.bytes += size;
     for (const [oldKey, oldRow] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.entries.delete(oldKey);
-      this.bytes -= IndexCache.sizeOf(oldRow);
+      this.bytes -= IndexCache.sizeOf(oldKey, oldRow);
     }
   }
 
@@ -43,7 +59,7 @@ export class IndexCache {
     const old = this.entries.get(k);
     if (old !== undefined) {
       this.entries.delete(k);
-      this.bytes -= IndexCache.sizeOf(old);
+      this.bytes -= IndexCache.sizeOf(k, old);
     }
   }
 
@@ -51,7 +67,7 @@ export class IndexCache {
     for (const [k, row] of this.entries) {
       if (k.startsWith(`${repoId}\0`)) {
         this.entries.delete(k);
-        this.bytes -= IndexCache.sizeOf(row);
+        this.bytes -= IndexCache.sizeOf(k, row);
       }
     }
   }

@@ -32,6 +32,13 @@ export interface TempFile {
   mtimeMs: number;
 }
 
+/** An opened blob, read in chunks by whoever sends it (see server/http/blob-sender.ts). */
+export interface BlobReader {
+  /** Reads up to `length` bytes at `position` into `buffer` at `offset`; 0 at the end of the blob. */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   /** Stream `source` to a temp file, hashing as it goes; refuses more than `maxBytes`. */
   stage(source: Readable, opts?: { maxBytes?: number; signal?: AbortSignal }): Promise<StagedBlob>;
@@ -47,6 +54,8 @@ export interface BlobStore {
   /** A local file holding the blob, for readers that need random access (zip); undefined if none. */
   localPath(sha256: string): string | undefined;
   open(sha256: string, range?: ByteRange): Readable;
+  /** Opens a blob for reading; rejects with a BLOB_MISSING WharfError if the store has lost it. */
+  openReader(sha256: string): Promise<BlobReader>;
   delete(sha256: string): Promise<void>;
   /** Every stored blob (for gc and fsck), in no particular order. */
   list(): AsyncIterable<StoredBlob>;

@@ -6,8 +6,8 @@ import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, utimes
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tooLarge } from '../core/errors.ts';
-import type { BlobStore, ByteRange, StagedBlob, StoredBlob, TempFile } from './blob-store.ts';
+import { blobMissing, tooLarge } from '../core/errors.ts';
+import type { BlobReader, BlobStore, ByteRange, StagedBlob, StoredBlob, TempFile } from './blob-store.ts';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const HEX2_RE = /^[0-9a-f]{2}$/;
@@ -153,6 +153,20 @@ export class FsBlobStore implements BlobStore {
 
   open(sha256: string, range?: ByteRange): Readable {
     return createReadStream(this.pathOf(sha256), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async openReader(sha256: string): Promise<BlobReader> {
+    let fh;
+    try {
+      fh = await open(this.pathOf(sha256), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobMissing(sha256);
+      throw err;
+    }
+    return {
+      read: async (buffer, offset, length, position) => (await fh.read(buffer, offset, length, position)).bytesRead,
+      close: () => fh.close(),
+    };
   }
 
   async delete(sha256: string): Promise<void> {

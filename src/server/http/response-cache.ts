@@ -2,10 +2,14 @@
 // before Fastify runs: a hot simple page then costs about what a bare Node server costs.
 // Any change anywhere (a publish, a repository's settings) starts a new generation, and
 // answers from an older generation are never used, so the cache cannot serve a stale index.
+// The byte budget counts keys and headers as well as bodies: the key holds the client's
+// Accept header, so many variants of one small page must not outgrow it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip, etagMatches } from './conditional.ts';
 
 interface CachedResponse {
+  /** Estimated bytes held by this entry, body, key and headers included. */
+  bytes: number;
   generation: number;
   expiresAt: number;
   etag: string;
@@ -25,6 +29,15 @@ export class ResponseCache {
 
   constructor(maxBytes = 32 * 1024 * 1024) {
     this.maxBytes = maxBytes;
+  }
+
+  /** Bytes the entries are estimated to hold; never above the budget. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.entries.size;
   }
 
   /** Something changed: forget every answer. */
@@ -61,18 +74,26 @@ export class ResponseCache {
   /** Keep a 200 answer to an anonymous GET for the current generation. */
   store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array, expiresAt = Infinity): void {
     const key = ResponseCache.key(url, accept, gzip);
-    const old = this.entries.get(key);
-    if (old) this.bytes -= old.body.length;
-    this.entries.set(key, { generation: this.generation, expiresAt, etag, headers, body });
-    this.bytes += body.length;
+    let bytes = 2 * key.length + 2 * etag.length + body.length + 160;
+    for (const [k, v] of Object.entries(headers)) bytes += 2 * (k.length + v.length) + 32;
+    this.forget(key);
+    if (bytes > this.maxBytes) return;
+    this.entries.set(key, { bytes, generation: this.generation, expiresAt, etag, headers, body });
+    this.bytes += bytes;
     if (this.bytes > this.maxBytes) {
-      // Crude but bounded: drop the oldest half.
-      let drop = this.entries.size / 2;
+      // Crude but bounded: drop the oldest entries until half the budget is free.
       for (const [k, e] of this.entries) {
-        if (drop-- <= 0) break;
+        if (this.bytes <= this.maxBytes / 2) break;
         this.entries.delete(k);
-        this.bytes -= e.body.length;
+        this.bytes -= e.bytes;
       }
     }
+  }
+
+  private forget(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.entries.delete(key);
+    this.bytes -= old.bytes;
   }
 }

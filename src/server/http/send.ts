@@ -1,10 +1,11 @@
 // Sending stored files and published indexes, the same way for every format: strong ETags
 // and 304s, Range for files, precompressed gzip for indexes, HEAD without a body.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { WharfError } from '../../core/errors.ts';
+import { blobMissing, isWharfError, WharfError } from '../../core/errors.ts';
 import type { FileRow, IndexRow, Repository } from '../../core/model.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
-import type { BlobStore } from '../../storage/blob-store.ts';
+import type { BlobReader, BlobStore } from '../../storage/blob-store.ts';
+import { sendBlob } from './blob-sender.ts';
 import { acceptsGzip, etagMatches, notModifiedSince } from './conditional.ts';
 import { contentTypeFor } from './content-type.ts';
 import { parseRange } from './range.ts';
@@ -22,7 +23,7 @@ export interface SendFileOptions {
   disposition?: string;
 }
 
-export function sendFile(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, file: Pick<FileRow, 'sha256' | 'size' | 'filename' | 'createdAt'>, opts: SendFileOptions = {}): FastifyReply {
+export async function sendFile(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, file: Pick<FileRow, 'sha256' | 'size' | 'filename' | 'createdAt' | 'path'>, opts: SendFileOptions = {}): Promise<FastifyReply> {
   const etag = `"${file.sha256}"`;
   reply.header('etag', etag);
   reply.header('accept-ranges', 'bytes');
@@ -36,17 +37,39 @@ export function sendFile(req: FastifyRequest, reply: FastifyReply, repo: Reposit
   if (range.kind === 'unsatisfiable') {
     throw new WharfError('RANGE_NOT_SATISFIABLE', 'range not satisfiable', { 'content-range': `bytes */${file.size}` });
   }
+  // Open before answering, so a lost blob is a clear error rather than a broken stream.
+  const id = { repo: repo.name, path: file.path, sha256: file.sha256 };
+  let reader: BlobReader;
+  try {
+    reader = await blobs.openReader(file.sha256);
+  } catch (err) {
+    if (isWharfError(err) && err.code === 'BLOB_MISSING') {
+      // The fields become part of the error's log line (the error handler logs 5xx at error level).
+      throw Object.assign(blobMissing(file.sha256, `the content of ${repo.name}/${file.path} is missing from the server's storage (blob ${file.sha256}); an administrator should check the blob store`), id);
+    }
+    throw err;
+  }
+  let start = 0;
+  let end = file.size - 1;
   if (range.kind === 'range') {
-    const { start, end } = range.range;
+    ({ start, end } = range.range);
     reply.code(206);
     reply.header('content-range', `bytes ${start}-${end}/${file.size}`);
     reply.header('content-length', String(end - start + 1));
-    if (req.method === 'HEAD') return reply.send();
-    return reply.send(blobs.open(file.sha256, range.range));
+  } else {
+    reply.header('content-length', String(file.size));
   }
-  reply.header('content-length', String(file.size));
-  if (req.method === 'HEAD') return reply.send();
-  return reply.send(blobs.open(file.sha256));
+  if (req.method === 'HEAD' || end < start) {
+    await reader.close();
+    return reply.send();
+  }
+  // The body is written here, chunk by chunk with backpressure (see blob-sender.ts); Fastify's
+  // onResponse hooks still run when the response finishes.
+  reply.hijack();
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v);
+  reply.raw.writeHead(reply.statusCode);
+  await sendBlob(reply.raw, reader, start, end, id, req.log);
+  return reply;
 }
 
 export interface SendIndexOptions {
@@ -85,7 +108,7 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
 }
 
 /** A proxy's file: from the store, or (first download) streamed as it arrives from the upstream. */
-export function sendProxied(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, result: ContentResult, filename: string): FastifyReply {
+export function sendProxied(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, result: ContentResult, filename: string): FastifyReply | Promise<FastifyReply> {
   if (result.kind === 'stored') {
     reply.header('x-wharf-cache', 'hit');
     return sendFile(req, reply, repo, blobs, result.file, { immutable: true });

@@ -19,6 +19,28 @@ describe('IndexCache', () => {
     assert.ok(c.get(1, 'a'));
     assert.ok(c.get(1, 'c'));
   });
+  it('stays within its byte budget when filled with many large rows and many misses under long keys', () => {
+    const budget = 4 * 1024 * 1024;
+    const c = new IndexCache(budget);
+    for (let i = 0; i < 200; i++) c.set(1, `page-${i}`, { ...row(`page-${i}`, 256 * 1024), gzip: new Uint8Array(64 * 1024) });
+    let held = 0;
+    for (let i = 0; i < 200; i++) { const r = c.get(1, `page-${i}`); if (r) held += r.body.length + r.gzip!.length; }
+    assert.ok(held <= budget, `rows of ${held} bytes held in a budget of ${budget}`);
+    assert.ok(held >= budget / 2, 'and it does use its budget');
+    // Misses under keys a client chooses (a flood of random project names) cost memory too:
+    // each key is a string of 2 bytes per character in the worst case.
+    const longName = 'x'.repeat(400);
+    for (let i = 0; i < 50_000; i++) c.set(1, `project:${longName}${i}#html`, null);
+    assert.ok(c.size <= budget, `accounted ${c.size}`);
+    assert.ok(c.count * 2 * 400 <= budget, `${c.count} entries with 400-character keys exceed the budget of ${budget} bytes`);
+  });
+  it('does not keep a row larger than its whole budget', () => {
+    const c = new IndexCache(10_000);
+    c.set(1, 'small', row('small', 100));
+    c.set(1, 'huge', row('huge', 20_000));
+    assert.equal(c.get(1, 'huge'), undefined);
+    assert.ok(c.get(1, 'small'), 'and did not evict everything for it');
+  });
   it('remembers misses and forgets a repository', () => {
     const c = new IndexCache();
     c.set(2, 'x', null);

@@ -42,4 +42,18 @@ describe('ResponseCache', () => {
     for (let i = 0; i < 20; i++) if ((await (await fetch(`${url}/b${i}`, { headers: { 'accept-encoding': 'identity' } })).text()) !== 'from the handler') kept++;
     assert.ok(kept > 0 && kept <= 10, `kept ${kept}`);
   });
+
+  it('counts keys and headers in its budget: many Accept variants of a small page stay bounded', () => {
+    const budget = 1024 * 1024;
+    const c = new ResponseCache(budget);
+    const headers = { 'content-type': 'text/html', etag: '"e"', vary: 'Accept, Accept-Encoding', 'cache-control': 'public, max-age=0, must-revalidate', 'last-modified': new Date(0).toUTCString() };
+    const body = Buffer.from('<html>tiny</html>');
+    // A client can send any Accept header (up to the header size limit) and each one is a key.
+    for (let i = 0; i < 20_000; i++) c.store('/pypi/simple/x/', `text/html;q=0.${i}, ${'a'.repeat(1000)}`, false, '"e"', headers, body);
+    assert.ok(c.size <= budget, `accounted ${c.size}`);
+    assert.ok(c.count * 2 * 1000 <= budget, `${c.count} entries with 1,000-character keys exceed the budget of ${budget} bytes`);
+    // Large bodies too.
+    for (let i = 0; i < 100; i++) c.store(`/big${i}`, '*/*', false, '"e"', headers, Buffer.alloc(100 * 1024));
+    assert.ok(c.size <= budget && c.count * 100 * 1024 <= budget, `${c.count} entries of 100 KiB`);
+  });
 });
