@@ -78,3 +78,13 @@ export async function spawnServer(data: string, opts: { logLevel?: string; env?:
     };
   }
 }
+
+/** Run a `wharf` command (e.g. an offline `fsck --data D`) to its end: exit code and output. */
+export async function wharfCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+  const child = spawn(NODE, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code: code ?? -1, out };
+}

@@ -17,7 +17,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { readRepoDb } from '../../src/formats/arch/db-archive.ts';
 import { parseDbEntry } from '../../src/formats/arch/desc.ts';
 import { aptEnv, buildDeb, control } from '../helpers/apt.ts';
-import { spawnServer, type ChildServer } from '../helpers/child-server.ts';
+import { spawnServer, wharfCli, type ChildServer } from '../helpers/child-server.ts';
 import { pip } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { keyring, pacman, tinyPackage, trustKey } from './arch-helpers.ts';
@@ -254,6 +254,10 @@ describe('crash consistency: kill -9 during concurrent uploads to every format',
     }
   }
 
+  async function fsck(dir: string): Promise<{ code: number; out: string }> {
+    return wharfCli(['fsck', '--data', dir]);
+  }
+
   it(`${ROUNDS} rounds: every acknowledged upload survives, listed, downloadable and indexed`, { timeout: 30 * 60_000 }, async (t: TestContext) => {
     t.diagnostic(`seed ${SEED} (WHARF_CRASH_SEED=${SEED} replays the schedule), ${ROUNDS} rounds`);
     for (let round = 1; round <= ROUNDS; round++) {
@@ -306,6 +310,12 @@ describe('crash consistency: kill -9 during concurrent uploads to every format',
         }
       }
       await verify(server, round, tally);
+      // fsck works offline (it takes the data directory's lock): stop, check, start again.
+      await server.stop();
+      const check = await fsck(data);
+      t.diagnostic(`round ${round}: fsck: ${check.out.trim().split('\n').at(-1)}`);
+      if (check.code !== 0) problems.push(`round ${round}: wharf fsck exited ${check.code}:\n${check.out}`);
+      server = await spawnServer(data);
       t.diagnostic(`round ${round}: kill at ${killAt} ms; ${tally.uploads} uploads, ${tally.acknowledged} acknowledged (${tally.retried} on retry), `
         + `lost ${tally.lost}, unindexed ${tally.unindexed}, undownloadable ${tally.undownloadable}, unexpected answers ${tally.unexpected}`);
       for (const k of Object.keys(total) as (keyof Tally)[]) total[k] += tally[k];
