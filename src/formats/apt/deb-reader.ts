@@ -1,18 +1,22 @@
 // Read what the repository needs from a .deb: its control file (for Packages) and,
 // on request, the paths it installs (for Contents). Everything is taken from the
 // package's bytes; the uploaded file name is never trusted. Large members are
-// streamed, never held in memory.
+// streamed, never held in memory. control.tar and data.tar are always read to their
+// ends, so a member that fails its compression's check or is not a whole tar is
+// refused here rather than by dpkg on a client.
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tar, { type Extract } from 'tar-stream';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { collect, createDecompressor, type Compression } from '../../lib/compression.ts';
+import { requireTarEnd } from '../../lib/tar-end.ts';
 import { checkDebianBinary, inspectDebMembers, listArMembers, openArMember, type ArMember } from './ar.ts';
 import { parseControl, type ControlStanza } from './control.ts';
 import { DEB_ARCHITECTURE, DEB_PACKAGE_NAME, sourceName } from './pool-path.ts';
 import { debVersionError } from './version.ts';
 
 export interface ReadDebOptions {
-  /** Also list the paths in data.tar (for Contents indexes). Reads the whole data member. */
+  /** Also list the paths in data.tar (for Contents indexes); data.tar is read to its end either way. */
   listFiles?: boolean;
   /** Largest control file accepted, in bytes. Default 1 MiB. */
   maxControlSize?: number;
@@ -73,9 +77,8 @@ export async function readDeb(path: string, options: ReadDebOptions = {}): Promi
     controlCompression: layout.controlCompression,
     dataCompression: layout.dataCompression,
   };
-  if (options.listFiles) {
-    info.files = await listDataFiles(path, layout.data, layout.dataCompression, options.maxFiles ?? DEFAULT_MAX_FILES);
-  }
+  const files = await listDataFiles(path, layout.data, layout.dataCompression, options.maxFiles ?? DEFAULT_MAX_FILES);
+  if (options.listFiles) info.files = files;
   return info;
 }
 
@@ -115,19 +118,20 @@ function normalizeTarPath(name: string): string {
 }
 
 /**
- * Iterate a compressed tar member's entries. Stopping early tears the pipeline down
- * (including an external xz process). Decompression and tar errors become `invalidPackage`.
+ * Iterate a compressed tar member's entries, to the end of the member: the iteration
+ * finishes only when the whole member decompressed cleanly and was a whole tar. Stopping
+ * early tears the pipeline down (including an external xz process). Decompression and
+ * tar errors become `invalidPackage`.
  */
 async function* tarEntries(path: string, member: ArMember, compression: Compression): AsyncGenerator<TarEntry> {
   const source = openArMember(path, member);
   const decompressor = createDecompressor(compression);
   const extract = tar.extract();
-  const fail = (err: Error) => extract.destroy(err);
-  source.on('error', fail);
-  decompressor.on('error', fail);
-  source.pipe(decompressor).pipe(extract as unknown as NodeJS.WritableStream);
+  const piped = pipeline(source, decompressor, requireTarEnd(), extract);
+  piped.catch(() => {}); // the same error ends the iteration below
   try {
     for await (const entry of extract) yield entry;
+    await piped;
   } catch (err) {
     if (isWharfError(err)) throw err;
     throw invalidPackage(`${member.name} is corrupt: ${(err as Error).message}`);
@@ -139,16 +143,19 @@ async function* tarEntries(path: string, member: ArMember, compression: Compress
 }
 
 async function readControlFile(path: string, member: ArMember, compression: Compression, limit: number): Promise<Buffer> {
+  let control: Buffer | undefined;
   for await (const entry of tarEntries(path, member, compression)) {
     if (normalizeTarPath(entry.header.name) !== 'control') {
       entry.resume();
       continue;
     }
+    if (control) throw invalidPackage(`${member.name} has two control files`);
     if (entry.header.type !== 'file') throw invalidPackage(`control file in ${member.name} is not a regular file`);
     if ((entry.header.size ?? 0) > limit) throw invalidPackage(`control file is larger than ${limit} bytes`);
-    return collect(entry as unknown as Readable, limit);
+    control = await collect(entry as unknown as Readable, limit);
   }
-  throw invalidPackage(`${member.name} has no control file`);
+  if (!control) throw invalidPackage(`${member.name} has no control file`);
+  return control;
 }
 
 async function listDataFiles(path: string, member: ArMember, compression: Compression, maxFiles: number): Promise<string[]> {

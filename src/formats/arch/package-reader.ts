@@ -1,11 +1,14 @@
 // Reads a pacman package (`.pkg.tar[.zst|.xz|.gz|.bz2]`) in one streaming pass: the
 // `.PKGINFO` metadata and the file list that goes into the `.files` db. Memory stays
 // constant in the package size; only `.PKGINFO` and the list of names are held.
+// The pass goes to the end of the package: the whole compressed stream must decode (the
+// compressors' own checks) and the tar must be whole, or the package is refused.
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { type Compression, createDecompressor, detectCompression } from '../../lib/compression.ts';
+import { requireTarEnd } from '../../lib/tar-end.ts';
 import { type PkgInfo, parsePkginfo } from './pkginfo.ts';
 
 export interface ArchPackage {
@@ -59,7 +62,7 @@ export async function readArchPackage(path: string, options: ReadArchPackageOpti
   const source = fh.createReadStream({ start: 0 });
   const decompressor = createDecompressor(compression);
   const extract = tar.extract();
-  const piping = pipeline(source, decompressor, extract);
+  const piping = pipeline(source, decompressor, requireTarEnd(), extract);
   piping.catch(() => {}); // the same error also ends the iteration below
 
   let rawPkginfo: string | undefined;

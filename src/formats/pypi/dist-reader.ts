@@ -1,16 +1,21 @@
 // Reads the core metadata file out of an uploaded distribution without unpacking
 // it: METADATA from a wheel's `.dist-info`, PKG-INFO from an sdist's top directory.
+// The whole archive is checked on the way, in one streaming pass: every zip member is
+// inflated and its CRC-32 compared, a tar is decompressed to its end (gzip's own CRC)
+// and must be well formed, so nothing is stored that pip would fail to unpack.
 // Archives are untrusted, so every read is bounded: an entry that declares more
 // than the limit is refused before inflating, and inflation stops as soon as the
 // real bytes pass the limit (a zip header may lie about the size).
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
+import zlib from 'node:zlib';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { createDecompressor, detectCompression, type Compression } from '../../lib/compression.ts';
+import { requireTarEnd } from '../../lib/tar-end.ts';
 import type { DistFilename } from './filename.ts';
 import { normalizeName } from './names.ts';
 import { normalizeVersion } from './version.ts';
@@ -18,12 +23,12 @@ import { normalizeVersion } from './version.ts';
 export interface DistReadLimits {
   /** Largest METADATA / PKG-INFO accepted, in bytes (default 4 MiB). */
   maxMetadataBytes?: number;
-  /** Most decompressed tar bytes scanned looking for PKG-INFO (default 4 GiB). */
+  /** Most bytes inflated (all zip members) or decompressed (a tar) while checking (default 16 GiB). */
   maxScanBytes?: number;
 }
 
 export const DEFAULT_MAX_METADATA_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_MAX_SCAN_BYTES = 4 * 1024 * 1024 * 1024;
+export const DEFAULT_MAX_SCAN_BYTES = 16 * 1024 * 1024 * 1024;
 
 const WHEEL_METADATA_RE = /^([^/]+)\.dist-info\/METADATA$/;
 const PKG_INFO_RE = /^([^/]+)\/PKG-INFO$/;
@@ -32,8 +37,8 @@ const PKG_INFO_RE = /^([^/]+)\/PKG-INFO$/;
 export async function readDistMetadata(path: string, dist: DistFilename, limits: DistReadLimits = {}): Promise<Buffer> {
   const maxBytes = limits.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
   const maxScan = limits.maxScanBytes ?? DEFAULT_MAX_SCAN_BYTES;
-  if (dist.kind === 'wheel') return readWheelMetadata(path, dist, maxBytes);
-  if (dist.ext === '.zip') return readZipSdistMetadata(path, dist, maxBytes);
+  if (dist.kind === 'wheel') return readWheelMetadata(path, dist, maxBytes, maxScan);
+  if (dist.ext === '.zip') return readZipSdistMetadata(path, dist, maxBytes, maxScan);
   const compression: Compression = dist.ext === '.tar.bz2' ? 'bzip2' : 'gzip';
   return readTarSdistMetadata(path, dist, compression, maxBytes, maxScan);
 }
@@ -80,48 +85,83 @@ async function withZip<T>(path: string, what: string, use: (zip: yauzl.ZipFile) 
 }
 
 /** Walk the central directory (no inflating); `visit` sees every entry. */
-function eachEntry(zip: yauzl.ZipFile, visit: (entry: yauzl.Entry) => void): Promise<void> {
+function eachEntry(zip: yauzl.ZipFile, visit: (entry: yauzl.Entry) => void): Promise<yauzl.Entry[]> {
+  const all: yauzl.Entry[] = [];
   return new Promise((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
+      all.push(entry);
       try { visit(entry); } catch (err) { reject(err); return; }
       zip.readEntry();
     });
-    zip.on('end', () => resolve());
+    zip.on('end', () => resolve(all));
     zip.on('error', reject);
     zip.readEntry();
   });
 }
 
-async function readZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, what: string, maxBytes: number): Promise<Buffer> {
-  if (entry.uncompressedSize > maxBytes) throw tooLarge(what, maxBytes);
-  const stream = await new Promise<import('node:stream').Readable>((resolve, reject) => {
+function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
+  return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s)));
   });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) throw tooLarge(what, maxBytes);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    // yauzl's own check (validateEntrySizes) fires first when the header lies low.
-    if (err instanceof Error && /too many bytes in the stream/.test(err.message)) {
-      throw invalidPackage(`${what} inflates to more than its declared size (${entry.uncompressedSize} bytes)`);
-    }
-    throw err;
-  } finally {
-    stream.destroy();
-  }
-  return Buffer.concat(chunks);
 }
 
-async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: number): Promise<Buffer> {
+/**
+ * Inflate every member once, in file order, comparing its CRC-32 with the central
+ * directory's, and return the bytes of `wanted` (bounded by `maxBytes`). Members must not
+ * overlap (the "overlapping files" zip bomb) and their declared sizes, which yauzl holds
+ * them to, must add up to at most `maxScan`.
+ */
+async function verifyZip(zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yauzl.Entry, what: string, maxBytes: number, maxScan: number): Promise<Buffer> {
+  if (wanted.uncompressedSize > maxBytes) throw tooLarge(what, maxBytes);
+  const total = entries.reduce((n, e) => n + e.uncompressedSize, 0);
+  if (total > maxScan) throw invalidPackage(`the archive inflates to ${total} bytes, more than the ${maxScan}-byte limit`);
+  const ordered = [...entries].sort((a, b) => a.relativeOffsetOfLocalHeader - b.relativeOffsetOfLocalHeader);
+  for (let i = 1; i < ordered.length; i++) {
+    const prev = ordered[i - 1];
+    if (prev.relativeOffsetOfLocalHeader + 30 + prev.fileNameLength + prev.compressedSize > ordered[i].relativeOffsetOfLocalHeader) {
+      throw invalidPackage(`zip members ${prev.fileName} and ${ordered[i].fileName} overlap`);
+    }
+  }
+  let result: Buffer | undefined;
+  for (const entry of ordered) {
+    const keep = entry === wanted;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let crc = 0;
+    const stream = await openEntry(zip, entry);
+    try {
+      for await (const chunk of stream) {
+        crc = zlib.crc32(chunk as Buffer, crc);
+        if (!keep) continue;
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) throw tooLarge(what, maxBytes);
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      // yauzl's own check (validateEntrySizes) fires first when the header lies low.
+      if (err instanceof Error && /too many bytes in the stream/.test(err.message)) {
+        throw invalidPackage(`${keep ? what : entry.fileName} inflates to more than its declared size (${entry.uncompressedSize} bytes)`);
+      }
+      if (err instanceof Error && /not enough bytes in the stream/.test(err.message)) {
+        throw invalidPackage(`${keep ? what : entry.fileName} inflates to less than its declared size (${entry.uncompressedSize} bytes)`);
+      }
+      throw err;
+    } finally {
+      stream.destroy();
+    }
+    if (crc >>> 0 !== entry.crc32 >>> 0) {
+      throw invalidPackage(`member ${entry.fileName}${keep ? ` (${what})` : ''} is corrupt: its CRC-32 does not match its data`);
+    }
+    if (keep) result = Buffer.concat(chunks);
+  }
+  return result!;
+}
+
+async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
   return withZip(path, 'wheel', async (zip) => {
     const distInfoDirs = new Set<string>();
     const metadata: yauzl.Entry[] = [];
-    await eachEntry(zip, (entry) => {
+    const entries = await eachEntry(zip, (entry) => {
       const top = entry.fileName.split('/')[0];
       if (top.endsWith('.dist-info') && entry.fileName.length > top.length) distInfoDirs.add(top);
       if (WHEEL_METADATA_RE.test(entry.fileName)) metadata.push(entry);
@@ -133,16 +173,16 @@ async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: num
     if (!dirMatchesDist(dir, dist)) {
       throw invalidPackage(`wheel's ${dir}.dist-info directory does not match its filename (${dist.name} ${dist.version})`);
     }
-    return readZipEntry(zip, metadata[0], 'METADATA', maxBytes);
+    return verifyZip(zip, entries, metadata[0], 'METADATA', maxBytes, maxScan);
   });
 }
 
-async function readZipSdistMetadata(path: string, dist: DistFilename, maxBytes: number): Promise<Buffer> {
+async function readZipSdistMetadata(path: string, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
   return withZip(path, 'sdist', async (zip) => {
     const found: yauzl.Entry[] = [];
-    await eachEntry(zip, (entry) => { if (PKG_INFO_RE.test(entry.fileName)) found.push(entry); });
+    const entries = await eachEntry(zip, (entry) => { if (PKG_INFO_RE.test(entry.fileName)) found.push(entry); });
     const entry = pickPkgInfo(found.map((e) => ({ dir: PKG_INFO_RE.exec(e.fileName)![1], value: e })), dist);
-    return readZipEntry(zip, entry, 'PKG-INFO', maxBytes);
+    return verifyZip(zip, entries, entry, 'PKG-INFO', maxBytes, maxScan);
   });
 }
 
@@ -175,15 +215,15 @@ async function readTarSdistMetadata(path: string, dist: DistFilename, compressio
   const budget = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       scanned += chunk.length;
-      if (scanned > maxScan) cb(invalidPackage(`sdist decompresses to more than ${maxScan} bytes before its PKG-INFO`));
+      if (scanned > maxScan) cb(invalidPackage(`sdist decompresses to more than ${maxScan} bytes`));
       else cb(null, chunk);
     },
   });
   const extract = tar.extract();
-  const piped = pipeline(source, decompress, budget, extract);
+  const piped = pipeline(source, decompress, budget, requireTarEnd(), extract);
   piped.catch(() => {}); // its error also reaches the loop below through `extract`
 
-  // Remember non-matching depth-1 PKG-INFOs; stop at the first one that matches.
+  // Every depth-1 PKG-INFO; the archive is read to its end so its integrity is known.
   const found: { dir: string; value: Buffer }[] = [];
   try {
     for await (const entry of extract) {
@@ -200,7 +240,6 @@ async function readTarSdistMetadata(path: string, dist: DistFilename, compressio
         chunks.push(chunk as Buffer);
       }
       found.push({ dir: m[1], value: Buffer.concat(chunks) });
-      if (dirMatchesDist(m[1], dist)) return found.at(-1)!.value;
     }
     await piped;
   } catch (err) {

@@ -211,3 +211,39 @@ test('ar: readArStream refuses garbage and truncation', async () => {
   await assert.rejects(drain(archive.subarray(0, 90)), invalid(/truncated/));
   await assert.rejects(drain(archive.subarray(0, 30)), invalid(/truncated/));
 });
+
+// Defect 12 of issue 8: the integrity of what the reader touches. control.tar and data.tar
+// must decompress to their ends (gzip's CRC, xz's and zstd's checks) and be whole tars,
+// however the reader is called.
+test('integrity: corrupt or truncated control.tar and data.tar are refused', async (t) => {
+  const dir = await tempDir(t);
+  const controlTar = await makeTar(dir, { control: 'Package: a1\nVersion: 1\nArchitecture: all\n', md5sums: 'x'.repeat(20_000) }, false);
+  const dataTar = await makeTar(dir, { 'usr/share/a1/one': 'one\n'.repeat(5000), 'usr/share/a1/two': 'two\n'.repeat(5000) }, false);
+  const { gzipSync } = await import('node:zlib');
+  const deb = async (name: string, control: Buffer, controlName: string, data: Buffer, dataName: string) => {
+    const file = path.join(dir, `${name}.deb`);
+    await writeFile(file, makeAr([{ name: 'debian-binary', data: '2.0\n' }, { name: controlName, data: control }, { name: dataName, data }]));
+    return file;
+  };
+  const badCrc = (gz: Buffer) => { const b = Buffer.from(gz); b[b.length - 8] ^= 0xff; return b; };
+  const good = await deb('good', gzipSync(controlTar), 'control.tar.gz', gzipSync(dataTar), 'data.tar.gz');
+  assert.equal((await readDeb(good)).name, 'a1');
+  assert.deepEqual((await readDeb(good, { listFiles: true })).files, ['usr/share/a1/one', 'usr/share/a1/two']);
+  // Where the last entry ends: its content is not zero, the end blocks and padding are.
+  let lastEntryEnd = dataTar.length;
+  while (dataTar[lastEntryEnd - 1] === 0) lastEntryEnd--;
+  lastEntryEnd = Math.ceil(lastEntryEnd / 512) * 512;
+
+  const cases: [string, string, RegExp][] = [
+    ['control gzip crc', await deb('c-crc', badCrc(gzipSync(controlTar)), 'control.tar.gz', gzipSync(dataTar), 'data.tar.gz'), /control\.tar\.gz is corrupt/],
+    ['control cut after the control file', await deb('c-cut', gzipSync(controlTar.subarray(0, 2048)), 'control.tar.gz', gzipSync(dataTar), 'data.tar.gz'), /control\.tar\.gz is corrupt/],
+    ['data gzip crc', await deb('d-crc', gzipSync(controlTar), 'control.tar.gz', badCrc(gzipSync(dataTar)), 'data.tar.gz'), /data\.tar\.gz is corrupt/],
+    ['data gzip stream cut', await deb('d-gzcut', gzipSync(controlTar), 'control.tar.gz', gzipSync(dataTar).subarray(0, 200), 'data.tar.gz'), /data\.tar\.gz is corrupt/],
+    ['data tar cut mid-entry', await deb('d-mid', gzipSync(controlTar), 'control.tar.gz', dataTar.subarray(0, 9000), 'data.tar'), /data\.tar is corrupt/],
+    ['data tar without its end blocks', await deb('d-end', gzipSync(controlTar), 'control.tar.gz', dataTar.subarray(0, lastEntryEnd), 'data.tar'), /data\.tar is corrupt/],
+  ];
+  for (const [label, file, pattern] of cases) {
+    await assert.rejects(readDeb(file), invalid(pattern), label);
+    await assert.rejects(readDeb(file, { listFiles: true }), invalid(pattern), `${label} (listFiles)`);
+  }
+});

@@ -154,6 +154,41 @@ describe('readArchPackage', () => {
     await assertInvalid(cutTar, /not a pacman package/);
   });
 
+  // Defect 12 of issue 8: the whole compressed stream must decode and the tar be whole.
+  test('integrity: a tar cut at an entry boundary, a flipped byte, a lying size', async () => {
+    const big = randomBytes(50_000);
+    const plain = await buildPackage(path.join(dir, 'whole.pkg.tar'), { pkginfo: PKGINFO, files: { 'usr/share/x': big, 'usr/share/y': 'last\n' }, compression: 'none' });
+    const bytes = await readFile(plain);
+    assert.equal((await readArchPackage(plain)).pkginfo.pkgname, 'hello');
+    // Cut where the last entry ends: a tar reader sees no error, only fewer entries.
+    let end = bytes.length;
+    while (bytes[end - 1] === 0) end--;
+    end = Math.ceil(end / 512) * 512;
+    const cutAtBoundary = path.join(dir, 'boundary.pkg.tar');
+    await writeFile(cutAtBoundary, bytes.subarray(0, end - 1024));
+    await assertInvalid(cutAtBoundary, /end-of-archive/);
+    // A flipped byte inside a zstd frame (zstd's checksum) and an xz stream.
+    for (const compression of ['zstd', 'xz', 'gzip'] as PackageCompression[]) {
+      const file = await buildPackage(path.join(dir, `flip.${compression}.pkg.tar`), { pkginfo: PKGINFO, files: { 'usr/share/x': big }, compression });
+      const flipped = Buffer.from(await readFile(file));
+      flipped[Math.floor(flipped.length * 0.7)] ^= 0x10;
+      await writeFile(file, flipped);
+      await assertInvalid(file, new RegExp(`not a valid ${compression}-compressed tar archive`));
+    }
+    // A header whose size claims more than the archive holds (checksum fixed up).
+    const lying = Buffer.from(bytes);
+    let at = 0;
+    while (!lying.toString('latin1', at, at + 100).startsWith('usr/share/x')) at += 512;
+    lying.write('00077777777\0', at + 124, 'latin1');
+    lying.fill(0x20, at + 148, at + 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += lying[at + i];
+    lying.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1');
+    const lyingFile = path.join(dir, 'lying.pkg.tar');
+    await writeFile(lyingFile, lying);
+    await assertInvalid(lyingFile, /not a pacman package/);
+  });
+
   test('refuses a tar without .PKGINFO at its root', async () => {
     const none = await buildPackage(path.join(dir, 'nopkginfo.pkg.tar.xz'), { files: FILES, compression: 'xz' });
     await assertInvalid(none, /no \.PKGINFO/);

@@ -174,3 +174,62 @@ test('a missing file is an I/O error, not a client error', async () => {
   await assert.rejects(readDistMetadata(path.join(dir, 'nope.whl'), parseDistFilename('nope-1-py3-none-any.whl')), (err: unknown) => !isWharfError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT');
   await assert.rejects(readDistMetadata(path.join(dir, 'nope.tar.gz'), parseDistFilename('nope-1.tar.gz')), (err: unknown) => !isWharfError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT');
 });
+
+// Defect 12 of issue 8: a wheel whose member fails its CRC was stored, and pip then failed
+// with BadZipFile. Every member of a zip is inflated and checked, and a tar sdist is read to
+// its end (gzip's CRC and length, the tar's structure), not only up to its PKG-INFO.
+test('integrity: a zip member whose bytes do not match its CRC-32 is refused (wheels and zip sdists)', async () => {
+  const meta = { name: 'demo_pkg-1.2.0.dist-info/METADATA', data: coreMetadataText(demo) };
+  const module = 'print("hello")\n'.repeat(50);
+  // A lying CRC on a member that is not METADATA, deflated and stored.
+  for (const method of ['deflate', 'store'] as const) {
+    const zip = buildZip([meta, { name: 'demo_pkg/__init__.py', data: module, method, crc32: 0x12345678 }]);
+    await rejectsWith(read(wheelFilename(demo), zip), /demo_pkg\/__init__\.py.*CRC-32|CRC-32.*demo_pkg\/__init__\.py/);
+  }
+  // A flipped byte in a stored member's data (headers intact).
+  const honest = buildZip([meta, { name: 'demo_pkg/__init__.py', data: module, method: 'store' }]);
+  assert.ok((await read(wheelFilename(demo), honest)).length > 0);
+  const flipped = Buffer.from(honest);
+  flipped[honest.indexOf('print("hello")') + 3] ^= 0x01;
+  await rejectsWith(read(wheelFilename(demo), flipped), /CRC-32/);
+  // METADATA itself.
+  await rejectsWith(read(wheelFilename(demo), buildZip([{ ...meta, crc32: 1 }])), /METADATA.*CRC-32|CRC-32.*METADATA/);
+  // Zip sdists too.
+  const sdist = buildZip([{ name: 'demo_pkg-1.2.0/PKG-INFO', data: coreMetadataText(demo) }, { name: 'demo_pkg-1.2.0/setup.py', data: module, crc32: 7 }]);
+  await rejectsWith(read('demo_pkg-1.2.0.zip', sdist), /CRC-32/);
+  // Python agrees these are broken: zipfile.testzip names the member.
+  const py = execFileSync('python3', ['-c', 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).testzip())', await put('flipped.whl', flipped)], { encoding: 'utf8' });
+  assert.equal(py.trim(), 'demo_pkg/__init__.py');
+});
+
+test('integrity: a .tar.gz sdist is read to its end: gzip CRC, truncation, tar structure', async () => {
+  const files = [
+    { name: 'demo_pkg-1.2.0/PKG-INFO', data: coreMetadataText(demo) },
+    { name: 'demo_pkg-1.2.0/big.txt', data: Buffer.from('0123456789abcdef'.repeat(8192)) },
+  ];
+  const tarBytes = await tarball(files);
+  const gz = zlib.gzipSync(tarBytes);
+  assert.ok((await read('demo_pkg-1.2.0.tar.gz', gz)).length > 0);
+  // The gzip trailer's CRC-32 (the 8th to 5th last bytes) no longer matches.
+  const badCrc = Buffer.from(gz);
+  badCrc[gz.length - 8] ^= 0xff;
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', badCrc), /not a valid gzip-compressed tar/);
+  // Cut after PKG-INFO: the gzip stream ends early.
+  for (const cut of [gz.length - 4, Math.floor(gz.length * 0.8)]) {
+    await rejectsWith(read('demo_pkg-1.2.0.tar.gz', gz.subarray(0, cut)), /not a valid gzip-compressed tar/);
+  }
+  // A tar cut inside big.txt, then gzipped properly: the tar ends mid-entry.
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', zlib.gzipSync(tarBytes.subarray(0, 4096))), /not a valid tar archive/);
+  // A tar cut at an entry boundary has lost its end-of-archive blocks (and maybe entries).
+  const boundary = 512 + 512 + 512 + 512 * Math.ceil(files[1].data.length / 512);
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', zlib.gzipSync(tarBytes.subarray(0, boundary))), /end-of-archive/);
+  // A header that claims more bytes than the archive holds.
+  const lying = Buffer.from(tarBytes);
+  const second = 512 + 512 * Math.ceil(Buffer.byteLength(files[0].data) / 512);
+  lying.write('77777777777\0', second + 124, 'latin1');
+  lying.fill(0x20, second + 148, second + 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += lying[second + i];
+  lying.write(`${sum.toString(8).padStart(6, '0')}\0 `, second + 148, 'latin1');
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', zlib.gzipSync(lying)), /not a valid tar archive/);
+});
