@@ -22,6 +22,7 @@ import type { Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
 import { ExtraListeners } from './extra-listeners.ts';
 import { registerMetrics } from './metrics.ts';
+import { watchBodyIdle } from './http/body-timeout.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
@@ -36,8 +37,9 @@ export interface WharfServer {
   generatedAdminPassword: string | null;
 }
 
-// Uploads of many GB can take long (no request timeout); keep-alive for clients such as apt
-// and pip that fetch many index files over one connection.
+// Uploads of many GB can take long (no request timeout; a stalled body is cut by
+// bodyIdleTimeout instead); keep-alive for clients such as apt and pip that fetch many
+// index files over one connection.
 const REQUEST_TIMEOUT_MS = 0;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
@@ -63,7 +65,9 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
     // Anonymous reads of published indexes are answered before Fastify when they can be.
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
-        if (!responseCache.tryServe(req, res)) handler(req, res);
+        if (responseCache.tryServe(req, res)) return;
+        watchBodyIdle(req, res, config.bodyIdleTimeout * 1000, app.log);
+        handler(req, res);
       });
       // Fastify applies its timeouts only to servers it creates itself.
       server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -12,6 +12,8 @@ export interface Config {
   logLevel: string;
   /** Largest accepted upload, in bytes. */
   maxUploadBytes: number;
+  /** Seconds a request body may go without a byte before the request is cut (0: never). */
+  bodyIdleTimeout: number;
   /** Password for the `admin` user created on first start (otherwise one is generated). */
   adminPassword?: string;
   /** Repositories to create (or update) at start. */
@@ -31,6 +33,7 @@ export const DEFAULTS: Config = {
   data: './wharf-data',
   logLevel: 'info',
   maxUploadBytes: 10 * 1024 ** 3,
+  bodyIdleTimeout: 60,
   repositories: [],
   trustedProxies: [],
   gcGraceSeconds: 3600,
@@ -80,7 +83,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
-    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds']);
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'maxUploadBytes', 'bodyIdleTimeout', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`unknown option ${JSON.stringify(k)} in ${file}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -88,6 +91,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.logLevel !== undefined) cfg.logLevel = String(parsed.logLevel);
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
     if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
+    if (parsed.bodyIdleTimeout !== undefined) cfg.bodyIdleTimeout = num(parsed.bodyIdleTimeout, 'bodyIdleTimeout');
     if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
     if (parsed.trustedProxies !== undefined) cfg.trustedProxies = proxyList(parsed.trustedProxies, 'trustedProxies');
     if (parsed.repositories !== undefined) {
@@ -106,6 +110,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_LOG_LEVEL) cfg.logLevel = env.WHARF_LOG_LEVEL;
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
   if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
+  if (env.WHARF_BODY_IDLE_TIMEOUT) cfg.bodyIdleTimeout = num(env.WHARF_BODY_IDLE_TIMEOUT, 'WHARF_BODY_IDLE_TIMEOUT');
   if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
   if (env.WHARF_TRUSTED_PROXIES !== undefined) cfg.trustedProxies = proxyList(env.WHARF_TRUSTED_PROXIES, 'WHARF_TRUSTED_PROXIES');
   if (flags.host !== undefined) cfg.host = String(flags.host);

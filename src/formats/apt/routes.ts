@@ -2,9 +2,10 @@
 // name and by hash), the pool of .debs, the public key, and uploads (curl -T, multipart).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { gunzipSync } from 'node:zlib';
-import { badRequest, notFound, tooLarge, WharfError } from '../../core/errors.ts';
+import { badRequest, notFound, WharfError } from '../../core/errors.ts';
 import type { FormatRoute, RouteContext } from '../../core/format-plugin.ts';
 import type { IndexRow } from '../../core/model.ts';
+import { readUploadForm } from '../../server/http/multipart-form.ts';
 import { sendFile, sendIndex } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
 import { aptOptions } from './options.ts';
@@ -107,27 +108,11 @@ async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteCon
 async function postUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   assertHosted(ctx);
   if (!req.isMultipart()) throw badRequest('send the .deb as multipart/form-data, or PUT it (curl -T)');
-  let staged: StagedBlob | undefined;
-  let filename = '';
-  try {
-    for await (const part of req.parts()) {
-      if (part.type !== 'file') continue;
-      if (staged) {
-        part.file.resume();
-        throw badRequest('send one .deb per request');
-      }
-      filename = part.filename;
-      staged = await ctx.blobs.stage(part.file);
-      if (part.file.truncated) throw tooLarge('the file exceeds the upload limit');
-    }
-  } catch (err) {
-    if (staged) await ctx.blobs.discard(staged);
-    const code = (err as { code?: string }).code;
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT' || code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge((err as Error).message);
-    throw err;
-  }
-  if (!staged) throw badRequest('no file part in the form');
-  return ingestStaged(reply, ctx, staged, filename);
+  const { files } = await readUploadForm(req, ctx.blobs, {
+    checkFile: (_part, staged) => { if (staged > 0) throw badRequest('send one .deb per request'); },
+  });
+  if (files.length === 0) throw badRequest('no file part in the form');
+  return ingestStaged(reply, ctx, files[0].blob, files[0].filename);
 }
 
 export const aptRoutes: FormatRoute[] = [

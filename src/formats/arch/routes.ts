@@ -5,11 +5,11 @@
 // A proxy answers the same GETs from its upstream (proxy.ts) and refuses uploads.
 import { readFile } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, notFound, tooLarge, WharfError } from '../../core/errors.ts';
+import { badRequest, notFound, WharfError } from '../../core/errors.ts';
 import type { FormatRoute, IngestResult, RouteContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
+import { readUploadForm } from '../../server/http/multipart-form.ts';
 import { sendFile, sendIndex } from '../../server/http/send.ts';
-import type { StagedBlob } from '../../storage/blob-store.ts';
 import { repoArchitectures } from './arches.ts';
 import { archOptions } from './options.ts';
 import { archOfFilename, dbScope, filesScope, indexKey, packagePath, parseArchRequest } from './paths.ts';
@@ -48,27 +48,12 @@ async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteCon
 async function multipartUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   refuseProxyUpload(ctx);
   if (!req.isMultipart()) throw new WharfError('UNSUPPORTED_MEDIA_TYPE', 'POST a multipart/form-data body with the package (and its .sig), or PUT the file to upload/<filename>');
-  const fields = queryFields(req);
-  const staged: { filename: string; blob: StagedBlob }[] = [];
+  const form = await readUploadForm(req, ctx.blobs, { fields: queryFields(req), limitMessage: 'send one package and at most its signature' });
+  const fields = form.fields;
+  const staged = form.files;
   const discardAll = async () => {
     for (const s of staged) await ctx.blobs.discard(s.blob);
   };
-  try {
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        const blob = await ctx.blobs.stage(part.file);
-        staged.push({ filename: part.filename, blob });
-        if (part.file.truncated) throw tooLarge('the file exceeds the upload limit');
-      } else {
-        (fields[part.fieldname] ??= []).push(String(part.value));
-      }
-    }
-  } catch (err) {
-    await discardAll();
-    const code = (err as { code?: string }).code;
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge('send one package and at most its signature');
-    throw err;
-  }
   const sigs = staged.filter((s) => s.filename.endsWith('.sig'));
   const pkgs = staged.filter((s) => !s.filename.endsWith('.sig'));
   if (pkgs.length > 1 || sigs.length > 1 || staged.length === 0) {
