@@ -150,4 +150,6 @@ export interface FormatPlugin {
   schedule?(repo: Repository): { action: string; args: Record<string, unknown>; everyMinutes: number } | null;
   /** Format-specific management actions exposed through the API (e.g. PyPI's yank). */
   actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>, progress?: (event: object) => void) => Promise<unknown>>;
+  /** The permission an action needs when it is not `write` (e.g. a listing readers may run). */
+  actionAccess?: Record<string, Permission>;
 }

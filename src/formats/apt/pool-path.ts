@@ -8,11 +8,14 @@ import { versionWithoutEpoch } from './version.ts';
 export const DEB_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 /** Architecture names (`amd64`, `all`, `armhf`, `kfreebsd-i386`...). */
 export const DEB_ARCHITECTURE = /^[a-z0-9][a-z0-9-]*$/;
-/** A component, optionally with `/` levels (`main`, `updates/main`); no `..`. */
-const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._+-]*(\/[A-Za-z0-9][A-Za-z0-9._+-]*)*$/;
+/**
+ * A component is one path segment (`main`, `non-free-firmware`): it names a directory of the
+ * pool and of `dists/<suite>/`, so `/` (from a URL's `%2f` once decoded) and `..` are refused.
+ */
+const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 export function isValidComponent(component: string): boolean {
-  return COMPONENT.test(component) && !component.split('/').includes('..');
+  return COMPONENT.test(component) && component.length <= 100;
 }
 
 /**

@@ -84,6 +84,9 @@ const hostedOnly = <A extends unknown[], R>(fn: (ctx: RepoContext, ...args: A) =
   return fn(ctx, ...args);
 };
 
+/** `list` only reads: anyone who may read the repository may list it. */
+export const archActionAccess = { list: 'read' } as const;
+
 export const archActions = {
   list: hostedOnly((ctx: RepoContext) => list(ctx)),
   clean: hostedOnly(clean),

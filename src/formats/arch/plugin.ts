@@ -5,7 +5,7 @@ import { PROXY_OPTION_KEYS } from '../../core/proxy/options.ts';
 import type { FormatPlugin } from '../../core/format-plugin.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { FileRow, RepoKind } from '../../core/model.ts';
-import { archActions } from './actions.ts';
+import { archActionAccess, archActions } from './actions.ts';
 import { repoArchitectures } from './arches.ts';
 import { dbState } from './db-state.ts';
 import { planArchUpload } from './ingest.ts';
@@ -57,4 +57,5 @@ export const archFormat: FormatPlugin = {
     await ctx.services.publish(ctx.repo, allScopes(ctx));
   },
   actions: archActions,
+  actionAccess: archActionAccess,
 };

@@ -98,10 +98,14 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       },
     },
     {
-      method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank)',
+      method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank); write permission unless the format says otherwise (Arch list: read)',
       body: { type: 'object' },
       handler: async (req, reply) => {
-        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        // Actions change the repository (write) unless the format says one only reads.
+        const named = wharf.repo(p(req).name);
+        const access = named ? wharf.pluginFor(named).actionAccess ?? {} : {};
+        const need = Object.hasOwn(access, p(req).action) ? access[p(req).action] : 'write';
+        const repo = requireRepo(wharf, req, p(req).name, need);
         const action = wharf.pluginFor(repo).actions?.[p(req).action];
         if (!action) throw notFound(`format ${repo.format} has no action ${p(req).action}`);
         const args = (req.body ?? {}) as Record<string, unknown>;

@@ -9,7 +9,13 @@ test('pool paths follow the Debian archive layout', () => {
   assert.equal(poolPath('main', 'glibc', 'libc6', '2.36-9+deb12u4', 'amd64'), 'pool/main/g/glibc/libc6_2.36-9+deb12u4_amd64.deb');
   assert.equal(poolPath('contrib', 'libfoo', 'libfoo1', '1:1.0~rc1-1', 'all'), 'pool/contrib/libf/libfoo/libfoo1_1.0~rc1-1_all.deb');
   assert.equal(poolPath('main', '0ad', '0ad-data', '0.0.26-1', 'all'), 'pool/main/0/0ad/0ad-data_0.0.26-1_all.deb');
-  assert.equal(poolPath('updates/main', 'lib', 'lib', '1', 'all'), 'pool/updates/main/l/lib/lib_1_all.deb');
+  assert.equal(poolPath('non-free-firmware', 'lib', 'lib', '1', 'all'), 'pool/non-free-firmware/l/lib/lib_1_all.deb');
+});
+
+test('a component is one path segment: "/" (also once decoded from %2f), "..", "\\" and NUL are refused', () => {
+  for (const component of ['updates/main', 'a/b', '..', '../x', 'a\\b', 'a\u0000b', '', '.hidden', 'x'.repeat(101)]) {
+    assert.throws(() => poolPath(component, 'lib', 'lib', '1', 'all'), (err: unknown) => isWharfError(err) && err.code === 'INVALID_NAME', JSON.stringify(component));
+  }
 });
 
 test('poolPrefix: lib* sources use four characters', () => {
