@@ -16,11 +16,12 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   let status = 500;
   let code = 'INTERNAL';
   let message = 'internal server error';
+  let headers: Record<string, string> = {};
   if (isWharfError(err)) {
     status = err.status;
     code = err.code;
     message = err.message;
-    for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    headers = err.headers;
   } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     status = err.statusCode;
     code = (err as FastifyError).code ?? 'BAD_REQUEST';
@@ -38,6 +39,8 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   // must not describe the error: a cache would keep it for a year.
   for (const h of ['cache-control', 'etag', 'last-modified', 'content-length', 'content-encoding', 'content-range', 'accept-ranges', 'content-disposition', 'x-wharf-cache']) reply.removeHeader(h);
   reply.header('cache-control', 'no-store');
+  // The error's own headers (WWW-Authenticate, a 416's Content-Range) after the clean-up.
+  for (const [k, v] of Object.entries(headers)) reply.header(k, v);
   if (status !== 500) reply.raw.statusMessage = reasonPhrase(message);
   reply.code(status);
   if (wantsJson(req)) void reply.type('application/json').send({ error: { code, message } });
