@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import tar, { type Extract } from 'tar-stream';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { collect, createDecompressor, type Compression } from '../../lib/compression.ts';
-import { requireTarEnd } from '../../lib/tar-end.ts';
+import { tarEntryProblem, validateTar } from '../../lib/tar-integrity.ts';
 import { checkDebianBinary, inspectDebMembers, listArMembers, openArMember, type ArMember } from './ar.ts';
 import { parseControl, type ControlStanza } from './control.ts';
 import { DEB_ARCHITECTURE, DEB_PACKAGE_NAME, sourceName } from './pool-path.ts';
@@ -127,14 +127,15 @@ async function* tarEntries(path: string, member: ArMember, compression: Compress
   const source = openArMember(path, member);
   const decompressor = createDecompressor(compression);
   const extract = tar.extract();
-  const piped = pipeline(source, decompressor, requireTarEnd(), extract);
+  const piped = pipeline(source, decompressor, validateTar(), extract);
   piped.catch(() => {}); // the same error ends the iteration below
   try {
-    for await (const entry of extract) yield entry;
+    for await (const entry of extract) {
+      const problem = tarEntryProblem(entry.header);
+      if (problem) throw invalidPackage(`${member.name} is corrupt: ${problem}`);
+      yield entry;
+    }
     await piped;
-  } catch (err) {
-    if (isWharfError(err)) throw err;
-    throw invalidPackage(`${member.name} is corrupt: ${(err as Error).message}`);
   } finally {
     source.destroy();
     decompressor.destroy();
@@ -142,32 +143,48 @@ async function* tarEntries(path: string, member: ArMember, compression: Compress
   }
 }
 
-async function readControlFile(path: string, member: ArMember, compression: Compression, limit: number): Promise<Buffer> {
-  let control: Buffer | undefined;
-  for await (const entry of tarEntries(path, member, compression)) {
-    if (normalizeTarPath(entry.header.name) !== 'control') {
-      entry.resume();
-      continue;
-    }
-    if (control) throw invalidPackage(`${member.name} has two control files`);
-    if (entry.header.type !== 'file') throw invalidPackage(`control file in ${member.name} is not a regular file`);
-    if ((entry.header.size ?? 0) > limit) throw invalidPackage(`control file is larger than ${limit} bytes`);
-    control = await collect(entry as unknown as Readable, limit);
+/** Read a member's tar with `use`; whatever breaks while decoding it is the package's fault. */
+async function readMemberTar<T>(path: string, member: ArMember, compression: Compression, use: (entries: AsyncGenerator<TarEntry>) => Promise<T>): Promise<T> {
+  try {
+    return await use(tarEntries(path, member, compression));
+  } catch (err) {
+    if (isWharfError(err)) throw err;
+    if (err instanceof Error && 'syscall' in err) throw err; // our own I/O
+    throw invalidPackage(`${member.name} is corrupt: ${(err as Error).message}`);
   }
+}
+
+async function readControlFile(path: string, member: ArMember, compression: Compression, limit: number): Promise<Buffer> {
+  const control = await readMemberTar(path, member, compression, async (entries) => {
+    let found: Buffer | undefined;
+    for await (const entry of entries) {
+      if (normalizeTarPath(entry.header.name) !== 'control') {
+        entry.resume();
+        continue;
+      }
+      if (found) throw invalidPackage(`${member.name} has two control files`);
+      if (entry.header.type !== 'file') throw invalidPackage(`control file in ${member.name} is not a regular file`);
+      if ((entry.header.size ?? 0) > limit) throw invalidPackage(`control file is larger than ${limit} bytes`);
+      found = await collect(entry as unknown as Readable, limit);
+    }
+    return found;
+  });
   if (!control) throw invalidPackage(`${member.name} has no control file`);
   return control;
 }
 
 async function listDataFiles(path: string, member: ArMember, compression: Compression, maxFiles: number): Promise<string[]> {
-  const files: string[] = [];
-  for await (const entry of tarEntries(path, member, compression)) {
-    const { type, name } = entry.header;
-    entry.resume();
-    if (type === 'directory') continue;
-    const file = normalizeTarPath(name);
-    if (file === '') continue;
-    if (files.length >= maxFiles) throw invalidPackage(`${member.name} holds more than ${maxFiles} files`);
-    files.push(file);
-  }
-  return files;
+  return readMemberTar(path, member, compression, async (entries) => {
+    const files: string[] = [];
+    for await (const entry of entries) {
+      const { type, name } = entry.header;
+      entry.resume();
+      if (type === 'directory') continue;
+      const file = normalizeTarPath(name);
+      if (file === '') continue;
+      if (files.length >= maxFiles) throw invalidPackage(`${member.name} holds more than ${maxFiles} files`);
+      files.push(file);
+    }
+    return files;
+  });
 }

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { type Compression, createDecompressor, detectCompression } from '../../lib/compression.ts';
-import { requireTarEnd } from '../../lib/tar-end.ts';
+import { tarEntryProblem, validateTar } from '../../lib/tar-integrity.ts';
 import { type PkgInfo, parsePkginfo } from './pkginfo.ts';
 
 export interface ArchPackage {
@@ -62,7 +62,7 @@ export async function readArchPackage(path: string, options: ReadArchPackageOpti
   const source = fh.createReadStream({ start: 0 });
   const decompressor = createDecompressor(compression);
   const extract = tar.extract();
-  const piping = pipeline(source, decompressor, requireTarEnd(), extract);
+  const piping = pipeline(source, decompressor, validateTar(), extract);
   piping.catch(() => {}); // the same error also ends the iteration below
 
   let rawPkginfo: string | undefined;
@@ -71,6 +71,8 @@ export async function readArchPackage(path: string, options: ReadArchPackageOpti
   try {
     for await (const entry of extract) {
       entries++;
+      const problem = tarEntryProblem(entry.header);
+      if (problem) throw invalidPackage(`not a pacman package: ${problem}`);
       const name = entry.header.name;
       if (name === '.PKGINFO') {
         // Exactly `.PKGINFO`, as libalpm looks for it (not `./.PKGINFO`).

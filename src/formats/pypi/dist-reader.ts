@@ -6,6 +6,7 @@
 // Archives are untrusted, so every read is bounded: an entry that declares more
 // than the limit is refused before inflating, and inflation stops as soon as the
 // real bytes pass the limit (a zip header may lie about the size).
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -15,7 +16,7 @@ import yauzl from 'yauzl';
 import zlib from 'node:zlib';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { createDecompressor, detectCompression, type Compression } from '../../lib/compression.ts';
-import { requireTarEnd } from '../../lib/tar-end.ts';
+import { tarEntryProblem, validateTar } from '../../lib/tar-integrity.ts';
 import type { DistFilename } from './filename.ts';
 import { normalizeName } from './names.ts';
 import { normalizeVersion } from './version.ts';
@@ -90,6 +91,11 @@ function eachEntry(zip: yauzl.ZipFile, visit: (entry: yauzl.Entry) => void): Pro
   return new Promise((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       all.push(entry);
+      // A name flagged UTF-8 (bit 11) must be UTF-8: Python refuses to open the zip otherwise.
+      if (entry.generalPurposeBitFlag & 0x800 && !isUtf8(entry.fileNameRaw)) {
+        reject(invalidPackage(`a member name is flagged UTF-8 but is not valid UTF-8: ${JSON.stringify(entry.fileNameRaw.toString('latin1'))}`));
+        return;
+      }
       try { visit(entry); } catch (err) { reject(err); return; }
       zip.readEntry();
     });
@@ -111,7 +117,7 @@ function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
  * overlap (the "overlapping files" zip bomb) and their declared sizes, which yauzl holds
  * them to, must add up to at most `maxScan`.
  */
-async function verifyZip(zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yauzl.Entry, what: string, maxBytes: number, maxScan: number): Promise<Buffer> {
+async function verifyZip(path: string, zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yauzl.Entry, what: string, maxBytes: number, maxScan: number): Promise<Buffer> {
   if (wanted.uncompressedSize > maxBytes) throw tooLarge(what, maxBytes);
   const total = entries.reduce((n, e) => n + e.uncompressedSize, 0);
   if (total > maxScan) throw invalidPackage(`the archive inflates to ${total} bytes, more than the ${maxScan}-byte limit`);
@@ -122,6 +128,8 @@ async function verifyZip(zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yau
       throw invalidPackage(`zip members ${prev.fileName} and ${ordered[i].fileName} overlap`);
     }
   }
+  await checkLocalNames(path, ordered);
+  await checkEndRecord(path, entries);
   let result: Buffer | undefined;
   for (const entry of ordered) {
     const keep = entry === wanted;
@@ -157,6 +165,64 @@ async function verifyZip(zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yau
   return result!;
 }
 
+/**
+ * Each member's local header must name it as the central directory does: Python's zipfile
+ * refuses a zip where they differ, while yauzl reads only the central name.
+ */
+async function checkLocalNames(path: string, entries: yauzl.Entry[]): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(30);
+    for (const entry of entries) {
+      const { bytesRead } = await fh.read(head, 0, 30, entry.relativeOffsetOfLocalHeader);
+      if (bytesRead < 30 || head.readUInt32LE(0) !== 0x04034b50) throw invalidPackage(`member ${entry.fileName} has no local header where the central directory says`);
+      const name = Buffer.alloc(head.readUInt16LE(26));
+      await fh.read(name, 0, name.length, entry.relativeOffsetOfLocalHeader + 30);
+      if (!name.equals(entry.fileNameRaw)) throw invalidPackage(`member ${entry.fileName} is named ${JSON.stringify(name.toString('latin1'))} in its local header`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The central directory must sit right before the end record and be as long as the end
+ * record says. yauzl walks entries by count and ignores both; Python takes any gap for
+ * data prepended to the zip and then misreads the directory ("Bad magic number").
+ */
+async function checkEndRecord(path: string, entries: yauzl.Entry[]): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const tailLength = Math.min(size, 22 + 65535);
+    const tail = Buffer.alloc(tailLength);
+    await fh.read(tail, 0, tailLength, size - tailLength);
+    const at = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]), tailLength - 22);
+    if (at < 0) throw invalidPackage('the zip has no end of central directory record');
+    let endPos = size - tailLength + at;
+    let cdSize = tail.readUInt32LE(at + 12);
+    let cdOffset = tail.readUInt32LE(at + 16);
+    if (cdSize === 0xffffffff || cdOffset === 0xffffffff || tail.readUInt16LE(at + 10) === 0xffff) {
+      // Zip64: the locator just before the end record points at the zip64 end record.
+      const locator = Buffer.alloc(20);
+      await fh.read(locator, 0, 20, endPos - 20);
+      if (locator.readUInt32LE(0) !== 0x07064b50) throw invalidPackage('the zip64 end record locator is missing');
+      endPos = Number(locator.readBigUInt64LE(8));
+      const record = Buffer.alloc(56);
+      await fh.read(record, 0, 56, endPos);
+      if (record.readUInt32LE(0) !== 0x06064b50) throw invalidPackage('the zip64 end record is missing');
+      cdSize = Number(record.readBigUInt64LE(40));
+      cdOffset = Number(record.readBigUInt64LE(48));
+    }
+    const listed = entries.reduce((n, e) => n + 46 + e.fileNameLength + e.extraFieldLength + e.fileCommentLength, 0);
+    if (cdOffset + cdSize !== endPos || listed !== cdSize) {
+      throw invalidPackage(`the zip's end record disagrees with its central directory (${cdSize} bytes at ${cdOffset}, ${listed} bytes listed, end record at ${endPos})`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
   return withZip(path, 'wheel', async (zip) => {
     const distInfoDirs = new Set<string>();
@@ -173,7 +239,7 @@ async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: num
     if (!dirMatchesDist(dir, dist)) {
       throw invalidPackage(`wheel's ${dir}.dist-info directory does not match its filename (${dist.name} ${dist.version})`);
     }
-    return verifyZip(zip, entries, metadata[0], 'METADATA', maxBytes, maxScan);
+    return verifyZip(path, zip, entries, metadata[0], 'METADATA', maxBytes, maxScan);
   });
 }
 
@@ -182,7 +248,7 @@ async function readZipSdistMetadata(path: string, dist: DistFilename, maxBytes: 
     const found: yauzl.Entry[] = [];
     const entries = await eachEntry(zip, (entry) => { if (PKG_INFO_RE.test(entry.fileName)) found.push(entry); });
     const entry = pickPkgInfo(found.map((e) => ({ dir: PKG_INFO_RE.exec(e.fileName)![1], value: e })), dist);
-    return verifyZip(zip, entries, entry, 'PKG-INFO', maxBytes, maxScan);
+    return verifyZip(path, zip, entries, entry, 'PKG-INFO', maxBytes, maxScan);
   });
 }
 
@@ -220,13 +286,15 @@ async function readTarSdistMetadata(path: string, dist: DistFilename, compressio
     },
   });
   const extract = tar.extract();
-  const piped = pipeline(source, decompress, budget, requireTarEnd(), extract);
+  const piped = pipeline(source, decompress, budget, validateTar(), extract);
   piped.catch(() => {}); // its error also reaches the loop below through `extract`
 
   // Every depth-1 PKG-INFO; the archive is read to its end so its integrity is known.
   const found: { dir: string; value: Buffer }[] = [];
   try {
     for await (const entry of extract) {
+      const problem = tarEntryProblem(entry.header);
+      if (problem) throw invalidPackage(`sdist is not a valid tar archive: ${problem}`);
       const name = entry.header.name.replace(/^(\.\/)+/, '');
       const m = PKG_INFO_RE.exec(name);
       const isFile = entry.header.type === 'file' || entry.header.type === 'contiguous-file';

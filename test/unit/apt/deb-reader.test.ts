@@ -246,4 +246,11 @@ test('integrity: corrupt or truncated control.tar and data.tar are refused', asy
     await assert.rejects(readDeb(file), invalid(pattern), label);
     await assert.rejects(readDeb(file, { listFiles: true }), invalid(pattern), `${label} (listFiles)`);
   }
+  // Cut anywhere, including inside the control file while it is being read (found by the
+  // fuzz suite: that error escaped as a 500).
+  const small = gzipSync(await makeTar(dir, { control: 'Package: a1\nVersion: 1\nArchitecture: all\n'.repeat(4), md5sums: 'x\n' }, false));
+  for (let cut = 10; cut < small.length; cut += 3) {
+    const file = await deb(`cut-${cut}`, small.subarray(0, cut), 'control.tar.gz', gzipSync(dataTar), 'data.tar.gz');
+    await assert.rejects(readDeb(file, { listFiles: true }), invalid(/control\.tar\.gz is corrupt/), `control.tar.gz cut at ${cut}`);
+  }
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -232,4 +232,43 @@ test('integrity: a .tar.gz sdist is read to its end: gzip CRC, truncation, tar s
   for (let i = 0; i < 512; i++) sum += lying[second + i];
   lying.write(`${sum.toString(8).padStart(6, '0')}\0 `, second + 148, 'latin1');
   await rejectsWith(read('demo_pkg-1.2.0.tar.gz', zlib.gzipSync(lying)), /not a valid tar archive/);
+});
+
+test('integrity: a member name flagged UTF-8 that is not UTF-8 is refused (Python cannot open the zip)', async () => {
+  const meta = { name: 'demo_pkg-1.2.0.dist-info/METADATA', data: coreMetadataText(demo) };
+  const zip = buildZip([meta, { name: 'demo_pkg/x.py', data: 'x = 1\n' }]);
+  const bad = Buffer.from(zip);
+  for (let at = bad.indexOf('demo_pkg/x.py'); at >= 0; at = bad.indexOf('demo_pkg/x.py', at + 1)) bad[at + 9] = 0xff;
+  await rejectsWith(read(wheelFilename(demo), bad), /not valid UTF-8/);
+  const py = spawnSync('python3', ['-c', 'import sys, zipfile; sys.exit(1 if zipfile.ZipFile(sys.argv[1]).testzip() else 0)', await put('badname.whl', bad)], { encoding: 'utf8' });
+  assert.notEqual(py.status, 0, 'Python opens it: the test no longer shows the problem');
+  // Only the local header's copy of the name changed (found by the fuzz suite): yauzl reads the
+  // central directory alone, Python compares both.
+  const local = Buffer.from(zip);
+  local[local.indexOf('demo_pkg/x.py') + 9] = 0x79;
+  await rejectsWith(read(wheelFilename(demo), local), /named "demo_pkg\/y\.py" in its local header/);
+  const py2 = spawnSync('python3', ['-c', 'import sys, zipfile; sys.exit(1 if zipfile.ZipFile(sys.argv[1]).testzip() else 0)', await put('localname.whl', local)], { encoding: 'utf8' });
+  assert.notEqual(py2.status, 0, 'Python opens it: the test no longer shows the problem');
+});
+
+test('integrity: an end record whose central directory size lies is refused (found by the fuzz suite)', async () => {
+  const zip = buildZip([{ name: 'demo_pkg-1.2.0.dist-info/METADATA', data: coreMetadataText(demo) }, { name: 'demo_pkg/x.py', data: 'x = 1\n' }]);
+  const lying = Buffer.from(zip);
+  lying.writeUInt32LE(lying.readUInt32LE(lying.length - 10) + 1, lying.length - 10);
+  await rejectsWith(read(wheelFilename(demo), lying), /end record disagrees with its central directory/);
+  const py = spawnSync('python3', ['-c', 'import sys, zipfile; sys.exit(1 if zipfile.ZipFile(sys.argv[1]).testzip() else 0)', await put('cdsize.whl', lying)], { encoding: 'utf8' });
+  assert.notEqual(py.status, 0, 'Python opens it: the test no longer shows the problem');
+});
+
+test('integrity: a tar entry without data that claims a size is refused (readers disagree on it)', async () => {
+  const tarBytes = await tarball([{ name: 'demo_pkg-1.2.0/PKG-INFO', data: coreMetadataText(demo) }, { name: 'demo_pkg-1.2.0/x.py', data: 'x = 1\n' }]);
+  // Turn the second entry into a directory that keeps its size (and fix the checksum).
+  const h = 512 + 512 * Math.ceil(Buffer.byteLength(coreMetadataText(demo)) / 512);
+  const bad = Buffer.from(tarBytes);
+  bad.write('5', h + 156, 'latin1');
+  bad.fill(0x20, h + 148, h + 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += bad[h + i];
+  bad.write(`${sum.toString(8).padStart(6, '0')}\0 `, h + 148, 'latin1');
+  await rejectsWith(read('demo_pkg-1.2.0.tar.gz', zlib.gzipSync(bad)), /claims 6 bytes of data/);
 });
