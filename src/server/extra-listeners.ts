@@ -38,6 +38,10 @@ export class ExtraListeners {
         if (!req.url?.startsWith('/-/')) req.url = `/${name}${req.url ?? '/'}`;
         this.app.server.emit('request', req, res);
       });
+      // The main server's timeouts: Node's default requestTimeout (300 s) would cut long uploads.
+      server.requestTimeout = this.app.server.requestTimeout;
+      server.keepAliveTimeout = this.app.server.keepAliveTimeout;
+      server.headersTimeout = this.app.server.headersTimeout;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
@@ -49,6 +53,11 @@ export class ExtraListeners {
         (err: Error) => this.app.log.error({ repo: name, listen, err: err.message }, 'cannot listen for repository'),
       );
     }
+  }
+
+  /** The HTTP server of a repository's own port, if it listens. */
+  server(name: string): Server | undefined {
+    return this.servers.get(name)?.server;
   }
 
   address(name: string): { port: number } | null {

@@ -105,6 +105,31 @@ describe('request bodies: malformed multipart and stalled uploads', () => {
     assert.equal(createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex'), createHash('sha256').update(data).digest('hex'));
   });
 
+  it('a repository on a port of its own (listen) has the same body timeout and no overall request timeout', async () => {
+    assert.equal((await api('POST', '/repositories', { name: 'own', format: 'files', options: { listen: '127.0.0.1:0' } })).status, 201);
+    let port = 0;
+    for (let i = 0; i < 50 && !port; i++) {
+      port = server.listeners.address('own')?.port ?? 0;
+      if (!port) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(port > 0, 'the extra listener did not start');
+    // Node's default requestTimeout (300 s) would cut a long upload on this port.
+    const own = server.listeners.server('own')!;
+    assert.equal(own.requestTimeout, server.app.server.requestTimeout);
+    assert.equal(own.requestTimeout, 0);
+    assert.equal(own.keepAliveTimeout, server.app.server.keepAliveTimeout);
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => { got += d.toString('latin1'); });
+    sock.on('error', () => {});
+    sock.write(`PUT /stalled.bin HTTP/1.1\r\nHost: x\r\nAuthorization: ${server.adminAuth}\r\nContent-Length: 100000\r\n\r\nabc`);
+    await new Promise<void>((resolve) => {
+      const guard = setTimeout(() => { sock.destroy(); resolve(); }, 15_000);
+      sock.on('close', () => { clearTimeout(guard); resolve(); });
+    });
+    assert.match(got, /^HTTP\/1\.1 408/);
+  });
+
   it('a kept-alive connection idle between requests longer than the body timeout still works', async () => {
     const sock = net.connect(server.port, '127.0.0.1');
     let got = '';
