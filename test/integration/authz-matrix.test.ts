@@ -147,8 +147,7 @@ function protocolAllowed(c: Call, access: 'read' | 'write' | 'admin', repos: Map
  * check is a bug, but not an unauthorized success). Reported, not failed.
  */
 const KNOWN_OVERSTRICT: RegExp[] = [
-  // Issue 8 item 14: Arch `actions/list` needs write although readers may list (another change).
-  /actions\/list/,
+  // (Issue 8 item 14, Arch `actions/list` needing write, is fixed: readers may list.)
 ];
 
 // ---- the server under test
