@@ -26,7 +26,8 @@ program.command('serve')
   .option('--port <port>', 'port to listen on (WHARF_PORT, default 8080)')
   .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
   .option('--config <file>', 'JSON configuration file (WHARF_CONFIG)')
-  .option('--log-level <level>', 'trace, debug, info, warn, error (WHARF_LOG_LEVEL)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (WHARF_LOG_LEVEL, default info)')
+  .option('--log-format <format>', 'pretty (for people), json (one object per line) or auto: pretty on a terminal (WHARF_LOG_FORMAT, default auto)')
   .option('--trusted-proxies <list>', 'comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (WHARF_TRUSTED_PROXIES)')
   .action(serve);
 
