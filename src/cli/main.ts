@@ -3,6 +3,7 @@
 // directory; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
 // WHARF_USER/WHARF_PASSWORD) through the typed client in src/client/.
 import { Command } from 'commander';
+import { callerCwd } from './caller-cwd.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerFsckCommand } from './commands/fsck.ts';
@@ -10,6 +11,9 @@ import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
 import type { GlobalOptions } from './context.ts';
+
+const typedIn = callerCwd(process.env, process.cwd());
+if (typedIn) process.chdir(typedIn);
 
 const program = new Command('wharf')
   .version(WHARF_VERSION)
