@@ -2,7 +2,7 @@
 // The `wharf` command line. `serve` runs the server and `fsck` checks a stopped server's data
 // directory; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
 // WHARF_USER/WHARF_PASSWORD) through the typed client in src/client/.
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { callerCwd } from './caller-cwd.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
@@ -17,9 +17,11 @@ if (typedIn) process.chdir(typedIn);
 
 const program = new Command('wharf')
   .version(WHARF_VERSION)
+  // A repeatable option starts as []: its help says what an absent option means, not "(default: [])".
+  .configureHelp({ optionDescription: (o) => (Array.isArray(o.defaultValue) && o.defaultValue.length === 0 ? o.description : new Help().optionDescription(o)) })
   .description('Self-hosted package repositories: PyPI, APT, Arch Linux and files')
   .option('--url <url>', 'server URL (WHARF_URL, default http://127.0.0.1:8080)')
-  .option('--token <token>', 'API token (WHARF_TOKEN; or WHARF_USER and WHARF_PASSWORD)')
+  .option('--token <token>', 'API token (WHARF_TOKEN); or set WHARF_USER and WHARF_PASSWORD to log in with a password')
   .option('--json', 'print JSON instead of tables');
 
 const globals = () => program.opts<GlobalOptions>();

@@ -1,5 +1,6 @@
 // Log lines for people at a terminal. pino writes one JSON object per line; this turns each
-// into `12:04:05.123 INFO  request GET /pypi/simple/ 200 2.1ms reqId=req-3`. It is a few
+// into `12:04:05.123 INFO  request GET /pypi/simple/ 200 2.1ms 10.0.0.7 reqId=req-3`
+// (a request's host header and client port are left to the JSON log). It is a few
 // dozen lines of our own rather than pino-pretty and its dependencies (docs/dependencies.md).
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -42,15 +43,15 @@ export function prettyLine(json: string, opts: { color?: boolean } = {}): string
   let name = (LEVELS[level] ?? String(level)).padEnd(5);
   if (opts.color) name = `\x1b[${COLORS[level] ?? '0'}m${name}\x1b[0m`;
   const head = [clock(o.time), name, typeof o.msg === 'string' ? o.msg : ''];
-  const req = o.req as { method?: string; url?: string } | undefined;
+  const req = o.req as { method?: string; url?: string; remoteAddress?: string } | undefined;
   const res = o.res as { statusCode?: number } | undefined;
   if (req?.method) head.push(`${req.method} ${req.url ?? ''}`);
   if (res?.statusCode !== undefined) head.push(String(res.statusCode));
   if (typeof o.responseTime === 'number') head.push(`${o.responseTime.toFixed(1)}ms`);
+  if (req?.remoteAddress) head.push(req.remoteAddress);
   const err = o.err as { message?: string; stack?: string; type?: string } | undefined;
   if (err?.message) head.push(`error=${scalar(err.message)}`);
   const rest = pairs(o);
-  if (req && typeof req === 'object') rest.push(...pairs(Object.fromEntries(Object.entries(req).filter(([k]) => k !== 'method' && k !== 'url')), 'req.'));
   let line = [...head.filter(Boolean), ...rest].join(' ') + '\n';
   if (err?.stack) line += err.stack.split('\n').map((l) => `    ${l}\n`).join('');
   return line;

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseLaunch } from '../../../bin/launch.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { callerCwd } from '../../../src/cli/caller-cwd.ts';
+import { WHARF_VERSION } from '../../../src/version.ts';
 
 const has = (...paths: string[]) => (p: string) => paths.includes(p);
 
@@ -52,4 +55,8 @@ describe('callerCwd', () => {
     assert.equal(callerCwd(npm('test', '/home/me/wharf/test'), root), null, 'a child of another script');
     assert.equal(callerCwd(npm('wharf', '/home/me/dists'), '/tmp/elsewhere'), null, 'npm did not move this process');
   });
+});
+
+it('wharf --version is the version of the package', () => {
+  assert.equal(WHARF_VERSION, JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')).version);
 });

@@ -84,8 +84,8 @@ describe('log format', () => {
   });
 
   it('prints a request as one short line without pid and hostname', () => {
-    const line = prettyLine(JSON.stringify({ level: 30, time: Date.UTC(2026, 0, 1, 12, 0, 0), pid: 1, hostname: 'vm', reqId: 'req-3', req: { method: 'GET', url: '/pypi/simple/' }, res: { statusCode: 200 }, responseTime: 2.345, msg: 'request' }));
-    assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO  request GET \/pypi\/simple\/ 200 2\.3ms reqId=req-3\n$/);
+    const line = prettyLine(JSON.stringify({ level: 30, time: Date.UTC(2026, 0, 1, 12, 0, 0), pid: 1, hostname: 'vm', reqId: 'req-3', req: { method: 'GET', url: '/pypi/simple/', host: 'h:1', remoteAddress: '10.0.0.7', remotePort: 5 }, res: { statusCode: 200 }, responseTime: 2.345, msg: 'request' }));
+    assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO  request GET \/pypi\/simple\/ 200 2\.3ms 10\.0\.0\.7 reqId=req-3\n$/);
     assert.doesNotMatch(line, /pid|hostname|vm/);
   });
 
