@@ -2,7 +2,8 @@
 // The `wharf` command line. `serve` runs the server and `fsck` checks a stopped server's data
 // directory; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
 // WHARF_USER/WHARF_PASSWORD) through the typed client in src/client/.
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
+import { callerCwd } from './caller-cwd.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerFsckCommand } from './commands/fsck.ts';
@@ -11,11 +12,16 @@ import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
 import type { GlobalOptions } from './context.ts';
 
+const typedIn = callerCwd(process.env, process.cwd());
+if (typedIn) process.chdir(typedIn);
+
 const program = new Command('wharf')
   .version(WHARF_VERSION)
+  // A repeatable option starts as []: its help says what an absent option means, not "(default: [])".
+  .configureHelp({ optionDescription: (o) => (Array.isArray(o.defaultValue) && o.defaultValue.length === 0 ? o.description : new Help().optionDescription(o)) })
   .description('Self-hosted package repositories: PyPI, APT, Arch Linux and files')
   .option('--url <url>', 'server URL (WHARF_URL, default http://127.0.0.1:8080)')
-  .option('--token <token>', 'API token (WHARF_TOKEN; or WHARF_USER and WHARF_PASSWORD)')
+  .option('--token <token>', 'API token (WHARF_TOKEN); or set WHARF_USER and WHARF_PASSWORD to log in with a password')
   .option('--json', 'print JSON instead of tables');
 
 const globals = () => program.opts<GlobalOptions>();
@@ -26,7 +32,8 @@ program.command('serve')
   .option('--port <port>', 'port to listen on (WHARF_PORT, default 8080)')
   .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
   .option('--config <file>', 'JSON configuration file (WHARF_CONFIG)')
-  .option('--log-level <level>', 'trace, debug, info, warn, error (WHARF_LOG_LEVEL)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (WHARF_LOG_LEVEL, default info)')
+  .option('--log-format <format>', 'pretty (for people), json (one object per line) or auto: pretty on a terminal (WHARF_LOG_FORMAT, default auto)')
   .option('--trusted-proxies <list>', 'comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (WHARF_TRUSTED_PROXIES)')
   .action(serve);
 

@@ -1,10 +1,11 @@
 // Assembles the HTTP server: the core, authentication, the management API, and the
 // repository routes of every format.
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { FormatPlugin } from '../core/format-plugin.ts';
+import { isWharfError } from '../core/errors.ts';
 import { Wharf } from '../core/wharf.ts';
 import { openDatabase } from '../db/database.ts';
 import { Store } from '../db/store.ts';
@@ -18,14 +19,39 @@ import { repositoryKeyRoutes, repositoryRoutes } from './api/repositories.ts';
 import { systemRoutes } from './api/system.ts';
 import { userRoutes } from './api/users.ts';
 import { registerAuth } from './auth-hook.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
 import { ExtraListeners } from './extra-listeners.ts';
+import { prettyDestination } from './log-pretty.ts';
 import { registerMetrics } from './metrics.ts';
 import { watchBodyIdle } from './http/body-timeout.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
+
+/** Pino options: JSON lines, or readable lines when asked or when standard output is a terminal. */
+export function loggerOptions(config: Pick<Config, 'logLevel' | 'logFormat'>, stdout: NodeJS.WriteStream = process.stdout): { level: string; stream?: { write(s: string): boolean } } {
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdout.isTTY === true);
+  return pretty ? { level: config.logLevel, stream: prettyDestination(stdout, { color: stdout.isTTY === true }) } : { level: config.logLevel };
+}
+
+/** A repository the configuration declares that the core refuses, named by its JSON path. */
+function repoConfigError(path: string, name: string, message: string): ConfigError {
+  // The formats say `unknown option "x" for …` or `unknown option suites.main.x`.
+  const m = /^unknown option "?([^"\s;]+)"?(.*)$/.exec(message);
+  if (m) return new ConfigError(`${path}.options.${m[1]}: unknown option${m[2]}`);
+  return new ConfigError(`${path} (${name}): ${message}`);
+}
+
+/** One line per request, written when it is answered, instead of Fastify's two. */
+class OneLineRequestLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(req)) return;
+    if (error) reply.log.error({ req, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request');
+  }
+}
 
 export interface WharfServer {
   app: FastifyInstance;
@@ -74,7 +100,8 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       return server;
     },
-    logger: opts.logger ?? { level: config.logLevel },
+    logger: opts.logger ?? loggerOptions(config),
+    logController: new OneLineRequestLog(),
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 500 },
     // Unknown fields in an API body are an error to report, not something to drop silently.
@@ -100,8 +127,20 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
     if (['trace', 'debug', 'info'].includes(app.log.level)) app.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: status }, cached: true }, 'request answered from the response cache');
   };
 
+  const firstStart = store.countUsers() === 0;
   const generatedAdminPassword = await wharf.bootstrapAdmin(config.adminPassword);
-  for (const spec of config.repositories) await wharf.ensureRepo(spec);
+  if (config.adminPassword && !firstStart) {
+    // Said out loud: a password that silently does nothing makes the next login fail for no visible reason.
+    app.log.warn({ data: config.data }, 'WHARF_ADMIN_PASSWORD (adminPassword) is ignored: users already exist in this data directory, and it only sets the password of "admin" on the first start; change it with `wharf user passwd admin`');
+  }
+  for (const [i, spec] of config.repositories.entries()) {
+    try {
+      await wharf.ensureRepo(spec);
+    } catch (err) {
+      if (!isWharfError(err)) throw err;
+      throw repoConfigError(`repositories[${i}]`, spec.name, err.message);
+    }
+  }
   if (wharf.listRepos().length === 0 && config.repositories.length === 0 && !store.getSetting('initialized')) {
     await wharf.createRepo({ name: 'pypi', format: 'pypi', kind: 'hosted', public: true });
   }
@@ -111,7 +150,8 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
   app.setErrorHandler(errorHandler);
   registerAuth(app, wharf);
 
-  app.get('/-/health', async () => ({ status: 'ok', version: WHARF_VERSION }));
+  // Health checks and scrapes come every few seconds: logged from warn up only.
+  app.get('/-/health', { logLevel: 'warn' }, async () => ({ status: 'ok', version: WHARF_VERSION }));
   registerMetrics(app, wharf, responseCache);
 
   const apiRoutes: ApiRoute[] = [

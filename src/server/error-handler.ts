@@ -33,7 +33,8 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
     message = 'request aborted';
   }
   if (status >= 500) req.log.error({ err }, 'request failed');
-  else req.log.info({ code, status, msg: message }, 'request refused');
+  // `reason`, not `msg`: pino's own `msg` is the line's message, and a second one duplicates the key.
+  else req.log.info({ code, status, reason: message }, 'request refused');
   if (reply.sent || reply.raw.headersSent) return;
   // Headers set for the content that was to be sent (an immutable file, an index's ETag)
   // must not describe the error: a cache would keep it for a year.

@@ -15,7 +15,7 @@ export function registerMetrics(app: FastifyInstance, wharf: Wharf, responseCach
     done();
   });
 
-  app.get('/-/metrics', async (req, reply) => {
+  app.get('/-/metrics', { logLevel: 'warn' }, async (req, reply) => {
     const admin = isServerAdmin(req.principal);
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [Record<string, string>, number][]) => {

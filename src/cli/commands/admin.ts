@@ -51,7 +51,7 @@ export function registerAdminCommands(program: Command, globals: () => GlobalOpt
   }));
   repo.command('set <name>')
     .description('change access or options of a repository')
-    .option('--public').option('--private')
+    .option('--public', 'anyone may read').option('--private', 'only users with a grant may read')
     .option('--option <key=value>', 'a format option (repeatable)', collect, [])
     .action((name: string, o: { public?: boolean; private?: boolean; option: string[] }) => run(async () => {
       const patch: { public?: boolean; options?: Record<string, unknown> } = {};
@@ -63,7 +63,7 @@ export function registerAdminCommands(program: Command, globals: () => GlobalOpt
     }));
   repo.command('delete <name>')
     .description('delete a repository and everything in it')
-    .option('--yes', 'do not ask; required when not on a terminal')
+    .option('--yes', 'required: confirms that the repository and everything in it go')
     .action((name: string, o: { yes?: boolean }) => run(async () => {
       if (!o.yes) throw new Error(`this deletes ${name} and all its packages; run again with --yes`);
       await clientFrom(globals()).deleteRepo(name);
@@ -73,7 +73,7 @@ export function registerAdminCommands(program: Command, globals: () => GlobalOpt
   const user = program.command('user').description('manage users and their grants');
   user.command('add <name>')
     .description('create a user (password from --password, --password-stdin)')
-    .option('--password <password>').option('--password-stdin', 'read the password from standard input')
+    .option('--password <password>', 'the password (visible in the process list: prefer --password-stdin)').option('--password-stdin', 'read the password from standard input')
     .option('--admin', 'make the user an administrator')
     .action((name: string, o: { password?: string; passwordStdin?: boolean; admin?: boolean }) => run(async () => {
       const password = readPassword(o);
@@ -87,8 +87,8 @@ export function registerAdminCommands(program: Command, globals: () => GlobalOpt
     out(table([['NAME', 'ADMIN', 'GRANTS'], ...users.map((u) => [u.name, u.admin ? 'yes' : '', u.grants.map((g) => `${g.repo}:${g.permission}`).join(' ')])]));
   }));
   user.command('passwd <name>')
-    .description('set a password')
-    .option('--password <password>').option('--password-stdin')
+    .description('set a password (yours, or anyone\'s as administrator; needs WHARF_USER and WHARF_PASSWORD)')
+    .option('--password <password>', 'the new password (visible in the process list: prefer --password-stdin)').option('--password-stdin', 'read the new password from standard input')
     .action((name: string, o: { password?: string; passwordStdin?: boolean }) => run(async () => {
       const password = readPassword(o);
       if (!password) throw new Error('give --password or --password-stdin');
@@ -109,11 +109,11 @@ export function registerAdminCommands(program: Command, globals: () => GlobalOpt
 
   const token = program.command('token').description('manage API tokens');
   token.command('create')
-    .description('create a token; it is printed once')
+    .description('create a token; it is printed once (needs WHARF_USER and WHARF_PASSWORD, not a token)')
     .option('--name <name>', 'what the token is for', 'cli')
     .option('--repo <pattern>', 'repositories it may touch (repeatable; default all)', collect, [])
     .option('--permission <permission>', 'read, write or admin', 'write')
-    .option('--expires-in-days <days>', 'expiry')
+    .option('--expires-in-days <days>', 'expires after this many days (default: never)')
     .option('--user <name>', 'create it for another user (administrators)')
     .action((o: { name: string; repo: string[]; permission: 'read' | 'write' | 'admin'; expiresInDays?: string; user?: string }) => run(async () => {
       const t = await clientFrom(globals()).createToken({

@@ -42,4 +42,28 @@ describe('loadConfig', () => {
       assert.throws(() => loadConfig({ env: { WHARF_TRUSTED_PROXIES: bad } }), ConfigError, bad);
     }
   });
+
+  it('refuses a bad repository entry with its JSON path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const refused = async (repositories: unknown[], re: RegExp) => {
+      const file = join(dir, 'r.json');
+      await writeFile(file, JSON.stringify({ repositories }));
+      assert.throws(() => loadConfig({ env: {}, flags: { config: file } }), (e: Error) => e instanceof ConfigError && re.test(e.message) && e.message.includes(file), String(re));
+    };
+    const ok = { name: 'a', format: 'pypi' };
+    await refused([ok, ok, { name: 'c', format: 'pypi', optons: {} }], /repositories\[2\]\.optons: unknown key; known: name, format, kind, public, options/);
+    await refused([{ name: 'c', format: 'pipy' }], /repositories\[0\]\.format: unknown format "pipy"; known: pypi, files, arch, apt/);
+    await refused([ok, { name: 'c', format: 'pypi', kind: 'mirror' }], /repositories\[1\]\.kind: unknown kind "mirror"; known: hosted, proxy, group/);
+    await refused([{ name: 'c', format: 'pypi', public: 'yes' }], /repositories\[0\]\.public must be true or false/);
+    await refused([{ name: 'c', format: 'pypi', options: [] }], /repositories\[0\]\.options must be an object/);
+    await refused([{ format: 'pypi' }], /repositories\[0\]\.name is missing/);
+    await refused(['pypi'], /repositories\[0\] must be an object/);
+  });
+  it('reads the log format and refuses unknown log levels and formats', () => {
+    assert.equal(loadConfig({ env: {} }).logFormat, 'auto');
+    assert.equal(loadConfig({ env: { WHARF_LOG_FORMAT: 'json' } }).logFormat, 'json');
+    assert.equal(loadConfig({ env: { WHARF_LOG_FORMAT: 'json' }, flags: { logFormat: 'pretty' } }).logFormat, 'pretty');
+    assert.throws(() => loadConfig({ env: {}, flags: { logFormat: 'xml' } }), /--log-format must be one of auto, json, pretty, not "xml"/);
+    assert.throws(() => loadConfig({ env: { WHARF_LOG_LEVEL: 'loud' } }), /WHARF_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/);
+  });
 });

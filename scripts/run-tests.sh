@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `npm test`: the preflight, then the type check, the unit suite and the integration suite.
+# Every part runs even when one before it failed (a failing unit test must not hide the
+# integration suite); the run fails if any part failed, and says which.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/test-preflight.sh || exit 1
+
+failed=()
+npm run -s typecheck || failed+=(typecheck)
+npm run -s test:unit || failed+=(unit)
+npm run -s test:integration || failed+=(integration)
+
+if ((${#failed[@]})); then
+  echo "npm test: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "npm test: typecheck, unit and integration suites passed"

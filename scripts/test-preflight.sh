@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Checks that every program the tests drive is here, before any test runs: a missing tool
+# fails the run with its name and its Debian package, instead of tests that skip or fail
+# far from the cause. scripts/install-test-deps.sh installs them all.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# program (a name on PATH, or an absolute path)  Debian package  what needs it
+tools=(
+  "bsdtar libarchive-tools arch packages and databases"
+  "zstd zstd arch packages"
+  "xz xz-utils arch/apt compression"
+  "bzip2 bzip2 apt/arch compression"
+  "gzip gzip compression"
+  "tar tar sdists"
+  "dpkg-deb dpkg building .deb fixtures"
+  "dpkg-scanpackages dpkg-dev Packages cross-check"
+  "apt-ftparchive apt-utils Packages cross-check"
+  "apt-get apt apt client tests"
+  "gpg gpg signing tests"
+  "gpgv gpgv signature checks"
+  "gpg-agent gpg-agent pacman-key"
+  "pacman pacman-package-manager pacman client tests"
+  "pacman-key pacman-package-manager pacman keyring"
+  "repo-add pacman-package-manager repo-add cross-check"
+  "/usr/bin/vercmp makepkg vercmp cross-check"
+  "/usr/bin/python3 python3 wheel metadata cross-check"
+  "python3 python3 pip and packaging oracles"
+  "twine twine upload tests"
+  "curl curl HTTP client tests"
+  "wget wget files client test"
+  "/usr/bin/chromium chromium browser tests"
+)
+
+missing=()
+packages=()
+for entry in "${tools[@]}"; do
+  read -r prog pkg why <<<"$entry"
+  if [[ $prog == /* ]]; then [[ -x $prog ]] && continue; else command -v "$prog" >/dev/null 2>&1 && continue; fi
+  missing+=("$prog ($pkg: $why)")
+  packages+=("$pkg")
+done
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import pip._internal.index.collector, pip._vendor.packaging.markers' >/dev/null 2>&1; then
+  missing+=("python3's pip module (python3-pip: pip client tests and packaging oracles)")
+  packages+=(python3-pip)
+fi
+node_major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 24)); then
+  missing+=("Node.js 24 in node_modules/.bin/node (run: npm ci)")
+fi
+
+if ((${#missing[@]})); then
+  echo "test preflight: ${#missing[@]} missing; no test was run:" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  if ((${#packages[@]})); then
+    echo "install them with: bash scripts/install-test-deps.sh (as root), or apt-get install $(printf '%s\n' "${packages[@]}" | sort -u | tr '\n' ' ')" >&2
+  fi
+  exit 1
+fi
+echo "test preflight: all ${#tools[@]} tools and pip are here"
