@@ -73,7 +73,8 @@ describe('wharf in a clone', () => {
     const version = await run('npx', ['--offline', 'wharf', '--version'], { cwd: join(ROOT, 'test'), env: plainEnv() });
     ok(version, 'npx wharf --version');
     assert.equal(version.stdout.trim(), JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
-    assert.doesNotMatch(version.stderr, /EBADENGINE|ERR_MODULE_NOT_FOUND/);
+    // engines says >=24 (the project's rule), so npm on an older system node may warn EBADENGINE; it must still run.
+    assert.doesNotMatch(version.stderr, /ERR_MODULE_NOT_FOUND/);
     const help = await run('npx', ['--offline', 'wharf', 'serve', '--help'], { cwd: ROOT, env: plainEnv() });
     ok(help, 'wharf serve --help');
     for (const flag of ['--host', '--port', '--data', '--config', '--log-level', '--log-format', '--trusted-proxies']) assert.match(help.stdout, new RegExp(`${flag} `), flag);
