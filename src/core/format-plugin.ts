@@ -119,6 +119,34 @@ export interface IndexDocument {
   body: string | Uint8Array;
 }
 
+/** Where and how a viewer reaches a repository, for its set-up instructions. */
+export interface SetupSite {
+  /** The server's URL as this viewer reached it, ending in `/` (its API is below `-/`). */
+  server: string;
+  /** The repository's URL as this viewer reached the server, ending in `/`. */
+  url: string;
+  /** Reading needs credentials (a private repository): snippets carry placeholders. */
+  private: boolean;
+  /** Uploads to this URL are taken (hosted, or a group with an uploadTo member). */
+  uploads: boolean;
+}
+
+/** One step of a set-up: what to do, and what to type or write, verbatim. */
+export interface SetupStep {
+  /** Plain text (never markup). */
+  text: string;
+  /** A command or file content to copy, exactly as it is to be used. */
+  code?: string;
+  /** The file `code` goes into, e.g. `~/.pypirc`. */
+  file?: string;
+}
+
+/** A client's set-up for one repository: pip, twine, apt, pacman, curl. */
+export interface SetupSection {
+  title: string;
+  steps: SetupStep[];
+}
+
 export interface FormatPlugin {
   format: string;
   kinds: readonly RepoKind[];
@@ -152,4 +180,6 @@ export interface FormatPlugin {
   actions?: Record<string, (ctx: RepoContext, args: Record<string, unknown>, progress?: (event: object) => void) => Promise<unknown>>;
   /** The permission an action needs when it is not `write` (e.g. a listing readers may run). */
   actionAccess?: Record<string, Permission>;
+  /** How clients use this repository (shown on its page for browsers): plain text, no markup. */
+  setupGuide?(ctx: RepoContext, site: SetupSite): Promise<SetupSection[]> | SetupSection[];
 }

@@ -26,6 +26,7 @@ import { prettyDestination } from './log-pretty.ts';
 import { registerMetrics } from './metrics.ts';
 import { watchBodyIdle } from './http/body-timeout.ts';
 import { ResponseCache } from './http/response-cache.ts';
+import { createPages } from './pages/index.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -178,7 +179,7 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
       preservePath: true,
       limits: { fieldSize: MAX_FORM_FIELD_BYTES, fields: 200, files: 2, parts: 210, fileSize: config.maxUploadBytes, headerPairs: 200 },
     });
-    registerRepoRoutes(repos, wharf, plugins);
+    registerRepoRoutes(repos, wharf, plugins, createPages(wharf, plugins, WHARF_VERSION));
   });
 
   const listeners = new ExtraListeners(app, wharf, config.host);

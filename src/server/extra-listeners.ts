@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Wharf } from '../core/wharf.ts';
+import { markRepoRoot } from './http/repo-root.ts';
 
 export class ExtraListeners {
   private readonly app: FastifyInstance;
@@ -36,6 +37,7 @@ export class ExtraListeners {
       const port = Number(m[2]);
       const server = createServer((req, res) => {
         if (!req.url?.startsWith('/-/')) req.url = `/${name}${req.url ?? '/'}`;
+        markRepoRoot(req, name);
         this.app.server.emit('request', req, res);
       });
       // The main server's timeouts: Node's default requestTimeout (300 s) would cut long uploads.

@@ -5,7 +5,9 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { can } from '../core/auth/principal.ts';
 import { WharfError, forbidden, notFound, unauthorized } from '../core/errors.ts';
 import type { FormatPlugin, FormatRoute } from '../core/format-plugin.ts';
+import type { Permission, Repository } from '../core/model.ts';
 import type { Wharf } from '../core/wharf.ts';
+import type { Pages } from './pages/index.ts';
 
 type Router = ReturnType<typeof FindMyWay>;
 
@@ -18,12 +20,22 @@ function compile(plugin: FormatPlugin): Router {
   return router;
 }
 
-export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: FormatPlugin[]): void {
+/** Refuses a principal without `need` on `repo`, as every route of a repository does. */
+function checkAccess(req: FastifyRequest, repo: Repository, need: Permission): void {
+  if (can(req.principal, repo, need)) return;
+  if (req.principal.kind === 'anonymous') throw unauthorized(`${repo.name} requires authentication`, repo.name);
+  throw forbidden(`${req.principal.user.name} may not ${need === 'read' ? 'read' : 'write to'} ${repo.name}`);
+}
+
+/** `pages`: browsers get pages at `/` and `/<repo>/` (see pages/index.ts); other clients never do. */
+export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: FormatPlugin[], pages?: Pages): void {
   const routers = new Map(plugins.map((p) => [p.format, compile(p)]));
 
   const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const { repo: repoName } = req.params as { repo: string };
     const repo = wharf.repo(repoName);
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (!repo && repoName === '' && read && pages?.wantsHome(req)) return pages.home(req, reply);
     if (!repo) throw notFound(`no repository named ${repoName}`);
     const router = routers.get(repo.format)!;
     const q = req.url.indexOf('?');
@@ -32,6 +44,10 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
     if (rawPath === '/' && !req.url.slice(0, q < 0 ? undefined : q).endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
       return reply.redirect(`/${repoName}/`, 301);
     }
+    if (pages && rawPath === '/' && read && pages.wantsRepository(req, repo)) {
+      checkAccess(req, repo, 'read');
+      return pages.repository(req, reply, repo);
+    }
     const found = router.find(req.method as HTTPMethod, rawPath);
     if (!found) {
       const anyMethod = ['GET', 'POST', 'PUT', 'DELETE'].some((m) => router.find(m as HTTPMethod, rawPath));
@@ -39,10 +55,7 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
       throw notFound(`not found: ${rawPath}`);
     }
     const route = found.store as FormatRoute;
-    if (!can(req.principal, repo, route.access)) {
-      if (req.principal.kind === 'anonymous') throw unauthorized(`${repo.name} requires authentication`, repo.name);
-      throw forbidden(`${req.principal.user.name} may not ${route.access === 'read' ? 'read' : 'write to'} ${repo.name}`);
-    }
+    checkAccess(req, repo, route.access);
     return route.handler(req, reply, { ...wharf.contextFor(repo), params: found.params, principal: req.principal });
   };
 

@@ -11,6 +11,7 @@ import { normalizeAptOptions } from './options.ts';
 import { SUITE_SCOPE_PREFIX } from './paths.ts';
 import { aptRoutes } from './routes.ts';
 import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
+import { aptSetup, aptSetupFacts } from './setup.ts';
 
 export const aptFormat: FormatPlugin = {
   format: 'apt',
@@ -52,6 +53,7 @@ export const aptFormat: FormatPlugin = {
     await ctx.services.publish(ctx.repo, allSuiteScopes(ctx));
   },
   actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },
+  setupGuide: (ctx, site) => aptSetup(ctx.repo, site, aptSetupFacts(ctx)),
 };
 
 /** Suite maintenance has no meaning for a proxy: its suites are the upstream's. */

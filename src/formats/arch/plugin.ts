@@ -12,6 +12,7 @@ import { planArchUpload } from './ingest.ts';
 import { normalizeArchOptions } from './options.ts';
 import { fileListPath, scopesOfArch, signaturePath } from './paths.ts';
 import { archRoutes } from './routes.ts';
+import { archSetup, archSetupFacts } from './setup.ts';
 
 const allScopes = (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => repoArchitectures(ctx).flatMap(scopesOfArch);
 
@@ -58,4 +59,5 @@ export const archFormat: FormatPlugin = {
   },
   actions: archActions,
   actionAccess: archActionAccess,
+  setupGuide: async (ctx, site) => archSetup(ctx.repo, site, await archSetupFacts(ctx)),
 };

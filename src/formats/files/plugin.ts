@@ -6,6 +6,7 @@ import { planFilesUpload } from './ingest.ts';
 import { dirScope, SCOPE_PREFIX } from './paths.ts';
 import { filesRoutes } from './routes.ts';
 import { buildDirectoryDocuments, scopesForPathChange } from './tree.ts';
+import { filesSetup } from './setup.ts';
 
 const BOOLEAN_OPTIONS = { allowOverwrite: false, listings: true } as const;
 
@@ -38,4 +39,5 @@ export const filesFormat: FormatPlugin = {
   async onCreate(ctx) {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [dirScope('')]);
   },
+  setupGuide: (ctx, site) => filesSetup(ctx.repo, site),
 };

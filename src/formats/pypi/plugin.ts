@@ -9,6 +9,7 @@ import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
 import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
 import { pypiRoutes } from './routes.ts';
 import { normalizeVersion } from './version.ts';
+import { pypiSetup } from './setup.ts';
 
 /** PEP 592: yank or unyank every file of a version, or one file of it. */
 async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked: boolean) {
@@ -67,4 +68,5 @@ export const pypiFormat: FormatPlugin = {
     unyank: (ctx, args) => setYanked(ctx, args, false),
     'mirror-sync': (ctx, args, progress) => mirrorSync(ctx, args, progress),
   },
+  setupGuide: (ctx, site) => pypiSetup(ctx.repo, site),
 };

@@ -15,6 +15,13 @@ interface CachedResponse {
   etag: string;
   headers: Record<string, string>;
   body: Uint8Array;
+  /** For answers that name the server's own URL (pages): the Host and forwarded headers they were made for. */
+  site?: string;
+}
+
+/** What a page that names the server's URL depends on besides the URL and Accept. */
+export function siteOf(headers: IncomingMessage['headers']): string {
+  return `${headers.host ?? ''}\0${headers['x-forwarded-host'] ?? ''}\0${headers['x-forwarded-proto'] ?? ''}`;
 }
 
 export class ResponseCache {
@@ -56,6 +63,8 @@ export class ResponseCache {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.authorization || req.headers.range) return false;
     const entry = this.entries.get(ResponseCache.key(req.url ?? '', req.headers.accept, acceptsGzip(req.headers['accept-encoding'])));
     if (!entry || entry.generation !== this.generation || entry.expiresAt <= Date.now()) return false;
+    // A page made for another Host must not be shown here: its URLs would point there.
+    if (entry.site !== undefined && entry.site !== siteOf(req.headers)) return false;
     if (etagMatches(req.headers['if-none-match'], entry.etag)) {
       const { 'content-length': _len, 'content-encoding': _enc, ...rest } = entry.headers;
       res.writeHead(304, rest);
@@ -71,14 +80,17 @@ export class ResponseCache {
     return true;
   }
 
-  /** Keep a 200 answer to an anonymous GET for the current generation. */
-  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array, expiresAt = Infinity): void {
+  /**
+   * Keep a 200 answer to an anonymous GET for the current generation. `site` (from siteOf):
+   * the answer names the server's URL, and is reused only for requests with the same headers.
+   */
+  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array, expiresAt = Infinity, site?: string): void {
     const key = ResponseCache.key(url, accept, gzip);
-    let bytes = 2 * key.length + 2 * etag.length + body.length + 160;
+    let bytes = 2 * key.length + 2 * etag.length + 2 * (site?.length ?? 0) + body.length + 160;
     for (const [k, v] of Object.entries(headers)) bytes += 2 * (k.length + v.length) + 32;
     this.forget(key);
     if (bytes > this.maxBytes) return;
-    this.entries.set(key, { bytes, generation: this.generation, expiresAt, etag, headers, body });
+    this.entries.set(key, { bytes, generation: this.generation, expiresAt, etag, headers, body, site });
     this.bytes += bytes;
     if (this.bytes > this.maxBytes) {
       // Crude but bounded: drop the oldest entries until half the budget is free.

@@ -1,0 +1,97 @@
+// How apt uses an APT repository: the signing key in /etc/apt/keyrings, a deb822 `.sources`
+// file with `Signed-By`, credentials in auth.conf.d for a private one, and curl for uploads.
+// `aptSetup` is pure; `aptSetupFacts` reads the suites and components that are published.
+import type { RepoContext, SetupSection, SetupSite, SetupStep } from '../../core/format-plugin.ts';
+import type { Repository } from '../../core/model.ts';
+import { curlAuth, noUploads, TOKEN_PLACEHOLDER, TOKEN_USER, tokenStep, withoutSlash } from '../../core/setup-snippets.ts';
+import { aptOptions } from './options.ts';
+import { knownSuites } from './suite-build.ts';
+
+export interface AptSuiteFacts {
+  suite: string;
+  components: string[];
+}
+
+export interface AptSetupFacts {
+  suites: AptSuiteFacts[];
+  /** Where an upload that names no suite or component goes. */
+  upload: { suite: string; component: string };
+}
+
+/** The `Components:` of a Release file. */
+export function releaseComponents(release: string): string[] {
+  const m = /^Components:[ \t]*(.*)$/m.exec(release);
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
+}
+
+export function aptSetupFacts(ctx: RepoContext): AptSetupFacts {
+  const opts = aptOptions(ctx.repo.options);
+  const upload = { suite: opts.defaultSuite, component: opts.defaultComponent };
+  const suites = knownSuites(ctx).map((suite) => {
+    const row = ctx.services.getIndex(ctx.repo, `dists/${suite}/Release`);
+    const components = row ? releaseComponents(Buffer.from(row.body).toString('utf8')) : [];
+    return { suite, components: components.length ? components : [opts.defaultComponent] };
+  });
+  // Nothing published yet: the suite the first upload creates.
+  return { suites: suites.length ? suites : [{ suite: upload.suite, components: [upload.component] }], upload };
+}
+
+/** One deb822 stanza per set of components: `Suites:` may list several only when they share them. */
+function stanzas(url: string, keyPath: string, suites: AptSuiteFacts[]): string {
+  const byComponents = new Map<string, string[]>();
+  for (const s of suites) {
+    const key = s.components.join(' ');
+    byComponents.set(key, [...(byComponents.get(key) ?? []), s.suite]);
+  }
+  return [...byComponents].map(([components, names]) =>
+    ['Types: deb', `URIs: ${url}`, `Suites: ${names.join(' ')}`, `Components: ${components}`, `Signed-By: ${keyPath}`].join('\n')).join('\n\n') + '\n';
+}
+
+export function aptSetup(repo: Pick<Repository, 'name' | 'kind'>, site: SetupSite, facts: AptSetupFacts): SetupSection[] {
+  const url = withoutSlash(site.url);
+  const name = repo.name;
+  const credentials: SetupStep[] = site.private
+    ? [
+      {
+        text: 'apt sends credentials only where auth.conf names the repository:',
+        file: `/etc/apt/auth.conf.d/${name}.conf`,
+        code: `machine ${url}\nlogin ${TOKEN_USER}\npassword ${TOKEN_PLACEHOLDER}\n`,
+      },
+      { text: 'Keep that file readable by root only:', code: `sudo chmod 600 /etc/apt/auth.conf.d/${name}.conf` },
+      tokenStep(site, 'read', name),
+    ]
+    : [];
+  if (repo.kind === 'proxy') {
+    return [{
+      title: 'apt',
+      steps: [
+        {
+          text: `${name} passes its upstream's signed indexes through: use the upstream's suites, components and key (for Debian, the debian-archive-keyring package's).`,
+          file: `/etc/apt/sources.list.d/${name}.sources`,
+          code: stanzas(url, '/usr/share/keyrings/debian-archive-keyring.gpg', [{ suite: 'SUITE', components: ['main'] }]),
+        },
+        ...credentials,
+        { text: 'Then:', code: 'sudo apt-get update' },
+      ],
+    }, noUploads('Upload', repo)];
+  }
+  const keyPath = `/etc/apt/keyrings/${name}.asc`;
+  const apt: SetupSection = {
+    title: 'apt',
+    steps: [
+      { text: 'Download the repository\'s signing key:', code: `sudo install -d -m 0755 /etc/apt/keyrings\nsudo curl -fsSL ${curlAuth(site.private)}-o ${keyPath} ${site.url}key.asc` },
+      { text: 'Add the repository:', file: `/etc/apt/sources.list.d/${name}.sources`, code: stanzas(url, keyPath, facts.suites) },
+      ...credentials,
+      { text: 'Then:', code: 'sudo apt-get update\nsudo apt-get install PACKAGE' },
+    ],
+  };
+  const { suite, component } = facts.upload;
+  const upload: SetupSection = {
+    title: 'Upload',
+    steps: [
+      { text: `Upload a .deb (into suite ${suite}, component ${component}; name others in the URL):`, code: `curl -f ${curlAuth(true)}-T package.deb ${site.url}upload/${suite}/${component}/` },
+      tokenStep(site, 'write', name),
+    ],
+  };
+  return [apt, upload];
+}

@@ -1,0 +1,59 @@
+// The frame of every page: landmarks (header, nav, main, footer), a little CSS that follows
+// the browser's light or dark preference, and no script: every page works without one.
+import { html, raw, type Html } from './html.ts';
+
+const STYLE = raw([
+  ':root{color-scheme:light dark;--fg:#1f2328;--muted:#59636e;--bg:#fff;--panel:#f6f8fa;--line:#d1d9e0;--link:#0550ae;--badge:#eaeef2}',
+  '@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--panel:#151b23;--line:#3d444d;--link:#4493f8;--badge:#262c36}}',
+  'body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:var(--fg);background:var(--bg);line-height:1.5}',
+  'header,main,footer{max-width:60rem;margin:0 auto;padding:0 1rem}',
+  'header{display:flex;flex-wrap:wrap;gap:1rem;align-items:baseline;border-bottom:1px solid var(--line);padding-top:.8rem;padding-bottom:.8rem}',
+  'header .brand{font-weight:700;font-size:1.1rem}header nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0}',
+  'header .viewer{margin-left:auto;color:var(--muted)}',
+  'h1{font-size:1.5rem;margin:1.2rem 0 .4rem;word-break:break-all}h2{font-size:1.15rem;margin:1.6rem 0 .4rem}',
+  'a{color:var(--link)}a:focus-visible{outline:2px solid var(--link);outline-offset:2px}',
+  'table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid var(--line)}',
+  'th{font-weight:600}.badge{display:inline-block;background:var(--badge);border-radius:1rem;padding:0 .55rem;font-size:.85rem;margin-right:.3rem}',
+  'pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.7rem;overflow-x:auto;margin:.3rem 0 1rem}',
+  'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}',
+  '.file{color:var(--muted);font-size:.9rem;margin:.2rem 0 0}.muted{color:var(--muted)}',
+  'footer{border-top:1px solid var(--line);margin-top:2.5rem;padding-top:.8rem;padding-bottom:1.5rem;color:var(--muted);font-size:.9rem}',
+].join(''));
+
+export interface PageFrame {
+  title: string;
+  /** Who is looking: a user name, or null for anonymous viewers. */
+  viewer: string | null;
+  version: string;
+  /** Where the home page is, as a root-relative or absolute URL. */
+  home: string;
+  body: Html;
+}
+
+export function layout(p: PageFrame): string {
+  const viewer = p.viewer === null
+    ? html`<span class="viewer">Not signed in · <a href="${p.home}?login">sign in</a></span>`
+    : html`<span class="viewer">Signed in as ${p.viewer}</span>`;
+  return html`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${p.title}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<a class="brand" href="${p.home}">Wharf</a>
+<nav aria-label="Site"><ul><li><a href="${p.home}">Repositories</a></li></ul></nav>
+${viewer}
+</header>
+<main>
+${p.body}
+</main>
+<footer>Wharf ${p.version}</footer>
+</body>
+</html>
+`.value;
+}
