@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { ResponseCache } from '../../../src/server/http/response-cache.ts';
+import { ResponseCache, siteOf } from '../../../src/server/http/response-cache.ts';
+import { request } from 'node:http';
 
 describe('ResponseCache', () => {
   const cache = new ResponseCache(1024);
@@ -55,5 +56,24 @@ describe('ResponseCache', () => {
     // Large bodies too.
     for (let i = 0; i < 100; i++) c.store(`/big${i}`, '*/*', false, '"e"', headers, Buffer.alloc(100 * 1024));
     assert.ok(c.size <= budget && c.count * 100 * 1024 <= budget, `${c.count} entries of 100 KiB`);
+  });
+
+  it('serves an answer that names the server\'s URL only to requests with the same Host and forwarded headers', async () => {
+    cache.invalidate();
+    const host = new URL(url).host;
+    cache.store('/page/', 'text/html', false, '"p"', { 'content-type': 'text/html' }, Buffer.from(`page for ${host}`), Infinity, siteOf({ host }));
+    const get = (headers: Record<string, string>) => new Promise<string>((resolve, reject) => {
+      const req = request(`${url}/page/`, { headers: { accept: 'text/html', ...headers } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(await get({}), `page for ${host}`);
+    assert.equal(await get({ host: 'evil.example' }), 'from the handler');
+    assert.equal(await get({ 'x-forwarded-host': 'evil.example' }), 'from the handler');
+    assert.equal(await get({ 'x-forwarded-proto': 'https' }), 'from the handler');
   });
 });
