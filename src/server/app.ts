@@ -73,7 +73,10 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Form fields larger than this are refused (a twine description is far smaller). */
 const MAX_FORM_FIELD_BYTES = 1024 * 1024;
 
-export async function buildServer(config: Config, opts: { formats?: FormatPlugin[]; logger?: boolean | object } = {}): Promise<WharfServer> {
+/** `pages: false`: no pages for browsers (every request gets what package clients get). */
+export interface BuildOptions { formats?: FormatPlugin[]; logger?: boolean | object; pages?: boolean }
+
+export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<WharfServer> {
   // Before anything touches the data directory: a second process must not empty blobs/tmp
   // under the first one's uploads (throws DataDirLockedError naming the holder).
   const lock = lockDataDir(config.data, 'serve');
@@ -85,7 +88,7 @@ export async function buildServer(config: Config, opts: { formats?: FormatPlugin
   }
 }
 
-async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger?: boolean | object }, lock: DataDirLock): Promise<WharfServer> {
+async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
   const responseCache = new ResponseCache();
   const app = Fastify({
@@ -179,7 +182,7 @@ async function assemble(config: Config, opts: { formats?: FormatPlugin[]; logger
       preservePath: true,
       limits: { fieldSize: MAX_FORM_FIELD_BYTES, fields: 200, files: 2, parts: 210, fileSize: config.maxUploadBytes, headerPairs: 200 },
     });
-    registerRepoRoutes(repos, wharf, plugins, createPages(wharf, plugins, WHARF_VERSION));
+    registerRepoRoutes(repos, wharf, plugins, opts.pages === false ? undefined : createPages(wharf, plugins, WHARF_VERSION));
   });
 
   const listeners = new ExtraListeners(app, wharf, config.host);

@@ -1,0 +1,294 @@
+// Pages for browsers at / and /<repo>/: package clients keep their answers byte for byte
+// (compared with the same data served without pages), pages name only what the viewer may
+// read, the response cache never hands one viewer's or one Host's page to another, and the
+// set-up snippets work verbatim with pip, twine and apt-get.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildServer, type WharfServer } from '../../src/server/app.ts';
+import { DEFAULTS, type Config } from '../../src/server/config.ts';
+import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
+import { run } from '../helpers/clients.ts';
+import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
+import { ADMIN_PASSWORD, basic } from '../helpers/server.ts';
+import { tinyPackage } from './arch-helpers.ts';
+
+const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+const PIP = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01';
+const ADMIN = basic('admin', ADMIN_PASSWORD);
+
+interface Running { app: WharfServer['app']; wharf: WharfServer['wharf']; url: string; close(): Promise<void> }
+
+async function start(data: string, opts: { pages?: boolean; config?: Partial<Config> } = {}): Promise<Running> {
+  const config: Config = { ...DEFAULTS, data, port: 0, logLevel: 'warn', adminPassword: ADMIN_PASSWORD, ...opts.config };
+  const { app, wharf } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, pages: opts.pages });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  return {
+    app, wharf, url,
+    async close() {
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+      await app.close().finally(() => clearInterval(idle));
+    },
+  };
+}
+
+async function api(s: Running, method: string, path: string, body?: unknown, auth = ADMIN) {
+  const res = await fetch(`${s.url}/-/api/v1${path}`, { method, headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+  return res.json() as Promise<Record<string, unknown>>;
+}
+
+async function upload(s: Running, repo: string, filename: string, bytes: Buffer) {
+  const res = await fetch(`${s.url}/-/api/v1/repositories/${repo}/upload?filename=${encodeURIComponent(filename)}`, { method: 'POST', headers: { authorization: ADMIN, 'content-type': 'application/octet-stream' }, body: bytes });
+  assert.ok(res.status < 300, `${filename}: ${res.status} ${await res.text()}`);
+}
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e]);
+
+/** The code the page gives for a file, e.g. `~/.pypirc`. */
+function fileSnippet(page: string, file: string): string {
+  const re = /<p class="file">File: <code>([^<]*)<\/code><\/p>\n<pre><code>([^<]*)<\/code><\/pre>/g;
+  for (const m of page.matchAll(re)) if (unescape(m[1]) === file) return unescape(m[2]);
+  throw new Error(`no snippet for ${file} in the page`);
+}
+
+/** The code block after a step whose text starts with `text`. */
+function stepCode(page: string, text: string): string {
+  const at = page.indexOf(`<p>${text}`);
+  assert.ok(at >= 0, `no step "${text}"`);
+  const m = /<pre><code>([^<]*)<\/code><\/pre>/.exec(page.slice(at));
+  return unescape(m![1]);
+}
+
+/** A browser's GET (over node:http, which sends the Host it is given; fetch does not). */
+function page(s: Running, path: string, auth?: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; type: string | undefined; headers: Headers; body: string }>((resolve, reject) => {
+    const req = request(`${s.url}${path}`, { headers: { accept: BROWSER, ...(auth ? { authorization: auth } : {}), ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+        resolve({ status: res.statusCode!, type: res.headers['content-type'], headers: h, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('pages for browsers', () => {
+  let work: string;
+  let data: string;
+  let s: Running;
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'wharf-pages-'));
+    data = join(work, 'data');
+    // Seeded without pages, recorded, then served again with pages (the `before`/`after` of every answer).
+    s = await start(data, { pages: false });
+    const repos = [
+      { name: 'tarballs', format: 'files' },
+      { name: 'debs', format: 'apt' },
+      { name: 'pkgs', format: 'arch' },
+      { name: 'secret', format: 'pypi', public: false },
+      { name: 'vault', format: 'files', public: false },
+      { name: 'all', format: 'pypi', kind: 'group', options: { members: ['pypi', 'secret'], uploadTo: 'pypi' } },
+    ];
+    for (const r of repos) await api(s, 'POST', '/repositories', r);
+    await upload(s, 'pypi', wheelFilename({ name: 'Demo_Pkg', version: '1.0' }), buildWheel({ name: 'Demo_Pkg', version: '1.0' }));
+    await upload(s, 'secret', wheelFilename({ name: 'hidden-pkg', version: '2.0' }), buildWheel({ name: 'hidden-pkg', version: '2.0' }));
+    await upload(s, 'debs', 'hello_1.0_amd64.deb', await readFile(await buildDeb(work, 'hello', control('hello', '1.0'))));
+    await upload(s, 'pkgs', 'tool-1.0-1-x86_64.pkg.tar.zst', await readFile(await tinyPackage(work, { name: 'tool', version: '1.0-1' })));
+    const put = await fetch(`${s.url}/tarballs/releases/tool-1.0.tar.gz`, { method: 'PUT', headers: { authorization: ADMIN }, body: 'tarball\n' });
+    assert.equal(put.status, 201);
+    await api(s, 'POST', '/users', { name: 'reader', password: 'reader-password' });
+    await api(s, 'PUT', '/users/reader/grants', { repo: 'secret', permission: 'read' });
+    await s.wharf.publisher.flush();
+  });
+  after(async () => {
+    await s.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('answers package clients byte for byte as a server without pages does', async () => {
+    const cases: [string, string | null][] = [
+      ['/', '*/*'], ['/', null], ['/', PIP], ['/', 'application/json'],
+      ['/pypi/', '*/*'], ['/pypi/', PIP], ['/pypi/simple/', PIP], ['/pypi/simple/', BROWSER], ['/pypi/simple/', 'text/html'],
+      ['/pypi/simple/demo-pkg/', PIP], ['/pypi/simple/demo-pkg/', 'text/html'], ['/all/simple/demo-pkg/', PIP],
+      ['/tarballs/', '*/*'], ['/tarballs/', BROWSER], ['/tarballs/', 'application/json'], ['/tarballs/releases/', BROWSER],
+      ['/tarballs/releases/tool-1.0.tar.gz', BROWSER],
+      ['/debs/', '*/*'], ['/debs/', null], ['/debs/dists/stable/InRelease', null], ['/debs/dists/stable/main/binary-amd64/Packages', '*/*'], ['/debs/key.asc', '*/*'],
+      ['/pkgs/', '*/*'], ['/pkgs/x86_64/pkgs.db', '*/*'], ['/pkgs/key.asc', null],
+      ['/secret/', '*/*'], ['/vault/', '*/*'], ['/nothing/', BROWSER], ['/pypi', BROWSER],
+    ];
+    const answers = async () => {
+      const out: string[] = [];
+      for (const [path, accept] of cases) {
+        // curl's, pip's, apt's and pacman's Accept headers, and none at all.
+        const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+        if (accept !== null) headers.accept = accept;
+        const res = await fetch(`${s.url}${path}`, { headers, redirect: 'manual' });
+        const body = Buffer.from(await res.arrayBuffer()).toString('base64');
+        out.push(`${path} ${accept}: ${res.status} ${res.headers.get('content-type')} ${res.headers.get('etag')} ${res.headers.get('location')} ${body}`);
+      }
+      return out;
+    };
+    const before = await answers();
+    // What changes: browsers at a repository root.
+    assert.equal((await page(s, '/pypi/')).status, 405); // twine's POST lives there
+    await s.close();
+    s = await start(data);
+    assert.deepEqual(await answers(), before);
+    const after = await page(s, '/pypi/');
+    assert.equal(after.status, 200);
+    assert.match(after.body, /pip install --index-url/);
+  });
+
+  it('lists only the repositories the viewer may read, with format, kind and the server\'s version', async () => {
+    const names = (body: string) => [...body.matchAll(/<tr><td><a href="\/([^/"]+)\/">/g)].map((m) => m[1]);
+    const anonymous = await page(s, '/');
+    assert.equal(anonymous.status, 200);
+    assert.equal(anonymous.type, 'text/html; charset=utf-8');
+    assert.deepEqual(names(anonymous.body), ['all', 'debs', 'pkgs', 'pypi', 'tarballs']);
+    assert.match(anonymous.body, /<td>arch<\/td><td>hosted<\/td>/);
+    assert.match(anonymous.body, /<td>pypi<\/td><td>group<\/td>/);
+    assert.match(anonymous.body, /<footer>Wharf \d+\.\d+\.\d+<\/footer>/);
+    assert.ok(!anonymous.body.includes('secret') && !anonymous.body.includes('vault'));
+    assert.deepEqual(names((await page(s, '/', basic('reader', 'reader-password'))).body), ['all', 'debs', 'pkgs', 'pypi', 'secret', 'tarballs']);
+    assert.deepEqual(names((await page(s, '/', ADMIN)).body), ['all', 'debs', 'pkgs', 'pypi', 'secret', 'tarballs', 'vault']);
+    // Sign in: Basic auth has no form, so /?login asks the browser for credentials.
+    const login = await page(s, '/?login');
+    assert.equal(login.status, 401);
+    assert.match(login.headers.get('www-authenticate') ?? '', /^Basic /);
+    assert.equal((await page(s, '/?login', ADMIN)).status, 200);
+    // A group lists the members this viewer may read, in order.
+    const members = (body: string) => [...body.matchAll(/<li><a href="\/([^/"]+)\/">/g)].map((m) => m[1]);
+    assert.deepEqual(members((await page(s, '/all/')).body), ['pypi']);
+    assert.deepEqual(members((await page(s, '/all/', basic('reader', 'reader-password'))).body), ['pypi', 'secret']);
+    // A private repository's page needs read on it, as its packages do.
+    assert.equal((await page(s, '/secret/')).status, 401);
+    assert.equal((await page(s, '/vault/?setup', basic('reader', 'reader-password'))).status, 403);
+    const secret = await page(s, '/secret/', basic('reader', 'reader-password'));
+    assert.equal(secret.status, 200);
+    assert.match(fileSnippet(secret.body, '~/.config/pip/pip.conf'), /index-url = http:\/\/__token__:YOUR_TOKEN@127\.0\.0\.1:\d+\/secret\/simple\//);
+    assert.ok(!secret.body.includes('reader-password') && !secret.body.includes(ADMIN_PASSWORD));
+  });
+
+  it('keeps a files repository\'s listing at its root and puts its set-up at ?setup', async () => {
+    const listing = await page(s, '/tarballs/');
+    assert.match(listing.body, /<title>Index of \/tarballs\/<\/title>/);
+    const setup = await page(s, '/tarballs/?setup');
+    assert.match(setup.body, /<h1>tarballs<\/h1>/);
+    assert.match(stepCode(setup.body, 'Download a file'), /^curl -fO http:\/\/127\.0\.0\.1:\d+\/tarballs\/path\/to\/file\.tar\.gz$/);
+    assert.match(setup.body, /<a href="\/tarballs\/">browse the files<\/a>/);
+    assert.match((await page(s, '/')).body, /<a href="\/tarballs\/\?setup">set-up<\/a>/);
+    // The commands work: upload with the page's PUT, download with its GET.
+    const put = stepCode(setup.body, 'Upload a file').replace('__token__:YOUR_TOKEN', `admin:${ADMIN_PASSWORD}`).replace('-T file.tar.gz', `-T ${join(work, 'hello.deb')}`);
+    const up = await run('sh', ['-c', put]);
+    assert.equal(up.code, 0, up.stderr);
+    const got = await fetch(`${s.url}/tarballs/path/to/hello.deb`);
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), await readFile(join(work, 'hello.deb')));
+  });
+
+  it('caches pages for anonymous viewers only, and never across Hosts', async () => {
+    const cache = (s.app as unknown as { responseCache: { hits: number } }).responseCache;
+    assert.ok((await page(s, '/', ADMIN)).body.includes('vault'));
+    assert.ok(!(await page(s, '/')).body.includes('vault'), 'an administrator\'s page is not shown to anonymous viewers');
+    const hits = cache.hits;
+    const again = await page(s, '/');
+    assert.equal(cache.hits, hits + 1, 'the anonymous page came from the response cache');
+    assert.ok(!again.body.includes('vault'));
+    assert.ok((await page(s, '/', ADMIN)).body.includes('vault'), 'credentials bypass the cache');
+    // Host is the request's own: a page made for one Host is not shown to another.
+    const evil = await page(s, '/pypi/', undefined, { host: 'evil.example:8080' });
+    assert.match(evil.body, /index-url = http:\/\/evil\.example:8080\/pypi\/simple\//);
+    const own = await page(s, '/pypi/');
+    assert.match(own.body, new RegExp(`index-url = ${s.url}/pypi/simple/`));
+    // A Host that is not a host name is not echoed.
+    const odd = await page(s, '/pypi/', undefined, { host: 'a"b<c>' });
+    assert.ok(!odd.body.includes('a"b') && !odd.body.includes('<c>'));
+    assert.match(odd.body, /index-url = http:\/\/127\.0\.0\.1:\d+\/pypi\/simple\//);
+    // Revalidation: the page's ETag answers 304.
+    const etag = own.headers.get('etag')!;
+    const res = await fetch(`${s.url}/pypi/`, { headers: { accept: BROWSER, 'if-none-match': etag } });
+    assert.equal(res.status, 304);
+    assert.equal(own.headers.get('vary'), 'Accept, Authorization');
+    assert.match(own.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  });
+
+  it('believes X-Forwarded-Proto and -Host only from trusted proxies', async () => {
+    const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'pkgs.example.org' };
+    assert.match((await page(s, '/pypi/', undefined, forwarded)).body, /index-url = http:\/\/127\.0\.0\.1:\d+\/pypi\/simple\//);
+    await s.close();
+    s = await start(data, { config: { trustedProxies: ['127.0.0.1'] } });
+    const behind = await page(s, '/pypi/', undefined, forwarded);
+    assert.match(behind.body, /index-url = https:\/\/pkgs\.example\.org\/pypi\/simple\//);
+    assert.match(fileSnippet(behind.body, '~/.pypirc'), /repository = https:\/\/pkgs\.example\.org\/pypi\//);
+    await s.close();
+    s = await start(data);
+  });
+
+  it('gives a pip.conf, --index-url and .pypirc that pip and twine use verbatim', async () => {
+    const dir = join(work, 'pip');
+    await mkdir(join(dir, 'home'), { recursive: true });
+    const token = (await api(s, 'POST', '/tokens', { name: 'pages', repos: ['secret'], permission: 'read' })).token as string;
+    // pip.conf as the page gives it (a private repository's with the token put in), and nothing else.
+    const pipConf = fileSnippet((await page(s, '/all/', ADMIN)).body, '~/.config/pip/pip.conf');
+    const secretConf = fileSnippet((await page(s, '/secret/', ADMIN)).body, '~/.config/pip/pip.conf').replace('YOUR_TOKEN', token);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home'), XDG_CONFIG_DIRS: join(dir, 'none'), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+    for (const [name, conf, pkg] of [['group', pipConf, 'demo-pkg'], ['secret', secretConf, 'hidden-pkg']]) {
+      await writeFile(join(dir, `${name}.conf`), conf);
+      const r = await run('python3', ['-m', 'pip', 'install', '--no-cache-dir', '--target', join(dir, name), pkg], { env: { ...env, PIP_CONFIG_FILE: join(dir, `${name}.conf`) } });
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`Successfully installed ${pkg}`));
+    }
+    // The one-line command, isolated (CLIENTS.md): only the index it names.
+    const command = stepCode((await page(s, '/pypi/')).body, 'Install a package').replace(/^pip /, '').replace(/ PACKAGE$/, ' demo-pkg').split(' ');
+    const r = await run('python3', ['-m', 'pip', '--isolated', '--no-cache-dir', ...command, '--target', join(dir, 'cmd')], { env: { ...env, PIP_CONFIG_FILE: '/dev/null' } });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    // twine with the page's .pypirc and its command, for the default repository (named pypi) and a group.
+    for (const repo of ['pypi', 'all']) {
+      const body = (await page(s, `/${repo}/`)).body;
+      // The token the page says to make.
+      const made = /wharf token create --name (\S+) --repo (\S+) --permission (\S+)$/.exec(stepCode(body, 'Replace YOUR_TOKEN'))!;
+      const writeToken = (await api(s, 'POST', '/tokens', { name: made[1], repos: [made[2]], permission: made[3] })).token as string;
+      await writeFile(join(dir, 'pypirc'), fileSnippet(body, '~/.pypirc').replace('YOUR_TOKEN', writeToken));
+      const name = `page-${repo}-pkg`;
+      const wheel = join(dir, 'dist', wheelFilename({ name, version: '1.0' }));
+      await mkdir(join(dir, 'dist'), { recursive: true });
+      await writeFile(wheel, buildWheel({ name, version: '1.0' }));
+      const upload = stepCode(body, 'Upload what you built').split(' ');
+      assert.deepEqual(upload.slice(0, 4), ['twine', 'upload', '--repository', repo]);
+      const t = await run('twine', [...upload.slice(1, 4), '--config-file', join(dir, 'pypirc'), '--non-interactive', '--disable-progress-bar', wheel], { env: { ...env, TWINE_NON_INTERACTIVE: '1' } });
+      assert.equal(t.code, 0, `${t.stdout}\n${t.stderr}`);
+      assert.ok(s.wharf.store.getPackage(s.wharf.requireRepo('pypi').id, name), `${name} stored in pypi (the group's uploadTo)`);
+      await rm(join(dir, 'dist'), { recursive: true });
+    }
+  });
+
+  it('gives a key command and a deb822 .sources that apt-get uses verbatim', async () => {
+    const dir = join(work, 'apt-page');
+    const keyrings = join(dir, 'keyrings');
+    await mkdir(keyrings, { recursive: true });
+    const body = (await page(s, '/debs/')).body;
+    // The system paths of the snippets point into the test's directory; nothing else changes.
+    const local = (text: string) => text.replaceAll('/etc/apt/keyrings/', `${keyrings}/`);
+    const keyCommand = local(stepCode(body, 'Download the repository')).split('\n').map((l) => l.replace(/^sudo /, '')).filter((l) => !l.startsWith('install '));
+    const k = await run('sh', ['-c', keyCommand.join('\n')]);
+    assert.equal(k.code, 0, k.stderr);
+    const apt = await aptEnv(dir, { url: 'unused', suite: 'unused', component: 'unused', keyFile: 'unused' });
+    await writeFile(join(apt.dir, 'etc/apt/sources.list.d/wharf.sources'), local(fileSnippet(body, '/etc/apt/sources.list.d/debs.sources')));
+    const update = await apt.apt('apt-get', 'update');
+    assert.equal(update.code, 0, `${update.stdout}\n${update.stderr}`);
+    assert.deepEqual(problems(update), []);
+    const install = await apt.apt('apt-get', 'install', '-y', '--download-only', 'hello');
+    assert.equal(install.code, 0, `${install.stdout}\n${install.stderr}`);
+  });
+});
