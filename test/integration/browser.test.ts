@@ -1,5 +1,6 @@
 // Pages a person opens, in a real headless Chromium: directory listings of a files
-// repository (navigated by clicking) and the simple index of a PyPI repository.
+// repository (navigated by clicking), the simple index of a PyPI repository, and the home
+// and repository pages with their set-up.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,37 @@ describe('pages in Chromium', () => {
     const res = await page.request.get(new URL(href!, page.url()).toString());
     assert.equal(res.status(), 200);
     assert.equal((await res.body()).length > 0, true);
+    await page.close();
+  });
+
+  it('opens the home page, follows a repository link and finds its pip set-up, in light and dark', async () => {
+    const page = await browser.newPage();
+    const res = await page.goto(`${server.url}/`);
+    assert.equal(res?.status(), 200);
+    assert.equal(await page.title(), 'Wharf repositories');
+    // Landmarks a screen reader offers.
+    for (const landmark of ['header', 'main', 'footer', 'nav']) assert.equal(await page.locator(landmark).count() >= 1, true, landmark);
+    assert.match(await page.locator('footer').innerText(), /^Wharf \d+\.\d+\.\d+$/);
+    await page.screenshot({ path: join(shots, 'home.png') });
+    await page.click('a[href="/pypi/"]');
+    await page.waitForURL(`${server.url}/pypi/`);
+    assert.equal(await page.locator('h1').innerText(), 'pypi');
+    const conf = page.locator('section[aria-labelledby="setup-pip"] pre').nth(1);
+    assert.equal(await conf.innerText(), `[global]\nindex-url = ${server.url}/pypi/simple/\n`);
+    assert.match(await page.locator('section[aria-labelledby="setup-pip"]').innerText(), new RegExp(`pip install --index-url ${server.url}/pypi/simple/ PACKAGE`));
+    // The link in the page's nav goes to the section.
+    await page.click('nav[aria-label="Clients"] a[href="#setup-twine"]');
+    assert.match(page.url(), /#setup-twine$/);
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(light, 'rgb(255, 255, 255)');
+    assert.notEqual(dark, light);
+    await page.screenshot({ path: join(shots, 'repository-dark.png'), fullPage: true });
+    // The files repository keeps its listing; its set-up is one link away on the home page.
+    await page.goto(`${server.url}/`);
+    await page.click('a[href="/tarballs/?setup"]');
+    assert.match(await page.locator('main').innerText(), /curl -fO /);
     await page.close();
   });
 });
