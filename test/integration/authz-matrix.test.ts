@@ -1,6 +1,6 @@
 // The authorization matrix: every management API route (read from the OpenAPI document the
-// server publishes) and every protocol route of every format (read from the format plugins'
-// route tables) is called by every kind of identity, against public and private repositories
+// server publishes), every protocol route of every format (read from the format plugins'
+// route tables) and every page for browsers (PAGE_ROUTES) is called by every kind of identity, against public and private repositories
 // of every format and kind. The expected outcome comes from POLICY below, which states what
 // docs/security.md allows, computed from an independent model of grants and tokens (not from
 // src/core/auth). Any success the policy does not allow fails the test, and so does private
@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FormatPlugin } from '../../src/core/format-plugin.ts';
 import type { Repository } from '../../src/core/model.ts';
 import { formats } from '../../src/formats/index.ts';
+import { PAGE_ROUTES } from '../../src/server/pages/index.ts';
 import { buildDeb, control } from '../helpers/apt.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { ADMIN_PASSWORD, basic, startServer, type TestServer } from '../helpers/server.ts';
@@ -83,6 +84,7 @@ interface Call {
   rawBody?: Buffer;
   contentType?: string;
   variant?: string;
+  accept?: string;
 }
 
 const read = (c: Call) => level(c.identity, c.repo!) >= LEVELS.read;
@@ -131,6 +133,16 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'GET /-/metrics': (c) => c.identity.valid,
 };
 
+/** Pages for browsers (src/server/pages PAGE_ROUTES): the home page for anyone, sign-in for users, a repository's pages for its readers. */
+const PAGE_POLICY: Record<string, (c: Call) => boolean> = {
+  '/': (c) => c.identity.valid,
+  '/?login': (c) => c.identity.valid && !!c.identity.user,
+  '/:repo/': read,
+  '/:repo/?setup': read,
+};
+/** A browser's Accept, for pages asked for by it. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
 /**
  * Protocol routes: the route's own access level, and for content of a group, read on the
  * member that has it. A redirect (to the normalized URL) is content of no member: the
@@ -169,13 +181,14 @@ describe('authorization matrix', () => {
   let victimTokenId = '';
   const stats = { calls: 0, unauthorized: [] as string[], leaks: [] as string[], overstrict: [] as string[], allowedOk: 0, serverErrors: [] as string[] };
 
-  const inject = (method: string, url: string, auth: string | null, opts: { body?: unknown; raw?: Buffer; contentType?: string; address?: string } = {}) =>
+  const inject = (method: string, url: string, auth: string | null, opts: { body?: unknown; raw?: Buffer; contentType?: string; address?: string; accept?: string } = {}) =>
     server.app.inject({
       method: method as 'GET',
       url,
       remoteAddress: opts.address ?? '127.0.0.1',
       headers: {
         ...(auth ? { authorization: auth } : {}),
+        ...(opts.accept ? { accept: opts.accept } : {}),
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(opts.raw ? { 'content-type': opts.contentType ?? 'application/octet-stream' } : {}),
       },
@@ -412,6 +425,23 @@ describe('authorization matrix', () => {
     return out;
   }
 
+  function* pageCalls(identity: Identity): Generator<Call> {
+    for (const r of PAGE_ROUTES) {
+      const accept = r.page === 'accept' ? BROWSER_ACCEPT : undefined;
+      const route = `page GET ${r.path}`;
+      if (!r.path.includes(':repo')) {
+        yield { identity, method: 'GET', url: r.path, route, params: {}, accept };
+        continue;
+      }
+      for (const repo of repos.values()) yield { identity, method: 'GET', url: r.path.replace(':repo', repo.name), route, repo, params: { repo: repo.name }, accept };
+    }
+  }
+
+  /** Repositories a page must not name to this identity (a whole name, not a prefix of another). */
+  const unreadableNamed = (identity: Identity, body: string) =>
+    server.wharf.listRepos().filter((r) => level(identity, { name: r.name, public: r.publicRead }) < LEVELS.read)
+      .map((r) => r.name).filter((name) => new RegExp(`(?<![\\w-])${name}(?![\\w-])`).test(body));
+
   /** Put back what an allowed call changed, so later identities meet the same state. */
   async function restore(c: Call) {
     if (c.method === 'GET' || c.method === 'HEAD') return;
@@ -436,7 +466,7 @@ describe('authorization matrix', () => {
     [...repos.values()].filter((r) => r.marker && level(identity, r) < LEVELS.read).map((r) => r.marker!);
 
   async function check(c: Call, allowed: boolean, redirectAllowed = allowed) {
-    const r = await inject(c.method, c.url, c.identity.auth, { body: c.body, raw: c.rawBody, contentType: c.contentType, address: c.identity.address });
+    const r = await inject(c.method, c.url, c.identity.auth, { body: c.body, raw: c.rawBody, contentType: c.contentType, address: c.identity.address, accept: c.accept });
     stats.calls++;
     routesCalled.add(c.route);
     const ok = r.statusCode < 400 && !(redirectAllowed && r.statusCode >= 300);
@@ -446,6 +476,15 @@ describe('authorization matrix', () => {
     if (ok && !allowed) stats.unauthorized.push(`${label} [${c.route}]`);
     if (ok && allowed) stats.allowedOk++;
     if (ok) for (const m of markersFor(c.identity)) if (r.body.includes(m)) stats.leaks.push(`${label}: body contains ${m}`);
+    if (ok && c.route.startsWith('page ')) {
+      for (const name of unreadableNamed(c.identity, r.body)) stats.leaks.push(`${label}: page names ${name}`);
+      if (c.route === 'page GET /' || c.route === 'page GET /?login') {
+        // The home page names every repository this identity may read.
+        for (const repo of server.wharf.listRepos()) {
+          if (level(c.identity, { name: repo.name, public: repo.publicRead }) >= LEVELS.read && !r.body.includes(`href="/${repo.name}/`)) stats.overstrict.push(`${label}: home page lacks ${repo.name} UNEXPECTED`);
+        }
+      }
+    }
     if (allowed && (r.statusCode === 401 || r.statusCode === 403)) {
       if (!c.identity.valid) stats.overstrict.push(label);
       else if (KNOWN_OVERSTRICT.some((re) => re.test(c.url))) stats.overstrict.push(`${label} (known)`);
@@ -467,6 +506,11 @@ describe('authorization matrix', () => {
         const { allowed, redirect } = protocolAllowed(call, access, repos);
         await check(call, allowed, redirect);
       }
+      for (const call of pageCalls(identity)) {
+        const policy = PAGE_POLICY[call.route.slice('page GET '.length)];
+        assert.ok(policy, `no policy for ${call.route}: add it to PAGE_POLICY (and docs/security.md)`);
+        await check(call, policy(call));
+      }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const unexpected = stats.overstrict.filter((s) => s.includes('UNEXPECTED'));
@@ -481,6 +525,7 @@ describe('authorization matrix', () => {
     assert.ok(stats.allowedOk > stats.calls / 10, 'the matrix exercises allowed calls too');
     // Every route of every format and of the API document was called.
     for (const f of formats) for (const r of f.routes) assert.ok(routesCalled.has(`${f.format} ${r.method} ${r.path}`), `${f.format} ${r.method} ${r.path} not called`);
+    for (const r of PAGE_ROUTES) assert.ok(routesCalled.has(`page GET ${r.path}`), `page ${r.path} not called`);
     for (const [path, ops] of Object.entries(openapi.paths as Record<string, object>)) {
       for (const m of Object.keys(ops)) assert.ok(routesCalled.has(`${m.toUpperCase()} ${path}`), `${m} ${path} not called`);
     }

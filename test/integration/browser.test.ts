@@ -94,9 +94,9 @@ describe('pages in Chromium', () => {
     // The link in the page's nav goes to the section.
     await page.click('nav[aria-label="Clients"] a[href="#setup-twine"]');
     assert.match(page.url(), /#setup-twine$/);
-    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     await page.emulateMedia({ colorScheme: 'dark' });
-    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     assert.equal(light, 'rgb(255, 255, 255)');
     assert.notEqual(dark, light);
     await page.screenshot({ path: join(shots, 'repository-dark.png'), fullPage: true });
