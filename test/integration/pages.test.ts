@@ -14,21 +14,21 @@ import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
 import { run } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { ADMIN_PASSWORD, basic } from '../helpers/server.ts';
-import { tinyPackage } from './arch-helpers.ts';
+import { keyring, pacman, tinyPackage } from './arch-helpers.ts';
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const PIP = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01';
 const ADMIN = basic('admin', ADMIN_PASSWORD);
 
-interface Running { app: WharfServer['app']; wharf: WharfServer['wharf']; url: string; close(): Promise<void> }
+interface Running { app: WharfServer['app']; wharf: WharfServer['wharf']; listeners: WharfServer['listeners']; url: string; close(): Promise<void> }
 
 async function start(data: string, opts: { pages?: boolean; config?: Partial<Config> } = {}): Promise<Running> {
   const config: Config = { ...DEFAULTS, data, port: 0, logLevel: 'warn', adminPassword: ADMIN_PASSWORD, ...opts.config };
-  const { app, wharf } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, pages: opts.pages });
+  const { app, wharf, listeners } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' }, pages: opts.pages });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   return {
-    app, wharf, url,
+    app, wharf, listeners, url,
     async close() {
       const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       await app.close().finally(() => clearInterval(idle));
@@ -66,7 +66,7 @@ function stepCode(page: string, text: string): string {
 }
 
 /** A browser's GET (over node:http, which sends the Host it is given; fetch does not). */
-function page(s: Running, path: string, auth?: string, headers: Record<string, string> = {}) {
+function page(s: Pick<Running, 'url'>, path: string, auth?: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; type: string | undefined; headers: Headers; body: string }>((resolve, reject) => {
     const req = request(`${s.url}${path}`, { headers: { accept: BROWSER, ...(auth ? { authorization: auth } : {}), ...headers } }, (res) => {
       let body = '';
@@ -290,5 +290,35 @@ describe('pages for browsers', () => {
     assert.deepEqual(problems(update), []);
     const install = await apt.apt('apt-get', 'install', '-y', '--download-only', 'hello');
     assert.equal(install.code, 0, `${install.stdout}\n${install.stderr}`);
+  });
+
+  it('gives pacman-key steps and a pacman.conf section that pacman uses verbatim', async () => {
+    const dir = join(work, 'pacman-page');
+    await mkdir(dir, { recursive: true });
+    const gpgdir = await keyring(dir);
+    const body = (await page(s, '/pkgs/')).body;
+    // The page's commands with this test's keyring and key file in place of the system's.
+    const keyCommands = stepCode(body, 'Trust the repository').split('\n')
+      .map((l) => l.replace(/^sudo /, '').replace(/^pacman-key /, `pacman-key --gpgdir ${gpgdir} `).replaceAll('/tmp/pkgs.asc', join(dir, 'pkgs.asc')));
+    assert.equal(keyCommands.filter((l) => l.includes('--lsign-key')).length, 1);
+    const k = await run('sh', ['-c', keyCommands.join(' && ')]);
+    assert.equal(k.code, 0, `${k.stdout}\n${k.stderr}`);
+    const p = await pacman(dir, gpgdir, 'unused', 'unused');
+    await writeFile(join(dir, 'pacman.conf'), `[options]\nArchitecture = x86_64\n\n${fileSnippet(body, '/etc/pacman.conf')}`);
+    await p.ok('-Sy', 'tool');
+    assert.ok((await readFile(join(dir, 'root/usr/bin/tool'), 'utf8')).includes('tool 1.0-1'));
+  });
+
+  it('shows a repository on a port of its own at that port\'s root', async () => {
+    await api(s, 'PATCH', '/repositories/pypi', { options: { listen: '127.0.0.1:0' } });
+    let port: number | undefined;
+    for (let i = 0; i < 50 && !port; i++) {
+      port = s.listeners.address('pypi')?.port;
+      if (!port) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(port, 'a listener is up');
+    const own = await page({ url: `http://127.0.0.1:${port}` }, '/');
+    assert.equal(fileSnippet(own.body, '~/.config/pip/pip.conf'), `[global]\nindex-url = http://127.0.0.1:${port}/simple/\n`);
+    await api(s, 'PATCH', '/repositories/pypi', { options: { listen: null } });
   });
 });
