@@ -35,6 +35,15 @@ program.command('serve')
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (WHARF_LOG_LEVEL, default info)')
   .option('--log-format <format>', 'pretty (for people), json (one object per line) or auto: pretty on a terminal (WHARF_LOG_FORMAT, default auto)')
   .option('--trusted-proxies <list>', 'comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (WHARF_TRUSTED_PROXIES)')
+  .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain, reloaded when it changes or on SIGHUP (WHARF_TLS_CERT)')
+  .option('--tls-key <file>', 'the PEM private key of --tls-cert (WHARF_TLS_KEY)')
+  .option('--acme-domain <name>', 'serve HTTPS with a certificate for this name from an ACME CA (Let\'s Encrypt by default); repeatable or comma-separated (WHARF_ACME_DOMAIN)', (v: string, prev: string[]) => [...prev, v], [])
+  .option('--acme-email <address>', 'contact address for the ACME account (WHARF_ACME_EMAIL)')
+  .option('--acme-directory <url>', 'ACME directory URL, or letsencrypt / letsencrypt-staging (WHARF_ACME_DIRECTORY, default letsencrypt)')
+  .option('--acme-ca-cert <file>', 'PEM CA to trust for the ACME server\'s own HTTPS, for a private CA (WHARF_ACME_CA_CERT)')
+  .option('--acme-renew-before <days>', 'renew when fewer days than this remain (WHARF_ACME_RENEW_BEFORE, default a third of the lifetime)')
+  .option('--http-port <port>', 'plain HTTP port for ACME HTTP-01 challenges and --http-redirect (WHARF_HTTP_PORT, default 80 with ACME or --http-redirect)')
+  .option('--http-redirect', 'redirect plain HTTP requests on --http-port to HTTPS (WHARF_HTTP_REDIRECT)')
   .action(serve);
 
 registerAdminCommands(program, globals);

@@ -2,7 +2,7 @@
 // repository routes of every format.
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FormatPlugin } from '../core/format-plugin.ts';
 import { isWharfError } from '../core/errors.ts';
@@ -29,6 +29,7 @@ import { ResponseCache } from './http/response-cache.ts';
 import { createPages } from './pages/index.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
+import { TlsService } from './tls/tls-service.ts';
 
 /** Pino options: JSON lines, or readable lines when asked or when standard output is a terminal. */
 export function loggerOptions(config: Pick<Config, 'logLevel' | 'logFormat'>, stdout: NodeJS.WriteStream = process.stdout): { level: string; stream?: { write(s: string): boolean } } {
@@ -62,6 +63,8 @@ export interface WharfServer {
   scheduler: Scheduler;
   /** Set when the admin password was generated at this start: shown once. */
   generatedAdminPassword: string | null;
+  /** HTTPS certificates (files or ACME), when configured. */
+  tls: TlsService | null;
 }
 
 // Uploads of many GB can take long (no request timeout; a stalled body is cut by
@@ -91,14 +94,16 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
   const responseCache = new ResponseCache();
+  const tls = TlsService.fromConfig(config);
   const app = Fastify({
     // Anonymous reads of published indexes are answered before Fastify when they can be.
     serverFactory: (handler) => {
-      const server = createServer((req, res) => {
+      const listener = (req: IncomingMessage, res: ServerResponse) => {
         if (responseCache.tryServe(req, res)) return;
         watchBodyIdle(req, res, config.bodyIdleTimeout * 1000, app.log);
         handler(req, res);
-      });
+      };
+      const server = tls ? tls.createServer(listener) : createServer(listener);
       // Fastify applies its timeouts only to servers it creates itself.
       server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -185,7 +190,8 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     registerRepoRoutes(repos, wharf, plugins, opts.pages === false ? undefined : createPages(wharf, plugins, WHARF_VERSION));
   });
 
-  const listeners = new ExtraListeners(app, wharf, config.host);
+  // Repositories on ports of their own are served over HTTPS too, with the same certificate.
+  const listeners = new ExtraListeners(app, wharf, config.host, tls ? (listener) => tls.createServer(listener) : undefined);
   const scheduler = new Scheduler(wharf, app.log);
   app.addHook('onListen', async () => {
     await listeners.sync();
@@ -199,5 +205,11 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     await listeners.close();
   });
 
-  return { app, wharf, generatedAdminPassword, listeners, scheduler };
+  if (tls) {
+    // The certificate is there (read, or ordered over ACME) before the server listens.
+    await tls.start(app.log);
+    app.addHook('onClose', async () => tls.close());
+  }
+
+  return { app, wharf, generatedAdminPassword, listeners, scheduler, tls };
 }

@@ -32,7 +32,29 @@ export interface Config {
   trustedProxies: string[];
   /** gc frees an unreferenced blob only this long after its last commit (uploads in flight). */
   gcGraceSeconds: number;
+  /** HTTPS from PEM files (chain included), reloaded when they change or on SIGHUP. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** HTTPS with certificates for these names from an ACME CA (kept in <data>/tls/). */
+  acmeDomains: string[];
+  acmeEmail?: string;
+  /** The CA's ACME directory URL (`letsencrypt` and `letsencrypt-staging` name Let's Encrypt's). */
+  acmeDirectory: string;
+  /** Extra CA (PEM) trusted when talking to the ACME server, for a private CA such as pebble. */
+  acmeCaCert?: string;
+  /** Renew when less than this many days remain (default: a third of the certificate's lifetime). */
+  acmeRenewBefore?: number;
+  /** Plain HTTP port for ACME HTTP-01 challenges and the HTTPS redirect (default 80 when needed). */
+  httpPort?: number;
+  /** Redirect plain HTTP requests on httpPort to HTTPS. */
+  httpRedirect: boolean;
 }
+
+export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+const ACME_DIRECTORY_NAMES: Record<string, string> = {
+  letsencrypt: LETS_ENCRYPT,
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+};
 
 export const DEFAULTS: Config = {
   host: '127.0.0.1',
@@ -45,10 +67,16 @@ export const DEFAULTS: Config = {
   repositories: [],
   trustedProxies: [],
   gcGraceSeconds: 3600,
+  acmeDomains: [],
+  acmeDirectory: LETS_ENCRYPT,
+  httpRedirect: false,
 };
 
+const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect'] as const;
+type TlsFlag = (typeof TLS_FLAGS)[number];
+
 export interface ConfigSources {
-  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies', string | number | undefined>>;
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | TlsFlag, string | string[] | number | boolean | undefined>>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -86,6 +114,60 @@ function proxyList(value: unknown, what: string): string[] {
   return out;
 }
 
+/** DNS names for certificates: `example.org`, `pkg.example.org`; a list or comma-separated. */
+function domainList(value: unknown, what: string): string[] {
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
+  const out: string[] = [];
+  for (const raw of items) {
+    const name = raw.trim().toLowerCase().replace(/\.$/, '');
+    if (!name) continue;
+    // Wildcards need DNS-01, which Wharf does not do; IP addresses are not names.
+    if (name.startsWith('*.')) throw new ConfigError(`${what}: ${JSON.stringify(name)}: wildcard names need the DNS-01 challenge, which Wharf does not do; list each name`);
+    if (isIP(name) || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name)) throw new ConfigError(`${what}: ${JSON.stringify(raw.trim())} is not a DNS name`);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+function acmeDirectory(value: unknown, what: string): string {
+  const v = String(value).trim();
+  if (ACME_DIRECTORY_NAMES[v]) return ACME_DIRECTORY_NAMES[v];
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`${what}: ${JSON.stringify(v)} is not a URL (or one of ${Object.keys(ACME_DIRECTORY_NAMES).join(', ')})`);
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(`${what}: the ACME directory must be an https:// URL, not ${JSON.stringify(v)}`);
+  return url.href;
+}
+
+function bool(value: unknown, what: string): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = String(value).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(`${what} must be true or false, not ${JSON.stringify(value)}`);
+}
+
+function port(value: unknown, what: string): number {
+  const n = num(value, what);
+  if (!Number.isInteger(n) || n > 65535) throw new ConfigError(`${what} must be a port number (0-65535), not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** The TLS options that only make sense together (named as the flags, which everyone sees). */
+function checkTls(cfg: Config): void {
+  if (Boolean(cfg.tlsCert) !== Boolean(cfg.tlsKey)) throw new ConfigError(`${cfg.tlsCert ? '--tls-cert needs --tls-key (WHARF_TLS_KEY, tlsKey)' : '--tls-key needs --tls-cert (WHARF_TLS_CERT, tlsCert)'}`);
+  if (cfg.tlsCert && cfg.acmeDomains.length) throw new ConfigError('--tls-cert/--tls-key and --acme-domain exclude each other: give certificate files or let ACME get them, not both');
+  if (cfg.acmeEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(cfg.acmeEmail)) throw new ConfigError(`--acme-email: ${JSON.stringify(cfg.acmeEmail)} is not an e-mail address`);
+  const tls = Boolean(cfg.tlsCert) || cfg.acmeDomains.length > 0;
+  if (cfg.httpRedirect && !tls) throw new ConfigError('--http-redirect needs HTTPS: give --tls-cert/--tls-key or --acme-domain');
+  if (cfg.httpPort !== undefined && cfg.httpPort === cfg.port && cfg.port !== 0) throw new ConfigError(`--http-port ${cfg.httpPort} is the HTTPS port (--port); choose another`);
+  // HTTP-01 is validated on port 80 of each name; the redirect is wanted there too.
+  if (cfg.httpPort === undefined && (cfg.acmeDomains.length || cfg.httpRedirect)) cfg.httpPort = 80;
+}
+
 const REPO_KEYS = ['name', 'format', 'kind', 'public', 'options'];
 
 /**
@@ -111,7 +193,7 @@ function repoEntry(r: unknown, path: string, file: string): RepoSpec {
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const flags = sources.flags ?? {};
-  const cfg: Config = { ...DEFAULTS, repositories: [], trustedProxies: [] };
+  const cfg: Config = { ...DEFAULTS, repositories: [], trustedProxies: [], acmeDomains: [] };
   const file = (flags.config as string | undefined) ?? env.WHARF_CONFIG;
   if (file) {
     let parsed: Record<string, unknown>;
@@ -120,7 +202,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
-    const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds']);
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
+      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -132,6 +215,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.bodyIdleTimeout !== undefined) cfg.bodyIdleTimeout = num(parsed.bodyIdleTimeout, 'bodyIdleTimeout');
     if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
     if (parsed.trustedProxies !== undefined) cfg.trustedProxies = proxyList(parsed.trustedProxies, 'trustedProxies');
+    const here = (p: unknown) => resolve(resolve(file, '..'), String(p));
+    if (parsed.tlsCert !== undefined) cfg.tlsCert = here(parsed.tlsCert);
+    if (parsed.tlsKey !== undefined) cfg.tlsKey = here(parsed.tlsKey);
+    if (parsed.acmeDomains !== undefined) cfg.acmeDomains = domainList(parsed.acmeDomains, 'acmeDomains');
+    if (parsed.acmeEmail !== undefined) cfg.acmeEmail = String(parsed.acmeEmail);
+    if (parsed.acmeDirectory !== undefined) cfg.acmeDirectory = acmeDirectory(parsed.acmeDirectory, 'acmeDirectory');
+    if (parsed.acmeCaCert !== undefined) cfg.acmeCaCert = here(parsed.acmeCaCert);
+    if (parsed.acmeRenewBefore !== undefined) cfg.acmeRenewBefore = num(parsed.acmeRenewBefore, 'acmeRenewBefore');
+    if (parsed.httpPort !== undefined) cfg.httpPort = port(parsed.httpPort, 'httpPort');
+    if (parsed.httpRedirect !== undefined) cfg.httpRedirect = bool(parsed.httpRedirect, 'httpRedirect');
     if (parsed.repositories !== undefined) {
       if (!Array.isArray(parsed.repositories)) throw new ConfigError(`${file}: repositories must be a list`);
       cfg.repositories = parsed.repositories.map((r, i) => repoEntry(r, `repositories[${i}]`, file));
@@ -147,12 +240,32 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_BODY_IDLE_TIMEOUT) cfg.bodyIdleTimeout = num(env.WHARF_BODY_IDLE_TIMEOUT, 'WHARF_BODY_IDLE_TIMEOUT');
   if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
   if (env.WHARF_TRUSTED_PROXIES !== undefined) cfg.trustedProxies = proxyList(env.WHARF_TRUSTED_PROXIES, 'WHARF_TRUSTED_PROXIES');
+  if (env.WHARF_TLS_CERT) cfg.tlsCert = env.WHARF_TLS_CERT;
+  if (env.WHARF_TLS_KEY) cfg.tlsKey = env.WHARF_TLS_KEY;
+  if (env.WHARF_ACME_DOMAIN) cfg.acmeDomains = domainList(env.WHARF_ACME_DOMAIN, 'WHARF_ACME_DOMAIN');
+  if (env.WHARF_ACME_EMAIL) cfg.acmeEmail = env.WHARF_ACME_EMAIL;
+  if (env.WHARF_ACME_DIRECTORY) cfg.acmeDirectory = acmeDirectory(env.WHARF_ACME_DIRECTORY, 'WHARF_ACME_DIRECTORY');
+  if (env.WHARF_ACME_CA_CERT) cfg.acmeCaCert = env.WHARF_ACME_CA_CERT;
+  if (env.WHARF_ACME_RENEW_BEFORE) cfg.acmeRenewBefore = num(env.WHARF_ACME_RENEW_BEFORE, 'WHARF_ACME_RENEW_BEFORE');
+  if (env.WHARF_HTTP_PORT) cfg.httpPort = port(env.WHARF_HTTP_PORT, 'WHARF_HTTP_PORT');
+  if (env.WHARF_HTTP_REDIRECT) cfg.httpRedirect = bool(env.WHARF_HTTP_REDIRECT, 'WHARF_HTTP_REDIRECT');
   if (flags.host !== undefined) cfg.host = String(flags.host);
   if (flags.port !== undefined) cfg.port = num(flags.port, '--port');
   if (flags.data !== undefined) cfg.data = String(flags.data);
   if (flags.logLevel !== undefined) cfg.logLevel = oneOf(flags.logLevel, LOG_LEVELS, '--log-level');
   if (flags.logFormat !== undefined) cfg.logFormat = oneOf(flags.logFormat, LOG_FORMATS, '--log-format');
   if (flags.trustedProxies !== undefined) cfg.trustedProxies = proxyList(flags.trustedProxies, '--trusted-proxies');
+  if (flags.tlsCert !== undefined) cfg.tlsCert = String(flags.tlsCert);
+  if (flags.tlsKey !== undefined) cfg.tlsKey = String(flags.tlsKey);
+  if (flags.acmeDomain !== undefined) cfg.acmeDomains = domainList(flags.acmeDomain, '--acme-domain');
+  if (flags.acmeEmail !== undefined) cfg.acmeEmail = String(flags.acmeEmail);
+  if (flags.acmeDirectory !== undefined) cfg.acmeDirectory = acmeDirectory(flags.acmeDirectory, '--acme-directory');
+  if (flags.acmeCaCert !== undefined) cfg.acmeCaCert = String(flags.acmeCaCert);
+  if (flags.acmeRenewBefore !== undefined) cfg.acmeRenewBefore = num(flags.acmeRenewBefore, '--acme-renew-before');
+  if (flags.httpPort !== undefined) cfg.httpPort = port(flags.httpPort, '--http-port');
+  if (flags.httpRedirect !== undefined) cfg.httpRedirect = bool(flags.httpRedirect, '--http-redirect');
   cfg.data = resolve(cfg.data);
+  for (const k of ['tlsCert', 'tlsKey', 'acmeCaCert'] as const) if (cfg[k]) cfg[k] = resolve(cfg[k]);
+  checkTls(cfg);
   return cfg;
 }

@@ -2,7 +2,7 @@
 // deployment with one index per port (LOCAL_PIP_INDEX_URL=http://host:8126) moves to Wharf
 // without changing its clients. Requests are handed to the main app with the repository's
 // prefix added; /-/ stays the server's own.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Wharf } from '../core/wharf.ts';
 import { markRepoRoot } from './http/repo-root.ts';
@@ -12,11 +12,16 @@ export class ExtraListeners {
   private readonly wharf: Wharf;
   private readonly defaultHost: string;
   private readonly servers = new Map<string, { listen: string; server: Server }>();
+  private readonly makeServer: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server;
+  private readonly scheme: string;
 
-  constructor(app: FastifyInstance, wharf: Wharf, defaultHost: string) {
+  /** `makeServer`: how to make a server for a port (an HTTPS one when TLS is configured). */
+  constructor(app: FastifyInstance, wharf: Wharf, defaultHost: string, makeServer?: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server) {
     this.app = app;
     this.wharf = wharf;
     this.defaultHost = defaultHost;
+    this.makeServer = makeServer ?? ((listener) => createServer(listener));
+    this.scheme = makeServer ? 'https' : 'http';
   }
 
   /** Start and stop listeners to match the repositories' `listen` options. */
@@ -35,7 +40,7 @@ export class ExtraListeners {
       const m = /^(?:(.+):)?(\d+)$/.exec(listen)!;
       const host = m[1] ?? this.defaultHost;
       const port = Number(m[2]);
-      const server = createServer((req, res) => {
+      const server = this.makeServer((req, res) => {
         if (!req.url?.startsWith('/-/')) req.url = `/${name}${req.url ?? '/'}`;
         markRepoRoot(req, name);
         this.app.server.emit('request', req, res);
@@ -50,7 +55,7 @@ export class ExtraListeners {
       }).then(
         () => {
           this.servers.set(name, { listen, server });
-          this.app.log.info({ repo: name, address: `http://${host}:${port}` }, 'repository also served at the root of its own port');
+          this.app.log.info({ repo: name, address: `${this.scheme}://${host}:${port}` }, 'repository also served at the root of its own port');
         },
         (err: Error) => this.app.log.error({ repo: name, listen, err: err.message }, 'cannot listen for repository'),
       );

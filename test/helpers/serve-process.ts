@@ -27,7 +27,7 @@ export function startServe(data: string, env: NodeJS.ProcessEnv = {}, extraArgs:
   const ready = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
-      const m = /"address":"(http:\/\/[^"]+)".*wharf is ready/.exec(out);
+      const m = /"address":"(https?:\/\/[^"]+)".*wharf is ready/.exec(out);
       if (m) resolve(m[1]);
     });
     void exited.then((code) => reject(new Error(`wharf serve exited (${code}) before it was ready: ${err.trim()}`)));

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../server/app.ts';
 import { ConfigError, loadConfig, type Config } from '../../server/config.ts';
+import type { TlsService } from '../../server/tls/tls-service.ts';
 import { describeStartupError, prepareDataDir } from '../startup-errors.ts';
 
 export interface ServeOptions {
@@ -12,22 +13,37 @@ export interface ServeOptions {
   logLevel?: string;
   logFormat?: string;
   trustedProxies?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  acmeDomain?: string[];
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeCaCert?: string;
+  acmeRenewBefore?: string;
+  httpPort?: string;
+  httpRedirect?: boolean;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
   let config: Config | undefined;
   let app: FastifyInstance | undefined;
+  let tls: TlsService | null = null;
   try {
-    config = loadConfig({ flags: { host: opts.host, port: opts.port, data: opts.data, config: opts.config, logLevel: opts.logLevel, logFormat: opts.logFormat, trustedProxies: opts.trustedProxies } });
+    const { host, port, data, config: file, logLevel, logFormat, trustedProxies, tlsCert, tlsKey, acmeEmail, acmeDirectory, acmeCaCert, acmeRenewBefore, httpPort, httpRedirect } = opts;
+    const acmeDomain = opts.acmeDomain?.length ? opts.acmeDomain : undefined;
+    config = loadConfig({ flags: { host, port, data, config: file, logLevel, logFormat, trustedProxies, tlsCert, tlsKey, acmeDomain, acmeEmail, acmeDirectory, acmeCaCert, acmeRenewBefore, httpPort, httpRedirect } });
     prepareDataDir(config.data);
     // Takes the data directory's lock before it touches blobs/tmp or the database.
     const built = await buildServer(config);
     app = built.app;
+    tls = built.tls;
     if (built.generatedAdminPassword) {
       // Shown once, on the terminal that started the first run; it is not logged.
       process.stderr.write(`\nCreated user "admin" with password: ${built.generatedAdminPassword}\nIt is not shown again; set WHARF_ADMIN_PASSWORD on first start to choose it.\n\n`);
     }
-    const address = await app.listen({ host: config.host, port: config.port });
+    // Fastify names the scheme from its own https option; the HTTPS server here is Wharf's.
+    const scheme = (a: string) => (tls ? a.replace(/^http:/, 'https:') : a);
+    const address = scheme(await app.listen({ host: config.host, port: config.port, listenTextResolver: (a) => `Server listening at ${scheme(a)}` }));
     app.log.info({ address, data: config.data }, 'wharf is ready');
   } catch (err) {
     // What an operator can fix is one line on stderr; a bug's stack goes to the log.
@@ -52,4 +68,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP: read the certificate files again, or renew an ACME certificate that is due.
+  const certs = tls;
+  if (certs) process.on('SIGHUP', () => void certs.reload('SIGHUP'));
 }
