@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Every package whose programs the tests run; scripts/test-preflight.sh checks the programs.
 debs=(twine pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 gzip tar curl wget
-  gpg gpgv gnupg gpg-agent dpkg dpkg-dev apt apt-utils ca-certificates chromium python3 python3-pip)
+  gpg gpgv gnupg gpg-agent dpkg dpkg-dev apt apt-utils ca-certificates chromium python3 python3-pip
+  openssl pebble)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

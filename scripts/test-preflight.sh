@@ -30,6 +30,8 @@ tools=(
   "curl curl HTTP client tests"
   "wget wget files client test"
   "/usr/bin/chromium chromium browser tests"
+  "openssl openssl TLS test certificates"
+  "pebble pebble ACME end-to-end test"
 )
 
 missing=()

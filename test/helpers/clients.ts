@@ -26,15 +26,21 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   });
 }
 
-/** pip with no configuration but ours: only the server under test can supply packages. */
-export function pip(args: string[]): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: '/dev/null', PIP_NO_INPUT: '1' };
+/**
+ * pip with no configuration but ours: only the server under test can supply packages.
+ * `envChanges`: changes to the environment (a variable set to undefined is removed).
+ */
+export function pip(args: string[], envChanges: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: '/dev/null', PIP_NO_INPUT: '1', ...envChanges };
+  for (const [k, v] of Object.entries(envChanges)) if (v === undefined) delete env[k];
   for (const k of ['PIP_FIND_LINKS', 'PIP_EXTRA_INDEX_URL', 'PIP_INDEX_URL', 'PIP_CONSTRAINT', 'PIP_REQUIRE_VIRTUALENV']) delete env[k];
   return run('python3', ['-m', 'pip', '--isolated', '--no-cache-dir', '--disable-pip-version-check', ...args], { env });
 }
 
-export function twineUpload(repoUrl: string, user: string, password: string, files: string[], extra: string[] = []): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TWINE_NON_INTERACTIVE: '1' };
+/** `envChanges`: changes to the environment (a variable set to undefined is removed). */
+export function twineUpload(repoUrl: string, user: string, password: string, files: string[], extra: string[] = [], envChanges: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TWINE_NON_INTERACTIVE: '1', ...envChanges };
+  for (const [k, v] of Object.entries(envChanges)) if (v === undefined) delete env[k];
   delete env.TWINE_USERNAME;
   delete env.TWINE_PASSWORD;
   delete env.TWINE_REPOSITORY_URL;

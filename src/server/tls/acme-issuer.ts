@@ -1,7 +1,7 @@
 // Orders a certificate from an ACME CA (RFC 8555) with the acme-client library, proving
 // control of each name with HTTP-01 answered by HttpListener.
 import acme from 'acme-client';
-import { Agent } from 'node:https';
+import { Agent, get } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import { TlsError } from './errors.ts';
@@ -28,28 +28,53 @@ function reason(err: unknown, directory: string): string {
     return `the ACME server's HTTPS certificate is not trusted (${e.code}); for a private CA give its root with --acme-ca-cert (WHARF_ACME_CA_CERT) or NODE_EXTRA_CA_CERTS`;
   }
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN' || e?.code === 'ETIMEDOUT') return `cannot reach ${directory} (${e.code})`;
-  return msg.replace(/\s+/g, ' ');
+  const line = msg.replace(/\s+/g, ' ');
+  // The CA could not fetch the challenge: it must reach the plain HTTP port at each name.
+  if (/acme-challenge/.test(line)) return `${line} (the CA fetches http://<name>/.well-known/acme-challenge/… on port 80: each name must resolve to this server, and port 80 reach --http-port)`;
+  return line;
 }
 
 export class AcmeIssuer {
   private readonly settings: AcmeSettings;
   private readonly challenges: Map<string, string>;
   private readonly log: FastifyBaseLogger;
+  private readonly agent: Agent | undefined;
 
   constructor(settings: AcmeSettings, challenges: Map<string, string>, log: FastifyBaseLogger) {
     this.settings = settings;
     this.challenges = challenges;
     this.log = log;
     // acme-client talks through one shared axios instance: a process has one ACME server.
-    if (settings.caCert) acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, settings.caCert], keepAlive: true });
+    this.agent = settings.caCert ? new Agent({ ca: [...rootCertificates, settings.caCert], keepAlive: true }) : undefined;
+    if (this.agent) acme.axios.defaults.httpsAgent = this.agent;
     if (!loggerSet) {
       loggerSet = true;
       acme.setLogger((m: string) => this.log.debug({ acme: m }, 'acme-client'));
     }
   }
 
+  /**
+   * Fetch the directory once, without acme-client's retries (meant for a CA's 5xx and 429):
+   * an untrusted or unreachable server is said at once instead of after a minute of retries.
+   */
+  private reachable(): Promise<void> {
+    const url = this.settings.directory;
+    return new Promise((resolve, reject) => {
+      const req = get(url, { agent: this.agent, timeout: 30_000 }, (res) => {
+        res.resume();
+        if (res.statusCode === 200) resolve();
+        else reject(new Error(`the directory ${url} answered HTTP ${res.statusCode}`));
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+    });
+  }
+
   /** Order a certificate for `domains`; resolves to the chain (PEM, leaf first) and its key. */
   async issue(accountKey: string, domains: string[]): Promise<{ cert: string; key: string }> {
+    await this.reachable().catch((err: unknown) => {
+      throw new TlsError(`could not get a certificate for ${domains.join(', ')} from ${this.settings.directory}: ${reason(err, this.settings.directory)}`);
+    });
     const client = new acme.Client({ directoryUrl: this.settings.directory, accountKey });
     const key = await newKey();
     const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: domains }, key);

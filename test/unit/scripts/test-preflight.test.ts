@@ -23,7 +23,7 @@ test('passes with every tool, and names a missing one with its package when one 
   const bin = await mkdtemp(join(tmpdir(), 'wharf-preflight-'));
   t.after(() => rm(bin, { recursive: true, force: true }));
   const names = ['bsdtar', 'xz', 'bzip2', 'gzip', 'tar', 'dpkg-deb', 'dpkg-scanpackages', 'apt-ftparchive', 'apt-get', 'gpg', 'gpgv', 'gpg-agent',
-    'pacman', 'pacman-key', 'repo-add', 'curl', 'wget', 'sort', 'tr', 'bash', 'dirname'];
+    'pacman', 'pacman-key', 'repo-add', 'curl', 'wget', 'openssl', 'pebble', 'sort', 'tr', 'bash', 'dirname'];
   for (const n of names) {
     const p = which(n);
     if (p) await symlink(p, join(bin, n));
