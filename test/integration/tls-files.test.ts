@@ -60,6 +60,10 @@ describe('HTTPS from --tls-cert/--tls-key', () => {
     assert.match(health.stdout, /"status":"ok"/);
     const own = await run('curl', ['-sS', '--fail', '--cacert', caFile, `https://localhost:${ownPort}/simple/`]);
     assert.equal(own.code, 0, own.stderr);
+    // The set-up a browser is shown names the https:// URL.
+    const page = await httpsGet(`https://localhost:${port}/pypi/`, { ca, headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    assert.ok(page.body.includes(`https://localhost:${port}/pypi/`), page.body.slice(0, 500));
     // Plain HTTP on the HTTPS port is not answered as HTTP.
     const plain = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/-/health`]);
     assert.notEqual(plain.stdout, '200');
