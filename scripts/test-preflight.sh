@@ -32,6 +32,11 @@ tools=(
   "/usr/bin/chromium chromium browser tests"
   "openssl openssl TLS test certificates"
   "pebble pebble ACME end-to-end test"
+  "docker docker.io Docker image test"
+  "/usr/sbin/dockerd docker.io Docker image test (started if not running)"
+  "debootstrap debootstrap Docker image test's Debian 12 base"
+  "docker-compose docker-compose compose examples"
+  "systemd-analyze systemd systemd unit check"
 )
 
 missing=()
