@@ -135,6 +135,9 @@ describe('systemd unit', () => {
       assert.equal(one(k), v, k);
     }
     assert.match(one('RestrictAddressFamilies')!, /AF_INET AF_INET6/);
+    // Without it os.networkInterfaces() throws and the server dies at start on 0.0.0.0
+    // (docker.test.ts runs the unit under systemd and saw it).
+    assert.match(one('RestrictAddressFamilies')!, /AF_NETLINK/);
     assert.equal(settings.has('MemoryDenyWriteExecute'), false, 'Node.js (V8) needs W+X pages');
     const sec = await run('systemd-analyze', ['security', '--offline=yes', await unitHere()]);
     const level = /Overall exposure level for wharf\.service: ([\d.]+)/.exec(sec.stdout + sec.stderr);

@@ -26,7 +26,25 @@ const CACHE = process.env.WHARF_DOCKER_CACHE ?? '/var/cache/wharf-test';
 // Bump the tag when the recipe of the base changes.
 const BASE_IMAGE = 'wharf-test-base:bookworm-1';
 const IMAGE = 'wharf-test:latest';
+const SYSTEMD_IMAGE = 'wharf-test-systemd:latest';
 const PASSWORD = 'docker-admin-pw';
+
+// Linux capability numbers, to run systemd in a container with every capability this machine
+// has (docker's --privileged asks for all of them and fails where one is missing).
+const CAPS = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE',
+  'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE',
+  'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE'];
+
+/** docker run options for a container whose PID 1 is systemd. */
+async function systemdRunOptions(): Promise<string[]> {
+  const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)/m.exec(await readFile('/proc/self/status', 'utf8'))![1]}`);
+  const drop = CAPS.filter((_, i) => !(bounding & (1n << BigInt(i)))).flatMap((c) => ['--cap-drop', c]);
+  // cgroup v1 (this machine): systemd only reads the host's hierarchy; v2: it needs its own.
+  const cgroup = existsSync('/sys/fs/cgroup/systemd') ? ['-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro'] : ['--cgroupns=private', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw'];
+  return ['--cap-add', 'ALL', ...drop, '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+    ...cgroup, '--tmpfs', '/run', '--tmpfs', '/run/lock'];
+}
 
 function ok(r: RunResult, what: string): RunResult {
   assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout}`);
@@ -142,6 +160,7 @@ describe('the Docker image', { skip: unavailable && !required ? `no Docker daemo
   let work: string;
   const project = `wharftest${process.pid}`;
   const variants = `wharf-test-variants-${process.pid}`;
+  const systemd = `wharf-test-systemd-${process.pid}`;
   let env: Record<string, string>;
   let url: string;
   const started = Date.now();
@@ -162,6 +181,7 @@ describe('the Docker image', { skip: unavailable && !required ? `no Docker daemo
   after(async () => {
     if (env) await compose(project, ['down', '-v', '--timeout', '5'], env);
     await run('docker', ['rm', '-f', '-v', variants]);
+    await run('docker', ['rm', '-f', '-v', systemd]);
     await rm(work, { recursive: true, force: true });
     process.stderr.write(`# docker: whole test ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   });
@@ -237,5 +257,51 @@ describe('the Docker image', { skip: unavailable && !required ? `no Docker daemo
     const put = await fetch(`${tarballs}/models/m.tar.gz`, { method: 'PUT', headers: { authorization: auth }, body: 'tarball bytes' });
     assert.ok(put.status === 201 || put.status === 200, `PUT: ${put.status}`);
     assert.equal(await (await fetch(`${main}/tarballs/models/m.tar.gz`)).text(), 'tarball bytes');
+  });
+
+  it('runs under the systemd unit, sandbox and all: starts once, takes an upload, pip installs, backs up to its second state directory', { timeout: 600_000 }, async () => {
+    // The command as `npm install -g` lays it out (/usr/local/bin/wharf, a node on PATH),
+    // taken from the image just built, and the unit exactly as shipped.
+    const ctx = join(work, 'systemd');
+    await mkdir(ctx);
+    await copyFile(join(ROOT, 'deploy/systemd/wharf.service'), join(ctx, 'wharf.service'));
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${IMAGE} AS wharf`,
+      `FROM ${BASE_IMAGE}`,
+      'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv >/dev/null && rm -rf /var/lib/apt/lists/*',
+      'COPY --from=wharf /opt/wharf /usr/local/lib/node_modules/wharf',
+      'RUN ln -s ../lib/node_modules/wharf/node_modules/node/bin/node /usr/local/bin/node && ln -s ../lib/node_modules/wharf/bin/wharf.js /usr/local/bin/wharf',
+      'COPY wharf.service /etc/systemd/system/wharf.service',
+      `RUN mkdir -p /etc/wharf && echo WHARF_ADMIN_PASSWORD=${PASSWORD} > /etc/wharf/wharf.env && systemctl enable wharf`,
+      'CMD ["/sbin/init"]',
+      '',
+    ].join('\n'));
+    const old = await imageId(SYSTEMD_IMAGE);
+    ok(await run('docker', ['build', '-q', '--network', 'host', '-t', SYSTEMD_IMAGE, ctx], { timeoutMs: 600_000 }), 'docker build (systemd)');
+    if (old && old !== (await imageId(SYSTEMD_IMAGE))) await run('docker', ['rmi', old]);
+    ok(await run('docker', ['run', '-d', '--name', systemd, ...(await systemdRunOptions()), '-p', '127.0.0.1::8080', SYSTEMD_IMAGE]), 'docker run (systemd)');
+    const url = `http://127.0.0.1:${await hostPort(systemd, 8080)}`;
+    const journal = async () => (await run('docker', ['exec', systemd, 'journalctl', '-u', 'wharf', '--no-pager'])).stdout;
+    await waitHealthy(url).catch(async (err: Error) => assert.fail(`${err.message}\n${await journal()}`));
+    const show = async (prop: string) => ok(await run('docker', ['exec', systemd, 'systemctl', 'show', 'wharf', '-p', prop, '--value']), 'systemctl show').stdout.trim();
+    assert.equal(await show('NRestarts'), '0', `the service failed and was restarted:\n${await journal()}`);
+
+    const auth = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
+    const wheel = join(work, wheelFilename({ name: 'unit-probe', version: '1.0' }));
+    await writeFile(wheel, buildWheel({ name: 'unit-probe', version: '1.0' }));
+    ok(await twineUpload(`${url}/pypi/`, 'admin', PASSWORD, [wheel]), 'twine upload');
+    const target = join(work, 'unit');
+    ok(await pip(['install', '--index-url', `${url}/pypi/simple/`, '--target', target, 'unit-probe']), 'pip install');
+    assert.ok((await readdir(target)).includes('unit_probe-1.0.dist-info'));
+    const backup = await fetch(`${url}/-/api/v1/backup`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ dir: '/var/lib/wharf-backups/first' }) });
+    assert.equal(backup.status, 200, await backup.text());
+
+    // A user made up for the service, owner of its state; nothing runs as root.
+    const pid = await show('MainPID');
+    const uid = ok(await run('docker', ['exec', systemd, 'stat', '-c', '%u', `/proc/${pid}`]), 'stat').stdout.trim();
+    assert.notEqual(uid, '0');
+    assert.equal(ok(await run('docker', ['exec', systemd, 'stat', '-c', '%u', '/var/lib/private/wharf/wharf.db', '/var/lib/private/wharf-backups/first/wharf.db']), 'stat').stdout.trim(), `${uid}\n${uid}`);
+    assert.equal(await show('NRestarts'), '0', await journal());
+    assert.doesNotMatch(await journal(), /"level":(50|60)|ERR_|at \S+ \(/, 'no error in the log');
   });
 });
