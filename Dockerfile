@@ -66,8 +66,9 @@ USER 10001:10001
 WORKDIR /data
 VOLUME /data
 EXPOSE 8080
-# Node itself asks, so the check needs nothing from the base (no curl).
+# Node itself asks, so the check needs nothing from the base (no curl): plain HTTP, else
+# HTTPS (WHARF_TLS_CERT or ACME make the port HTTPS only; any certificate will do here).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.WHARF_PORT || 8080) + '/-/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const get = (m, next) => require(m).get({ host: '127.0.0.1', port: process.env.WHARF_PORT || 8080, path: '/-/health', rejectUnauthorized: false, timeout: 4000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('timeout', function () { this.destroy(new Error('timeout')); }).on('error', next); get('node:http', () => get('node:https', () => process.exit(1)));"]
 ENTRYPOINT ["wharf"]
 CMD ["serve"]

@@ -161,6 +161,7 @@ describe('the Docker image', { skip: unavailable ? `no Docker daemon: ${unavaila
   const project = `wharftest${process.pid}`;
   const variants = `wharf-test-variants-${process.pid}`;
   const systemd = `wharf-test-systemd-${process.pid}`;
+  const tls = `wharf-test-tls-${process.pid}`;
   let env: Record<string, string>;
   let url: string;
   const started = Date.now();
@@ -182,6 +183,7 @@ describe('the Docker image', { skip: unavailable ? `no Docker daemon: ${unavaila
     if (env) await compose(project, ['down', '-v', '--timeout', '5'], env);
     await run('docker', ['rm', '-f', '-v', variants]);
     await run('docker', ['rm', '-f', '-v', systemd]);
+    await run('docker', ['rm', '-f', '-v', tls]);
     await rm(work, { recursive: true, force: true });
     process.stderr.write(`# docker: whole test ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   });
@@ -257,6 +259,26 @@ describe('the Docker image', { skip: unavailable ? `no Docker daemon: ${unavaila
     const put = await fetch(`${tarballs}/models/m.tar.gz`, { method: 'PUT', headers: { authorization: auth }, body: 'tarball bytes' });
     assert.ok(put.status === 201 || put.status === 200, `PUT: ${put.status}`);
     assert.equal(await (await fetch(`${main}/tarballs/models/m.tar.gz`)).text(), 'tarball bytes');
+  });
+
+  it('the image\'s HEALTHCHECK passes when the server speaks HTTPS only', { timeout: 300_000 }, async () => {
+    const dir = join(work, 'tls');
+    await mkdir(dir);
+    ok(await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2']), 'openssl');
+    // The container's user reads them (a test key; a real one stays 0600, owned by 10001).
+    ok(await run('chmod', ['0644', join(dir, 'key.pem'), join(dir, 'cert.pem')]), 'chmod');
+    ok(await run('docker', ['run', '-d', '--name', tls, '-e', 'WHARF_TLS_CERT=/etc/wharf/cert.pem', '-e', 'WHARF_TLS_KEY=/etc/wharf/key.pem',
+      '-v', `${join(dir, 'cert.pem')}:/etc/wharf/cert.pem:ro`, '-v', `${join(dir, 'key.pem')}:/etc/wharf/key.pem:ro`, '-p', '127.0.0.1::8080', IMAGE]), 'docker run');
+    const port = await hostPort(tls, 8080);
+    let up = false;
+    for (let i = 0; i < 200 && !up; i++) {
+      up = (await run('curl', ['-ksf', '--max-time', '2', `https://127.0.0.1:${port}/-/health`])).code === 0;
+      if (!up) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(up, `no HTTPS on ${port}: ${(await run('docker', ['logs', tls])).stderr}`);
+    const check = JSON.parse(ok(await run('docker', ['inspect', '-f', '{{json .Config.Healthcheck.Test}}', IMAGE]), 'inspect').stdout) as string[];
+    ok(await run('docker', ['exec', tls, ...check.slice(1)]), 'the HEALTHCHECK command against HTTPS');
   });
 
   it('runs under the systemd unit, sandbox and all: starts once, takes an upload, pip installs, backs up to its second state directory', { timeout: 600_000 }, async () => {
