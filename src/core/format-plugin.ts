@@ -172,7 +172,12 @@ export interface FormatPlugin {
   companionPaths?(file: FileRow): string[];
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
   onCreate?(ctx: RepoContext): Promise<void>;
-  /** Called after the repository's signing keys change: re-sign what is published. */
+  /**
+   * Scopes whose documents carry a signature. The core marks them dirty in the transaction
+   * that changes the repository's keys, then publishes them (after `onKeysChanged`).
+   */
+  signedScopes?(ctx: RepoContext): string[];
+  /** Called after the repository's signing keys change, before the signed scopes are republished (e.g. to drop cached signed documents). */
   onKeysChanged?(ctx: RepoContext): Promise<void>;
   /** An action the server runs on its own, every so often (e.g. a configured mirror sync). */
   schedule?(repo: Repository): { action: string; args: Record<string, unknown>; everyMinutes: number } | null;

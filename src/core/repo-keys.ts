@@ -62,8 +62,12 @@ export class RepoKeys {
     return keys.map((k) => ({ fingerprint: k.fingerprint, createdAt: k.createdAt, retiresAt: k.retiresAt }));
   }
 
-  /** Start signing with a new (generated or imported) key; current keys keep signing for `graceDays`. */
-  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}): Promise<void> {
+  /**
+   * Start signing with a new (generated or imported) key; current keys keep signing for
+   * `graceDays`. `inTransaction` runs in the transaction that stores the keys (to mark the
+   * signed indexes dirty, so a crash before they are republished re-signs them at start).
+   */
+  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}, inTransaction?: () => void): Promise<void> {
     const next = opts.armoredPrivateKey
       ? await importSigningKey(opts.armoredPrivateKey, opts.passphrase)
       : await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
@@ -72,6 +76,9 @@ export class RepoKeys {
     const retiresAt = new Date(Date.now() + graceDays * 86_400_000).toISOString();
     const current = this.read(repo).filter((k) => k.fingerprint !== next.fingerprint);
     const kept = graceDays === 0 ? [] : current.map((k) => ({ ...k, retiresAt: k.retiresAt ?? retiresAt }));
-    this.write(repo, [{ ...next, retiresAt: null }, ...kept]);
+    this.store.transaction(() => {
+      this.write(repo, [{ ...next, retiresAt: null }, ...kept]);
+      inTransaction?.();
+    });
   }
 }

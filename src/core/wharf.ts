@@ -113,6 +113,22 @@ export class Wharf {
     return this.publisher.publish(this.contextFor(repo), this.pluginFor(repo), scopes);
   }
 
+  /**
+   * Sign with a new key. The key and the dirty marks of every signed scope commit together,
+   * so indexes are never left signed only by the old key: a crash before the republish
+   * below is repaired by recover() at the next start.
+   */
+  async rotateKeys(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}): Promise<void> {
+    const plugin = this.pluginFor(repo);
+    const ctx = this.contextFor(repo);
+    const scopes = plugin.signedScopes?.(ctx) ?? [];
+    await this.keys.rotate(repo, opts, () => {
+      for (const s of scopes) this.store.markDirty(repo.id, s);
+    });
+    await plugin.onKeysChanged?.(ctx);
+    if (scopes.length) await this.publish(repo, scopes);
+  }
+
   /** A published index document, from memory when it was read or published before. */
   getIndex(repo: Repository, key: string): IndexRow | undefined {
     const cached = this.indexCache.get(repo.id, key);

@@ -48,10 +48,7 @@ export const aptFormat: FormatPlugin = {
     const scopes = allSuiteScopes(ctx);
     if (scopes.length) await ctx.services.publish(ctx.repo, scopes);
   },
-  async onKeysChanged(ctx) {
-    if (ctx.repo.kind !== 'hosted') return;
-    await ctx.services.publish(ctx.repo, allSuiteScopes(ctx));
-  },
+  signedScopes: (ctx) => (ctx.repo.kind === 'hosted' ? allSuiteScopes(ctx) : []),
   actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },
   setupGuide: (ctx, site) => aptSetup(ctx.repo, site, aptSetupFacts(ctx)),
 };

@@ -52,10 +52,9 @@ export const archFormat: FormatPlugin = {
     if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.publish(ctx.repo, allScopes(ctx));
   },
+  signedScopes: (ctx) => (ctx.repo.kind === 'hosted' ? allScopes(ctx) : []),
   async onKeysChanged(ctx) {
-    if (ctx.repo.kind !== 'hosted') return;
-    dbState(ctx.repo).dropDocuments();
-    await ctx.services.publish(ctx.repo, allScopes(ctx));
+    if (ctx.repo.kind === 'hosted') dbState(ctx.repo).dropDocuments();
   },
   actions: archActions,
   actionAccess: archActionAccess,

@@ -92,8 +92,7 @@ export function repositoryKeyRoutes(wharf: Wharf): ApiRoute[] {
       body: { type: 'object', additionalProperties: false, properties: { armoredPrivateKey: { type: 'string', maxLength: 65536 }, passphrase: { type: 'string' }, graceDays: { type: 'number', minimum: 0 } } },
       handler: async (req) => {
         const repo = requireRepo(wharf, req, (req.params as { name: string }).name, 'admin');
-        await wharf.keys.rotate(repo, req.body as { armoredPrivateKey?: string; passphrase?: string; graceDays?: number });
-        await wharf.pluginFor(repo).onKeysChanged?.(wharf.contextFor(repo));
+        await wharf.rotateKeys(repo, req.body as { armoredPrivateKey?: string; passphrase?: string; graceDays?: number });
         return { keys: await wharf.keys.describe(repo) };
       },
     },
