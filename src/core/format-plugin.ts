@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../db/store.ts';
 import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
 import type { Principal } from './auth/principal.ts';
+import type { WharfError } from './errors.ts';
 import type { FileRow, IndexRow, Permission, RepoKind, Repository } from './model.ts';
 import type { Logger } from './logger.ts';
 import type { ContentCache } from './proxy/content-cache.ts';
@@ -104,6 +105,14 @@ export interface IngestPlan {
   files: PlannedFile[];
   /** Index scopes to publish again. */
   scopes: string[];
+  /**
+   * A check that depends on rows other than the plan's own paths (e.g. a file where a
+   * directory is), made again in the transaction that writes: the error returned refuses the
+   * upload. A check made only before that transaction lets a concurrent upload slip past it.
+   */
+  conflictInTransaction?(): WharfError | undefined;
+  /** The scopes to publish, judged in the transaction that writes; replaces `scopes` there. */
+  scopesInTransaction?(): string[];
 }
 
 export interface IngestResult {

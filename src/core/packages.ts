@@ -67,6 +67,10 @@ export class PackageService {
       const now = this.compare(repo, plan);
       if (now instanceof WharfError) return now;
       if (now.identical) return { status: 'exists', files: this.merge(repo, plan, now.existing as FileRow[]) };
+      const refused = plan.conflictInTransaction?.();
+      if (refused) return refused;
+      // Judged before this plan's rows exist (e.g. which directories a new file creates).
+      const planScopes = plan.scopesInTransaction?.() ?? plan.scopes;
       let packageCreated = false;
       let versionId: number | null = null;
       if (plan.package) {
@@ -90,7 +94,7 @@ export class PackageService {
       });
       // Proxies cache content; only hosted repositories publish indexes of their own.
       if (repo.kind !== 'hosted') packageCreated = false;
-      scopes = [...plan.scopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
+      scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
       // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
       for (const s of scopes) store.markDirty(repo.id, s);
       return { status: 'created', files: rows };

@@ -8,7 +8,7 @@ import { sendFile, sendIndex } from '../../server/http/send.ts';
 import { negotiateListing } from './listing.ts';
 import { baseName, listingKey, parseRequestPath, type RequestPath } from './paths.ts';
 import { remoteGet } from './remote.ts';
-import { checkTreeConflicts, directoryExists } from './tree.ts';
+import { directoryExists, treeConflict } from './tree.ts';
 import { groupOptionsOf } from '../../core/group.ts';
 
 function uploadTargetOf(ctx: RouteContext) {
@@ -83,7 +83,8 @@ async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteCont
   // A group takes uploads into its hosted member (uploadTarget refuses proxies).
   const ctx: RouteContext = routeCtx.repo.kind === 'hosted' ? routeCtx : { ...routeCtx, repo: uploadTargetOf(routeCtx) };
   // Refuse before reading a possibly large body; ingest checks again.
-  checkTreeConflicts(ctx, path);
+  const refused = treeConflict(ctx, path);
+  if (refused) throw refused;
   const existed = ctx.store.getFileByPath(ctx.repo.id, path) !== undefined;
   const staged = await ctx.blobs.stage(req.raw);
   const result = await ctx.services.ingest(ctx.repo, { staged, filename: baseName(path), fields: { path: [path] } });

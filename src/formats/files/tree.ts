@@ -1,7 +1,7 @@
 // The directory tree of a files repository, from the database: directories exist while a
 // file lies below them. Conflicts between files and directories, the listing scopes a
 // change touches, and the listing documents of one directory.
-import { conflict } from '../../core/errors.ts';
+import { conflict, type WharfError } from '../../core/errors.ts';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import { renderListingHtml, renderListingJson } from './listing.ts';
 import { dirScope, listingKey, parentDir } from './paths.ts';
@@ -13,14 +13,15 @@ export function directoryExists(ctx: RepoContext, dir: string): boolean {
   return files.length + dirs.length > 0;
 }
 
-/** A file may not sit where a directory is, nor below another file. */
-export function checkTreeConflicts(ctx: RepoContext, path: string): void {
+/** A file may not sit where a directory is, nor below another file: the conflict, if any. */
+export function treeConflict(ctx: RepoContext, path: string): WharfError | undefined {
   const segments = path.split('/');
   for (let i = 1; i < segments.length; i++) {
     const ancestor = segments.slice(0, i).join('/');
-    if (ctx.store.getFileByPath(ctx.repo.id, ancestor)) throw conflict(`/${ancestor} is a file, so it cannot be a directory`);
+    if (ctx.store.getFileByPath(ctx.repo.id, ancestor)) return conflict(`/${ancestor} is a file, so it cannot be a directory`);
   }
-  if (directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory`);
+  if (directoryExists(ctx, `${path}/`)) return conflict(`/${path} is a directory`);
+  return undefined;
 }
 
 /**
