@@ -48,6 +48,8 @@ export interface Config {
   httpPort?: number;
   /** Redirect plain HTTP requests on httpPort to HTTPS. */
   httpRedirect: boolean;
+  /** On SIGTERM/SIGINT, requests in flight get this long before their connections are cut. */
+  shutdownGraceSeconds: number;
 }
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -70,6 +72,7 @@ export const DEFAULTS: Config = {
   acmeDomains: [],
   acmeDirectory: LETS_ENCRYPT,
   httpRedirect: false,
+  shutdownGraceSeconds: 5,
 };
 
 const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect'] as const;
@@ -203,7 +206,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
-      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect']);
+      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -212,6 +215,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.logFormat !== undefined) cfg.logFormat = oneOf(parsed.logFormat, LOG_FORMATS, 'logFormat');
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
     if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
+    if (parsed.shutdownGraceSeconds !== undefined) cfg.shutdownGraceSeconds = num(parsed.shutdownGraceSeconds, 'shutdownGraceSeconds');
     if (parsed.bodyIdleTimeout !== undefined) cfg.bodyIdleTimeout = num(parsed.bodyIdleTimeout, 'bodyIdleTimeout');
     if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
     if (parsed.trustedProxies !== undefined) cfg.trustedProxies = proxyList(parsed.trustedProxies, 'trustedProxies');
@@ -237,6 +241,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_LOG_FORMAT) cfg.logFormat = oneOf(env.WHARF_LOG_FORMAT, LOG_FORMATS, 'WHARF_LOG_FORMAT');
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
   if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
+  if (env.WHARF_SHUTDOWN_GRACE_SECONDS) cfg.shutdownGraceSeconds = num(env.WHARF_SHUTDOWN_GRACE_SECONDS, 'WHARF_SHUTDOWN_GRACE_SECONDS');
   if (env.WHARF_BODY_IDLE_TIMEOUT) cfg.bodyIdleTimeout = num(env.WHARF_BODY_IDLE_TIMEOUT, 'WHARF_BODY_IDLE_TIMEOUT');
   if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
   if (env.WHARF_TRUSTED_PROXIES !== undefined) cfg.trustedProxies = proxyList(env.WHARF_TRUSTED_PROXIES, 'WHARF_TRUSTED_PROXIES');

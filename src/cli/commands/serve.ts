@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../server/app.ts';
 import { ConfigError, loadConfig, type Config } from '../../server/config.ts';
 import type { TlsService } from '../../server/tls/tls-service.ts';
+import { closeGracefully } from '../../server/shutdown.ts';
 import { describeStartupError, prepareDataDir } from '../startup-errors.ts';
 
 export interface ServeOptions {
@@ -58,12 +59,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.exit(err instanceof ConfigError ? 2 : 1);
   }
   const server = app;
+  const graceMs = config.shutdownGraceSeconds * 1000;
   let closing = false;
   const stop = async (signal: string) => {
     if (closing) return;
     closing = true;
-    server.log.info({ signal }, 'shutting down');
-    await server.close();
+    server.log.info({ signal, graceSeconds: graceMs / 1000 }, 'shutting down');
+    await closeGracefully(server, graceMs);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
