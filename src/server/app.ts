@@ -25,6 +25,7 @@ import { ExtraListeners } from './extra-listeners.ts';
 import { prettyDestination } from './log-pretty.ts';
 import { registerMetrics } from './metrics.ts';
 import { watchBodyIdle } from './http/body-timeout.ts';
+import { SendIdleTimeout } from './http/send-timeout.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { createPages } from './pages/index.ts';
 import { registerRepoRoutes } from './repo-router.ts';
@@ -95,10 +96,12 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   const plugins = opts.formats ?? defaultFormats;
   const responseCache = new ResponseCache();
   const tls = TlsService.fromConfig(config);
+  const sendTimeout = new SendIdleTimeout({ sendIdleMs: config.sendIdleTimeout * 1000, maxConnections: Math.floor(config.maxConnections) });
   const app = Fastify({
     // Anonymous reads of published indexes are answered before Fastify when they can be.
     serverFactory: (handler) => {
       const listener = (req: IncomingMessage, res: ServerResponse) => {
+        sendTimeout.track(req, res);
         if (responseCache.tryServe(req, res)) return;
         watchBodyIdle(req, res, config.bodyIdleTimeout * 1000, app.log);
         handler(req, res);
@@ -107,6 +110,8 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
       // Fastify applies its timeouts only to servers it creates itself.
       server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      // A client that stops reading a response is disconnected after sendIdleTimeout.
+      sendTimeout.attach(server);
       return server;
     },
     logger: opts.logger ?? loggerOptions(config),
@@ -121,6 +126,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     // anyone else is ignored, or any client could pick the address the login throttle counts.
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
   });
+  sendTimeout.setLog(app.log);
   // onClose hooks run last-registered first: this one runs after every other has finished.
   app.addHook('onClose', async () => lock.release());
   const store = new Store(openDatabase(join(config.data, 'wharf.db')));
@@ -191,7 +197,8 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   });
 
   // Repositories on ports of their own are served over HTTPS too, with the same certificate.
-  const listeners = new ExtraListeners(app, wharf, config.host, tls ? (listener) => tls.createServer(listener) : undefined);
+  // Each gets the main server's connection limits (send idle timeout, maxConnections).
+  const listeners = new ExtraListeners(app, wharf, config.host, tls ? (listener) => tls.createServer(listener) : undefined, (server) => sendTimeout.attach(server));
   const scheduler = new Scheduler(wharf, app.log);
   app.addHook('onListen', async () => {
     await listeners.sync();

@@ -21,6 +21,10 @@ export interface Config {
   maxUploadBytes: number;
   /** Seconds a request body may go without a byte before the request is cut (0: never). */
   bodyIdleTimeout: number;
+  /** Seconds a response may wait for the client to take a byte before the connection is closed (0: never). */
+  sendIdleTimeout: number;
+  /** Most open connections per listening port (0: no limit); more are closed at once. */
+  maxConnections: number;
   /** Password for the `admin` user created on first start (otherwise one is generated). */
   adminPassword?: string;
   /** Repositories to create (or update) at start. */
@@ -66,6 +70,8 @@ export const DEFAULTS: Config = {
   logFormat: 'auto',
   maxUploadBytes: 10 * 1024 ** 3,
   bodyIdleTimeout: 60,
+  sendIdleTimeout: 60,
+  maxConnections: 0,
   repositories: [],
   trustedProxies: [],
   gcGraceSeconds: 3600,
@@ -205,7 +211,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
-    const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
@@ -217,6 +223,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
     if (parsed.shutdownGraceSeconds !== undefined) cfg.shutdownGraceSeconds = num(parsed.shutdownGraceSeconds, 'shutdownGraceSeconds');
     if (parsed.bodyIdleTimeout !== undefined) cfg.bodyIdleTimeout = num(parsed.bodyIdleTimeout, 'bodyIdleTimeout');
+    if (parsed.sendIdleTimeout !== undefined) cfg.sendIdleTimeout = num(parsed.sendIdleTimeout, 'sendIdleTimeout');
+    if (parsed.maxConnections !== undefined) cfg.maxConnections = num(parsed.maxConnections, 'maxConnections');
     if (parsed.adminPassword !== undefined) cfg.adminPassword = String(parsed.adminPassword);
     if (parsed.trustedProxies !== undefined) cfg.trustedProxies = proxyList(parsed.trustedProxies, 'trustedProxies');
     const here = (p: unknown) => resolve(resolve(file, '..'), String(p));
@@ -243,6 +251,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
   if (env.WHARF_SHUTDOWN_GRACE_SECONDS) cfg.shutdownGraceSeconds = num(env.WHARF_SHUTDOWN_GRACE_SECONDS, 'WHARF_SHUTDOWN_GRACE_SECONDS');
   if (env.WHARF_BODY_IDLE_TIMEOUT) cfg.bodyIdleTimeout = num(env.WHARF_BODY_IDLE_TIMEOUT, 'WHARF_BODY_IDLE_TIMEOUT');
+  if (env.WHARF_SEND_IDLE_TIMEOUT) cfg.sendIdleTimeout = num(env.WHARF_SEND_IDLE_TIMEOUT, 'WHARF_SEND_IDLE_TIMEOUT');
+  if (env.WHARF_MAX_CONNECTIONS) cfg.maxConnections = num(env.WHARF_MAX_CONNECTIONS, 'WHARF_MAX_CONNECTIONS');
   if (env.WHARF_ADMIN_PASSWORD) cfg.adminPassword = env.WHARF_ADMIN_PASSWORD;
   if (env.WHARF_TRUSTED_PROXIES !== undefined) cfg.trustedProxies = proxyList(env.WHARF_TRUSTED_PROXIES, 'WHARF_TRUSTED_PROXIES');
   if (env.WHARF_TLS_CERT) cfg.tlsCert = env.WHARF_TLS_CERT;

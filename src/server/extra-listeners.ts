@@ -15,13 +15,17 @@ export class ExtraListeners {
   private readonly makeServer: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server;
   private readonly scheme: string;
 
+  /** The main server's connection limits (send idle timeout, maxConnections), applied to each port. */
+  private readonly configure: (server: Server) => void;
+
   /** `makeServer`: how to make a server for a port (an HTTPS one when TLS is configured). */
-  constructor(app: FastifyInstance, wharf: Wharf, defaultHost: string, makeServer?: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server) {
+  constructor(app: FastifyInstance, wharf: Wharf, defaultHost: string, makeServer?: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server, configure: (server: Server) => void = () => {}) {
     this.app = app;
     this.wharf = wharf;
     this.defaultHost = defaultHost;
     this.makeServer = makeServer ?? ((listener) => createServer(listener));
     this.scheme = makeServer ? 'https' : 'http';
+    this.configure = configure;
   }
 
   /** Start and stop listeners to match the repositories' `listen` options. */
@@ -49,6 +53,7 @@ export class ExtraListeners {
       server.requestTimeout = this.app.server.requestTimeout;
       server.keepAliveTimeout = this.app.server.keepAliveTimeout;
       server.headersTimeout = this.app.server.headersTimeout;
+      this.configure(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());

@@ -39,9 +39,19 @@ export interface BlobReader {
   close(): Promise<void>;
 }
 
+export interface StageOptions {
+  maxBytes?: number;
+  signal?: AbortSignal;
+  onWritten?(path: string, bytes: number): void;
+}
+
 export interface BlobStore {
-  /** Stream `source` to a temp file, hashing as it goes; refuses more than `maxBytes`. */
-  stage(source: Readable, opts?: { maxBytes?: number; signal?: AbortSignal }): Promise<StagedBlob>;
+  /**
+   * Stream `source` to a temp file, hashing as it goes; refuses more than `maxBytes`.
+   * `onWritten` is told, after each write, how many bytes the file at `path` holds, so that
+   * a reader can follow the file while it grows (a proxy's first client).
+   */
+  stage(source: Readable, opts?: StageOptions): Promise<StagedBlob>;
   stageBuffer(data: Uint8Array): Promise<StagedBlob>;
   /**
    * Move a staged blob into place durably (fsync, rename); if the blob exists, only renew

@@ -2,12 +2,12 @@
 // are fsynced and renamed into place, so a crash never leaves a partial blob under its name.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { blobMissing, tooLarge } from '../core/errors.ts';
-import type { BlobReader, BlobStore, ByteRange, StagedBlob, StoredBlob, TempFile } from './blob-store.ts';
+import type { BlobReader, BlobStore, ByteRange, StagedBlob, StageOptions, StoredBlob, TempFile } from './blob-store.ts';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const HEX2_RE = /^[0-9a-f]{2}$/;
@@ -42,7 +42,7 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  async stage(source: Readable, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<StagedBlob> {
+  async stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const sha = createHash('sha256');
     const md5 = createHash('md5');
@@ -57,7 +57,7 @@ export class FsBlobStore implements BlobStore {
         cb(null, chunk);
       },
     });
-    const out = createWriteStream(path, { flags: 'wx' });
+    const out = opts.onWritten ? followableFile(path, opts.onWritten) : createWriteStream(path, { flags: 'wx' });
     try {
       await pipeline(source, hasher, out, { signal: opts.signal });
     } catch (err) {
@@ -225,4 +225,36 @@ export class FsBlobStore implements BlobStore {
     if (name.includes('/') || name === '..' || name === '.') throw new Error(`not a temp file name: ${name}`);
     await rm(join(this.tmp, name), { recursive: true, force: true });
   }
+}
+
+/** A file written chunk by chunk that says after each write how many bytes it holds. */
+function followableFile(path: string, onWritten: (path: string, bytes: number) => void): Writable {
+  let fh: FileHandle | null = null;
+  let bytes = 0;
+  return new Writable({
+    highWaterMark: 256 * 1024,
+    construct(cb) {
+      open(path, 'wx').then((h) => {
+        fh = h;
+        cb();
+      }, cb);
+    },
+    write(chunk: Buffer, _enc, cb) {
+      void (async () => {
+        for (let off = 0; off < chunk.length; ) off += (await fh!.write(chunk, off, chunk.length - off)).bytesWritten;
+        bytes += chunk.length;
+        onWritten(path, bytes);
+      })().then(() => cb(), cb);
+    },
+    final(cb) {
+      fh!.close().then(() => {
+        fh = null;
+        cb();
+      }, cb);
+    },
+    destroy(err, cb) {
+      if (!fh) return cb(err);
+      fh.close().then(() => cb(err), () => cb(err));
+    },
+  });
 }

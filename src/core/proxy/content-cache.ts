@@ -4,11 +4,12 @@
 // corrupted or broken-off download fails instead of completing: before the headers went out
 // the client gets a 502, after them its connection is cut. Nothing partial is ever stored.
 // Concurrent requests for the same file wait for that one fetch and are then served from the store.
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
 import { notFound, WharfError } from '../errors.ts';
 import type { IngestPlan, IngestResult } from '../format-plugin.ts';
 import type { FileRow, Repository } from '../model.ts';
+import { StagedFileTail } from './staged-tail.ts';
 import { announcedSha256, UpstreamUnavailable } from './upstream.ts';
 
 export interface ContentFetchSpec {
@@ -79,20 +80,17 @@ export class ContentCache {
       throw err;
     }
 
+    // The download is staged at the upstream's pace; the first client follows the staged
+    // file as it grows, so a client that stops reading holds up neither the download nor the
+    // others waiting for it (it is cut by the server's sendIdleTimeout).
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
-    const toStore = new PassThrough();
-    const toClient = new HoldBackTail();
-    body.pipe(toStore);
-    body.pipe(toClient, { end: false });
-    body.on('error', (err) => toStore.destroy(err));
-    // A client that goes away must not stop the download others are waiting for.
-    toClient.on('close', () => body.unpipe(toClient));
+    const toClient = new StagedFileTail();
     toClient.on('error', () => {});
 
     void (async () => {
       let staged: StagedBlob | undefined;
       try {
-        staged = await this.blobs.stage(toStore);
+        staged = await this.blobs.stage(body, { onWritten: (path, bytes) => toClient.grow(path, bytes) });
         if (spec.expectedSha256 && staged.sha256 !== spec.expectedSha256.toLowerCase()) {
           throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its index says ${spec.expectedSha256}; not stored`);
         }
@@ -101,10 +99,11 @@ export class ContentCache {
           throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its own header says ${announced}; not stored`);
         }
         await spec.validate?.(staged, res);
+        const size = staged.size;
         const result = await this.record(spec.repo, spec.plan(staged));
         staged = undefined;
         const file = result.files.find((f) => f.path === spec.path) ?? result.files[0];
-        toClient.release();
+        toClient.complete(size);
         resolveDone(file);
       } catch (err) {
         if (staged) await this.blobs.discard(staged);
@@ -115,26 +114,5 @@ export class ContentCache {
 
     const len = res.headers.get('content-length');
     return { kind: 'streaming', stream: toClient, contentLength: len === null ? null : Number(len), contentType: res.headers.get('content-type'), done };
-  }
-}
-
-/**
- * Passes bytes on but keeps the latest chunk back until `release()`: a client that was told
- * the Content-Length cannot complete a download before it has been verified, and sees a
- * failure when it is destroyed instead.
- */
-class HoldBackTail extends Transform {
-  private held: Buffer | null = null;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.held) this.push(this.held);
-    this.held = chunk;
-    cb();
-  }
-
-  release(): void {
-    if (this.held) this.push(this.held);
-    this.held = null;
-    this.end();
   }
 }

@@ -90,7 +90,7 @@ function parseArgs(raw: Record<string, unknown>): Required<Omit<MirrorSyncArgs, 
 
 async function settle(r: ContentResult): Promise<FileRow> {
   if (r.kind === 'stored') return r.file;
-  r.stream.resume(); // nobody reads this copy: let the store take it all
+  r.stream.destroy(); // nobody reads this copy; the store takes it all regardless
   return r.done;
 }
 

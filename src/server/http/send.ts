@@ -119,7 +119,8 @@ export function sendProxied(req: FastifyRequest, reply: FastifyReply, repo: Repo
   reply.header('cache-control', cacheControlFor(repo, true));
   if (result.contentLength !== null) reply.header('content-length', String(result.contentLength));
   if (req.method === 'HEAD') {
-    result.stream.resume();
+    // The download goes on without this client.
+    result.stream.destroy();
     return reply.send();
   }
   return reply.send(result.stream);
