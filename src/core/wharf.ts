@@ -56,6 +56,7 @@ export class Wharf {
     this.store = store;
     this.blobs = blobs;
     this.log = log;
+    this.upstreams.log = log;
     for (const p of plugins) this.plugins.set(p.format, p);
     this.auth = new Authenticator(store);
     this.publisher = new Publisher(store, this.indexCache);

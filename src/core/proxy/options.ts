@@ -16,6 +16,8 @@ export interface ProxyOptions {
   timeout: number;
   /** Seconds a body may pause between two chunks: a download that keeps arriving is never cut off. */
   idleTimeout: number;
+  /** Largest upstream metadata answer (page, index, db, listing) read into memory, bytes: more is an upstream failure. */
+  maxMetadataBytes: number;
   /** Consecutive failures after which the upstream is not asked for `failTimeout` seconds (0: never). */
   maxFails: number;
   /** Seconds the upstream rests after `maxFails` failures: stale copies are served at once meanwhile. */
@@ -24,9 +26,9 @@ export interface ProxyOptions {
   offline: boolean;
 }
 
-export const PROXY_OPTION_KEYS = ['upstream', 'username', 'password', 'metadataTtl', 'negativeTtl', 'timeout', 'idleTimeout', 'maxFails', 'failTimeout', 'offline'] as const;
+export const PROXY_OPTION_KEYS = ['upstream', 'username', 'password', 'metadataTtl', 'negativeTtl', 'timeout', 'idleTimeout', 'maxMetadataBytes', 'maxFails', 'failTimeout', 'offline'] as const;
 
-const DEFAULTS = { metadataTtl: 600, negativeTtl: 60, timeout: 30, maxFails: 3, failTimeout: 60 };
+const DEFAULTS = { metadataTtl: 600, negativeTtl: 60, timeout: 30, maxFails: 3, failTimeout: 60, maxMetadataBytes: 256 * 1024 * 1024 };
 
 const seconds = (v: unknown, name: string, dflt: number): number => {
   if (v === undefined) return dflt;
@@ -43,6 +45,12 @@ const positive = (v: unknown, name: string, dflt: number): number => {
 const count = (v: unknown, name: string, dflt: number): number => {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw badRequest(`${name} must be a whole number (0 turns it off)`);
+  return v;
+};
+
+const bytes = (v: unknown, name: string, dflt: number): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw badRequest(`${name} must be a whole number of bytes, more than 0`);
   return v;
 };
 
@@ -71,6 +79,7 @@ export function normalizeProxyOptions(options: Record<string, unknown>): ProxyOp
     negativeTtl: seconds(options.negativeTtl, 'negativeTtl', DEFAULTS.negativeTtl),
     timeout: positive(options.timeout, 'timeout', timeout),
     idleTimeout: positive(options.idleTimeout, 'idleTimeout', timeout),
+    maxMetadataBytes: bytes(options.maxMetadataBytes, 'maxMetadataBytes', DEFAULTS.maxMetadataBytes),
     maxFails: count(options.maxFails, 'maxFails', DEFAULTS.maxFails),
     failTimeout: seconds(options.failTimeout, 'failTimeout', DEFAULTS.failTimeout),
     offline: options.offline === true,
@@ -80,7 +89,7 @@ export function normalizeProxyOptions(options: Record<string, unknown>): ProxyOp
 /** The proxy options out of a repository's options (normalized; repositories made before an option existed get its default). */
 export function proxyOptionsOf(options: Record<string, unknown>): ProxyOptions {
   const o = options as unknown as Partial<ProxyOptions> & { upstream: string };
-  if (o.idleTimeout !== undefined && o.maxFails !== undefined && o.failTimeout !== undefined) return o as ProxyOptions;
+  if (o.idleTimeout !== undefined && o.maxFails !== undefined && o.failTimeout !== undefined && o.maxMetadataBytes !== undefined) return o as ProxyOptions;
   const timeout = o.timeout ?? DEFAULTS.timeout;
-  return { ...DEFAULTS, ...o, timeout, idleTimeout: o.idleTimeout ?? timeout, maxFails: o.maxFails ?? DEFAULTS.maxFails, failTimeout: o.failTimeout ?? DEFAULTS.failTimeout } as ProxyOptions;
+  return { ...DEFAULTS, ...o, timeout, idleTimeout: o.idleTimeout ?? timeout, maxFails: o.maxFails ?? DEFAULTS.maxFails, failTimeout: o.failTimeout ?? DEFAULTS.failTimeout, maxMetadataBytes: o.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes } as ProxyOptions;
 }

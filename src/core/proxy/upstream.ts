@@ -18,6 +18,11 @@ export class UpstreamUnavailable extends WharfError {
 
 export interface UpstreamRequest {
   accept?: string;
+  /**
+   * The most bytes the caller will read into memory (metadata: the proxy's maxMetadataBytes).
+   * A larger Content-Length, or a body that runs past it, is an upstream failure.
+   */
+  maxBytes?: number;
   etag?: string | null;
   lastModified?: string | null;
 }
@@ -37,6 +42,14 @@ function reason(err: unknown): string {
 /** Upstream access for every proxy repository, with the per-repository breaker state. */
 export class Upstreams {
   private readonly health = new Map<number, Health>();
+  /** Where refusals an operator should know of (an answer over its size cap) are logged. */
+  log: { warn(obj: object, msg: string): void } | null = null;
+
+  private tooLarge(repo: Repository, origin: string, what: string, max: number, seen: string): UpstreamUnavailable {
+    this.failed(repo);
+    this.log?.warn({ repo: repo.name, upstream: origin, path: what, maxMetadataBytes: max, seen }, 'upstream answer larger than maxMetadataBytes: refused (raise the proxy option if it is genuine)');
+    return new UpstreamUnavailable(`upstream ${origin} sent ${what} larger than maxMetadataBytes (${max} bytes; ${seen}); refused`);
+  }
 
   /** Throws at once while the breaker of `repo` is open. */
   private checkBreaker(repo: Repository, opts: ProxyOptions, origin: string): void {
@@ -104,10 +117,18 @@ export class Upstreams {
       if (res.ok) this.succeeded(repo);
       return withUrl(new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers }), res.url);
     }
+    const what = `${url.pathname}`;
+    const max = req.maxBytes;
+    const announced = Number(res.headers.get('content-length') ?? NaN);
+    if (max !== undefined && announced > max) {
+      await res.body.cancel().catch(() => {});
+      abort.abort();
+      throw this.tooLarge(repo, origin, what, max, `Content-Length ${announced}`);
+    }
     const reader = res.body.getReader();
     const idleMs = opts.idleTimeout * 1000;
-    const what = `${url.pathname}`;
     const upstreams = this;
+    let received = 0;
     // Pulled only when a reader wants more: time spent waiting on a slow client is not idleness.
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -120,6 +141,10 @@ export class Upstreams {
           if (done) {
             upstreams.succeeded(repo);
             controller.close();
+          } else if (max !== undefined && (received += value.length) > max) {
+            abort.abort();
+            void reader.cancel().catch(() => {});
+            controller.error(upstreams.tooLarge(repo, origin, what, max, `more than ${max} bytes sent`));
           } else {
             controller.enqueue(value);
           }

@@ -93,7 +93,7 @@ async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string 
 async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, segments: string[]) {
   const opts = proxyOptionsOf(ctx.repo.options);
   const r = await ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
-    const out = await conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments), { etag: prev?.etag, lastModified: prev?.lastModified }), key,
+    const out = await conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments), { etag: prev?.etag, lastModified: prev?.lastModified, maxBytes: opts.maxMetadataBytes }), key,
       (body, res) => assertDistsFileLooksRight(key, body, res.headers.get('content-type')));
     // A Packages file that does not parse is never cached; one that does feeds the pool hashes.
     if (out.status === 200 && isPackagesPath(key)) {

@@ -5,6 +5,7 @@
 // pair, so pacman never gets a signature of another db generation) and served stale when the
 // upstream fails; packages and their `.sig` are fetched once, checked against the
 // `%SHA256SUM%` (and `%PGPSIG%`) of the cached db, and kept for good.
+import { BoundedCache } from '../../core/bounded-cache.ts';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -39,7 +40,7 @@ function assertSignature(bytes: Uint8Array, what: string, contentType: string | 
 
 /** Fetch a db and (when it changed) its signature in one step. */
 async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbFile: string, prev: CachedUpstreamEntry | undefined): Promise<FetchOutcome> {
-  const res = await ctx.services.upstream.fetch(ctx.repo, opts, upstreamPath(arch, dbFile), { etag: prev?.etag, lastModified: prev?.lastModified });
+  const res = await ctx.services.upstream.fetch(ctx.repo, opts, upstreamPath(arch, dbFile), { etag: prev?.etag, lastModified: prev?.lastModified, maxBytes: opts.maxMetadataBytes });
   if (res.status === 304 && prev) return { status: 304 };
   if (res.status === 404 || res.status === 410) return { status: 404 };
   if (!res.ok) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${arch}/${dbFile}`);
@@ -52,7 +53,7 @@ async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbF
   } catch (err) {
     throw new UpstreamUnavailable(`upstream sent a broken ${arch}/${dbFile}: ${(err as Error).message}; not stored`);
   }
-  const sigRes = await ctx.services.upstream.fetch(ctx.repo, opts, upstreamPath(arch, `${dbFile}.sig`));
+  const sigRes = await ctx.services.upstream.fetch(ctx.repo, opts, upstreamPath(arch, `${dbFile}.sig`), { maxBytes: opts.maxMetadataBytes });
   let sig: Uint8Array | null = null;
   if (sigRes.ok) {
     sig = new Uint8Array(await sigRes.arrayBuffer());
@@ -72,7 +73,8 @@ interface CachedPair extends DbPair {
 }
 
 // Decoded pairs with their ETags, by entry generation: hashing a large db per request would cost more than serving it.
-const decoded = new Map<string, CachedPair>();
+// Bounded in bytes too: a db of a large repository is several MB.
+const decoded = new BoundedCache<CachedPair>({ maxEntries: 200, maxBytes: 128 * 1024 * 1024 });
 function decodeOnce(repoId: number, entry: CachedUpstreamEntry): CachedPair {
   const pair = decodeDbPair(entry.body!);
   const k = `${repoId}\0${entry.key}\0${pair.generation}`;
@@ -80,8 +82,7 @@ function decodeOnce(repoId: number, entry: CachedUpstreamEntry): CachedPair {
   if (!hit) {
     const etag = (b: Uint8Array) => `"${createHash('sha256').update(b).digest('base64url').slice(0, 27)}"`;
     hit = { ...pair, dbEtag: etag(pair.db), sigEtag: pair.sig ? etag(pair.sig) : null };
-    if (decoded.size >= 200) decoded.delete(decoded.keys().next().value!);
-    decoded.set(k, hit);
+    decoded.set(k, hit, pair.db.length + (pair.sig?.length ?? 0));
   }
   return hit;
 }

@@ -57,7 +57,7 @@ async function proxyListing(req: FastifyRequest, reply: FastifyReply, ctx: Route
   const opts = proxyOptionsOf(ctx.repo.options);
   const target = segments.length ? `${encodePath(segments)}/` : '';
   const r = await ctx.services.metadata.get(ctx.repo, `listing:${target}`, opts, (prev) =>
-    conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: req.headers.accept ?? 'text/html', etag: prev?.etag, lastModified: prev?.lastModified }), `/${target}`, assertListing));
+    conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: req.headers.accept ?? 'text/html', etag: prev?.etag, lastModified: prev?.lastModified, maxBytes: opts.maxMetadataBytes }), `/${target}`, assertListing));
   if (!r.entry) throw notFound(`no directory /${target} upstream of ${ctx.repo.name}`);
   markStale(reply, r.stale);
   reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");

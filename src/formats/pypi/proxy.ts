@@ -3,6 +3,7 @@
 // every file URL points here; files are fetched once, checked against the upstream's sha256
 // and kept for good.
 import { createHash } from 'node:crypto';
+import { BoundedCache } from '../../core/bounded-cache.ts';
 import { invalidPackage, notFound } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext } from '../../core/format-plugin.ts';
 import type { MetadataResult } from '../../core/proxy/metadata-cache.ts';
@@ -23,7 +24,7 @@ const MODEL_TYPE = 'application/x-wharf-upstream-page+json';
 async function cachedUpstream(ctx: RepoContext, key: string, target: string, parse: (text: string, res: Response) => unknown): Promise<MetadataResult> {
   const opts = proxyOptionsOf(ctx.repo.options);
   return ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
-    const res = await ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: ACCEPT_PAGE, etag: prev?.etag, lastModified: prev?.lastModified });
+    const res = await ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: ACCEPT_PAGE, etag: prev?.etag, lastModified: prev?.lastModified, maxBytes: opts.maxMetadataBytes });
     if (res.status === 304) return { status: 304 };
     if (res.status === 404 || res.status === 410) return { status: 404 };
     if (!res.ok) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${target}`);
@@ -43,15 +44,16 @@ export interface ProxyPage {
 }
 
 // Parsed models of cached pages, by entry: parsing a page of many files per request would
-// cost more than serving it.
-const parsed = new Map<string, unknown>();
-function parseOnce<T>(repoId: number, entry: { key: string; fetchedAt: number; body: Uint8Array | null }): T {
+// cost more than serving it. Bounded in bytes (estimated by the cached body's size) as well as
+// in number: the pages of large projects run to megabytes each.
+export const PARSED_PAGES_MAX_BYTES = 64 * 1024 * 1024;
+export const parsedPages = new BoundedCache<unknown>({ maxEntries: 2000, maxBytes: PARSED_PAGES_MAX_BYTES });
+export function parseOnce<T>(repoId: number, entry: { key: string; fetchedAt: number; body: Uint8Array | null }): T {
   const k = `${repoId}\0${entry.key}\0${entry.fetchedAt}`;
-  let v = parsed.get(k);
+  let v = parsedPages.get(k);
   if (v === undefined) {
     v = JSON.parse(Buffer.from(entry.body!).toString());
-    if (parsed.size >= 2000) parsed.delete(parsed.keys().next().value!);
-    parsed.set(k, v);
+    parsedPages.set(k, v, entry.body!.length);
   }
   return v as T;
 }
