@@ -5,6 +5,7 @@ import type { Store } from '../../db/store.ts';
 import { WharfError, unauthorized } from '../errors.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
 import { verifyPassword } from './passwords.ts';
+import { KeyedMutex } from '../keyed-mutex.ts';
 import { LoginThrottle, throttleAddress } from './throttle.ts';
 import { hashToken, looksLikeToken } from './tokens.ts';
 
@@ -37,6 +38,7 @@ export const ADDRESS_LIMIT = 100;
 export class Authenticator {
   private readonly store: Store;
   readonly throttle = new LoginThrottle();
+  private readonly checking = new KeyedMutex();
   // scrypt costs tens of milliseconds by design; remembering a verified password (as a keyed
   // hash, never the password) for a few minutes keeps twine uploading 1,000 files fast.
   private readonly verified = new Map<string, { userId: number; hash: string; until: number }>();
@@ -72,15 +74,29 @@ export class Authenticator {
     // User names are at most 64 characters: a longer one cannot log in, and is not kept whole.
     const nameKey = `name:${client}\0${username.slice(0, 65)}`;
     const addressKey = `addr:${client}`;
-    const wait = this.throttle.retryAfter([{ key: nameKey, limit: NAME_LIMIT }, { key: addressKey, limit: ADDRESS_LIMIT }]);
-    if (wait > 0) throw new WharfError('TOO_MANY_REQUESTS', 'too many failed logins; try again later', { 'retry-after': String(wait) });
-    const principal = await this.byPassword(username, creds.secret);
-    if (!principal) {
-      this.throttle.fail([nameKey, addressKey]);
-      throw unauthorized('invalid credentials');
-    }
-    this.throttle.succeed([nameKey]);
-    return principal;
+    // One check at a time per name and address, and every check under way counts against the
+    // address: attempts sent all at once would otherwise all pass the throttle before the
+    // first had failed (60 of 60 concurrent guesses were heard). Right passwords sent at once
+    // wait for the first, then pass as recently verified.
+    return this.checking.run(nameKey, async () => {
+      const again = this.recentlyVerified(username, creds.secret);
+      if (again) return again;
+      const wait = this.throttle.retryAfter([{ key: nameKey, limit: NAME_LIMIT }, { key: addressKey, limit: ADDRESS_LIMIT }]);
+      if (wait > 0) throw new WharfError('TOO_MANY_REQUESTS', 'too many failed logins; try again later', { 'retry-after': String(wait) });
+      this.throttle.begin([addressKey]);
+      let principal: Principal | null;
+      try {
+        principal = await this.byPassword(username, creds.secret);
+      } finally {
+        this.throttle.settle([addressKey]);
+      }
+      if (!principal) {
+        this.throttle.fail([nameKey, addressKey]);
+        throw unauthorized('invalid credentials');
+      }
+      this.throttle.succeed([nameKey]);
+      return principal;
+    });
   }
 
   private byToken(secret: string): Principal | null {

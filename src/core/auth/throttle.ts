@@ -17,6 +17,8 @@ export interface ThrottleOptions {
 
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
+  /** Attempts being checked now, per key: counted like failures until they are decided. */
+  private readonly inflight = new Map<string, number>();
   readonly windowMs: number;
   private readonly maxKeys: number;
 
@@ -33,15 +35,33 @@ export class LoginThrottle {
   retryAfter(checks: ThrottleCheck[], now = Date.now()): number {
     let wait = 0;
     for (const { key, limit } of checks) {
-      const f = this.failures.get(key);
-      if (!f) continue;
-      if (now - f.since > this.windowMs) {
+      const pending = this.inflight.get(key) ?? 0;
+      let f = this.failures.get(key);
+      if (f && now - f.since > this.windowMs) {
         this.failures.delete(key);
-        continue;
+        f = undefined;
       }
-      if (f.count >= limit) wait = Math.max(wait, Math.ceil((f.since + this.windowMs - now) / 1000));
+      if ((f?.count ?? 0) + pending < limit) continue;
+      // Attempts still being checked may all fail: wait for them (a second), or for the window.
+      wait = Math.max(wait, f && f.count >= limit ? Math.ceil((f.since + this.windowMs - now) / 1000) : 1);
     }
     return wait;
+  }
+
+  /**
+   * An attempt on `keys` is being checked: it counts against their limits until `settle`, so
+   * that attempts sent all at once cannot all pass the check before any has failed.
+   */
+  begin(keys: string[]): void {
+    for (const key of keys) this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
+  }
+
+  settle(keys: string[]): void {
+    for (const key of keys) {
+      const n = (this.inflight.get(key) ?? 1) - 1;
+      if (n > 0) this.inflight.set(key, n);
+      else this.inflight.delete(key);
+    }
   }
 
   fail(keys: string[], now = Date.now()): void {
