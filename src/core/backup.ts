@@ -6,8 +6,8 @@
 // the caller keeps gc from freeing any until the copy is done. The result is a data
 // directory that `wharf serve --data DIR` starts on and `wharf fsck` passes.
 import { constants, createWriteStream } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, rm } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { chmod, copyFile, link, mkdir, open, readdir, realpath, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -28,19 +28,52 @@ export interface BackupOptions {
   link?: boolean;
 }
 
-/** Check the target: an absolute path outside the data directory, absent or empty. */
+/**
+ * The path with every symlink resolved, also where its tail does not exist yet: the deepest
+ * existing ancestor's real path plus the rest.
+ */
+async function realPathOf(path: string): Promise<string> {
+  const rest: string[] = [];
+  let at = path;
+  for (;;) {
+    try {
+      return join(await realpath(at), ...rest.reverse());
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || dirname(at) === at) throw err;
+      rest.push(basename(at));
+      at = dirname(at);
+    }
+  }
+}
+
+/**
+ * Check the target: an absolute path outside the data directory, absent or empty. Compared
+ * after resolving symlinks on both sides, so a link in the path cannot lead the copy into the
+ * data directory (into blobs/tmp, which the next start empties, or beside the live database).
+ * The directory is made readable by its owner only: the database holds password hashes and
+ * the repositories' private signing keys.
+ */
 export async function prepareBackupDir(dir: string, dataDir: string): Promise<string> {
   if (!isAbsolute(dir)) throw badRequest('the backup directory must be an absolute path on the server');
   const target = resolve(dir);
-  const rel = relative(resolve(dataDir), target);
-  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) throw badRequest('the backup directory cannot be inside the data directory');
+  const inside = (t: string, d: string) => {
+    const rel = relative(d, t);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  const realData = await realPathOf(resolve(dataDir));
+  const realTarget = await realPathOf(target).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOTDIR' ? badRequest(`${target} lies below a file`) : err;
+  });
+  if (inside(target, resolve(dataDir)) || inside(realTarget, realData)) throw badRequest('the backup directory cannot be inside the data directory');
   const entries = await readdir(target).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     if (err.code === 'ENOTDIR') throw badRequest(`${target} is not a directory`);
     throw err;
   });
   if (entries && entries.length) throw conflict(`${target} is not empty: back up into a new or empty directory`);
-  await mkdir(target, { recursive: true });
+  await mkdir(target, { recursive: true, mode: 0o700 });
+  await chmod(target, 0o700);
   return target;
 }
 
@@ -48,6 +81,7 @@ export async function backupData(db: DatabaseSync, blobs: BlobStore, target: str
   const started = Date.now();
   const dbCopy = join(target, 'wharf.db');
   await sqliteBackup(db, dbCopy);
+  await chmod(dbCopy, 0o600);
   await fsyncPath(dbCopy);
   const copy = new DatabaseSync(dbCopy);
   const result: BackupResult = { dir: target, files: 0, blobs: 0, bytes: 0, linked: 0, durationMs: 0 };

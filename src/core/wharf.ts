@@ -295,8 +295,9 @@ export class Wharf {
 
   /** Copy the data, consistently, into `dir` (absolute, absent or empty, outside `dataDir`) while serving. */
   async backup(dir: string, dataDir: string, opts: BackupOptions = {}): Promise<BackupResult> {
-    const target = await prepareBackupDir(dir, dataDir);
     return this.blobMaintenance.run('blobs', async () => {
+      // Checked in turn with other backups: two into one empty directory must not both start.
+      const target = await prepareBackupDir(dir, dataDir);
       try {
         const r = await backupData(this.store.db, this.blobs, target, opts);
         this.log.info({ ...r }, 'backup written');

@@ -1,6 +1,9 @@
 // The second hostile round over issue 8's fixes: what an attacker or a bad day still broke
 // after they were merged (docs/reliability.md, "Found after the first round").
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADDRESS_LIMIT, NAME_LIMIT } from '../../src/core/auth/authenticator.ts';
 import { basic, startServer, type TestServer } from '../helpers/server.ts';
@@ -39,5 +42,37 @@ describe('login throttle under concurrency', () => {
       fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: basic(`sprayed-${i}`, 'Winter2026!'), ...via } }).then((r) => r.status)));
     const heard = statuses.filter((s) => s === 401).length;
     assert.ok(heard <= ADDRESS_LIMIT, `${heard} of ${n} concurrent sprayed guesses were checked`);
+  });
+});
+
+describe('wharf backup: a target inside the data directory by any path', () => {
+  let server: TestServer;
+  let outside: string;
+  before(async () => {
+    server = await startServer();
+    outside = await mkdtemp(join(tmpdir(), 'wharf-backup-out-'));
+    await symlink(server.data, join(outside, 'to-data'));
+    await symlink(join(server.data, 'blobs'), join(outside, 'to-blobs'));
+  });
+  after(async () => {
+    await server.close();
+    await rm(outside, { recursive: true, force: true });
+  });
+  const backup = (dir: string) => fetch(`${server.url}/-/api/v1/backup`, { method: 'POST', headers: { authorization: server.adminAuth, 'content-type': 'application/json' }, body: JSON.stringify({ dir }) });
+
+  it('is refused through a symlink in the path, and through ..', async () => {
+    for (const dir of [join(outside, 'to-data', 'copy'), join(outside, 'to-blobs', 'tmp'), join(outside, 'to-blobs', 'new', 'deeper'), `${server.data}/../${basename(server.data)}/copy`]) {
+      const r = await backup(dir);
+      assert.equal(r.status, 400, `${dir}: ${r.status} ${await r.text()}`);
+    }
+    assert.deepEqual((await readdir(server.data)).filter((e) => !/^(wharf\.db|wharf\.lock|blobs)/.test(e)), [], 'nothing was written into the data directory');
+    assert.deepEqual(await readdir(join(server.data, 'blobs', 'tmp')), []);
+  });
+
+  it('a backup directory is readable by its owner only (it holds password hashes and private signing keys)', async () => {
+    const dir = join(outside, 'real-copy');
+    assert.equal((await backup(dir)).status, 200);
+    assert.equal((await stat(dir)).mode & 0o077, 0, 'no access for group or others');
+    assert.equal((await stat(join(dir, 'wharf.db'))).mode & 0o077, 0);
   });
 });
