@@ -34,6 +34,11 @@ export interface CoreServices {
   repo(name: string): Repository | undefined;
   /** A group's members in order, only those `principal` may read: what a group may serve it. */
   members(group: Repository, principal: Principal): Repository[];
+  /**
+   * Every member of a group, readable by the asker or not: for guards that must not depend
+   * on who asks (the dependency-confusion guard), never for serving.
+   */
+  allMembers(group: Repository): Repository[];
   /** Proxy repositories: upstream metadata with TTL, stale fallback and single flight. */
   metadata: MetadataCache;
   /** Proxy repositories: upstream content fetched once, verified and kept. */

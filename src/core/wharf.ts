@@ -89,6 +89,7 @@ export class Wharf {
       keys: this.keys,
       repo: (n) => this.repo(n),
       members: (r, p) => this.membersOf(r, p),
+      allMembers: (r) => this.membersOf(r),
       metadata: this.metadataCache,
       content: this.contentCache,
       upstream: this.upstreams,

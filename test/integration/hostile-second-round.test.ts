@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADDRESS_LIMIT, NAME_LIMIT } from '../../src/core/auth/authenticator.ts';
+import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { basic, startServer, type TestServer } from '../helpers/server.ts';
 
 describe('login throttle under concurrency', () => {
@@ -74,5 +75,58 @@ describe('wharf backup: a target inside the data directory by any path', () => {
     assert.equal((await backup(dir)).status, 200);
     assert.equal((await stat(dir)).mode & 0o077, 0, 'no access for group or others');
     assert.equal((await stat(join(dir, 'wharf.db'))).mode & 0o077, 0);
+  });
+});
+
+describe('group member filtering and the dependency-confusion guard', () => {
+  let upstream: TestServer;
+  let local: TestServer;
+  const upload = async (server: TestServer, repo: string, name: string, version: string) => {
+    const res = await fetch(`${server.url}/-/api/v1/repositories/${repo}/upload?filename=${wheelFilename({ name, version })}`, {
+      method: 'POST', body: buildWheel({ name, version }), headers: { authorization: server.adminAuth, 'content-type': 'application/octet-stream' },
+    });
+    assert.equal(res.status, 201, await res.text());
+  };
+  const create = async (server: TestServer, body: object) => {
+    const r = await fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: { authorization: server.adminAuth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 201, await r.text());
+  };
+  before(async () => {
+    upstream = await startServer();
+    // Someone registered the internal project's name on the public index.
+    await upload(upstream, 'pypi', 'internal-tool', '99.0');
+    local = await startServer();
+    await create(local, { name: 'internal', format: 'pypi', public: false });
+    await create(local, { name: 'pub', format: 'pypi', kind: 'proxy', options: { upstream: `${upstream.url}/pypi/simple/`, metadataTtl: 0, timeout: 5 } });
+    await create(local, { name: 'all', format: 'pypi', kind: 'group', public: true, options: { members: ['internal', 'pub'] } });
+    await upload(local, 'internal', 'internal-tool', '1.0');
+  });
+  after(async () => {
+    await local.close();
+    await upstream.close();
+  });
+
+  it('a reader who cannot see the private hosted member does not get the public project of the same name instead', async () => {
+    const anon = await fetch(`${local.url}/all/simple/internal-tool/`, { headers: { accept: 'application/vnd.pypi.simple.v1+json' } });
+    const text = await anon.text();
+    assert.doesNotMatch(text, /99\.0/, `anonymous got the public impostor: ${anon.status} ${text.slice(0, 300)}`);
+    const file = await fetch(`${local.url}/all/packages/internal-tool/${wheelFilename({ name: 'internal-tool', version: '99.0' })}`);
+    await file.arrayBuffer();
+    assert.notEqual(file.status, 200, 'the impostor file is not served through the group');
+    const json = await fetch(`${local.url}/all/pypi/internal-tool/json`);
+    assert.doesNotMatch(await json.text(), /99\.0/, 'nor through the JSON API');
+    // Whoever can read the member gets the internal one, as before.
+    const admin = await (await fetch(`${local.url}/all/simple/internal-tool/`, { headers: { accept: 'application/vnd.pypi.simple.v1+json', authorization: local.adminAuth } })).text();
+    assert.match(admin, /internal_tool-1\.0/);
+    assert.doesNotMatch(admin, /99\.0/);
+    const adminJson = await (await fetch(`${local.url}/all/pypi/internal-tool/json`, { headers: { authorization: local.adminAuth } })).text();
+    assert.doesNotMatch(adminJson, /99\.0/);
+  });
+
+  it('the JSON API of a group applies the guard too: a project only the proxy has is found, one hosted hides the proxy\'s', async () => {
+    await upload(upstream, 'pypi', 'public-only', '2.0');
+    const r = await fetch(`${local.url}/all/pypi/public-only/json`);
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /2\.0/);
   });
 });

@@ -68,15 +68,18 @@ export async function memberPage(ctx: GroupContext, project: string, depth = 0):
 }
 
 /** Members in resolution order, with the dependency-confusion guard applied for `project`. */
-async function eligibleMembers(ctx: GroupContext, project: string): Promise<Repository[]> {
+export async function eligibleMembers(ctx: GroupContext, project: string): Promise<Repository[]> {
   const opts = groupOptionsOf(ctx.repo);
-  const members = ctx.services.members(ctx.repo, ctx.principal);
+  const readable = new Set(ctx.services.members(ctx.repo, ctx.principal).map((m) => m.id));
   const allowed = opts.allowlist.includes(project);
   const out: Repository[] = [];
   let hostedHasIt = false;
-  for (const m of members) {
+  // The guard looks at every member, readable by the asker or not: a reader without access to
+  // the private hosted member must get nothing for the name, not the public project that
+  // took it (a CI job without credentials would install the impostor).
+  for (const m of ctx.services.allMembers(ctx.repo)) {
     if (m.kind === 'proxy' && hostedHasIt && !allowed) continue;
-    out.push(m);
+    if (readable.has(m.id)) out.push(m);
     if (m.kind === 'hosted' && ctx.store.getPackage(m.id, project)) hostedHasIt = true;
   }
   return out;

@@ -11,7 +11,7 @@ import { normalizeVersion } from './version.ts';
 import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { jsonApiInput } from './pages.ts';
 import { handleUpload } from './upload.ts';
-import { groupFile, groupPage, groupRoot, memberPage, type MergedPage } from './group.ts';
+import { eligibleMembers, groupFile, groupPage, groupRoot, memberPage, type MergedPage } from './group.ts';
 import { contentTypeFor } from './negotiate.ts';
 import { proxiedFile, upstreamJsonApi, upstreamRoot } from './proxy.ts';
 import { renderedRow } from './rendered.ts';
@@ -100,7 +100,8 @@ async function jsonApi(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
 /** The JSON API of a proxy (its upstream's) or a group (its first member that has the project). */
 async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ doc: unknown | null; stale: boolean }> {
   if (ctx.repo.kind === 'proxy') return upstreamJsonApi(ctx, project);
-  for (const m of ctx.services.members(ctx.repo, ctx.principal)) {
+  // The group's dependency-confusion guard applies here as on its pages.
+  for (const m of await eligibleMembers(ctx, project)) {
     const mctx = { ...ctx, repo: m };
     if (m.kind === 'hosted') {
       const row = ctx.services.getIndex(m, jsonApiKey(project));
