@@ -6,7 +6,7 @@
 // the caller keeps gc from freeing any until the copy is done. The result is a data
 // directory that `wharf serve --data DIR` starts on and `wharf fsck` passes.
 import { constants, createWriteStream } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, readdir, realpath, rm } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
 import { pipeline } from 'node:stream/promises';
@@ -72,6 +72,10 @@ export async function prepareBackupDir(dir: string, dataDir: string): Promise<st
     throw err;
   });
   if (entries && entries.length) throw conflict(`${target} is not empty: back up into a new or empty directory`);
+  // An empty directory someone else made (in /tmp, say) stays theirs: they could read the
+  // copy or swap its files before a restore.
+  const uid = process.getuid?.();
+  if (entries && uid !== undefined && (await stat(target)).uid !== uid) throw badRequest(`${target} belongs to another user: back up into a new directory, or one of the server's user`);
   await mkdir(target, { recursive: true, mode: 0o700 });
   await chmod(target, 0o700);
   return target;

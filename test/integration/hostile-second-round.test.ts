@@ -1,7 +1,7 @@
 // The second hostile round over issue 8's fixes: what an attacker or a bad day still broke
 // after they were merged (docs/reliability.md, "Found after the first round").
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,6 +75,15 @@ describe('wharf backup: a target inside the data directory by any path', () => {
     assert.equal((await backup(dir)).status, 200);
     assert.equal((await stat(dir)).mode & 0o077, 0, 'no access for group or others');
     assert.equal((await stat(join(dir, 'wharf.db'))).mode & 0o077, 0);
+  });
+
+  it('an empty directory that belongs to another user is refused', { skip: process.getuid?.() !== 0 && 'needs root to make a directory of another user' }, async () => {
+    const dir = join(outside, 'theirs');
+    await mkdir(dir);
+    await chown(dir, 65534, 65534);
+    const r = await backup(dir);
+    assert.equal(r.status, 400, await r.text());
+    assert.deepEqual(await readdir(dir), []);
   });
 });
 
