@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADDRESS_LIMIT, NAME_LIMIT } from '../../src/core/auth/authenticator.ts';
+import { spawnServer } from '../helpers/child-server.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
+import { startServe } from '../helpers/serve-process.ts';
 import { basic, startServer, type TestServer } from '../helpers/server.ts';
 
 describe('login throttle under concurrency', () => {
@@ -77,6 +79,12 @@ describe('wharf backup: a target inside the data directory by any path', () => {
     assert.equal((await stat(join(dir, 'wharf.db'))).mode & 0o077, 0);
   });
 
+  it('two backups at once into one new directory: one is written, the other refused', async () => {
+    const dir = join(outside, 'twice');
+    const statuses = (await Promise.all([backup(dir), backup(dir)])).map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 409]);
+  });
+
   it('an empty directory that belongs to another user is refused', { skip: process.getuid?.() !== 0 && 'needs root to make a directory of another user' }, async () => {
     const dir = join(outside, 'theirs');
     await mkdir(dir);
@@ -137,5 +145,40 @@ describe('group member filtering and the dependency-confusion guard', () => {
     const r = await fetch(`${local.url}/all/pypi/public-only/json`);
     assert.equal(r.status, 200);
     assert.match(await r.text(), /2\.0/);
+  });
+});
+
+describe('held: throttle behind a trusted proxy, data-directory lock by another path', () => {
+  it('a client cannot escape the throttle by putting addresses of its own before the proxy\'s entry', async () => {
+    const server = await startServer({ trustedProxies: ['127.0.0.1'] });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < NAME_LIMIT + 2; i++) {
+        // What a proxy that appends the client's address sends when the client forged one.
+        const r = await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: basic('admin', `wrong-${i}`), 'x-forwarded-for': `10.0.${i}.1, 203.0.113.50` } });
+        statuses.push(r.status);
+      }
+      assert.equal(statuses.at(-1), 429, statuses.join(' '));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a second server on the same data directory named through a symlink is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-lock-link-'));
+    const data = join(dir, 'data');
+    await mkdir(data);
+    await symlink(data, join(dir, 'link'));
+    const first = await spawnServer(data);
+    try {
+      const second = startServe(join(dir, 'link'));
+      const code = await second.exited;
+      assert.equal(code, 1, second.stderr());
+      assert.match(second.stderr(), /in use by pid/);
+      assert.equal((await fetch(`${first.url}/-/health`)).status, 200);
+    } finally {
+      await first.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
