@@ -17,6 +17,9 @@ export class ExtraListeners {
 
   /** The main server's connection limits (send idle timeout, maxConnections), applied to each port. */
   private readonly configure: (server: Server) => void;
+  /** Syncs run one at a time; close waits for the one under way (it may still be opening ports). */
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
 
   /** `makeServer`: how to make a server for a port (an HTTPS one when TLS is configured). */
   constructor(app: FastifyInstance, wharf: Wharf, defaultHost: string, makeServer?: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server, configure: (server: Server) => void = () => {}) {
@@ -29,7 +32,14 @@ export class ExtraListeners {
   }
 
   /** Start and stop listeners to match the repositories' `listen` options. */
-  async sync(): Promise<void> {
+  sync(): Promise<void> {
+    const run = this.queue.then(() => this.syncNow());
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async syncNow(): Promise<void> {
+    if (this.closed) return;
     const wanted = new Map<string, string>();
     for (const r of this.wharf.listRepos()) if (typeof r.options.listen === 'string') wanted.set(r.name, r.options.listen);
     for (const [name, entry] of this.servers) {
@@ -78,6 +88,8 @@ export class ExtraListeners {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
     for (const { server } of this.servers.values()) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
