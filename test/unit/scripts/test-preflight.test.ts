@@ -2,7 +2,7 @@
 // rather than letting tests skip or fail far from the cause.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,8 +22,10 @@ test('passes with every tool, and names a missing one with its package when one 
   // A PATH with everything the script looks up on PATH, except zstd and twine.
   const bin = await mkdtemp(join(tmpdir(), 'wharf-preflight-'));
   t.after(() => rm(bin, { recursive: true, force: true }));
-  const names = ['bsdtar', 'xz', 'bzip2', 'gzip', 'tar', 'dpkg-deb', 'dpkg-scanpackages', 'apt-ftparchive', 'apt-get', 'gpg', 'gpgv', 'gpg-agent',
-    'pacman', 'pacman-key', 'repo-add', 'curl', 'wget', 'openssl', 'pebble', 'sort', 'tr', 'bash', 'dirname'];
+  // Read from the script's own table, so a tool added there is covered here too.
+  const table = (await readFile(SCRIPT, 'utf8')).match(/^tools=\(\n([\s\S]*?)^\)/m)![1];
+  const programs = [...table.matchAll(/^\s*"(\S+) /gm)].map((m) => m[1]).filter((p) => !p.startsWith('/'));
+  const names = [...programs.filter((p) => p !== 'zstd' && p !== 'twine' && p !== 'python3'), 'sort', 'tr', 'bash', 'dirname'];
   for (const n of names) {
     const p = which(n);
     if (p) await symlink(p, join(bin, n));
