@@ -4,6 +4,7 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { userInfo } from 'node:os';
+import { SchemaTooNewError } from '../db/database.ts';
 import { ConfigError } from '../server/config.ts';
 import { TlsError } from '../server/tls/errors.ts';
 import { DataDirLockedError } from '../storage/data-dir-lock.ts';
@@ -55,6 +56,7 @@ export function prepareDataDir(dir: string): void {
 /** One line for a failure the operator can fix, or null for a bug. */
 export function describeStartupError(err: unknown, config?: { host: string; port: number; data: string }): string | null {
   if (err instanceof StartupError || err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof TlsError) return err.message;
+  if (err instanceof SchemaTooNewError) return `${config?.data ?? 'data directory'}: ${err.message}`;
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   const port = e.port ?? config?.port;
   const mainPort = port === config?.port;

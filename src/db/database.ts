@@ -14,8 +14,18 @@ export function openDatabase(file: string): DatabaseSync {
   return db;
 }
 
+/** The database was written by a newer Wharf: opening it with this one could corrupt it. */
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+}
+
 function migrate(db: DatabaseSync): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  if (row.user_version > migrations.length) {
+    db.close();
+    throw new SchemaTooNewError(`the database is at schema version ${row.user_version}, newer than this Wharf knows (${migrations.length}): `
+      + 'a newer Wharf wrote it; run that version, or restore the backup made before the upgrade');
+  }
   for (let v = row.user_version; v < migrations.length; v++) {
     db.exec('BEGIN IMMEDIATE');
     try {
