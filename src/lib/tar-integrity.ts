@@ -150,6 +150,8 @@ export function tarEntryProblem(header: { name: string; type: string | null; siz
   if (header.type === null) return `entry ${JSON.stringify(header.name)} has an unknown type`;
   // The archive's root ('.', './') is a directory to every extractor; anything else there fails.
   if (/^(\.?\/)*\.?$/.test(header.name) && header.type !== 'directory') return `the root entry ${JSON.stringify(header.name)} is not a directory`;
+  // dpkg, bsdtar and pip refuse (or strip) names that climb out of where they extract.
+  if (header.name.split('/').includes('..')) return `entry ${JSON.stringify(header.name)} climbs out of the archive with '..'`;
   if (!Number.isSafeInteger(size) || size < 0) return `entry ${JSON.stringify(header.name)} has an impossible size`;
   if (header.type !== null && NO_DATA.has(header.type) && size !== 0) return `${header.type} entry ${JSON.stringify(header.name)} claims ${size} bytes of data`;
   return null;

@@ -1,5 +1,16 @@
 // Real clients, run isolated from this machine's own configuration (see ../shared/CLIENTS.md).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+
+let interpreter: string | undefined;
+/**
+ * The interpreter behind `python3`, called directly: through pyenv's shim, `python3 -m pip
+ * install` ends with pyenv's rehash hook, which exits 1 where the shims are read-only (the
+ * fresh-machine container lends pyenv read-only) although pip succeeded.
+ */
+export function pythonExecutable(): string {
+  interpreter ??= spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim() || 'python3';
+  return interpreter;
+}
 
 export interface RunResult {
   code: number;
@@ -34,7 +45,7 @@ export function pip(args: string[], envChanges: NodeJS.ProcessEnv = {}): Promise
   const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: '/dev/null', PIP_NO_INPUT: '1', ...envChanges };
   for (const [k, v] of Object.entries(envChanges)) if (v === undefined) delete env[k];
   for (const k of ['PIP_FIND_LINKS', 'PIP_EXTRA_INDEX_URL', 'PIP_INDEX_URL', 'PIP_CONSTRAINT', 'PIP_REQUIRE_VIRTUALENV']) delete env[k];
-  return run('python3', ['-m', 'pip', '--isolated', '--no-cache-dir', '--disable-pip-version-check', ...args], { env });
+  return run(pythonExecutable(), ['-m', 'pip', '--isolated', '--no-cache-dir', '--disable-pip-version-check', ...args], { env });
 }
 
 /** `envChanges`: changes to the environment (a variable set to undefined is removed). */

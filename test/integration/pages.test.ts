@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildServer, type WharfServer } from '../../src/server/app.ts';
 import { DEFAULTS, type Config } from '../../src/server/config.ts';
 import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
-import { run } from '../helpers/clients.ts';
+import { pythonExecutable, run } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { ADMIN_PASSWORD, basic } from '../helpers/server.ts';
 import { keyring, pacman, tinyPackage } from './arch-helpers.ts';
@@ -245,13 +245,13 @@ describe('pages for browsers', () => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home'), XDG_CONFIG_DIRS: join(dir, 'none'), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
     for (const [name, conf, pkg] of [['group', pipConf, 'demo-pkg'], ['secret', secretConf, 'hidden-pkg']]) {
       await writeFile(join(dir, `${name}.conf`), conf);
-      const r = await run('python3', ['-m', 'pip', 'install', '--no-cache-dir', '--target', join(dir, name), pkg], { env: { ...env, PIP_CONFIG_FILE: join(dir, `${name}.conf`) } });
+      const r = await run(pythonExecutable(), ['-m', 'pip', 'install', '--no-cache-dir', '--target', join(dir, name), pkg], { env: { ...env, PIP_CONFIG_FILE: join(dir, `${name}.conf`) } });
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, new RegExp(`Successfully installed ${pkg}`));
     }
     // The one-line command, isolated (CLIENTS.md): only the index it names.
     const command = stepCode((await page(s, '/pypi/')).body, 'Install a package').replace(/^pip /, '').replace(/ PACKAGE$/, ' demo-pkg').split(' ');
-    const r = await run('python3', ['-m', 'pip', '--isolated', '--no-cache-dir', ...command, '--target', join(dir, 'cmd')], { env: { ...env, PIP_CONFIG_FILE: '/dev/null' } });
+    const r = await run(pythonExecutable(), ['-m', 'pip', '--isolated', '--no-cache-dir', ...command, '--target', join(dir, 'cmd')], { env: { ...env, PIP_CONFIG_FILE: '/dev/null' } });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     // twine with the page's .pypirc and its command, for the default repository (named pypi) and a group.
     for (const repo of ['pypi', 'all']) {

@@ -254,3 +254,18 @@ test('integrity: corrupt or truncated control.tar and data.tar are refused', asy
     await assert.rejects(readDeb(file, { listFiles: true }), invalid(/control\.tar\.gz is corrupt/), `control.tar.gz cut at ${cut}`);
   }
 });
+
+// Found by the fuzzer (seeds 1479912, 266520537): a data.tar member named `a/../../x` was
+// stored, and dpkg-deb then refused the package ("Member name contains '..'").
+test('integrity: a data.tar member that climbs out with .. is refused', async (t) => {
+  const dir = await tempDir(t);
+  const { gzipSync } = await import('node:zlib');
+  const { tarOf } = await import('../../helpers/fuzz-corpus.ts');
+  const controlTar = await tarOf([{ name: './control', data: 'Package: a2\nVersion: 1\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: d\n' }]);
+  for (const name of ['./a/../../escape', '../escape', 'usr/../../escape']) {
+    const dataTar = await tarOf([{ name: './usr/', type: 'directory' }, { name, data: 'x\n' }]);
+    const file = path.join(dir, 'climb.deb');
+    await writeFile(file, makeAr([{ name: 'debian-binary', data: '2.0\n' }, { name: 'control.tar.gz', data: gzipSync(controlTar) }, { name: 'data.tar.gz', data: gzipSync(dataTar) }]));
+    await assert.rejects(readDeb(file, { listFiles: true }), /climbs out of the archive/, name);
+  }
+});
