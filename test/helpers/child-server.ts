@@ -3,8 +3,8 @@
 // data, with none of the previous process's memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from './ports.ts';
 import { ADMIN_PASSWORD, basic } from './server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -22,16 +22,6 @@ export interface ChildServer {
   kill9(): Promise<void>;
   /** SIGTERM (a clean shutdown), and wait until the process is gone. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 async function waitExit(child: ChildProcess): Promise<void> {

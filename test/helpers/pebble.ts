@@ -5,9 +5,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.ts';
 
 export interface Pebble {
   /** The ACME directory URL. */
@@ -20,16 +20,6 @@ export interface Pebble {
   fetchRoot(): Promise<string>;
   stop(): Promise<void>;
   log(): string;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 function get(url: string, ca: string): Promise<{ status: number; body: string }> {

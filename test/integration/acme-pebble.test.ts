@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pip, twineUpload } from '../helpers/clients.ts';
 import { httpsGet, waitFor } from '../helpers/https.ts';
-import { freePort, startPebble, type Pebble } from '../helpers/pebble.ts';
+import { startPebble, type Pebble } from '../helpers/pebble.ts';
+import { freePort } from '../helpers/ports.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { startServe, type ServeProcess } from '../helpers/serve-process.ts';
 

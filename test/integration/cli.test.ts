@@ -2,24 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, twineUpload } from '../helpers/clients.ts';
+import { freePort } from '../helpers/ports.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 
 const NODE = process.execPath;
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('wharf CLI against wharf serve', () => {
   let child: ChildProcess;

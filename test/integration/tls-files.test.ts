@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../helpers/clients.ts';
 import { httpsGet, makeCa, makeLeaf, waitFor } from '../helpers/https.ts';
-import { freePort } from '../helpers/pebble.ts';
+import { freePort } from '../helpers/ports.ts';
 import { startServe, type ServeProcess } from '../helpers/serve-process.ts';
 
 const PASSWORD = 'tls-test-password';
