@@ -78,8 +78,11 @@ describe('mirror sync of a PyPI proxy', () => {
     assert.equal(bad.status, 400);
     await local.scheduler.tick();
     const repo = local.wharf.requireRepo('sched');
-    for (let i = 0; i < 100 && local.wharf.store.repoStats(repo.id).files === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const files = local.wharf.store.listFilesByPrefix(repo.id, 'packages/').filter((f) => f.meta.kind === 'dist').map((f) => f.filename);
+    // The sync runs in the background and caches the wheel's core metadata before the wheel:
+    // wait for the wheel itself (a busy machine may take a while).
+    const dists = () => local.wharf.store.listFilesByPrefix(repo.id, 'packages/').filter((f) => f.meta.kind === 'dist').map((f) => f.filename);
+    for (let i = 0; i < 400 && dists().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const files = dists();
     assert.deepEqual(files, ['leaf-1.0-py3-none-any.whl']);
   });
 
