@@ -72,6 +72,8 @@ export interface UploadInput {
   filename: string;
   /** Protocol parameters (form fields, query): name → values. */
   fields: Record<string, string[]>;
+  /** Who uploads it (a user name), recorded with the files; absent for content a proxy fetched. */
+  uploader?: string;
 }
 
 export interface PlannedFile {
@@ -106,6 +108,8 @@ export interface IngestPlan {
     name: string; displayName: string; version: string; versionMeta: Record<string, unknown>;
     /** Replaces the package's own meta when given (e.g. the newest version's `description`). */
     packageMeta?: Record<string, unknown>;
+    /** The package's one-line summary, given when this version is its newest (lists and search show it). */
+    summary?: string;
   };
   files: PlannedFile[];
   /** Index scopes to publish again. */

@@ -24,6 +24,8 @@ export interface PackageRow {
   repoId: number;
   name: string;
   displayName: string;
+  /** One line about the package (its newest version's), for lists and search; '' when none. */
+  summary: string;
   meta: Record<string, unknown>;
   createdAt: string;
   updatedAt: string;
@@ -48,6 +50,8 @@ export interface FileRow {
   size: number;
   meta: Record<string, unknown>;
   createdAt: string;
+  /** Who uploaded it (a user name); null for files a proxy fetched or rows older than the column. */
+  uploadedBy: string | null;
 }
 
 export interface IndexRow {

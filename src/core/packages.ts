@@ -15,6 +15,12 @@ export interface PackageServiceDeps {
   publish(repo: Repository, scopes: string[]): Promise<void>;
 }
 
+/** A summary as lists show it: one line, bounded. */
+function oneLine(s: string): string {
+  const line = s.replace(/\s+/g, ' ').trim();
+  return line.length > 512 ? `${line.slice(0, 511)}…` : line;
+}
+
 export class PackageService {
   private readonly deps: PackageServiceDeps;
 
@@ -33,7 +39,7 @@ export class PackageService {
       throw err;
     }
     try {
-      return await this.record(repo, plugin, plan);
+      return await this.record(repo, plugin, plan, upload.uploader ?? null);
     } finally {
       for (const f of plan.files) await this.deps.blobs.discard(f.blob);
       await this.deps.blobs.discard(upload.staged);
@@ -43,13 +49,13 @@ export class PackageService {
   /** Record a plan made elsewhere (e.g. a proxy caching upstream content); its blobs are committed or discarded. */
   async recordPlan(repo: Repository, plan: IngestPlan): Promise<IngestResult> {
     try {
-      return await this.record(repo, this.deps.pluginFor(repo), plan);
+      return await this.record(repo, this.deps.pluginFor(repo), plan, null);
     } finally {
       for (const f of plan.files) await this.deps.blobs.discard(f.blob);
     }
   }
 
-  private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan): Promise<IngestResult> {
+  private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null): Promise<IngestResult> {
     const { store, blobs } = this.deps;
     // A first look, so an obvious duplicate or conflict commits no blob. It decides nothing:
     // another upload of the same name may commit meanwhile, so the decision is taken again
@@ -79,6 +85,7 @@ export class PackageService {
         versionId = store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
         store.updateVersionMeta(versionId, plan.package.versionMeta);
         if (plan.package.packageMeta) store.updatePackageMeta(packageId, plan.package.packageMeta);
+        if (plan.package.summary !== undefined) store.setPackageSummary(packageId, oneLine(plan.package.summary));
       }
       const rows: FileRow[] = [];
       plan.files.forEach((f, i) => {
@@ -86,10 +93,10 @@ export class PackageService {
         if (old && now.kept[i]) {
           rows.push(old);
         } else if (old) {
-          store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
+          store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader });
           rows.push(store.getFileById(old.id)!);
         } else {
-          rows.push(store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta }));
+          rows.push(store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader }));
         }
       });
       // Proxies cache content; only hosted repositories publish indexes of their own.

@@ -5,6 +5,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
 import { can, type Principal } from './auth/principal.ts';
+import { Catalog } from '../db/catalog.ts';
 import { ProxyCacheStore } from '../db/proxy-cache-store.ts';
 import { badRequest, conflict, notFound, WharfError } from './errors.ts';
 import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './group.ts';
@@ -42,6 +43,8 @@ export class Wharf {
   readonly services: CoreServices;
   readonly keys: RepoKeys;
   readonly proxyCache: ProxyCacheStore;
+  /** What the pages read: totals, package lists, search. */
+  readonly catalog: Catalog;
   readonly metadataCache: MetadataCache;
   readonly contentCache: ContentCache;
   readonly upstreams = new Upstreams();
@@ -62,6 +65,7 @@ export class Wharf {
     this.publisher = new Publisher(store, this.indexCache);
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.db);
+    this.catalog = new Catalog(store.db);
     this.metadataCache = new MetadataCache(this.proxyCache);
     this.packages = new PackageService({
       store, blobs,

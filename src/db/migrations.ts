@@ -115,4 +115,68 @@ export const migrations: string[] = [
   ALTER TABLE dirty_scopes ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE dirty_scopes ADD COLUMN published_gen INTEGER NOT NULL DEFAULT 0;
   `,
+  // The read model the pages use (issue 10): who uploaded each file, a package's one-line
+  // summary, per-repository totals kept by triggers (a page never sums a repository's files),
+  // packages by last change, and a full-text index of names and summaries. unicode61 splits on
+  // punctuation, so Foo_Bar, foo-bar and foo.bar are the same tokens.
+  `
+  ALTER TABLE files ADD COLUMN uploaded_by TEXT;
+  ALTER TABLE packages ADD COLUMN summary TEXT NOT NULL DEFAULT '';
+  UPDATE packages SET summary = COALESCE((
+    SELECT CASE
+      WHEN json_extract(v.meta, '$.summary') IS NOT NULL THEN json_extract(v.meta, '$.summary')
+      WHEN instr(json_extract(v.meta, '$.description'), char(10)) > 0 THEN substr(json_extract(v.meta, '$.description'), 1, instr(json_extract(v.meta, '$.description'), char(10)) - 1)
+      ELSE json_extract(v.meta, '$.description') END
+    FROM versions v WHERE v.package_id = packages.id ORDER BY v.id DESC LIMIT 1), '');
+  CREATE INDEX packages_by_update ON packages(repo_id, updated_at);
+
+  CREATE TABLE repo_stats (
+    repo_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    packages INTEGER NOT NULL DEFAULT 0,
+    files INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    last_change TEXT
+  );
+  INSERT INTO repo_stats (repo_id, packages, files, bytes, last_change)
+    SELECT r.id,
+      (SELECT COUNT(*) FROM packages p WHERE p.repo_id = r.id),
+      (SELECT COUNT(*) FROM files f WHERE f.repo_id = r.id),
+      (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = r.id),
+      (SELECT MAX(created_at) FROM files f WHERE f.repo_id = r.id)
+    FROM repositories r;
+  CREATE TRIGGER repo_stats_repo AFTER INSERT ON repositories BEGIN
+    INSERT INTO repo_stats (repo_id, last_change) VALUES (new.id, new.created_at);
+  END;
+  CREATE TRIGGER repo_stats_package_in AFTER INSERT ON packages BEGIN
+    UPDATE repo_stats SET packages = packages + 1, last_change = new.updated_at WHERE repo_id = new.repo_id;
+  END;
+  CREATE TRIGGER repo_stats_package_out AFTER DELETE ON packages BEGIN
+    UPDATE repo_stats SET packages = packages - 1, last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE repo_id = old.repo_id;
+  END;
+  CREATE TRIGGER repo_stats_file_in AFTER INSERT ON files BEGIN
+    UPDATE repo_stats SET files = files + 1, bytes = bytes + new.size, last_change = new.created_at WHERE repo_id = new.repo_id;
+  END;
+  CREATE TRIGGER repo_stats_file_out AFTER DELETE ON files BEGIN
+    UPDATE repo_stats SET files = files - 1, bytes = bytes - old.size, last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE repo_id = old.repo_id;
+  END;
+  CREATE TRIGGER repo_stats_file_change AFTER UPDATE OF size, sha256 ON files BEGIN
+    UPDATE repo_stats SET bytes = bytes - old.size + new.size, last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE repo_id = new.repo_id;
+  END;
+
+  CREATE VIRTUAL TABLE package_search USING fts5(
+    display_name, summary, content = 'packages', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+  );
+  INSERT INTO package_search (package_search) VALUES ('rebuild');
+  CREATE TRIGGER package_search_in AFTER INSERT ON packages BEGIN
+    INSERT INTO package_search (rowid, display_name, summary) VALUES (new.id, new.display_name, new.summary);
+  END;
+  CREATE TRIGGER package_search_out AFTER DELETE ON packages BEGIN
+    INSERT INTO package_search (package_search, rowid, display_name, summary) VALUES ('delete', old.id, old.display_name, old.summary);
+  END;
+  CREATE TRIGGER package_search_change AFTER UPDATE OF display_name, summary ON packages BEGIN
+    INSERT INTO package_search (package_search, rowid, display_name, summary) VALUES ('delete', old.id, old.display_name, old.summary);
+    INSERT INTO package_search (rowid, display_name, summary) VALUES (new.id, new.display_name, new.summary);
+  END;
+  `,
 ];

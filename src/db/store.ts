@@ -19,7 +19,7 @@ function toRepo(r: Row): Repository {
 function toPackage(r: Row): PackageRow {
   return {
     id: Number(r.id), repoId: Number(r.repo_id), name: String(r.name), displayName: String(r.display_name),
-    meta: json(r.meta), createdAt: String(r.created_at), updatedAt: String(r.updated_at),
+    summary: String(r.summary ?? ''), meta: json(r.meta), createdAt: String(r.created_at), updatedAt: String(r.updated_at),
   };
 }
 function toVersion(r: Row): VersionRow {
@@ -29,7 +29,7 @@ function toFile(r: Row): FileRow {
   return {
     id: Number(r.id), repoId: Number(r.repo_id), versionId: r.version_id == null ? null : Number(r.version_id),
     path: String(r.path), filename: String(r.filename), sha256: String(r.sha256), size: Number(r.size),
-    meta: json(r.meta), createdAt: String(r.created_at),
+    meta: json(r.meta), createdAt: String(r.created_at), uploadedBy: (r.uploaded_by as string | null) ?? null,
   };
 }
 function toIndex(r: Row): IndexRow {
@@ -50,7 +50,7 @@ function toToken(r: Row): TokenRow {
 }
 
 /** A file row before the database gives it an id and a time. */
-export type NewFile = Omit<FileRow, 'id' | 'createdAt'>;
+export type NewFile = Omit<FileRow, 'id' | 'createdAt' | 'uploadedBy'> & { uploadedBy?: string | null };
 
 export interface IndexDocumentRow {
   key: string;
@@ -113,6 +113,9 @@ export class Store extends StatementOwner {
   updatePackageMeta(id: number, meta: Record<string, unknown>): void {
     this.stmt('UPDATE packages SET meta = ? WHERE id = ?').run(JSON.stringify(meta), id);
   }
+  setPackageSummary(id: number, summary: string): void {
+    this.stmt('UPDATE packages SET summary = ? WHERE id = ? AND summary IS NOT ?').run(summary, id, summary);
+  }
   touchPackage(id: number): void {
     this.stmt('UPDATE packages SET updated_at = ? WHERE id = ?').run(nowIso(), id);
   }
@@ -158,12 +161,13 @@ export class Store extends StatementOwner {
     this.stmt('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(sha256, size, nowIso());
   }
   insertFile(f: NewFile): FileRow {
-    const res = this.stmt(`INSERT INTO files (repo_id, version_id, path, filename, sha256, size, meta, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, JSON.stringify(f.meta), nowIso());
+    const res = this.stmt(`INSERT INTO files (repo_id, version_id, path, filename, sha256, size, meta, created_at, uploaded_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null);
     return this.getFileById(Number(res.lastInsertRowid))!;
   }
-  replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown> }): void {
-    this.stmt('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ? WHERE id = ?').run(f.sha256, f.size, JSON.stringify(f.meta), nowIso(), id);
+  replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown>; uploadedBy?: string | null }): void {
+    this.stmt('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?')
+      .run(f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null, id);
   }
   updateFileMeta(id: number, meta: Record<string, unknown>): void {
     this.stmt('UPDATE files SET meta = ? WHERE id = ?').run(JSON.stringify(meta), id);

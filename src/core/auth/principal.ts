@@ -57,4 +57,9 @@ export function principalName(p: Principal): string {
   return p.kind === 'anonymous' ? 'anonymous' : p.user.name;
 }
 
+/** The name recorded with what a principal uploads (undefined for anonymous uploads). */
+export function uploaderName(p: Principal): string | undefined {
+  return p.kind === 'anonymous' ? undefined : p.user.name;
+}
+
 export { PERMISSIONS };

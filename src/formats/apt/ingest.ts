@@ -18,6 +18,7 @@ import { aptOptions } from './options.ts';
 import { formatPackagesStanza } from './packages-index.ts';
 import { debFilename, isValidComponent, poolPath } from './pool-path.ts';
 import { isValidSuite, suiteScope } from './paths.ts';
+import { compareDebVersions } from './version.ts';
 
 export interface DebFileMeta {
   kind: 'deb';
@@ -105,12 +106,15 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
     contents: info.files ?? [],
   };
   const description = info.fields.get('Description')?.split('\n')[0].trim();
+  const current = ctx.store.getPackage(ctx.repo.id, info.name);
+  const newest = !current || ctx.store.listVersions(current.id).every((v) => compareDebVersions(info.version, v.version) >= 0);
   return {
     package: {
       name: info.name,
       displayName: info.name,
       version: info.version,
       versionMeta: { description: description ?? null, maintainer: info.fields.get('Maintainer')?.trim() ?? null, source: info.source },
+      ...(newest ? { summary: description ?? '' } : {}),
     },
     files: [{
       path, filename: debFilename(info.name, info.version, info.architecture), blob: staged, meta: meta as unknown as Record<string, unknown>,

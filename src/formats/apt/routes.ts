@@ -12,6 +12,7 @@ import { aptOptions } from './options.ts';
 import { isValidSuite, stateKey, suiteScope } from './paths.ts';
 import { proxyDists, proxyPool } from './proxy.ts';
 import { parseState, type StateFile, type SuiteState } from './suite-build.ts';
+import { uploaderName } from '../../core/auth/principal.ts';
 
 const SIGNED = new Set(['Release', 'InRelease', 'Release.gpg']);
 const HASH_FIELDS: Record<string, 'md5' | 'sha256' | 'sha512'> = { MD5Sum: 'md5', SHA256: 'sha256', SHA512: 'sha512' };
@@ -85,7 +86,7 @@ async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteCo
 }
 
 async function ingestStaged(reply: FastifyReply, ctx: RouteContext, staged: StagedBlob, filename: string) {
-  const result = await ctx.services.ingest(ctx.repo, { staged, filename, fields: { suite: [ctx.params.suite ?? ''], component: [ctx.params.component ?? ''] } });
+  const result = await ctx.services.ingest(ctx.repo, { uploader: uploaderName(ctx.principal), staged, filename, fields: { suite: [ctx.params.suite ?? ''], component: [ctx.params.component ?? ''] } });
   const paths = result.files.map((f) => f.path).join(', ');
   ctx.log.info({ repo: ctx.repo.name, file: paths, status: result.status }, 'upload');
   return reply.code(result.status === 'created' ? 201 : 200).type('text/plain; charset=utf-8')

@@ -102,7 +102,7 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
         description: info.pkgdesc ?? null, url: info.url ?? null, pkgbase: info.pkgbase ?? null, licenses: info.licenses,
         depends: info.depends, provides: info.provides, builddate: info.builddate ?? null, packager: info.packager ?? null,
       },
-      ...(newest ? { packageMeta: { description: info.pkgdesc ?? null } } : {}),
+      ...(newest ? { packageMeta: { description: info.pkgdesc ?? null }, summary: info.pkgdesc ?? '' } : {}),
     },
     files,
     scopes: scopesFor(ctx, info.arch),

@@ -14,6 +14,7 @@ import { repoArchitectures } from './arches.ts';
 import { archOptions } from './options.ts';
 import { archOfFilename, dbScope, filesScope, indexKey, packagePath, parseArchRequest } from './paths.ts';
 import { proxyDb, proxyPackage } from './proxy.ts';
+import { uploaderName } from '../../core/auth/principal.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256 });
 
@@ -40,7 +41,7 @@ async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteCon
   refuseProxyUpload(ctx);
   const filename = ctx.params.filename ?? '';
   const staged = await ctx.blobs.stage(req.raw);
-  const result = await ctx.services.ingest(ctx.repo, { staged, filename, fields: queryFields(req) });
+  const result = await ctx.services.ingest(ctx.repo, { uploader: uploaderName(ctx.principal), staged, filename, fields: queryFields(req) });
   ctx.log.info({ repo: ctx.repo.name, file: filename, status: result.status }, 'upload');
   return answer(req, reply, result);
 }
@@ -62,7 +63,7 @@ async function multipartUpload(req: FastifyRequest, reply: FastifyReply, ctx: Ro
   }
   let result: IngestResult;
   if (pkgs.length === 0) {
-    result = await ctx.services.ingest(ctx.repo, { staged: sigs[0].blob, filename: sigs[0].filename, fields });
+    result = await ctx.services.ingest(ctx.repo, { uploader: uploaderName(ctx.principal), staged: sigs[0].blob, filename: sigs[0].filename, fields });
   } else {
     if (sigs.length === 1) {
       const sig = sigs[0];
@@ -78,7 +79,7 @@ async function multipartUpload(req: FastifyRequest, reply: FastifyReply, ctx: Ro
       }
       fields.signature = [bytes.toString('base64')];
     }
-    result = await ctx.services.ingest(ctx.repo, { staged: pkgs[0].blob, filename: pkgs[0].filename, fields });
+    result = await ctx.services.ingest(ctx.repo, { uploader: uploaderName(ctx.principal), staged: pkgs[0].blob, filename: pkgs[0].filename, fields });
   }
   return answer(req, reply, result);
 }

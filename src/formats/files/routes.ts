@@ -10,6 +10,7 @@ import { baseName, listingKey, parseRequestPath, type RequestPath } from './path
 import { remoteGet } from './remote.ts';
 import { directoryExists, treeConflict } from './tree.ts';
 import { groupOptionsOf } from '../../core/group.ts';
+import { uploaderName } from '../../core/auth/principal.ts';
 
 function uploadTargetOf(ctx: RouteContext) {
   if (ctx.repo.kind === 'proxy') throw new WharfError('METHOD_NOT_ALLOWED', `${ctx.repo.name} is a proxy repository: upload to a hosted repository`);
@@ -87,7 +88,7 @@ async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteCont
   if (refused) throw refused;
   const existed = ctx.store.getFileByPath(ctx.repo.id, path) !== undefined;
   const staged = await ctx.blobs.stage(req.raw);
-  const result = await ctx.services.ingest(ctx.repo, { staged, filename: baseName(path), fields: { path: [path] } });
+  const result = await ctx.services.ingest(ctx.repo, { uploader: uploaderName(ctx.principal), staged, filename: baseName(path), fields: { path: [path] } });
   const file = result.files[0];
   ctx.log.info({ repo: ctx.repo.name, path, status: result.status, user: ctx.principal.kind === 'anonymous' ? null : ctx.principal.user.name }, 'upload');
   reply.header('etag', `"${file.sha256}"`);

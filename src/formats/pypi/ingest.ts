@@ -7,7 +7,7 @@ import { readDistMetadata } from './dist-reader.ts';
 import { parseDistFilename } from './filename.ts';
 import { isValidProjectName, normalizeName } from './names.ts';
 import { distPath, metadataPath, projectScope } from './paths.ts';
-import { normalizeVersion } from './version.ts';
+import { compareVersions, normalizeVersion } from './version.ts';
 
 const first = (fields: Record<string, string[]>, name: string): string | undefined => {
   const v = fields[name]?.[0];
@@ -84,8 +84,10 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
       yankedReason: null,
     },
   });
+  const current = ctx.store.getPackage(ctx.repo.id, project);
+  const newest = !current || ctx.store.listVersions(current.id).every((v) => compareVersions(version, v.version) >= 0);
   return {
-    package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta) },
+    package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta), ...(newest ? { summary: meta.summary ?? '' } : {}) },
     files,
     scopes: [projectScope(project)],
   };

@@ -6,6 +6,7 @@ import type { FileRow } from '../../core/model.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireRepo } from './guards.ts';
+import { uploaderName } from '../../core/auth/principal.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256, createdAt: f.createdAt, meta: f.meta });
 
@@ -93,7 +94,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
           await wharf.blobs.discard(staged);
           throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
         }
-        const result = await wharf.services.ingest(repo, { staged, filename, fields: fieldsFromQuery(req) });
+        const result = await wharf.services.ingest(repo, { uploader: uploaderName(req.principal), staged, filename, fields: fieldsFromQuery(req) });
         return reply.code(result.status === 'created' ? 201 : 200).send({ status: result.status, files: result.files.map(fileView) });
       },
     },

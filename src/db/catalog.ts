@@ -1,0 +1,109 @@
+// What the pages read: per-repository totals, a repository's packages a page at a time, and
+// search over names and summaries. Every query is answered from an index or the totals the
+// triggers of migration 4 keep (repo_stats, package_search), never by walking a repository's
+// files, so a page costs the same at a thousand packages as at a hundred thousand.
+import { StatementOwner } from './statements.ts';
+
+type Row = Record<string, unknown>;
+
+export interface RepoSummary {
+  packages: number;
+  files: number;
+  bytes: number;
+  /** ISO time of the last added or removed package or file; null when nothing ever was. */
+  lastChange: string | null;
+}
+
+export interface PackageListRow {
+  id: number;
+  name: string;
+  displayName: string;
+  summary: string;
+  updatedAt: string;
+}
+
+export interface SearchHit extends PackageListRow {
+  repoId: number;
+}
+
+export interface ProxyState {
+  /** When the upstream last answered a metadata request (ISO), or null if it never has. */
+  lastUpstreamContact: string | null;
+  /** Upstream metadata documents kept (pages, indexes). */
+  cachedDocuments: number;
+}
+
+/** Searches use at most this many words; more add nothing but cost. */
+const MAX_TERMS = 8;
+/** Counting stops here: "1,000+ results" is as useful as the exact figure and stays fast. */
+export const SEARCH_COUNT_CAP = 1000;
+
+/**
+ * The words of a query as FTS5 prefix terms: letters and digits only (punctuation separates,
+ * as it does in the index), each quoted so no query syntax of FTS5's can be injected.
+ */
+export function searchTerms(query: string): string[] {
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words)].slice(0, MAX_TERMS);
+}
+
+/** The name a query would be if it were a package name, for ranking exact matches first. */
+const asName = (query: string) => query.trim().toLowerCase().replace(/[-_.\s]+/g, '-');
+
+const toListRow = (r: Row): PackageListRow => ({
+  id: Number(r.id), name: String(r.name), displayName: String(r.display_name), summary: String(r.summary ?? ''), updatedAt: String(r.updated_at),
+});
+
+export class Catalog extends StatementOwner {
+  /** Totals for every repository, from the counters the triggers keep. */
+  repoSummaries(): Map<number, RepoSummary> {
+    const out = new Map<number, RepoSummary>();
+    for (const r of this.stmt('SELECT repo_id, packages, files, bytes, last_change FROM repo_stats').all() as Row[]) {
+      out.set(Number(r.repo_id), {
+        packages: Number(r.packages), files: Number(r.files), bytes: Number(r.bytes), lastChange: (r.last_change as string | null) ?? null,
+      });
+    }
+    return out;
+  }
+
+  proxyState(repoId: number): ProxyState {
+    const r = this.stmt('SELECT COALESCE(SUM(status < 400), 0) AS n, MAX(fetched_at) AS last FROM proxy_cache WHERE repo_id = ?').get(repoId) as Row;
+    return {
+      lastUpstreamContact: r.last == null ? null : new Date(Number(r.last)).toISOString(),
+      cachedDocuments: Number(r.n),
+    };
+  }
+
+  /** One page of a repository's packages, by name or newest change first. */
+  packagesPage(repoId: number, o: { sort: 'name' | 'updated'; offset: number; limit: number }): { total: number; rows: PackageListRow[] } {
+    const total = Number((this.stmt('SELECT packages FROM repo_stats WHERE repo_id = ?').get(repoId) as Row | undefined)?.packages ?? 0);
+    const order = o.sort === 'name' ? 'name' : 'updated_at DESC, id DESC';
+    const rows = this.stmt(`SELECT id, name, display_name, summary, updated_at FROM packages WHERE repo_id = ? ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(repoId, o.limit, o.offset) as Row[];
+    return { total, rows: rows.map(toListRow) };
+  }
+
+  /**
+   * Packages whose name or summary has every word of `query` (as a word or a word's start),
+   * in the given repositories only: exact names first, then by relevance, names weighing
+   * more than summaries. `total` stops counting at SEARCH_COUNT_CAP.
+   */
+  search(query: string, o: { repoIds: number[]; offset: number; limit: number }): { total: number; rows: SearchHit[] } {
+    const terms = searchTerms(query);
+    if (terms.length === 0 || o.repoIds.length === 0) return { total: 0, rows: [] };
+    const match = terms.map((t) => `"${t}"*`).join(' ');
+    const repos = JSON.stringify(o.repoIds);
+    const total = Number((this.stmt(`SELECT COUNT(*) AS n FROM (
+        SELECT 1 FROM package_search s JOIN packages p ON p.id = s.rowid
+        WHERE package_search MATCH ? AND p.repo_id IN (SELECT value FROM json_each(?)) LIMIT ?)`)
+      .get(match, repos, SEARCH_COUNT_CAP) as Row).n);
+    if (total === 0) return { total, rows: [] };
+    const rows = this.stmt(`SELECT p.id, p.repo_id, p.name, p.display_name, p.summary, p.updated_at
+        FROM package_search s JOIN packages p ON p.id = s.rowid
+        WHERE package_search MATCH ? AND p.repo_id IN (SELECT value FROM json_each(?))
+        ORDER BY (p.name = ? OR lower(p.display_name) = ?) DESC, bm25(package_search, 10.0, 1.0), p.name, p.repo_id
+        LIMIT ? OFFSET ?`)
+      .all(match, repos, asName(query), query.trim().toLowerCase(), o.limit, o.offset) as Row[];
+    return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
+  }
+}

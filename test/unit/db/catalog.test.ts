@@ -1,0 +1,147 @@
+// The pages' read model: totals kept by triggers, package pages, and full-text search with
+// per-format name forms, filters and no way to inject FTS5 syntax.
+import assert from 'node:assert/strict';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, it } from 'node:test';
+import { Catalog, SEARCH_COUNT_CAP, searchTerms } from '../../../src/db/catalog.ts';
+import { openDatabase } from '../../../src/db/database.ts';
+import { migrations } from '../../../src/db/migrations.ts';
+import { Store } from '../../../src/db/store.ts';
+
+const SHA = 'a'.repeat(64);
+
+function setup() {
+  const db = openDatabase(':memory:');
+  const store = new Store(db);
+  const catalog = new Catalog(db);
+  const py = store.createRepo({ name: 'py', format: 'pypi', kind: 'hosted', publicRead: true, options: {} });
+  const deb = store.createRepo({ name: 'deb', format: 'apt', kind: 'hosted', publicRead: true, options: {} });
+  store.insertBlob(SHA, 10);
+  const add = (repoId: number, name: string, display: string, summary: string, files: { path: string; size: number }[] = []) => {
+    const id = store.upsertPackage(repoId, name, display);
+    store.setPackageSummary(id, summary);
+    const v = store.upsertVersion(id, '1.0', {});
+    for (const f of files) store.insertFile({ repoId, versionId: v, path: f.path, filename: f.path, sha256: SHA, size: f.size, meta: {}, uploadedBy: 'alice' });
+    return id;
+  };
+  return { db, store, catalog, py, deb, add };
+}
+
+describe('catalog', () => {
+  it('keeps each repository\'s totals through inserts, replacements and deletes', () => {
+    const { store, catalog, py, deb, add } = setup();
+    assert.deepEqual(catalog.repoSummaries().get(py.id), { packages: 0, files: 0, bytes: 0, lastChange: py.createdAt });
+    const a = add(py.id, 'alpha', 'Alpha', 'first', [{ path: 'a1', size: 100 }, { path: 'a2', size: 50 }]);
+    add(py.id, 'beta', 'beta', 'second', [{ path: 'b1', size: 7 }]);
+    add(deb.id, 'libc6', 'libc6', 'GNU C Library', [{ path: 'pool/l/libc6.deb', size: 1000 }]);
+    let s = catalog.repoSummaries().get(py.id)!;
+    assert.deepEqual([s.packages, s.files, s.bytes], [2, 3, 157]);
+    assert.ok(s.lastChange! >= py.createdAt);
+    const file = store.getFileByPath(py.id, 'a1')!;
+    assert.equal(file.uploadedBy, 'alice');
+    store.replaceFileContent(file.id, { sha256: SHA, size: 300, meta: {}, uploadedBy: 'bob' });
+    assert.equal(store.getFileById(file.id)!.uploadedBy, 'bob');
+    s = catalog.repoSummaries().get(py.id)!;
+    assert.deepEqual([s.packages, s.files, s.bytes], [2, 3, 357]);
+    store.deletePackage(a);
+    s = catalog.repoSummaries().get(py.id)!;
+    assert.deepEqual([s.packages, s.files, s.bytes], [1, 1, 7]);
+    assert.deepEqual([catalog.repoSummaries().get(deb.id)!.packages, catalog.repoSummaries().get(deb.id)!.bytes], [1, 1000]);
+    store.deleteRepo(deb.id);
+    assert.equal(catalog.repoSummaries().has(deb.id), false);
+  });
+
+  it('pages through packages by name and by last change', () => {
+    const { store, catalog, py, add } = setup();
+    const ids = ['delta', 'alpha', 'charlie', 'bravo', 'echo'].map((n) => add(py.id, n, n, ''));
+    // Distinct, known update times: echo oldest … delta newest.
+    ['delta', 'alpha', 'charlie', 'bravo', 'echo'].forEach((_, i) => store.db.prepare('UPDATE packages SET updated_at = ? WHERE id = ?').run(`2026-01-0${9 - i}T00:00:00.000Z`, ids[i]));
+    const byName = catalog.packagesPage(py.id, { sort: 'name', offset: 0, limit: 2 });
+    assert.equal(byName.total, 5);
+    assert.deepEqual(byName.rows.map((r) => r.name), ['alpha', 'bravo']);
+    assert.deepEqual(catalog.packagesPage(py.id, { sort: 'name', offset: 4, limit: 2 }).rows.map((r) => r.name), ['echo']);
+    assert.deepEqual(catalog.packagesPage(py.id, { sort: 'updated', offset: 0, limit: 3 }).rows.map((r) => r.name), ['delta', 'alpha', 'charlie']);
+  });
+
+  it('finds names in any of their spellings, summaries by word, and words by their start', () => {
+    const { catalog, py, deb, add } = setup();
+    add(py.id, 'foo-bar', 'Foo_Bar', 'Tools for bars');
+    add(py.id, 'zope-interface', 'zope.interface', 'Interfaces for Python');
+    add(py.id, 'requests', 'requests', 'HTTP for Humans');
+    add(deb.id, 'libfoo-dev', 'libfoo-dev', 'development files for libfoo');
+    const all = [py.id, deb.id];
+    const names = (q: string, repoIds = all) => catalog.search(q, { repoIds, offset: 0, limit: 10 }).rows.map((r) => r.name);
+    for (const q of ['foo-bar', 'Foo_Bar', 'foo.bar', 'FOO BAR']) assert.deepEqual(names(q), ['foo-bar'], q);
+    assert.deepEqual(names('zope_interface'), ['zope-interface']);
+    assert.deepEqual(names('humans'), ['requests']);
+    assert.deepEqual(names('req'), ['requests']);
+    assert.deepEqual(names('Intérfaces'), ['zope-interface'], 'diacritics fold');
+    assert.deepEqual(names('libfoo'), ['libfoo-dev']);
+    assert.deepEqual(names('libfoo', [py.id]), [], 'only the repositories asked for');
+    assert.deepEqual(names('nothing-like-it'), []);
+    assert.deepEqual(names(''), []);
+    assert.deepEqual(names('for', []), [], 'no readable repository, no results');
+    const hit = catalog.search('requests', { repoIds: all, offset: 0, limit: 1 }).rows[0];
+    assert.equal(hit.repoId, py.id);
+    assert.equal(hit.summary, 'HTTP for Humans');
+  });
+
+  it('ranks an exact name above names and summaries that only contain the word', () => {
+    const { catalog, py, add } = setup();
+    add(py.id, 'flask-login', 'Flask-Login', 'User sessions for flask');
+    add(py.id, 'my-app', 'my-app', 'An app built on flask and flask extensions');
+    add(py.id, 'flask', 'Flask', 'A micro web framework');
+    const rows = catalog.search('flask', { repoIds: [py.id], offset: 0, limit: 10 }).rows;
+    assert.equal(rows[0].name, 'flask');
+    assert.equal(rows.at(-1)!.name, 'my-app', 'a name match weighs more than a summary match');
+  });
+
+  it('treats every query as words: FTS5 syntax cannot be injected', () => {
+    const { catalog, py, add } = setup();
+    add(py.id, 'near', 'near', 'a "quoted" summary');
+    for (const q of ['"', 'near(', 'NEAR(a b)', '*', 'a OR', 'display_name:x', '^near', '-', 'a AND NOT b', "'; DROP TABLE packages; --", '\u0000']) {
+      assert.doesNotThrow(() => catalog.search(q, { repoIds: [py.id], offset: 0, limit: 10 }), q);
+    }
+    assert.deepEqual(searchTerms('NEAR(a, b) "x"*'), ['near', 'a', 'b', 'x']);
+    assert.equal(searchTerms('a b c d e f g h i j').length, 8);
+  });
+
+  it('stops counting at the cap', () => {
+    const { store, catalog, py } = setup();
+    store.transaction(() => {
+      for (let i = 0; i < SEARCH_COUNT_CAP + 20; i++) store.setPackageSummary(store.upsertPackage(py.id, `pkg-${i}`, `pkg-${i}`), 'common word');
+    });
+    const r = catalog.search('common', { repoIds: [py.id], offset: 0, limit: 5 });
+    assert.equal(r.total, SEARCH_COUNT_CAP);
+    assert.equal(r.rows.length, 5);
+  });
+
+  it('reports a proxy\'s cached documents and its last contact with the upstream', () => {
+    const { db, catalog, py } = setup();
+    assert.deepEqual(catalog.proxyState(py.id), { lastUpstreamContact: null, cachedDocuments: 0 });
+    const at = Date.parse('2026-11-30T10:00:00Z');
+    db.prepare('INSERT INTO proxy_cache (repo_id, key, status, fetched_at) VALUES (?, ?, ?, ?)').run(py.id, 'a', 200, at - 1000);
+    db.prepare('INSERT INTO proxy_cache (repo_id, key, status, fetched_at) VALUES (?, ?, ?, ?)').run(py.id, 'b', 404, at);
+    assert.deepEqual(catalog.proxyState(py.id), { lastUpstreamContact: '2026-11-30T10:00:00.000Z', cachedDocuments: 1 });
+  });
+
+  it('fills the totals, summaries and search index of a database written before them', () => {
+    const raw = new DatabaseSync(':memory:');
+    for (const m of migrations.slice(0, 3)) raw.exec(m);
+    raw.exec('PRAGMA user_version = 3');
+    const now = '2026-01-01T00:00:00.000Z';
+    raw.prepare("INSERT INTO repositories (id, name, format, kind, created_at) VALUES (1, 'py', 'pypi', 'hosted', ?), (2, 'deb', 'apt', 'hosted', ?)").run(now, now);
+    raw.prepare("INSERT INTO blobs VALUES (?, 5, ?)").run(SHA, now);
+    raw.prepare("INSERT INTO packages (id, repo_id, name, display_name, created_at, updated_at) VALUES (1, 1, 'old-pkg', 'Old_Pkg', ?, ?), (2, 2, 'libx', 'libx', ?, ?)").run(now, now, now, now);
+    raw.prepare(`INSERT INTO versions (package_id, version, meta, created_at) VALUES (1, '1.0', '{"summary":"an older summary"}', ?), (1, '2.0', '{"summary":"the newest summary"}', ?), (2, '1', '{"description":"X library\nmore"}', ?)`).run(now, now, now);
+    raw.prepare("INSERT INTO files (repo_id, version_id, path, filename, sha256, size, created_at) VALUES (1, 2, 'p/old.whl', 'old.whl', ?, 5, ?)").run(SHA, now);
+    // The migrations after 3, as openDatabase applies them.
+    for (let v = 3; v < migrations.length; v++) raw.exec(migrations[v]);
+    const catalog = new Catalog(raw);
+    assert.deepEqual(catalog.repoSummaries().get(1), { packages: 1, files: 1, bytes: 5, lastChange: now });
+    assert.deepEqual(catalog.search('newest', { repoIds: [1], offset: 0, limit: 5 }).rows.map((r) => r.summary), ['the newest summary']);
+    assert.deepEqual(catalog.search('old pkg', { repoIds: [1], offset: 0, limit: 5 }).rows.map((r) => r.name), ['old-pkg']);
+    assert.deepEqual(catalog.search('library', { repoIds: [2], offset: 0, limit: 5 }).rows.map((r) => r.summary), ['X library']);
+    assert.equal(new Store(raw).getFileByPath(1, 'p/old.whl')!.uploadedBy, null);
+  });
+});
