@@ -4,6 +4,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   pypi: () => import('./pypi.ts'),
   proxy: () => import('./proxy.ts'),
   load: () => import('./load.ts'),
+  pages: () => import('./pages.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

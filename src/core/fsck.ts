@@ -1,7 +1,7 @@
 // `wharf fsck`: check a data directory against itself, offline (the caller holds the data
 // directory's lock, so nothing changes underneath): every file row's blob (present, size,
 // sha256 recomputed), every published index scope against a fresh build of it, scopes left
-// dirty, temp files and orphaned blobs. `repair` republishes what differs, removes temp
+// dirty, temp files, orphaned blobs, and the totals and search index the pages read. `repair` republishes what differs, removes temp
 // files and orphans past the grace period, and names what it cannot fix.
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -12,7 +12,8 @@ import type { Wharf } from './wharf.ts';
 export type FsckProblemKind =
   | 'blob-missing' | 'blob-size' | 'blob-sha256'
   | 'index-differs' | 'scope-dirty'
-  | 'temp-file' | 'orphan-blob';
+  | 'temp-file' | 'orphan-blob'
+  | 'catalog-totals' | 'search-index';
 
 export interface FsckProblem {
   kind: FsckProblemKind;
@@ -53,6 +54,7 @@ export async function fsck(wharf: Wharf, opts: FsckOptions = {}): Promise<FsckRe
   await checkBlobs(wharf, report, opts.hashBlobs ?? true);
   await checkIndexes(wharf, report);
   await checkGarbage(wharf, report, graceMs);
+  checkCatalog(wharf, report);
   if (opts.repair) await repair(wharf, report, graceMs);
   report.clean = report.problems.every((p) => p.repaired);
   return report;
@@ -180,6 +182,17 @@ async function checkGarbage(wharf: Wharf, report: FsckReport, graceMs: number): 
   for (const [sha256, f] of onDisk) if (!wharf.store.isBlobReferenced(sha256)) orphan(sha256, f.size, f.mtimeMs);
 }
 
+/** The pages' totals and search index, which triggers keep in step with the rows. */
+function checkCatalog(wharf: Wharf, report: FsckReport): void {
+  for (const id of wharf.catalog.driftedTotals()) {
+    const repo = wharf.store.getRepoById(id)?.name ?? String(id);
+    report.problems.push({ kind: 'catalog-totals', repo, repaired: false, message: `${repo}: the package, file or byte totals the pages show differ from its rows` });
+  }
+  if (!wharf.catalog.searchIndexIntact()) {
+    report.problems.push({ kind: 'search-index', repaired: false, message: 'the search index differs from the packages it indexes' });
+  }
+}
+
 async function repair(wharf: Wharf, report: FsckReport, graceMs: number): Promise<void> {
   const byRepo = new Map<string, Set<string>>();
   for (const p of report.problems) {
@@ -201,6 +214,10 @@ async function repair(wharf: Wharf, report: FsckReport, graceMs: number): Promis
   }
   for (const p of report.problems) {
     if ((p.kind === 'index-differs' || p.kind === 'scope-dirty') && !failed.has(`${p.repo}\n${p.scope}`)) p.repaired = true;
+  }
+  if (report.problems.some((p) => p.kind === 'catalog-totals' || p.kind === 'search-index')) {
+    wharf.catalog.rebuild();
+    for (const p of report.problems) if (p.kind === 'catalog-totals' || p.kind === 'search-index') p.repaired = true;
   }
   // The caller holds the data directory's lock: no upload is writing to blobs/tmp.
   for (const p of report.problems) {

@@ -106,4 +106,34 @@ export class Catalog extends StatementOwner {
       .all(match, repos, asName(query), query.trim().toLowerCase(), o.limit, o.offset) as Row[];
     return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
   }
+
+  /** Repositories whose kept totals differ from a count of their rows (fsck). */
+  driftedTotals(): number[] {
+    return (this.stmt(`SELECT r.id FROM repositories r LEFT JOIN repo_stats s ON s.repo_id = r.id
+      WHERE s.repo_id IS NULL
+         OR s.packages != (SELECT COUNT(*) FROM packages p WHERE p.repo_id = r.id)
+         OR s.files != (SELECT COUNT(*) FROM files f WHERE f.repo_id = r.id)
+         OR s.bytes != (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = r.id)`).all() as Row[]).map((r) => Number(r.id));
+  }
+
+  /** Whether the search index holds exactly the packages' names and summaries (fsck). */
+  searchIndexIntact(): boolean {
+    try {
+      this.db.exec("INSERT INTO package_search (package_search, rank) VALUES ('integrity-check', 1)");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Count every repository's totals again and rebuild the search index from the packages. */
+  rebuild(): void {
+    this.db.exec(`
+      INSERT INTO repo_stats (repo_id) SELECT id FROM repositories WHERE id NOT IN (SELECT repo_id FROM repo_stats);
+      UPDATE repo_stats SET
+        packages = (SELECT COUNT(*) FROM packages p WHERE p.repo_id = repo_stats.repo_id),
+        files = (SELECT COUNT(*) FROM files f WHERE f.repo_id = repo_stats.repo_id),
+        bytes = (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = repo_stats.repo_id);
+      INSERT INTO package_search (package_search) VALUES ('rebuild');`);
+  }
 }

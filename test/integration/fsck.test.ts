@@ -94,6 +94,13 @@ describe('wharf fsck', () => {
     const release = db.prepare("UPDATE indexes SET body = CAST(replace(CAST(body AS TEXT), 'Components: main', 'Components: main evil') AS BLOB) WHERE key = 'dists/stable/InRelease' AND CAST(body AS TEXT) LIKE '%Components: main%'").run();
     assert.equal(release.changes, 1);
     // Marks are generation-counted and kept once published: a new change bumps the generation.
+    // The pages' read model: totals and the search index, edited behind the triggers' back.
+    db.exec("UPDATE repo_stats SET bytes = bytes + 1 WHERE repo_id = (SELECT id FROM repositories WHERE name = 'arch')");
+    db.exec("DROP TRIGGER package_search_change; UPDATE packages SET summary = 'not indexed' WHERE name = 'tool'");
+    db.exec(`CREATE TRIGGER package_search_change AFTER UPDATE OF display_name, summary ON packages BEGIN
+      INSERT INTO package_search (package_search, rowid, display_name, summary) VALUES ('delete', old.id, old.display_name, old.summary);
+      INSERT INTO package_search (rowid, display_name, summary) VALUES (new.id, new.display_name, new.summary);
+    END`);
     db.prepare("INSERT INTO dirty_scopes (repo_id, scope) SELECT id, 'dir:' FROM repositories WHERE name = 'files' ON CONFLICT (repo_id, scope) DO UPDATE SET gen = MAX(gen, published_gen) + 1").run();
     db.close();
 
@@ -104,10 +111,12 @@ describe('wharf fsck', () => {
       'blob-missing files/dir/a.bin',
       'blob-sha256 files/dir/c.bin',
       'blob-size files/dir/b.bin',
+      'catalog-totals arch/',
       'index-differs deb/suite:stable',
       'index-differs pypi/project:tool',
       'orphan-blob /',
       'scope-dirty files/dir:',
+      'search-index /',
       'temp-file /123-interrupted',
     ]);
     assert.equal(before.report!.youngOrphans, 1);
