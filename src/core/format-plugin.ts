@@ -157,6 +157,8 @@ export interface SetupStep {
   code?: string;
   /** The file `code` goes into, e.g. `~/.pypirc`. */
   file?: string;
+  /** `token`: the step says where YOUR_TOKEN comes from (left out where a real token is filled in). */
+  about?: 'token';
 }
 
 /** A client's set-up for one repository: pip, twine, apt, pacman, curl. */

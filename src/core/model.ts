@@ -91,6 +91,17 @@ export interface TokenRow {
   lastUsedAt: string | null;
 }
 
+/** A browser session (the cookie holds the secret; only its hash is stored). Times in ms. */
+export interface SessionRow {
+  secretHash: string;
+  userId: number;
+  /** The synchronizer token every form of this session carries. */
+  csrf: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Repository names are URL path segments: lowercase, no `/`, and never the reserved `-`. */
 export function isValidRepoName(name: string): boolean {

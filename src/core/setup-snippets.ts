@@ -30,7 +30,17 @@ export function tokenStep(site: SetupSite, permission: 'read' | 'write', repoNam
     text: `Replace ${TOKEN_PLACEHOLDER} with a token that may ${permission === 'read' ? 'read' : 'write to'} ${repoName}: with WHARF_USER and WHARF_PASSWORD `
       + `set to your login, this command prints one, once (your user name and password work too, in place of ${TOKEN_USER} and ${TOKEN_PLACEHOLDER}).`,
     code: `WHARF_URL=${site.server} wharf token create --name ${repoName}-${permission} --repo ${repoName} --permission ${permission}`,
+    about: 'token',
   };
+}
+
+/** Snippets with a real token in place of YOUR_TOKEN (a token just made, shown once), without the step that says how to make one. */
+export function fillToken(sections: SetupSection[], token: string): SetupSection[] {
+  const fill = (s: string) => s.split(TOKEN_PLACEHOLDER).join(token);
+  return sections.map((sec) => ({
+    title: sec.title,
+    steps: sec.steps.filter((st) => st.about !== 'token').map((st) => ({ ...st, text: fill(st.text), ...(st.code !== undefined ? { code: fill(st.code) } : {}) })),
+  }));
 }
 
 /** The section that says a repository takes no uploads (a proxy, a group without uploadTo). */

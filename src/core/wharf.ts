@@ -6,6 +6,7 @@ import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
 import { can, type Principal } from './auth/principal.ts';
 import { Catalog } from '../db/catalog.ts';
+import { Sessions } from './auth/sessions.ts';
 import { ProxyCacheStore } from '../db/proxy-cache-store.ts';
 import { badRequest, conflict, notFound, WharfError } from './errors.ts';
 import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './group.ts';
@@ -37,6 +38,7 @@ export class Wharf {
   readonly blobs: BlobStore;
   readonly log: Logger;
   readonly auth: Authenticator;
+  readonly sessions: Sessions;
   readonly indexCache = new IndexCache();
   readonly publisher: Publisher;
   readonly packages: PackageService;
@@ -62,6 +64,7 @@ export class Wharf {
     this.upstreams.log = log;
     for (const p of plugins) this.plugins.set(p.format, p);
     this.auth = new Authenticator(store);
+    this.sessions = new Sessions(store);
     this.publisher = new Publisher(store, this.indexCache);
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.db);

@@ -179,4 +179,18 @@ export const migrations: string[] = [
     INSERT INTO package_search (rowid, display_name, summary) VALUES (new.id, new.display_name, new.summary);
   END;
   `,
+  // Browser sessions (src/core/auth/sessions.ts): only a hash of the cookie's secret is kept.
+  // Times are milliseconds since the epoch; rows go with their user.
+  `
+  CREATE TABLE sessions (
+    secret_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_by_user ON sessions(user_id);
+  CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+  `,
 ];

@@ -2,7 +2,7 @@
 // SQL stays in one place and another engine (PostgreSQL) can implement the same methods.
 import { StatementOwner } from './statements.ts';
 import type {
-  FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, TokenRow, User, VersionRow,
+  FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, SessionRow, TokenRow, User, VersionRow,
 } from '../core/model.ts';
 import { nowIso } from '../core/model.ts';
 import { transaction } from './database.ts';
@@ -46,6 +46,13 @@ function toToken(r: Row): TokenRow {
     id: String(r.id), userId: Number(r.user_id), name: String(r.name), secretHash: String(r.secret_hash),
     repos: JSON.parse(String(r.repos)), permission: r.permission as Permission,
     expiresAt: (r.expires_at as string | null) ?? null, createdAt: String(r.created_at), lastUsedAt: (r.last_used_at as string | null) ?? null,
+  };
+}
+
+function toSession(r: Row): SessionRow {
+  return {
+    secretHash: String(r.secret_hash), userId: Number(r.user_id), csrf: String(r.csrf),
+    createdAt: Number(r.created_at), lastSeenAt: Number(r.last_seen_at), expiresAt: Number(r.expires_at),
   };
 }
 
@@ -343,8 +350,12 @@ export class Store extends StatementOwner {
   countUsers(): number {
     return Number((this.stmt('SELECT COUNT(*) AS n FROM users').get() as Row).n);
   }
+  /** A new password ends every browser session of the user (one signed in elsewhere is signed out). */
   setUserPassword(id: number, passwordHash: string): void {
-    this.stmt('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
+    this.transaction(() => {
+      this.stmt('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
+      this.deleteSessionsOfUser(id);
+    });
   }
   setUserAdmin(id: number, isAdmin: boolean): void {
     this.stmt('UPDATE users SET is_admin = ? WHERE id = ?').run(isAdmin ? 1 : 0, id);
@@ -385,6 +396,32 @@ export class Store extends StatementOwner {
   }
   deleteToken(id: string): void {
     this.stmt('DELETE FROM tokens WHERE id = ?').run(id);
+  }
+
+  // --- browser sessions
+  createSession(s: SessionRow): void {
+    this.stmt('INSERT INTO sessions (secret_hash, user_id, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(s.secretHash, s.userId, s.csrf, s.createdAt, s.lastSeenAt, s.expiresAt);
+  }
+  getSession(secretHash: string): SessionRow | undefined {
+    const r = this.stmt('SELECT * FROM sessions WHERE secret_hash = ?').get(secretHash) as Row | undefined;
+    return r && toSession(r);
+  }
+  touchSession(secretHash: string, at: number): void {
+    this.stmt('UPDATE sessions SET last_seen_at = ? WHERE secret_hash = ?').run(at, secretHash);
+  }
+  deleteSession(secretHash: string): void {
+    this.stmt('DELETE FROM sessions WHERE secret_hash = ?').run(secretHash);
+  }
+  deleteSessionsOfUser(userId: number): void {
+    this.stmt('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  }
+  countSessionsOfUser(userId: number): number {
+    return Number((this.stmt('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?').get(userId) as Row).n);
+  }
+  /** Drop sessions past their absolute expiry, or idle since before `idleBefore`. */
+  deleteExpiredSessions(now: number, idleBefore: number): number {
+    return Number(this.stmt('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?').run(now, idleBefore).changes);
   }
 
   // --- settings

@@ -54,6 +54,10 @@ export interface Config {
   httpRedirect: boolean;
   /** On SIGTERM/SIGINT, requests in flight get this long before their connections are cut. */
   shutdownGraceSeconds: number;
+  /** A browser session unused this long (seconds) ends. */
+  sessionIdleTimeout: number;
+  /** A browser session ends this long (seconds) after sign-in. */
+  sessionMaxAge: number;
 }
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -75,6 +79,8 @@ export const DEFAULTS: Config = {
   repositories: [],
   trustedProxies: [],
   gcGraceSeconds: 3600,
+  sessionIdleTimeout: 12 * 3600,
+  sessionMaxAge: 7 * 86400,
   acmeDomains: [],
   acmeDirectory: LETS_ENCRYPT,
   httpRedirect: false,
@@ -212,7 +218,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
-      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds']);
+      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -222,6 +228,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
     if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
     if (parsed.shutdownGraceSeconds !== undefined) cfg.shutdownGraceSeconds = num(parsed.shutdownGraceSeconds, 'shutdownGraceSeconds');
+    if (parsed.sessionIdleTimeout !== undefined) cfg.sessionIdleTimeout = num(parsed.sessionIdleTimeout, 'sessionIdleTimeout');
+    if (parsed.sessionMaxAge !== undefined) cfg.sessionMaxAge = num(parsed.sessionMaxAge, 'sessionMaxAge');
     if (parsed.bodyIdleTimeout !== undefined) cfg.bodyIdleTimeout = num(parsed.bodyIdleTimeout, 'bodyIdleTimeout');
     if (parsed.sendIdleTimeout !== undefined) cfg.sendIdleTimeout = num(parsed.sendIdleTimeout, 'sendIdleTimeout');
     if (parsed.maxConnections !== undefined) cfg.maxConnections = num(parsed.maxConnections, 'maxConnections');
@@ -250,6 +258,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
   if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
   if (env.WHARF_SHUTDOWN_GRACE_SECONDS) cfg.shutdownGraceSeconds = num(env.WHARF_SHUTDOWN_GRACE_SECONDS, 'WHARF_SHUTDOWN_GRACE_SECONDS');
+  if (env.WHARF_SESSION_IDLE_TIMEOUT) cfg.sessionIdleTimeout = num(env.WHARF_SESSION_IDLE_TIMEOUT, 'WHARF_SESSION_IDLE_TIMEOUT');
+  if (env.WHARF_SESSION_MAX_AGE) cfg.sessionMaxAge = num(env.WHARF_SESSION_MAX_AGE, 'WHARF_SESSION_MAX_AGE');
   if (env.WHARF_BODY_IDLE_TIMEOUT) cfg.bodyIdleTimeout = num(env.WHARF_BODY_IDLE_TIMEOUT, 'WHARF_BODY_IDLE_TIMEOUT');
   if (env.WHARF_SEND_IDLE_TIMEOUT) cfg.sendIdleTimeout = num(env.WHARF_SEND_IDLE_TIMEOUT, 'WHARF_SEND_IDLE_TIMEOUT');
   if (env.WHARF_MAX_CONNECTIONS) cfg.maxConnections = num(env.WHARF_MAX_CONNECTIONS, 'WHARF_MAX_CONNECTIONS');

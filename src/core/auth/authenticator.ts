@@ -67,8 +67,23 @@ export class Authenticator {
       if (!principal) throw unauthorized('invalid credentials');
       return principal;
     }
-    const username = creds.username ?? '';
-    const known = this.recentlyVerified(username, creds.secret);
+    return this.password(creds.username ?? '', creds.secret, clientAddress);
+  }
+
+  /**
+   * A user name and password from the sign-in form: the same users, passwords and throttle as
+   * HTTP Basic, so failures through either count together. A token is not a password here: a
+   * browser session is a password login (it may manage the user's tokens), which a token never is.
+   */
+  async login(username: string, password: string, clientAddress: string): Promise<Extract<Principal, { kind: 'user' }>> {
+    if (username === '__token__' || looksLikeToken(password)) throw unauthorized('sign in with your user name and password, not a token');
+    const p = await this.password(username, password, clientAddress);
+    if (p.kind !== 'user') throw unauthorized('invalid credentials');
+    return p;
+  }
+
+  private async password(username: string, secret: string, clientAddress: string): Promise<Principal> {
+    const known = this.recentlyVerified(username, secret);
     if (known) return known;
     const client = throttleAddress(clientAddress);
     // User names are at most 64 characters: a longer one cannot log in, and is not kept whole.
@@ -79,14 +94,14 @@ export class Authenticator {
     // first had failed (60 of 60 concurrent guesses were heard). Right passwords sent at once
     // wait for the first, then pass as recently verified.
     return this.checking.run(nameKey, async () => {
-      const again = this.recentlyVerified(username, creds.secret);
+      const again = this.recentlyVerified(username, secret);
       if (again) return again;
       const wait = this.throttle.retryAfter([{ key: nameKey, limit: NAME_LIMIT }, { key: addressKey, limit: ADDRESS_LIMIT }]);
       if (wait > 0) throw new WharfError('TOO_MANY_REQUESTS', 'too many failed logins; try again later', { 'retry-after': String(wait) });
       this.throttle.begin([addressKey]);
       let principal: Principal | null;
       try {
-        principal = await this.byPassword(username, creds.secret);
+        principal = await this.byPassword(username, secret);
       } finally {
         this.throttle.settle([addressKey]);
       }

@@ -1,12 +1,15 @@
 // Who is asking, and what they may do with a repository.
-import type { Grant, Permission, Repository, TokenRow, User } from '../model.ts';
+import type { Grant, Permission, Repository, SessionRow, TokenRow, User } from '../model.ts';
 import { PERMISSIONS, permissionAtLeast } from '../model.ts';
 import { matchesRepoPattern } from './patterns.ts';
 
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; user: User; grants: Grant[] }
-  | { kind: 'token'; user: User; grants: Grant[]; token: TokenRow };
+  | { kind: 'token'; user: User; grants: Grant[]; token: TokenRow }
+  // A browser signed in through the form: the user's own rights, but cookie-borne, so the
+  // server takes it only for reads and for its own CSRF-checked forms (auth-hook.ts).
+  | { kind: 'session'; user: User; grants: Grant[]; session: SessionRow };
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
 
