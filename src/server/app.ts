@@ -27,6 +27,9 @@ import { registerMetrics } from './metrics.ts';
 import { watchBodyIdle } from './http/body-timeout.ts';
 import { SendIdleTimeout } from './http/send-timeout.ts';
 import { ResponseCache } from './http/response-cache.ts';
+import { registerAccountPages } from './pages/account.ts';
+import { registerAdminPages } from './pages/admin.ts';
+import { pageKit, registerFormScope } from './pages/form-routes.ts';
 import { createPages } from './pages/index.ts';
 import { registerRepoRoutes } from './repo-router.ts';
 import { Scheduler } from './scheduler.ts';
@@ -135,6 +138,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   await blobs.init();
   const wharf = new Wharf(store, blobs, plugins, app.log);
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;
+  wharf.sessions.options = { idleMs: config.sessionIdleTimeout * 1000, maxAgeMs: config.sessionMaxAge * 1000 };
   app.decorate('responseCache', responseCache);
   wharf.publisher.onPublished = () => responseCache.invalidate();
   wharf.onReposChanged(() => responseCache.invalidate());
@@ -183,6 +187,16 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     registerApiRoutes(api, apiRoutes);
     api.get(`${API_PREFIX}/openapi.json`, async () => openapi);
   });
+
+  if (opts.pages !== false) {
+    // Sign-in, tokens and administration: forms with urlencoded bodies and CSRF tokens.
+    await app.register(async (forms) => {
+      registerFormScope(forms, WHARF_VERSION);
+      const kit = pageKit(forms, wharf, WHARF_VERSION);
+      registerAccountPages(kit);
+      registerAdminPages(kit);
+    });
+  }
 
   await app.register(async (repos) => {
     // Repository routes read bodies themselves (streams, multipart), never buffered by Fastify.

@@ -1,13 +1,27 @@
 // Authenticates every request once, before routing: the principal is then on `req.principal`.
-import type { FastifyInstance } from 'fastify';
+// Credentials in the Authorization header win; without them, a browser's session cookie
+// counts for reads (GET, HEAD) everywhere, and for other methods only on routes declared as
+// page forms (`config: { pageForm: true }`), which check a CSRF token before anything else.
+// Elsewhere the cookie is ignored: a site that makes the browser post to the API or upload
+// gets an anonymous request.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseAuthorization } from '../core/auth/authenticator.ts';
 import { ANONYMOUS, type Principal } from '../core/auth/principal.ts';
 import type { Wharf } from '../core/wharf.ts';
+import { sessionSecretOf } from './pages/session.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyContextConfig {
+    /** A page's form: a session cookie authenticates its POSTs, and the route checks their CSRF token. */
+    pageForm?: boolean;
+  }
+}
+
+function sessionCounts(req: FastifyRequest): boolean {
+  return req.method === 'GET' || req.method === 'HEAD' || req.routeOptions.config?.pageForm === true;
 }
 
 export function registerAuth(app: FastifyInstance, wharf: Wharf): void {
@@ -16,7 +30,8 @@ export function registerAuth(app: FastifyInstance, wharf: Wharf): void {
   app.addHook('onRequest', (req, _reply, done) => {
     const header = req.headers.authorization;
     if (!header) {
-      req.principal = ANONYMOUS;
+      const secret = sessionSecretOf(req);
+      req.principal = (secret && sessionCounts(req) && wharf.sessions.principal(secret)) || ANONYMOUS;
       return done();
     }
     wharf.auth.authenticate(parseAuthorization(header), req.ip).then((p) => {

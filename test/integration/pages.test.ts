@@ -219,7 +219,7 @@ describe('pages for browsers', () => {
     const etag = own.headers.get('etag')!;
     const res = await fetch(`${s.url}/pypi/`, { headers: { accept: BROWSER, 'if-none-match': etag } });
     assert.equal(res.status, 304);
-    assert.equal(own.headers.get('vary'), 'Accept, Authorization');
+    assert.equal(own.headers.get('vary'), 'Accept, Authorization, Cookie');
     assert.match(own.headers.get('content-security-policy') ?? '', /default-src 'none'/);
   });
 

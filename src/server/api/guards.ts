@@ -13,11 +13,14 @@ export function requireUser(req: FastifyRequest): User {
 /**
  * Accounts, grants and tokens are managed only by a password login: a token, whatever its
  * scope, never changes a password, a user, a grant or a token, so a leaked token cannot be
- * turned into its owner's account (docs/security.md).
+ * turned into its owner's account (docs/security.md). Nor does a browser session through the
+ * API: it is borne by a cookie that any site can make the browser send; its user does these
+ * things through the pages' forms, which check a CSRF token.
  */
 export function requirePasswordLogin(req: FastifyRequest): User {
   const user = requireUser(req);
   if (req.principal.kind === 'token') throw forbidden('managing users, grants and tokens needs a password login, not a token');
+  if (req.principal.kind !== 'user') throw forbidden('managing users, grants and tokens through the API needs a password login (HTTP Basic); in a browser, use the pages');
   return user;
 }
 

@@ -10,8 +10,8 @@ import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requirePasswordLogin, requireServerAdmin, requireUser } from './guards.ts';
 
-const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const MIN_PASSWORD = 8;
+export const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const MIN_PASSWORD = 8;
 
 const userView = (wharf: Wharf, u: User) => ({
   name: u.name, admin: u.isAdmin, createdAt: u.createdAt,

@@ -5,6 +5,7 @@
 // The byte budget counts keys and headers as well as bodies: the key holds the client's
 // Accept header, so many variants of one small page must not outgrow it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { carriesSession } from '../pages/session.ts';
 import { acceptsGzip, etagMatches } from './conditional.ts';
 
 interface CachedResponse {
@@ -60,7 +61,8 @@ export class ResponseCache {
 
   /** Serve `req` from the cache if it can be; true when answered. */
   tryServe(req: IncomingMessage, res: ServerResponse): boolean {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.authorization || req.headers.range) return false;
+    // A signed-in browser (session cookie) gets its own pages, made for it.
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.authorization || req.headers.range || carriesSession(req.headers.cookie)) return false;
     const entry = this.entries.get(ResponseCache.key(req.url ?? '', req.headers.accept, acceptsGzip(req.headers['accept-encoding'])));
     if (!entry || entry.generation !== this.generation || entry.expiresAt <= Date.now()) return false;
     // A page made for another Host must not be shown here: its URLs would point there.

@@ -5,7 +5,7 @@
 // checked by the caller (repo-router) exactly as for the format's own routes.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { can, principalName } from '../../core/auth/principal.ts';
+import { can } from '../../core/auth/principal.ts';
 import { unauthorized } from '../../core/errors.ts';
 import { groupOptionsOf } from '../../core/group.ts';
 import type { FormatPlugin } from '../../core/format-plugin.ts';
@@ -16,6 +16,7 @@ import { layout } from './layout.ts';
 import { wantsPage } from './negotiate.ts';
 import { repositoryBody } from './repository.ts';
 import { sendPage } from './send.ts';
+import { viewerOf } from './session.ts';
 import { siteFor } from './site.ts';
 
 /**
@@ -50,7 +51,6 @@ export interface Pages {
 
 export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: string): Pages {
   const rootTaken = new Map(plugins.map((p) => [p.format, servesRoot(p)]));
-  const viewerOf = (req: FastifyRequest) => (req.principal.kind === 'anonymous' ? null : principalName(req.principal));
   const frame = (req: FastifyRequest, title: string, body: ReturnType<typeof homeBody>) =>
     layout({ title, viewer: viewerOf(req), version, home: '/', body });
 

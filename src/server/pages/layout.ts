@@ -1,6 +1,7 @@
 // The frame of every page: landmarks (header, nav, main, footer), a little CSS that follows
 // the browser's light or dark preference, and no script: every page works without one.
 import { html, raw, type Html } from './html.ts';
+import type { Viewer } from './session.ts';
 
 const STYLE = raw([
   ':root{color-scheme:light dark;--fg:#1f2328;--muted:#59636e;--bg:#fff;--panel:#f6f8fa;--line:#d1d9e0;--link:#0550ae;--badge:#eaeef2}',
@@ -22,18 +23,26 @@ const STYLE = raw([
 
 export interface PageFrame {
   title: string;
-  /** Who is looking: a user name, or null for anonymous viewers. */
-  viewer: string | null;
+  /** Who is looking, or null for anonymous viewers. */
+  viewer: Viewer | null;
   version: string;
   /** Where the home page is, as a root-relative or absolute URL. */
   home: string;
   body: Html;
 }
 
+/** The header's account part: sign in, or who is signed in with their links and the sign-out form. */
+function viewerPart(v: Viewer | null): Html {
+  if (v === null) return html`<span class="viewer">Not signed in · <a href="/-/login">Sign in</a></span>`;
+  // HTTP Basic (or a token) in the browser: nothing to sign out of; forms need a session.
+  if (v.csrf === null) return html`<span class="viewer">Signed in as ${v.name}</span>`;
+  return html`<span class="viewer">Signed in as <strong>${v.name}</strong></span>
+<nav aria-label="Account"><ul><li><a href="/-/tokens">Tokens</a></li>${v.admin ? html`<li><a href="/-/admin/repositories">Admin</a></li>` : ''}</ul></nav>
+<form class="signout" method="post" action="/-/logout"><input type="hidden" name="csrf" value="${v.csrf}"><button type="submit">Sign out</button></form>`;
+}
+
 export function layout(p: PageFrame): string {
-  const viewer = p.viewer === null
-    ? html`<span class="viewer">Not signed in · <a href="${p.home}?login">sign in</a></span>`
-    : html`<span class="viewer">Signed in as ${p.viewer}</span>`;
+  const viewer = viewerPart(p.viewer);
   return html`<!DOCTYPE html>
 <html lang="en">
 <head>

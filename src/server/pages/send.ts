@@ -1,5 +1,6 @@
 // Sending a page: a strong ETag and 304s, a strict policy (no script, no framing), and for
-// anonymous viewers a copy in the response cache, kept for the Host it names.
+// anonymous viewers a copy in the response cache, kept for the Host it names (never for a
+// request with credentials or a session: those pages are `private`).
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { acceptsGzip, etagMatches } from '../http/conditional.ts';
@@ -10,6 +11,8 @@ const POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; b
 export interface SendPageOptions {
   /** The page is the same for every anonymous viewer (it shows nothing private). */
   shared: boolean;
+  /** The page holds a secret shown once (a new token): no cache keeps it, not even the browser's. */
+  noStore?: boolean;
 }
 
 export function sendPage(req: FastifyRequest, reply: FastifyReply, page: string, opts: SendPageOptions): FastifyReply {
@@ -17,16 +20,18 @@ export function sendPage(req: FastifyRequest, reply: FastifyReply, page: string,
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   reply.header('content-type', 'text/html; charset=utf-8');
   reply.header('etag', etag);
-  // What a page shows depends on who asks: a shared cache must not keep a signed-in viewer's.
-  reply.header('vary', 'Accept, Authorization');
-  reply.header('cache-control', opts.shared ? 'no-cache' : 'private, no-cache');
+  // What a page shows depends on who asks: a shared cache must not keep a signed-in viewer's
+  // (it names them, and a session's pages carry its CSRF token).
+  const shared = opts.shared && req.principal.kind === 'anonymous';
+  reply.header('vary', 'Accept, Authorization, Cookie');
+  reply.header('cache-control', opts.noStore ? 'no-store' : shared ? 'no-cache' : 'private, no-cache');
   reply.header('content-security-policy', POLICY);
   reply.header('x-content-type-options', 'nosniff');
   reply.header('referrer-policy', 'same-origin');
-  if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+  if (reply.statusCode === 200 && etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
   reply.header('content-length', String(body.length));
   const cache = (req.server as { responseCache?: ResponseCache }).responseCache;
-  if (cache && opts.shared && req.principal.kind === 'anonymous' && req.method === 'GET') {
+  if (cache && shared && !opts.noStore && req.method === 'GET') {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
     cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), etag, headers, body, Infinity, siteOf(req.headers));
