@@ -38,7 +38,14 @@ interface Identity {
   grants?: [pattern: string, level: Level][];
   /** A token: its permission and repository patterns (the owner's grants also bound it). */
   token?: { level: Level; repos: string[] };
+  /**
+   * A browser session (the `wharf_session` cookie, no Authorization): the user's rights for
+   * GET and HEAD; anything else is anonymous (only the pages' CSRF-checked forms take the
+   * cookie for other methods, and accounts.test.ts covers those).
+   */
+  session?: boolean;
   auth: string | null;
+  cookie?: string;
   /** The client address it calls from (each identity its own: throttling is per address). */
   address: string;
 }
@@ -67,7 +74,7 @@ function level(id: Identity, repo: Pick<RepoInfo, 'name' | 'public'>): Level {
   return Math.max(own, pub) as Level;
 }
 
-const passwordLogin = (id: Identity) => id.valid && !!id.user && !id.token;
+const passwordLogin = (id: Identity) => id.valid && !!id.user && !id.token && !id.session;
 const passwordAdmin = (id: Identity) => passwordLogin(id) && !!id.serverAdmin;
 /** Server administration other than accounts: an admin by password, or their admin token on `*`. */
 const serverAdmin = (id: Identity) => id.valid && !!id.serverAdmin && (!id.token || (id.token.level === 3 && id.token.repos.includes('*')));
@@ -90,6 +97,12 @@ interface Call {
 const read = (c: Call) => level(c.identity, c.repo!) >= LEVELS.read;
 const write = (c: Call) => level(c.identity, c.repo!) >= LEVELS.write;
 const admin = (c: Call) => level(c.identity, c.repo!) >= LEVELS.admin;
+
+/** The identity a call is judged as: a session's cookie counts for reads only. */
+function effective(c: Call): Call {
+  if (!c.identity.session || c.method === 'GET' || c.method === 'HEAD') return c;
+  return { ...c, identity: { name: `${c.identity.name} (cookie ignored)`, valid: true, auth: null, address: c.identity.address } };
+}
 
 /** What docs/security.md allows, per management API route. */
 const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => boolean> = {
@@ -139,6 +152,10 @@ const PAGE_POLICY: Record<string, (c: Call) => boolean> = {
   '/?login': (c) => c.identity.valid && !!c.identity.user,
   '/:repo/': read,
   '/:repo/?setup': read,
+  '/-/login': (c) => c.identity.valid,
+  '/-/tokens': (c) => c.identity.valid && !!c.identity.session,
+  '/-/admin/repositories': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
+  '/-/admin/users': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
 };
 /** A browser's Accept, for pages asked for by it. */
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -181,13 +198,14 @@ describe('authorization matrix', () => {
   let victimTokenId = '';
   const stats = { calls: 0, unauthorized: [] as string[], leaks: [] as string[], overstrict: [] as string[], allowedOk: 0, serverErrors: [] as string[] };
 
-  const inject = (method: string, url: string, auth: string | null, opts: { body?: unknown; raw?: Buffer; contentType?: string; address?: string; accept?: string } = {}) =>
+  const inject = (method: string, url: string, auth: string | null, opts: { body?: unknown; raw?: Buffer; contentType?: string; address?: string; accept?: string; cookie?: string } = {}) =>
     server.app.inject({
       method: method as 'GET',
       url,
       remoteAddress: opts.address ?? '127.0.0.1',
       headers: {
         ...(auth ? { authorization: auth } : {}),
+        ...(opts.cookie ? { cookie: opts.cookie } : {}),
         ...(opts.accept ? { accept: opts.accept } : {}),
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(opts.raw ? { 'content-type': opts.contentType ?? 'application/octet-stream' } : {}),
@@ -326,6 +344,8 @@ describe('authorization matrix', () => {
       id({ name: 'revoked token', valid: false, auth: `Bearer ${revoked.token}` }),
       id({ name: 'server admin\'s admin token', valid: true, user: 'admin', serverAdmin: true, grants: [], token: { level: 3, repos: ['*'] }, auth: `Bearer ${adminToken.token}` }),
       id({ name: 'server admin', valid: true, user: 'admin', serverAdmin: true, grants: [], auth: server.adminAuth }),
+      id({ name: 'writer\'s browser session', valid: true, user: 'writer', grants: grantsOf('writer'), session: true, auth: null }),
+      id({ name: 'server admin\'s browser session', valid: true, user: 'admin', serverAdmin: true, grants: [], session: true, auth: null }),
     );
   });
   after(async () => {
@@ -466,7 +486,7 @@ describe('authorization matrix', () => {
     [...repos.values()].filter((r) => r.marker && level(identity, r) < LEVELS.read).map((r) => r.marker!);
 
   async function check(c: Call, allowed: boolean, redirectAllowed = allowed) {
-    const r = await inject(c.method, c.url, c.identity.auth, { body: c.body, raw: c.rawBody, contentType: c.contentType, address: c.identity.address, accept: c.accept });
+    const r = await inject(c.method, c.url, c.identity.auth, { body: c.body, raw: c.rawBody, contentType: c.contentType, address: c.identity.address, accept: c.accept, cookie: c.identity.cookie });
     stats.calls++;
     routesCalled.add(c.route);
     const ok = r.statusCode < 400 && !(redirectAllowed && r.statusCode >= 300);
@@ -497,19 +517,23 @@ describe('authorization matrix', () => {
     const openapi = JSON.parse((await inject('GET', '/-/api/v1/openapi.json', null)).body);
     const started = Date.now();
     for (const identity of identities) {
+      // Signed in when its turn comes: an earlier identity's password change (to the same
+      // password) ends the user's sessions, as it should.
+      if (identity.session) identity.cookie = `wharf_session=${server.wharf.sessions.create(server.wharf.store.getUserByName(identity.user!)!).secret}`;
       for (const c of apiCalls(openapi, identity)) {
         const policy = API_POLICY[c.route];
         assert.ok(policy, `no policy for ${c.route}: add it to API_POLICY (and docs/security.md)`);
-        await check(c, policy(c, repos));
+        await check(c, policy(effective(c), repos));
       }
       for (const { call, access } of protocolCalls(identity)) {
-        const { allowed, redirect } = protocolAllowed(call, access, repos);
+        const { allowed, redirect } = protocolAllowed(effective(call), access, repos);
         await check(call, allowed, redirect);
       }
       for (const call of pageCalls(identity)) {
         const policy = PAGE_POLICY[call.route.slice('page GET '.length)];
         assert.ok(policy, `no policy for ${call.route}: add it to PAGE_POLICY (and docs/security.md)`);
-        await check(call, policy(call));
+        // A page that sends its viewer to sign in (303) shows nothing: not a success.
+        await check(call, policy(call), true);
       }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -76,7 +76,7 @@ export function pageErrors(version: string) {
     const status = isWharfError(err) ? err.status : 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 500 || status < 400) return errorHandler(err, req, reply);
     req.log.info({ status, reason: err.message }, 'page request refused');
-    if (isWharfError(err)) for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
+    if (isWharfError(err)) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
     reply.code(status);
     const body = html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Cannot do that'}</h1>
 <p role="alert">${err.message}</p>

@@ -21,13 +21,20 @@ import { siteFor } from './site.ts';
 
 /**
  * The pages as a route table (for the authorization matrix and the docs): `page` is how a
- * request asks for one, `access` what the viewer needs.
+ * request asks for one (a browser's Accept, a query, or a URL of its own), `access` what the
+ * viewer needs.
  */
-export const PAGE_ROUTES: { path: string; page: 'accept' | 'query'; access: Permission | 'anyone' }[] = [
+export const PAGE_ROUTES: { path: string; page: 'accept' | 'query' | 'path'; access: Permission | 'anyone' | 'session' | 'admin-session' }[] = [
   { path: '/', page: 'accept', access: 'anyone' },
   { path: '/?login', page: 'query', access: 'anyone' },
   { path: '/:repo/', page: 'accept', access: 'read' },
   { path: '/:repo/?setup', page: 'query', access: 'read' },
+  // Pages of their own URL (account.ts, admin.ts): `session` is a browser signed in through
+  // the form; `admin-session` a server administrator's (anyone else: 404).
+  { path: '/-/login', page: 'path', access: 'anyone' },
+  { path: '/-/tokens', page: 'path', access: 'session' },
+  { path: '/-/admin/repositories', page: 'path', access: 'admin-session' },
+  { path: '/-/admin/users', page: 'path', access: 'admin-session' },
 ];
 
 const hasQuery = (req: FastifyRequest, name: string) => Object.hasOwn((req.query ?? {}) as object, name);

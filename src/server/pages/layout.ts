@@ -19,6 +19,11 @@ const STYLE = raw([
   'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}',
   '.file{color:var(--muted);font-size:.9rem;margin:.2rem 0 0}.muted{color:var(--muted)}',
   'footer{border-top:1px solid var(--line);margin-top:2.5rem;padding-top:.8rem;padding-bottom:1.5rem;color:var(--muted);font-size:.9rem}',
+  // Forms of the account and administration pages.
+  'header form.signout{margin:0}input,select,button{font:inherit}form.stack label{display:block;margin:.7rem 0 .2rem}',
+  'form.stack input:not([type=radio]):not([type=checkbox]),form.stack select{min-width:min(24rem,100%)}form.stack fieldset{margin:.8rem 0;border:1px solid var(--line)}',
+  '.notice{border-left:4px solid var(--link);background:var(--panel);padding:.5rem .9rem;margin:.8rem 0}button.danger{color:#fff;background:#b42318;border:1px solid #b42318}',
+  'main nav ul{display:flex;gap:1rem;list-style:none;padding:0;margin:.8rem 0 0}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
 ].join(''));
 
 export interface PageFrame {

@@ -43,6 +43,7 @@ export interface Viewer {
 
 export function viewerOf(req: FastifyRequest): Viewer | null {
   const p = req.principal;
-  if (p.kind === 'anonymous') return null;
+  // No principal at all when authentication itself failed (wrong credentials): an error page for nobody.
+  if (!p || p.kind === 'anonymous') return null;
   return { name: p.user.name, admin: isServerAdmin(p), csrf: p.kind === 'session' ? p.session.csrf : null };
 }
