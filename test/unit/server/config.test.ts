@@ -22,6 +22,15 @@ describe('loadConfig', () => {
     assert.equal(c.data, join(dir, 'd'), 'relative to the config file');
     assert.deepEqual(c.repositories, [{ name: 'x', format: 'pypi' }]);
   });
+  it('reads the browser session lifetimes from the file and the environment', async () => {
+    assert.deepEqual([loadConfig({ env: {} }).sessionIdleTimeout, loadConfig({ env: {} }).sessionMaxAge], [43200, 604800]);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const file = join(dir, 'wharf.json');
+    await writeFile(file, JSON.stringify({ sessionIdleTimeout: 600, sessionMaxAge: 3600 }));
+    const c = loadConfig({ env: { WHARF_CONFIG: file, WHARF_SESSION_MAX_AGE: '7200' } });
+    assert.deepEqual([c.sessionIdleTimeout, c.sessionMaxAge], [600, 7200]);
+    assert.throws(() => loadConfig({ env: { WHARF_SESSION_IDLE_TIMEOUT: 'soon' } }), ConfigError);
+  });
   it('refuses unknown options and bad values clearly', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
     const file = join(dir, 'bad.json');
