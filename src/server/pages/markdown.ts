@@ -32,7 +32,7 @@ export function allowedUrl(url: string): boolean {
 }
 
 function createRenderer(): MarkdownIt {
-  const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false, maxNesting: 50 });
+  const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
   md.validateLink = allowedUrl;
   const rules = md.renderer.rules;
   rules.link_open = (tokens, idx, options, _env, self) => {
