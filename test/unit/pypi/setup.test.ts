@@ -39,3 +39,17 @@ test('twine: a .pypirc section named after the repository, for hosted repositori
   assert.deepEqual(code(proxy, 'twine'), []);
   assert.match(proxy.find((x) => x.title === 'twine')!.steps[0].text, /proxy: it takes no uploads/);
 });
+
+test('uv: a [[tool.uv.index]] entry with publish-url when uploads are taken, credentials variables for a private one', () => {
+  const hosted = pypiSetup({ name: 'team', kind: 'hosted' }, site('http://127.0.0.1:8080/team/'));
+  assert.deepEqual(code(hosted, 'uv', 'pyproject.toml'), ['[[tool.uv.index]]\nname = "team"\nurl = "http://127.0.0.1:8080/team/simple/"\npublish-url = "http://127.0.0.1:8080/team/"\ndefault = true\n']);
+  assert.ok(code(hosted, 'uv').includes('uv publish --index team --token YOUR_TOKEN'));
+  assert.ok(code(hosted, 'uv').includes('uv pip install --index-url http://127.0.0.1:8080/team/simple/ PACKAGE'));
+  assert.ok(!code(hosted, 'uv').some((c) => c.includes('UV_INDEX_')), 'a public index needs no credentials to read');
+  const secret = pypiSetup({ name: 'cu-121.x', kind: 'proxy' }, site('https://pkgs.example.org/cu-121.x/', { private: true, uploads: false }));
+  assert.deepEqual(code(secret, 'uv', 'pyproject.toml'), ['[[tool.uv.index]]\nname = "cu-121.x"\nurl = "https://pkgs.example.org/cu-121.x/simple/"\ndefault = true\n']);
+  assert.ok(code(secret, 'uv').includes('export UV_INDEX_CU_121_X_USERNAME=__token__\nexport UV_INDEX_CU_121_X_PASSWORD=YOUR_TOKEN'));
+  assert.ok(!code(secret, 'uv').some((c) => c.startsWith('uv publish')), 'a proxy takes no uploads');
+  const remote = pypiSetup({ name: 'x', kind: 'hosted' }, site('http://pkgs.internal:8126/x/'));
+  assert.ok(code(remote, 'uv').includes('export UV_INSECURE_HOST=pkgs.internal:8126'));
+});
