@@ -5,7 +5,7 @@ import type { Store } from '../db/store.ts';
 import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
 import type { Principal } from './auth/principal.ts';
 import type { WharfError } from './errors.ts';
-import type { FileRow, IndexRow, Permission, RepoKind, Repository } from './model.ts';
+import type { FileRow, IndexRow, PackageRow, Permission, RepoKind, Repository } from './model.ts';
 import type { Logger } from './logger.ts';
 import type { ContentCache } from './proxy/content-cache.ts';
 import type { MetadataCache } from './proxy/metadata-cache.ts';
@@ -167,6 +167,64 @@ export interface SetupSection {
   steps: SetupStep[];
 }
 
+/** Where a viewer reaches a repository, for a package page's URLs and install commands. */
+export interface PackageSite {
+  /** The server's URL as this viewer reached it, ending in `/`. */
+  server: string;
+  /** The URL clients install from (the repository's, or the group's the viewer came through), ending in `/`. */
+  url: string;
+  /** The name clients know that repository by (pacman's section, a `.pypirc` entry). */
+  name: string;
+  /** The URL the package's files are downloaded from (the repository holding them), ending in `/`. */
+  filesUrl: string;
+  /** Reading needs credentials: install commands carry placeholders. */
+  private: boolean;
+}
+
+/** A short status shown beside a version or a file; `tone` says how it reads. */
+export interface PackageBadge {
+  text: string;
+  tone?: 'ok' | 'warn' | 'bad';
+}
+
+/** One file of a version on a package page. */
+export interface PackageViewFile {
+  filename: string;
+  /** Absolute download URL. */
+  url: string;
+  size: number;
+  sha256: string;
+  uploadedAt: string;
+  /** The principal that uploaded it; null when unknown (proxied content). */
+  uploadedBy: string | null;
+  badges: PackageBadge[];
+  /** A line of plain text under the file (e.g. why it was yanked). */
+  note?: string;
+}
+
+/** One version on a package page: everything plain data, rendered by the pages. */
+export interface PackageViewVersion {
+  version: string;
+  badges: PackageBadge[];
+  /** Label → value (a list renders as a list), e.g. `['Requires-Python', '>=3.8']`. */
+  fields: [label: string, value: string | string[]][];
+  files: PackageViewFile[];
+  /** How to install exactly this version, each a sentence and the command. */
+  install: { text: string; code: string }[];
+}
+
+/** A package as its format shows it to people. */
+export interface PackageView {
+  /** Newest first, in the format's own version order. */
+  versions: PackageViewVersion[];
+  /** The newest version's one-line summary. */
+  summary: string | null;
+  /** Links the package names (home page, source): shown only when http(s). */
+  links: { label: string; url: string }[];
+  /** The long description: Markdown is rendered safely, anything else shown as text. */
+  description: { kind: 'markdown' | 'text'; text: string } | null;
+}
+
 export interface FormatPlugin {
   format: string;
   kinds: readonly RepoKind[];
@@ -207,4 +265,11 @@ export interface FormatPlugin {
   actionAccess?: Record<string, Permission>;
   /** How clients use this repository (shown on its page for browsers): plain text, no markup. */
   setupGuide?(ctx: RepoContext, site: SetupSite): Promise<SetupSection[]> | SetupSection[];
+  /** The stored name a name typed by a person refers to (PyPI normalizes); absent: the name as it is. */
+  packageName?(name: string): string;
+  /**
+   * A package as a page shows it, from its versions and files (indexed reads only). Absent
+   * for formats without packages (plain files).
+   */
+  packageView?(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView;
 }

@@ -9,6 +9,7 @@ import { noteMembershipChange } from './file-cache.ts';
 import { planAptUpload } from './ingest.ts';
 import { normalizeAptOptions } from './options.ts';
 import { SUITE_SCOPE_PREFIX } from './paths.ts';
+import { aptPackageView } from './package-view.ts';
 import { aptRoutes } from './routes.ts';
 import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
 import { aptSetup, aptSetupFacts } from './setup.ts';
@@ -51,6 +52,7 @@ export const aptFormat: FormatPlugin = {
   signedScopes: (ctx) => (ctx.repo.kind === 'hosted' ? allSuiteScopes(ctx) : []),
   actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },
   setupGuide: (ctx, site) => aptSetup(ctx.repo, site, aptSetupFacts(ctx)),
+  packageView: aptPackageView,
 };
 
 /** Suite maintenance has no meaning for a proxy: its suites are the upstream's. */

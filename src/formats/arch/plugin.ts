@@ -13,6 +13,7 @@ import { normalizeArchOptions } from './options.ts';
 import { fileListPath, scopesOfArch, signaturePath } from './paths.ts';
 import { archRoutes } from './routes.ts';
 import { archSetup, archSetupFacts } from './setup.ts';
+import { archPackageView } from './package-view.ts';
 
 const allScopes = (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => repoArchitectures(ctx).flatMap(scopesOfArch);
 
@@ -59,4 +60,5 @@ export const archFormat: FormatPlugin = {
   actions: archActions,
   actionAccess: archActionAccess,
   setupGuide: async (ctx, site) => archSetup(ctx.repo, site, await archSetupFacts(ctx)),
+  packageView: archPackageView,
 };

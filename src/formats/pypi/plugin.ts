@@ -10,6 +10,7 @@ import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
 import { pypiRoutes } from './routes.ts';
 import { normalizeVersion } from './version.ts';
 import { pypiSetup } from './setup.ts';
+import { pypiPackageView } from './package-view.ts';
 
 /** PEP 592: yank or unyank every file of a version, or one file of it. */
 async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked: boolean) {
@@ -69,4 +70,6 @@ export const pypiFormat: FormatPlugin = {
     'mirror-sync': (ctx, args, progress) => mirrorSync(ctx, args, progress),
   },
   setupGuide: (ctx, site) => pypiSetup(ctx.repo, site),
+  packageName: normalizeName,
+  packageView: pypiPackageView,
 };
