@@ -1,30 +1,12 @@
-// The frame of every page: landmarks (header, nav, main, footer), a little CSS that follows
-// the browser's light or dark preference, and no script: every page works without one.
-import { html, raw, type Html } from './html.ts';
+// The frame of every page: a skip link, landmarks (header, nav, search, main, footer), the
+// style sheet and script from /-/static/ (the CSP allows no inline ones; every page works
+// without the script), a search box on every page.
+import { html, type Html } from './html.ts';
 import type { Viewer } from './session.ts';
+import { STATIC_URLS } from './static.ts';
 
-const STYLE = raw([
-  ':root{color-scheme:light dark;--fg:#1f2328;--muted:#59636e;--bg:#fff;--panel:#f6f8fa;--line:#d1d9e0;--link:#0550ae;--badge:#eaeef2}',
-  '@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--panel:#151b23;--line:#3d444d;--link:#4493f8;--badge:#262c36}}',
-  'body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:var(--fg);background:var(--bg);line-height:1.5}',
-  'header,main,footer{max-width:60rem;margin:0 auto;padding:0 1rem}',
-  'header{display:flex;flex-wrap:wrap;gap:1rem;align-items:baseline;border-bottom:1px solid var(--line);padding-top:.8rem;padding-bottom:.8rem}',
-  'header .brand{font-weight:700;font-size:1.1rem}header nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0}',
-  'header .viewer{margin-left:auto;color:var(--muted)}',
-  'h1{font-size:1.5rem;margin:1.2rem 0 .4rem;word-break:break-all}h2{font-size:1.15rem;margin:1.6rem 0 .4rem}',
-  'a{color:var(--link)}a:focus-visible{outline:2px solid var(--link);outline-offset:2px}',
-  'table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid var(--line)}',
-  'th{font-weight:600}.badge{display:inline-block;background:var(--badge);border-radius:1rem;padding:0 .55rem;font-size:.85rem;margin-right:.3rem}',
-  'pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.7rem;overflow-x:auto;margin:.3rem 0 1rem}',
-  'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}',
-  '.file{color:var(--muted);font-size:.9rem;margin:.2rem 0 0}.muted{color:var(--muted)}',
-  'footer{border-top:1px solid var(--line);margin-top:2.5rem;padding-top:.8rem;padding-bottom:1.5rem;color:var(--muted);font-size:.9rem}',
-  // Forms of the account and administration pages.
-  'header form.signout{margin:0}input,select,button{font:inherit}form.stack label{display:block;margin:.7rem 0 .2rem}',
-  'form.stack input:not([type=radio]):not([type=checkbox]),form.stack select{min-width:min(24rem,100%)}form.stack fieldset{margin:.8rem 0;border:1px solid var(--line)}',
-  '.notice{border-left:4px solid var(--link);background:var(--panel);padding:.5rem .9rem;margin:.8rem 0}button.danger{color:#fff;background:#b42318;border:1px solid #b42318}',
-  'main nav ul{display:flex;gap:1rem;list-style:none;padding:0;margin:.8rem 0 0}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
-].join(''));
+/** Where the search page is (its form is a plain GET; the script adds search as you type). */
+export const SEARCH_PATH = '/-/search';
 
 export interface PageFrame {
   title: string;
@@ -34,6 +16,8 @@ export interface PageFrame {
   /** Where the home page is, as a root-relative or absolute URL. */
   home: string;
   body: Html;
+  /** The query to show in the header's search box. */
+  query?: string;
 }
 
 /** The header's account part: sign in, or who is signed in with their links and the sign-out form. */
@@ -55,15 +39,18 @@ export function layout(p: PageFrame): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${p.title}</title>
-<style>${STYLE}</style>
+<link rel="stylesheet" href="${STATIC_URLS.css}">
+<script src="${STATIC_URLS.js}" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">Skip to content</a>
 <header>
 <a class="brand" href="${p.home}">Wharf</a>
-<nav aria-label="Site"><ul><li><a href="${p.home}">Repositories</a></li></ul></nav>
+<nav aria-label="Site"><ul><li><a href="${p.home}">Repositories</a></li><li><a href="${SEARCH_PATH}">Search</a></li></ul></nav>
+<form role="search" aria-label="Site search" action="${SEARCH_PATH}" method="get" data-suggest><label for="site-search" class="visually-hidden">Search packages</label><input type="search" id="site-search" name="q" value="${p.query ?? ''}" placeholder="Search packages"><button type="submit">Search</button></form>
 ${viewer}
 </header>
-<main>
+<main id="main" tabindex="-1">
 ${p.body}
 </main>
 <footer>Wharf ${p.version}</footer>
