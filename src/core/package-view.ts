@@ -7,11 +7,6 @@ export function fileUrl(base: string, path: string): string {
   return base + path.split('/').map(encodeURIComponent).join('/');
 }
 
-/** The principal that uploaded a file; null when unknown (proxied, or stored before uploads were recorded). */
-export function uploaderOf(f: FileRow): string | null {
-  return (f as FileRow & { uploadedBy?: string | null }).uploadedBy ?? null;
-}
-
 /** A stored file as a package page lists it. */
 export function viewFile(f: FileRow, site: PackageSite, badges: PackageBadge[] = [], note?: string): PackageViewFile {
   const cached = typeof f.meta.upstreamUrl === 'string';
@@ -21,7 +16,7 @@ export function viewFile(f: FileRow, site: PackageSite, badges: PackageBadge[] =
     size: f.size,
     sha256: f.sha256,
     uploadedAt: f.createdAt,
-    uploadedBy: uploaderOf(f),
+    uploadedBy: f.uploadedBy,
     badges: cached ? [...badges, { text: 'cached from upstream' }] : badges,
     ...(note ? { note } : {}),
   };

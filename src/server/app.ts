@@ -198,6 +198,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     });
   }
 
+  const pages = opts.pages === false ? undefined : createPages(wharf, plugins, WHARF_VERSION);
   await app.register(async (repos) => {
     // Repository routes read bodies themselves (streams, multipart), never buffered by Fastify.
     repos.removeAllContentTypeParsers();
@@ -207,8 +208,10 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
       preservePath: true,
       limits: { fieldSize: MAX_FORM_FIELD_BYTES, fields: 200, files: 2, parts: 210, fileSize: config.maxUploadBytes, headerPairs: 200 },
     });
-    registerRepoRoutes(repos, wharf, plugins, opts.pages === false ? undefined : createPages(wharf, plugins, WHARF_VERSION));
+    registerRepoRoutes(repos, wharf, plugins, pages);
   });
+  // The pages' own URLs below /-/ (packages, search, static files).
+  if (pages) await app.register(async (scope) => pages.register(scope));
 
   // Repositories on ports of their own are served over HTTPS too, with the same certificate.
   // Each gets the main server's connection limits (send idle timeout, maxConnections).
