@@ -52,7 +52,7 @@ const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|#39);/g, (e) => ENTI
 
 /** The code the page gives for a file, e.g. `~/.pypirc`. */
 function fileSnippet(page: string, file: string): string {
-  const re = /<p class="file">File: <code>([^<]*)<\/code><\/p>\n<pre><code>([^<]*)<\/code><\/pre>/g;
+  const re = /<p class="file">File: <code>([^<]*)<\/code><\/p>\n<div class="copyable"><pre[^>]*><code>([^<]*)<\/code><\/pre>/g;
   for (const m of page.matchAll(re)) if (unescape(m[1]) === file) return unescape(m[2]);
   throw new Error(`no snippet for ${file} in the page`);
 }
@@ -61,7 +61,7 @@ function fileSnippet(page: string, file: string): string {
 function stepCode(page: string, text: string): string {
   const at = page.indexOf(`<p>${text}`);
   assert.ok(at >= 0, `no step "${text}"`);
-  const m = /<pre><code>([^<]*)<\/code><\/pre>/.exec(page.slice(at));
+  const m = /<pre[^>]*><code>([^<]*)<\/code><\/pre>/.exec(page.slice(at));
   return unescape(m![1]);
 }
 
@@ -110,6 +110,7 @@ describe('pages for browsers', () => {
     assert.equal(put.status, 201);
     await api(s, 'POST', '/users', { name: 'reader', password: 'reader-password' });
     await api(s, 'PUT', '/users/reader/grants', { repo: 'secret', permission: 'read' });
+    await api(s, 'POST', '/users', { name: 'outsider', password: 'outsider-password' });
     await s.wharf.publisher.flush();
   });
   after(async () => {
@@ -127,6 +128,10 @@ describe('pages for browsers', () => {
       ['/debs/', '*/*'], ['/debs/', null], ['/debs/dists/stable/InRelease', null], ['/debs/dists/stable/main/binary-amd64/Packages', '*/*'], ['/debs/key.asc', '*/*'],
       ['/pkgs/', '*/*'], ['/pkgs/x86_64/pkgs.db', '*/*'], ['/pkgs/key.asc', null],
       ['/secret/', '*/*'], ['/vault/', '*/*'], ['/nothing/', BROWSER], ['/pypi', BROWSER],
+      // Files and documents the package pages link to, as clients and browsers fetch them.
+      ['/pypi/pypi/demo-pkg/json', '*/*'], ['/pypi/pypi/demo-pkg/json', BROWSER], ['/pypi/packages/demo-pkg/demo_pkg-1.0-py3-none-any.whl', PIP],
+      ['/pypi/packages/demo-pkg/demo_pkg-1.0-py3-none-any.whl', BROWSER], ['/debs/pool/main/h/hello/hello_1.0_amd64.deb', null],
+      ['/pkgs/x86_64/tool-1.0-1-x86_64.pkg.tar.zst', '*/*'], ['/pkgs/x86_64/tool-1.0-1-x86_64.pkg.tar.zst', BROWSER],
     ];
     const answers = async () => {
       const out: string[] = [];
@@ -152,7 +157,7 @@ describe('pages for browsers', () => {
   });
 
   it('lists only the repositories the viewer may read, with format, kind and the server\'s version', async () => {
-    const names = (body: string) => [...body.matchAll(/<tr><td><a href="\/([^/"]+)\/">/g)].map((m) => m[1]);
+    const names = (body: string) => [...body.matchAll(/<tr><th scope="row"><a href="\/([^/"]+)\/">/g)].map((m) => m[1]);
     const anonymous = await page(s, '/');
     assert.equal(anonymous.status, 200);
     assert.equal(anonymous.type, 'text/html; charset=utf-8');
@@ -179,6 +184,125 @@ describe('pages for browsers', () => {
     assert.equal(secret.status, 200);
     assert.match(fileSnippet(secret.body, '~/.config/pip/pip.conf'), /index-url = http:\/\/__token__:YOUR_TOKEN@127\.0\.0\.1:\d+\/secret\/simple\//);
     assert.ok(!secret.body.includes('reader-password') && !secret.body.includes(ADMIN_PASSWORD));
+  });
+
+  it('never shows a private repository, its packages or its search hits to viewers without read', async () => {
+    const READER = basic('reader', 'reader-password');
+    const OUTSIDER = basic('outsider', 'outsider-password');
+    const json = async (path: string, auth?: string) => {
+      const res = await fetch(`${s.url}${path}`, { headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) } });
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      return { text: await res.clone().text(), body: await res.json() as { total: number; results: { name: string; repo: string; url: string }[] } };
+    };
+    for (const [who, auth] of [['anonymous', undefined], ['outsider', OUTSIDER]] as const) {
+      const pages = [
+        await page(s, '/', auth), await page(s, '/all/', auth), await page(s, '/pypi/', auth), await page(s, '/-/search', auth),
+        await page(s, '/-/search?q=hidden', auth), await page(s, '/-/search?q=pkg', auth), await page(s, '/-/search?q=hidden&repo=all', auth),
+        await page(s, '/-/package/pypi/demo-pkg', auth),
+      ];
+      for (const p of pages) {
+        assert.equal(p.status, 200);
+        assert.ok(!/secret|hidden-pkg|vault/i.test(p.body), `${who} sees a private name in ${p.body.slice(p.body.indexOf('<main'), p.body.indexOf('<main') + 3000)}`);
+      }
+      // Search as you type answers the same way.
+      for (const q of ['hidden', 'hidden-pkg', 'pkg', 'hidden&repo=secret', 'hidden&repo=all', 'hidden&format=pypi']) {
+        const r = await json(`/-/search?q=${q}`, auth);
+        assert.ok(!/secret|hidden-pkg/.test(r.text.replace(/"(query|pageUrl)":"[^"]*"/g, '')), `${who} q=${q}: ${r.text}`);
+      }
+      // A repository that exists but may not be read answers exactly as one that does not.
+      const named = (await json('/-/search?q=hidden&repo=secret', auth)).text;
+      const missing = (await json('/-/search?q=hidden&repo=nosuch', auth)).text;
+      assert.equal(named.replaceAll('secret', 'X'), missing.replaceAll('nosuch', 'X'));
+      const privatePkg = await page(s, '/-/package/secret/hidden-pkg', auth);
+      const noRepo = await page(s, '/-/package/nosuch/hidden-pkg', auth);
+      const viaGroup = await page(s, '/-/package/all/hidden-pkg', auth);
+      for (const p of [privatePkg, noRepo, viaGroup]) assert.equal(p.status, 404, `${who}: ${p.status}`);
+      assert.equal(privatePkg.body.replaceAll('secret', 'X'), noRepo.body.replaceAll('nosuch', 'X'));
+      assert.equal(privatePkg.headers.get('cache-control'), 'no-store');
+    }
+    // The reader with a grant sees it everywhere, and its group shows the member's package.
+    assert.ok((await page(s, '/', READER)).body.includes('>secret</a>'));
+    const hit = await json('/-/search?q=hidden', READER);
+    assert.deepEqual(hit.body.results.map((r) => [r.repo, r.name, r.url]), [['secret', 'hidden-pkg', '/-/package/secret/hidden-pkg']]);
+    assert.match((await page(s, '/-/search?q=Hidden_Pkg', READER)).body, /<a href="\/-\/package\/secret\/hidden-pkg">hidden-pkg<\/a>/);
+    assert.deepEqual((await json('/-/search?q=hidden&repo=all', READER)).body.results.map((r) => r.name), ['hidden-pkg']);
+    assert.equal((await json('/-/search?q=hidden&format=apt', READER)).body.total, 0);
+    const own = await page(s, '/-/package/secret/hidden-pkg', READER);
+    assert.equal(own.status, 200);
+    assert.match(own.body, /<h1>hidden-pkg<\/h1>/);
+    assert.match(own.body, /private, no-cache|<h1>/);
+    assert.equal(own.headers.get('cache-control'), 'private, no-cache');
+    const group = await page(s, '/-/package/all/hidden-pkg', READER);
+    assert.equal(group.status, 200);
+    assert.match(group.body, /from its member <a href="\/secret\/">secret<\/a>/);
+    assert.match((await page(s, '/all/', READER)).body, /<a href="\/-\/package\/secret\/hidden-pkg">hidden-pkg<\/a>/);
+    // After the reader's visit, anonymous viewers still get the 404 (nothing private was cached).
+    assert.equal((await page(s, '/-/package/secret/hidden-pkg')).status, 404);
+    assert.ok(!(await page(s, '/-/search?q=hidden')).body.includes('hidden-pkg<'));
+  });
+
+  it('shows each format\'s package page, found by the name as people type it, with install commands for the exact version', async () => {
+    const py = await page(s, '/-/package/pypi/Demo.Pkg');
+    assert.equal(py.status, 200);
+    assert.match(py.body, /<h1>Demo_Pkg<\/h1>/);
+    assert.equal(stepCode(py.body, 'Install exactly this release'), `pip install --index-url ${s.url}/pypi/simple/ demo-pkg==1.0`);
+    assert.match(py.body, /<code class="hash" data-copy="SHA-256 of demo_pkg-1\.0-py3-none-any\.whl">[0-9a-f]{64}<\/code>/);
+    assert.match(py.body, /<td>admin<\/td><\/tr>/, 'the uploader');
+    assert.match(py.body, /<section class="version" id="v-1\.0"/);
+    const deb = await page(s, '/-/package/debs/hello');
+    assert.equal(stepCode(deb.body, 'Install exactly this version'), 'sudo apt-get install hello=1.0');
+    assert.match(deb.body, /<span class="badge">amd64<\/span><span class="badge">stable\/main<\/span>/);
+    const arch = await page(s, '/-/package/pkgs/tool');
+    assert.equal(stepCode(arch.body, 'pacman installs the version'), 'sudo pacman -S pkgs/tool');
+    assert.equal(stepCode(arch.body, 'Exactly this version'), `sudo pacman -U ${s.url}/pkgs/x86_64/tool-1.0-1-x86_64.pkg.tar.zst`);
+    // Package names are exact outside PyPI; a files repository has no packages.
+    assert.equal((await page(s, '/-/package/pkgs/Tool')).status, 404);
+    assert.equal((await page(s, '/-/package/tarballs/releases')).status, 404);
+    // The repository page lists its packages, linking their pages.
+    assert.match((await page(s, '/pypi/')).body, /<a href="\/-\/package\/pypi\/demo-pkg">Demo_Pkg<\/a>/);
+    assert.match((await page(s, '/debs/')).body, /<a href="\/-\/package\/debs\/hello">hello<\/a>/);
+    // Static files: hashed URLs cached for a year, the CSP allows nothing inline.
+    const css = /<link rel="stylesheet" href="(\/-\/static\/wharf-[\w-]{16}\.css)">/.exec(py.body)![1];
+    const js = /<script src="(\/-\/static\/wharf-[\w-]{16}\.js)" defer><\/script>/.exec(py.body)![1];
+    for (const [url, type] of [[css, 'text/css'], [js, 'text/javascript']]) {
+      const res = await fetch(`${s.url}${url}`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', new RegExp(`^${type}`));
+      assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      assert.equal((await fetch(`${s.url}${url}`, { headers: { 'if-none-match': res.headers.get('etag')! } })).status, 304);
+    }
+    assert.equal((await fetch(`${s.url}/-/static/wharf-AAAAAAAAAAAAAAAA.css`)).status, 404);
+    assert.equal(py.headers.get('content-security-policy'), "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+    assert.ok(!/<style|style="|<script>|\son\w+="/.test(py.body), 'no inline style or script');
+  });
+
+  it('paginates and sorts a repository\'s packages, 50 a page', async () => {
+    const repo = s.wharf.requireRepo('pypi');
+    for (let i = 0; i < 55; i++) {
+      const name = `bulk-${String(i).padStart(2, '0')}`;
+      await s.wharf.services.ingest(repo, { uploader: 'admin', staged: await s.wharf.blobs.stageBuffer(buildWheel({ name, version: '1.0', summary: `bulk package ${i}` })), filename: wheelFilename({ name, version: '1.0' }), fields: {} });
+    }
+    await s.wharf.publisher.flush();
+    const listed = (body: string) => [...body.matchAll(/<tr><th scope="row"><a href="\/-\/package\/pypi\/([^"]+)">/g)].map((m) => m[1]);
+    const first = await page(s, '/pypi/');
+    const total = s.wharf.catalog.repoSummaries().get(repo.id)!.packages;
+    assert.ok(total >= 56);
+    assert.match(first.body, new RegExp(`${total} packages`));
+    const one = listed(first.body);
+    assert.equal(one.length, 50);
+    assert.deepEqual(one, [...one].sort());
+    const two = listed((await page(s, '/pypi/?page=2')).body);
+    assert.equal(one.length + two.length, total);
+    assert.ok(two.every((n) => n > one.at(-1)!));
+    assert.match(first.body, /<a href="\/pypi\/\?page=2&amp;sort=name" rel="next">Next<\/a>/);
+    const newest = listed((await page(s, '/pypi/?sort=updated')).body);
+    assert.equal(newest[0], 'bulk-54');
+    assert.deepEqual(listed((await page(s, '/pypi/?page=99')).body), []);
+    // Search pages too: 20 a page.
+    const res = await fetch(`${s.url}/-/search.json?q=bulk&page=3`);
+    const answer = await res.json() as { total: number; page: number; results: unknown[] };
+    assert.deepEqual([answer.total, answer.page, answer.results.length], [55, 3, 15]);
   });
 
   it('keeps a files repository\'s listing at its root and puts its set-up at ?setup', async () => {
@@ -290,6 +414,15 @@ describe('pages for browsers', () => {
     assert.deepEqual(problems(update), []);
     const install = await apt.apt('apt-get', 'install', '-y', '--download-only', 'hello');
     assert.equal(install.code, 0, `${install.stdout}\n${install.stderr}`);
+    // The package page's command for exactly this version, as it is (without sudo; only downloading here).
+    const archive = join(apt.dir, 'cache/archives/hello_1.0_amd64.deb');
+    await rm(archive);
+    const pinned = stepCode((await page(s, '/-/package/debs/hello')).body, 'Install exactly this version').replace(/^sudo /, '').split(' ');
+    assert.deepEqual(pinned, ['apt-get', 'install', 'hello=1.0']);
+    const exact = await apt.apt(...pinned, '-y', '--download-only');
+    assert.equal(exact.code, 0, `${exact.stdout}\n${exact.stderr}`);
+    assert.ok((await readFile(archive)).length > 0);
+    assert.notEqual((await apt.apt('apt-get', 'install', '-y', '--download-only', 'hello=9.9')).code, 0, 'a version that is not there is refused: the pin is real');
   });
 
   it('gives pacman-key steps and a pacman.conf section that pacman uses verbatim', async () => {
@@ -306,6 +439,16 @@ describe('pages for browsers', () => {
     const p = await pacman(dir, gpgdir, 'unused', 'unused');
     await writeFile(join(dir, 'pacman.conf'), `[options]\nArchitecture = x86_64\n\n${fileSnippet(body, '/etc/pacman.conf')}`);
     await p.ok('-Sy', 'tool');
+    assert.ok((await readFile(join(dir, 'root/usr/bin/tool'), 'utf8')).includes('tool 1.0-1'));
+    // The package page's commands, without sudo: -S from the section, -U from the file's URL.
+    const pkgPage = (await page(s, '/-/package/pkgs/tool')).body;
+    const fromDb = stepCode(pkgPage, 'pacman installs the version').replace(/^sudo pacman /, '').split(' ');
+    assert.deepEqual(fromDb, ['-S', 'pkgs/tool']);
+    await p.ok(...fromDb);
+    await p.ok('-R', 'tool');
+    const fromFile = stepCode(pkgPage, 'Exactly this version').replace(/^sudo pacman /, '').split(' ');
+    assert.equal(fromFile[0], '-U');
+    await p.ok(...fromFile);
     assert.ok((await readFile(join(dir, 'root/usr/bin/tool'), 'utf8')).includes('tool 1.0-1'));
   });
 

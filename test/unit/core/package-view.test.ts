@@ -27,7 +27,7 @@ describe('packageView of each format', () => {
 
   async function put(repo: Repository, filename: string, bytes: Uint8Array, fields: Record<string, string[]> = {}) {
     const staged = await wharf.blobs.stageBuffer(bytes);
-    await wharf.services.ingest(repo, { staged, filename, fields });
+    await wharf.services.ingest(repo, { uploader: 'alice', staged, filename, fields });
   }
   const view = (repo: Repository, name: string, s = site(repo.name)) => {
     const plugin = wharf.pluginFor(repo);
@@ -78,6 +78,8 @@ describe('packageView of each format', () => {
     assert.equal(wheel.size, row.size);
     assert.equal(wheel.url, 'http://127.0.0.1:8080/py/packages/demo-pkg/demo_pkg-1.10-py3-none-any.whl');
     assert.deepEqual(wheel.badges.map((b) => b.text), ['wheel', 'py3']);
+    assert.equal(wheel.uploadedBy, 'alice');
+    assert.equal(wheel.uploadedAt, row.createdAt);
     assert.deepEqual(latest.fields.find(([l]) => l === 'Requires-Python'), ['Requires-Python', '>=3.8']);
     assert.deepEqual(latest.fields.find(([l]) => l === 'Requires-Dist'), ['Requires-Dist', ['requests>=2', 'rich; extra == "cli"']]);
     assert.deepEqual(latest.fields.find(([l]) => l === 'Provides-Extra'), ['Provides-Extra', ['cli']]);
