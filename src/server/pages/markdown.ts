@@ -35,6 +35,19 @@ function createRenderer(): MarkdownIt {
   const md = new MarkdownIt('default', { html: false, linkify: false, typographer: false });
   md.validateLink = allowedUrl;
   const rules = md.renderer.rules;
+  // The description sits under the page's own h1 and h2: its headings start at h3.
+  const heading = (tokens: { tag: string }[], idx: number) => {
+    const level = Math.min(6, Number(tokens[idx].tag.slice(1)) + 2);
+    tokens[idx].tag = `h${level}`;
+  };
+  rules.heading_open = (tokens, idx, options, _env, self) => {
+    heading(tokens, idx);
+    return self.renderToken(tokens, idx, options);
+  };
+  rules.heading_close = (tokens, idx, options, _env, self) => {
+    heading(tokens, idx);
+    return self.renderToken(tokens, idx, options);
+  };
   rules.link_open = (tokens, idx, options, _env, self) => {
     tokens[idx].attrSet('rel', LINK_REL);
     return self.renderToken(tokens, idx, options);

@@ -18,7 +18,7 @@ a{color:var(--link)}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:600;padding:.3rem 0;color:var(--muted)}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
-th{font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+th{font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;background:var(--badge);border-radius:1rem;padding:0 .55rem;font-size:.85rem;margin-right:.3rem}
 .badge.warn{background:var(--warn-bg);color:var(--warn-fg)}.badge.bad{background:var(--bad-bg);color:var(--bad-fg)}.badge.ok{background:var(--ok-bg);color:var(--ok-fg)}
 pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.7rem;overflow-x:auto;margin:.3rem 0 1rem}

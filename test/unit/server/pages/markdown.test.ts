@@ -30,7 +30,8 @@ const plain = (text: string) => renderDescription({ kind: 'text', text }).value;
 describe('package descriptions', () => {
   it('renders ordinary Markdown: headings, emphasis, lists, code, links with rel', () => {
     const out = md('# Title\n\nSome *emphasis* and `code`.\n\n- one\n- two\n\n```py\nprint("<hi>")\n```\n\n[docs](https://example.org/docs) and [rel](../other) and [mail](mailto:a@example.org)\n');
-    assert.match(out, /<h1>Title<\/h1>/);
+    assert.match(out, /<h3>Title<\/h3>/, 'headings start below the page\'s own');
+    assert.match(md('###### six'), /<h6>six<\/h6>/);
     assert.match(out, /<em>emphasis<\/em>/);
     assert.match(out, /<li>one<\/li>/);
     assert.match(out, /print\(&quot;&lt;hi&gt;&quot;\)/);
