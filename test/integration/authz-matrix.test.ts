@@ -156,6 +156,11 @@ const PAGE_POLICY: Record<string, (c: Call) => boolean> = {
   '/-/tokens': (c) => c.identity.valid && !!c.identity.session,
   '/-/admin/repositories': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
   '/-/admin/users': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
+  // A package page answers 404, never 401/403, to those who may not read (as for a missing one).
+  '/-/package/:repo/:name': read,
+  // Search names only what the viewer may read (checked by the leak and naming checks below).
+  '/-/search': (c) => c.identity.valid,
+  '/-/search.json': (c) => c.identity.valid,
 };
 /** A browser's Accept, for pages asked for by it. */
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -450,10 +455,16 @@ describe('authorization matrix', () => {
       const accept = r.page === 'accept' ? BROWSER_ACCEPT : undefined;
       const route = `page GET ${r.path}`;
       if (!r.path.includes(':repo')) {
-        yield { identity, method: 'GET', url: r.path, route, params: {}, accept };
+        // Search for what private repositories hold: only readers may see it.
+        const url = r.path.startsWith('/-/search') ? `${r.path}?q=secret` : r.path;
+        yield { identity, method: 'GET', url, route, params: {}, accept };
         continue;
       }
-      for (const repo of repos.values()) yield { identity, method: 'GET', url: r.path.replace(':repo', repo.name), route, repo, params: { repo: repo.name }, accept };
+      for (const repo of repos.values()) {
+        // A package page asks for the package the repository's samples name (a group's: its private member's).
+        const name = encodeURIComponent(samples.get(repo.name)?.package ?? 'nothing');
+        yield { identity, method: 'GET', url: r.path.replace(':repo', repo.name).replace(':name', name), route, repo, params: { repo: repo.name }, accept };
+      }
     }
   }
 
