@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildServer, type WharfServer } from '../../src/server/app.ts';
 import { DEFAULTS, type Config } from '../../src/server/config.ts';
 import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
-import { pythonExecutable, run } from '../helpers/clients.ts';
+import { pip, pythonExecutable, run } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { ADMIN_PASSWORD, basic } from '../helpers/server.ts';
 import { keyring, pacman, tinyPackage } from './arch-helpers.ts';
@@ -237,6 +237,14 @@ describe('pages for browsers', () => {
     assert.equal(group.status, 200);
     assert.match(group.body, /from its member <a href="\/secret\/">secret<\/a>/);
     assert.match((await page(s, '/all/', READER)).body, /<a href="\/-\/package\/secret\/hidden-pkg">hidden-pkg<\/a>/);
+    // The private package's pinned command, with a token in place of the placeholder, installs it.
+    const token = (await api(s, 'POST', '/tokens', { name: 'page-pin', repos: ['secret'], permission: 'read' })).token as string;
+    const command = stepCode(own.body, 'Install exactly this release');
+    assert.equal(command, `pip install --index-url ${s.url.replace('http://', 'http://__token__:YOUR_TOKEN@')}/secret/simple/ hidden-pkg==2.0`);
+    const target = join(work, 'pinned-private');
+    const pinned = await pip([...command.replace('YOUR_TOKEN', token).split(' ').slice(1), '--target', target]);
+    assert.equal(pinned.code, 0, `${pinned.stdout}\n${pinned.stderr}`);
+    assert.match(pinned.stdout, /Successfully installed hidden-pkg-2\.0/);
     // After the reader's visit, anonymous viewers still get the 404 (nothing private was cached).
     assert.equal((await page(s, '/-/package/secret/hidden-pkg')).status, 404);
     assert.ok(!(await page(s, '/-/search?q=hidden')).body.includes('hidden-pkg<'));
@@ -275,6 +283,16 @@ describe('pages for browsers', () => {
     assert.equal((await fetch(`${s.url}/-/static/wharf-AAAAAAAAAAAAAAAA.css`)).status, 404);
     assert.equal(py.headers.get('content-security-policy'), "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
     assert.ok(!/<style|style="|<script>|\son\w+="/.test(py.body), 'no inline style or script');
+  });
+
+  it('shows a proxy\'s upstream without its credentials, what it has cached and when the upstream last answered', async () => {
+    await api(s, 'POST', '/repositories', { name: 'mirror', format: 'pypi', kind: 'proxy', options: { upstream: 'http://127.0.0.1:9/simple/', username: 'user', password: 'upstream-secret', offline: true } });
+    const body = (await page(s, '/mirror/')).body;
+    assert.match(body, /<dt>Upstream<\/dt><dd><code>http:\/\/127\.0\.0\.1:9\/simple\/<\/code> <span class="badge warn">offline: never contacted<\/span><\/dd>/);
+    assert.ok(!body.includes('upstream-secret') && !body.includes('user:'));
+    assert.match(body, /<dt>Upstream last reached<\/dt><dd>never<\/dd>/);
+    assert.match(body, /<dt>Cached<\/dt><dd>0 index documents, 0 packages, 0 files \(0 B\)<\/dd>/);
+    assert.equal((await fetch(`${s.url}/-/api/v1/repositories/mirror`, { method: 'DELETE', headers: { authorization: ADMIN } })).status, 204);
   });
 
   it('paginates and sorts a repository\'s packages, 50 a page', async () => {
