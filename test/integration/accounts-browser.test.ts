@@ -47,7 +47,7 @@ describe('accounts in Chromium', () => {
     await page.fill('#username', user);
     await page.fill('#password', password);
     await page.screenshot({ path: join(shots, `login-${user}.png`) });
-    await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type="submit"]')]);
+    await Promise.all([page.waitForURL(`${server.url}/`), page.click('main button[type="submit"]')]);
     assert.equal(await page.locator('header .viewer strong').innerText(), user);
   }
 
@@ -63,7 +63,7 @@ describe('accounts in Chromium', () => {
   }
 
   it('signs in, makes a token that twine uploads with, revokes it, signs out', async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
     const page = await context.newPage();
     await signIn(page, 'alice', 'alice-password');
     const [session] = (await context.cookies()).filter((c) => c.name === 'wharf_session');
@@ -82,6 +82,10 @@ describe('accounts in Chromium', () => {
     const token = await page.locator('#new-token').innerText();
     assert.match(token, /^wharf_[0-9a-f]{12}_[A-Za-z0-9_-]+$/);
     assert.equal(await page.locator('button[data-copy]').first().getAttribute('data-copy'), token);
+    // The page's copy button (wharf.js) puts exactly the token on the clipboard.
+    await page.locator('button[data-copy]', { hasText: 'Copy token' }).click();
+    await page.locator('button[data-copy]', { hasText: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), token);
     await page.screenshot({ path: join(shots, 'token-created.png'), fullPage: true });
     // The page's own twine set-up, read as a person would copy it.
     const pypirc = await page.locator('h4:text-is("twine") ~ pre code').first().innerText();

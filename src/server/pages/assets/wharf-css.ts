@@ -25,9 +25,10 @@ pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;paddi
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}
 .hash{overflow-wrap:anywhere;font-size:.8rem}
 .copyable{position:relative}.copyable pre{padding-right:5.5rem}
-.copy{position:absolute;top:.35rem;right:.35rem}
+.copyable .copy{position:absolute;top:.35rem;right:.35rem}
 button,input,select{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--control);border-radius:6px;padding:.3rem .6rem}
 button{cursor:pointer;background:var(--panel)}button.copied{background:var(--ok-bg);color:var(--ok-fg)}
+html:not(.js) button[data-copy]{display:none}
 button.copy.small{position:static;padding:0 .4rem;font-size:.8rem;margin-left:.3rem}
 form[role=search]{display:flex;gap:.4rem;flex-wrap:wrap;align-items:center;position:relative}
 form[role=search] input[type=search]{flex:1 1 10rem;min-width:8rem}

@@ -1,11 +1,14 @@
 // The script of every page (served as /-/static/wharf-<hash>.js; the CSP allows no inline
 // script). Two helpers, and every page works without them:
 // - a copy button beside each element with a `data-copy` attribute (its value names what is
-//   copied, for the button's accessible label), using the clipboard API, showing "Copied";
+//   copied, for the button's accessible label), using the clipboard API, showing "Copied"; a
+//   `<button data-copy="TEXT">` written in the page is itself such a button, copying TEXT
+//   (hidden until this script runs, since it does nothing without it);
 // - search as you type in a search form with `data-suggest`: the form's own GET URL asked
 //   for JSON, the first results listed under the box (built with textContent, never markup).
 export const WHARF_JS = String.raw`(function () {
   'use strict';
+  document.documentElement.classList.add('js');
   var status = document.createElement('div');
   status.className = 'visually-hidden';
   status.setAttribute('aria-live', 'polite');
@@ -35,26 +38,38 @@ export const WHARF_JS = String.raw`(function () {
     });
   }
 
+  function wire(button, text, what) {
+    var label = button.textContent;
+    var timer = null;
+    button.addEventListener('click', function () {
+      copyText(text()).then(function () {
+        button.textContent = 'Copied';
+        button.classList.add('copied');
+        announce('Copied ' + what);
+        clearTimeout(timer);
+        timer = setTimeout(function () { button.textContent = label; button.classList.remove('copied'); }, 2500);
+      }, function () {
+        button.textContent = 'Select and copy';
+        announce('Copying failed: select the text and copy it');
+      });
+    });
+  }
+
   function addCopyButton(target) {
+    if (target.tagName === 'BUTTON') {
+      // A button the page wrote: it copies its own data-copy value.
+      var value = target.getAttribute('data-copy') || '';
+      if (!target.getAttribute('aria-label')) target.setAttribute('aria-label', target.textContent || 'Copy');
+      wire(target, function () { return value; }, (target.textContent || '').replace(/^Copy\s*/, '') || 'text');
+      return;
+    }
     var what = target.getAttribute('data-copy') || 'text';
     var button = document.createElement('button');
     button.type = 'button';
     button.className = 'copy';
     button.textContent = 'Copy';
     button.setAttribute('aria-label', 'Copy ' + what);
-    var timer = null;
-    button.addEventListener('click', function () {
-      copyText(target.textContent || '').then(function () {
-        button.textContent = 'Copied';
-        button.classList.add('copied');
-        announce('Copied ' + what);
-        clearTimeout(timer);
-        timer = setTimeout(function () { button.textContent = 'Copy'; button.classList.remove('copied'); }, 2500);
-      }, function () {
-        button.textContent = 'Select and copy';
-        announce('Copying failed: select the text and copy it');
-      });
-    });
+    wire(button, function () { return target.textContent || ''; }, what);
     var box = target.parentElement;
     if (box && box.classList.contains('copyable')) {
       box.appendChild(button);
