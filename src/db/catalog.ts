@@ -35,6 +35,8 @@ export interface ProxyState {
 
 /** Searches use at most this many words; more add nothing but cost. */
 const MAX_TERMS = 8;
+/** Matches ranked per search, of names and of the rest each (see Catalog.search). */
+export const RANK_CAP = 2000;
 /** Counting stops here: "1,000+ results" is as useful as the exact figure and stays fast. */
 export const SEARCH_COUNT_CAP = 1000;
 
@@ -85,26 +87,53 @@ export class Catalog extends StatementOwner {
 
   /**
    * Packages whose name or summary has every word of `query` (as a word or a word's start),
-   * in the given repositories only: exact names first, then by relevance, names weighing
-   * more than summaries. `total` stops counting at SEARCH_COUNT_CAP.
+   * in the given repositories only: exact names first, then names with every word, then the
+   * rest. `total` stops counting at SEARCH_COUNT_CAP.
+   *
+   * Ranking every match costs a lookup per match (a common word in 100,000 packages matches
+   * tens of thousands), so at most RANK_CAP name matches and RANK_CAP other matches, the first
+   * the index yields, are ranked; exact names are looked up by index whatever the count. Below
+   * the cap, which is every query a person refines, the order is exact.
    */
   search(query: string, o: { repoIds: number[]; offset: number; limit: number }): { total: number; rows: SearchHit[] } {
     const terms = searchTerms(query);
     if (terms.length === 0 || o.repoIds.length === 0) return { total: 0, rows: [] };
-    const match = terms.map((t) => `"${t}"*`).join(' ');
+    const all = terms.map((t) => `"${t}"*`).join(' ');
+    const inNames = `display_name : (${all})`;
     const repos = JSON.stringify(o.repoIds);
-    const total = Number((this.stmt(`SELECT COUNT(*) AS n FROM (
+    const name = asName(query);
+    const lower = query.trim().toLowerCase();
+    // Candidates with a tier: 0 the exact name, 1 every word in the name, 2 the words elsewhere;
+    // a package found by several branches keeps its best. Within a tier, names that start
+    // with the query, then shorter names (closer to what was typed), then by name. No bm25:
+    // its statistics walk every match of every term, which is what the cap avoids. The
+    // candidates are every match while there are fewer than RANK_CAP, and more than
+    // SEARCH_COUNT_CAP otherwise: counting them is the total.
+    const rows = this.stmt(`SELECT p.id, p.repo_id, p.name, p.display_name, p.summary, p.updated_at, COUNT(*) OVER () AS candidates FROM (
+        SELECT id, MIN(tier) AS tier FROM (
+          SELECT p.id AS id, 0 AS tier FROM packages p
+            WHERE p.repo_id IN (SELECT value FROM json_each(?1)) AND (p.name = ?2 OR p.name = ?3)
+          UNION ALL
+          SELECT * FROM (SELECT s.rowid AS id, 1 AS tier FROM package_search s JOIN packages p ON p.id = s.rowid
+            WHERE package_search MATCH ?4 AND p.repo_id IN (SELECT value FROM json_each(?1)) LIMIT ?6)
+          UNION ALL
+          SELECT * FROM (SELECT s.rowid AS id, 2 AS tier FROM package_search s JOIN packages p ON p.id = s.rowid
+            WHERE package_search MATCH ?5 AND p.repo_id IN (SELECT value FROM json_each(?1)) LIMIT ?6)
+        ) GROUP BY id
+      ) c JOIN packages p ON p.id = c.id
+      ORDER BY c.tier, substr(p.name, 1, length(?2)) = ?2 DESC, length(p.name), p.name, p.repo_id
+      LIMIT ?7 OFFSET ?8`)
+      .all(repos, name, lower, inNames, all, RANK_CAP, o.limit, o.offset) as Row[];
+    const total = rows.length > 0 ? Math.min(SEARCH_COUNT_CAP, Number(rows[0].candidates)) : o.offset > 0 ? this.countMatches(all, repos) : 0;
+    return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
+  }
+
+  /** Matches of an FTS5 query in some repositories, counted up to SEARCH_COUNT_CAP. */
+  private countMatches(match: string, repos: string): number {
+    return Number((this.stmt(`SELECT COUNT(*) AS n FROM (
         SELECT 1 FROM package_search s JOIN packages p ON p.id = s.rowid
         WHERE package_search MATCH ? AND p.repo_id IN (SELECT value FROM json_each(?)) LIMIT ?)`)
       .get(match, repos, SEARCH_COUNT_CAP) as Row).n);
-    if (total === 0) return { total, rows: [] };
-    const rows = this.stmt(`SELECT p.id, p.repo_id, p.name, p.display_name, p.summary, p.updated_at
-        FROM package_search s JOIN packages p ON p.id = s.rowid
-        WHERE package_search MATCH ? AND p.repo_id IN (SELECT value FROM json_each(?))
-        ORDER BY (p.name = ? OR lower(p.display_name) = ?) DESC, bm25(package_search, 10.0, 1.0), p.name, p.repo_id
-        LIMIT ? OFFSET ?`)
-      .all(match, repos, asName(query), query.trim().toLowerCase(), o.limit, o.offset) as Row[];
-    return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
   }
 
   /** Repositories whose kept totals differ from a count of their rows (fsck). */

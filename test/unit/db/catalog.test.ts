@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
-import { Catalog, SEARCH_COUNT_CAP, searchTerms } from '../../../src/db/catalog.ts';
+import { Catalog, RANK_CAP, SEARCH_COUNT_CAP, searchTerms } from '../../../src/db/catalog.ts';
 import { openDatabase } from '../../../src/db/database.ts';
 import { migrations } from '../../../src/db/migrations.ts';
 import { Store } from '../../../src/db/store.ts';
@@ -114,6 +114,22 @@ describe('catalog', () => {
     const r = catalog.search('common', { repoIds: [py.id], offset: 0, limit: 5 });
     assert.equal(r.total, SEARCH_COUNT_CAP);
     assert.equal(r.rows.length, 5);
+  });
+
+  it('beyond the ranking cap, still puts the exact name first and name matches before the rest', () => {
+    const { store, catalog, py, deb } = setup();
+    store.transaction(() => {
+      // Summary-only matches first (lowest rowids), then more name matches than are ranked, then the exact name.
+      for (let i = 0; i < 50; i++) store.setPackageSummary(store.upsertPackage(py.id, `other-${i}`, `other-${i}`), 'mentions widget once');
+      for (let i = 0; i < RANK_CAP + 100; i++) store.upsertPackage(py.id, `widget-${i}`, `widget-${i}`);
+      store.upsertPackage(deb.id, 'widget', 'widget');
+    });
+    const r = catalog.search('Widget', { repoIds: [py.id, deb.id], offset: 0, limit: 60 });
+    assert.equal(r.total, SEARCH_COUNT_CAP);
+    assert.equal(r.rows[0].name, 'widget');
+    assert.equal(r.rows[0].repoId, deb.id);
+    assert.ok(r.rows.slice(1).every((h) => h.name.startsWith('widget-')), 'every name match ranks before a summary match');
+    assert.equal(catalog.search('widget', { repoIds: [py.id], offset: 0, limit: 5 }).rows[0].name.startsWith('widget-'), true, 'an exact name in an unreadable repository is not found');
   });
 
   it('reports a proxy\'s cached documents and its last contact with the upstream', () => {
