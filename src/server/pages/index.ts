@@ -152,8 +152,9 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
     const view: PackageView = plugin.packageView!(wharf.contextFor(holder), pkg, {
       server: site.server, url: site.repoUrl(repo), name: repo.name, filesUrl: site.repoUrl(holder), private: !repo.publicRead || !holder.publicRead,
     });
+    const selected = queryOf(req).version;
     const body = packageBody({
-      pkg, repo, repoPath: site.repoPath(repo), view,
+      pkg, repo, repoPath: site.repoPath(repo), view, selected: typeof selected === 'string' ? selected : null,
       member: holder === repo ? null : { repo: holder, path: site.repoPath(holder) },
     });
     // A group's answer depends on which members the viewer may read.

@@ -14,7 +14,12 @@ export interface PackagePageView {
   /** For a group: the member that holds the package. */
   member: { repo: Repository; path: string } | null;
   view: PackageView;
+  /** A version asked for by `?version=`, shown in full even when it is not among the newest. */
+  selected: string | null;
 }
+
+/** Versions shown in full (files, fields, install); older ones are a row each in the table. */
+export const DETAILED_VERSIONS = 10;
 
 export const badges = (list: PackageBadge[]) => list.map((b) => html`<span class="badge${b.tone ? ` ${b.tone}` : ''}">${b.text}</span>`);
 
@@ -48,6 +53,9 @@ export function packageBody(p: PackagePageView): Html {
   const { pkg, view } = p;
   const links = view.links.filter((l) => /^https?:\/\//i.test(l.url.trim()) && allowedUrl(l.url));
   const newest = view.versions[0];
+  const detailed = view.versions.filter((v, i) => i < DETAILED_VERSIONS || v.version === p.selected);
+  const shown = new Set(detailed.map((v) => v.version));
+  const versionLink = (v: string) => (shown.has(v) ? `#${anchor(v)}` : `?${new URLSearchParams({ version: v }).toString()}#${anchor(v)}`);
   return html`<h1>${pkg.displayName}</h1>
 ${view.summary ? html`<p class="summary">${view.summary}</p>\n` : ''}<p><span class="badge">${p.repo.format}</span> in <a href="${p.repoPath}">${p.repo.name}</a>${p.member ? html` (from its member <a href="${p.member.path}">${p.member.repo.name}</a>)` : ''} · ${count(view.versions.length, 'version')}</p>
 ${links.length ? html`<ul class="links">${links.map((l) => html`<li><a href="${l.url}" rel="nofollow noopener noreferrer">${l.label}</a></li>`)}</ul>\n` : ''}${newest && newest.install.length ? html`<h2 id="install">Install</h2>
@@ -58,7 +66,8 @@ ${renderDescription(view.description)}
 <caption>${count(view.versions.length, 'version')} of ${pkg.displayName}, newest first</caption>
 <thead><tr><th scope="col">Version</th><th scope="col">Status</th><th scope="col" class="num">Files</th><th scope="col">Uploaded</th></tr></thead>
 <tbody>
-${view.versions.map((v) => html`<tr><th scope="row"><a href="#${anchor(v.version)}">${v.version}</a></th><td>${badges(v.badges)}</td><td class="num">${v.files.length}</td><td>${time(v.files.map((f) => f.uploadedAt).sort().at(-1))}</td></tr>\n`)}</tbody>
+${view.versions.map((v) => html`<tr><th scope="row"><a href="${versionLink(v.version)}">${v.version}</a></th><td>${badges(v.badges)}</td><td class="num">${v.files.length}</td><td>${time(v.files.map((f) => f.uploadedAt).sort().at(-1))}</td></tr>\n`)}</tbody>
 </table>
-${view.versions.map((v) => versionSection(pkg, v))}`;
+${view.versions.length > detailed.length ? html`<p class="muted">The newest ${DETAILED_VERSIONS} versions are shown in full below; pick an older one in the table to see its files.</p>
+` : ''}${detailed.map((v) => versionSection(pkg, v))}`;
 }
