@@ -40,4 +40,18 @@ export class BoundedCache<V> {
     this.map.delete(key);
     this.bytes -= e.bytes;
   }
+
+  /** Drop every entry whose key `pred` picks. */
+  deleteWhere(pred: (key: string) => boolean): void {
+    for (const [k, e] of this.map) {
+      if (!pred(k)) continue;
+      this.map.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
 }

@@ -11,6 +11,7 @@ import type { ContentCache } from './proxy/content-cache.ts';
 import type { MetadataCache } from './proxy/metadata-cache.ts';
 import type { Upstreams } from './proxy/upstream.ts';
 import type { RepoKeys } from './repo-keys.ts';
+import type { RepoState } from './repo-state.ts';
 
 /** What a format's route handlers and index builders can use. */
 export interface RepoContext {
@@ -19,6 +20,12 @@ export interface RepoContext {
   blobs: BlobStore;
   log: Logger;
   services: CoreServices;
+  /**
+   * State of this repository that outlives a request (incremental index state, memos), owned
+   * by the core and kept in step with the database by the change feed. A format keeps none of
+   * its own.
+   */
+  state: RepoState;
 }
 
 /** Shared behaviour the core offers every format (implemented in core/). */

@@ -63,6 +63,11 @@ export class IndexCache {
     }
   }
 
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
   dropRepo(repoId: number): void {
     for (const [k, row] of this.entries) {
       if (k.startsWith(`${repoId}\0`)) {

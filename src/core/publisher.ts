@@ -23,9 +23,13 @@ export class Publisher {
   /** Told after every published change (e.g. to drop cached HTTP answers). */
   onPublished: (() => void) | null = null;
 
-  constructor(store: Store, cache: IndexCache) {
+  /** Brings memory up to date with the database (the change feed), before new rows are cached. */
+  private readonly catchUp: () => void;
+
+  constructor(store: Store, cache: IndexCache, catchUp: () => void = () => {}) {
     this.store = store;
     this.cache = cache;
+    this.catchUp = catchUp;
   }
 
   /**
@@ -103,6 +107,9 @@ export class Publisher {
       return { key: d.key, contentType: d.contentType, body, gzip, etag, updatedAt: changeTime(before.get(d.key), etag, nowMs) };
     });
     this.store.replaceScope(repo.id, scope, rows, generation);
+    // The feed drops the documents this write changed (and any other process's changes) first,
+    // so the new rows cached below are not dropped again.
+    this.catchUp();
     for (const k of before.keys()) this.cache.delete(repo.id, k);
     for (const r of rows) {
       const row: IndexRow = { repoId: repo.id, key: r.key, scope, contentType: r.contentType, body: r.body, gzip: r.gzip, etag: r.etag, updatedAt: r.updatedAt };

@@ -1,6 +1,7 @@
 // Signing keys per repository, for formats that sign their indexes (APT, Arch). A key is
 // generated on first use or imported; rotation adds a new key and keeps the old one signing
 // beside it for a grace period, so clients can move to the new key without a gap.
+import { ChangeLog } from '../db/change-log.ts';
 import type { Store } from '../db/store.ts';
 import { badRequest } from './errors.ts';
 import type { Repository } from './model.ts';
@@ -30,7 +31,11 @@ export class RepoKeys {
   }
 
   private write(repo: Repository, keys: StoredKey[]): void {
-    this.store.setSetting(settingKey(repo), JSON.stringify(keys));
+    this.store.transaction(() => {
+      this.store.setSetting(settingKey(repo), JSON.stringify(keys));
+      // Documents signed with the old keys, kept in memory by any process, go with them.
+      new ChangeLog(this.store.db).note(repo.id, 'keys', '');
+    });
   }
 
   /** The keys that sign now (generating the first one if there is none). */

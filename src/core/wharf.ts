@@ -16,7 +16,9 @@ import { normalizeProxyOptions, PROXY_OPTION_KEYS } from './proxy/options.ts';
 import { Upstreams } from './proxy/upstream.ts';
 import type { CoreServices, FormatPlugin, RepoContext } from './format-plugin.ts';
 import { backupData, discardBackup, prepareBackupDir, type BackupOptions, type BackupResult } from './backup.ts';
+import { ChangeFeed, type RepoChange } from './change-feed.ts';
 import { IndexCache } from './index-cache.ts';
+import { RepoStateRegistry } from './repo-state.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type { Logger } from './logger.ts';
 import type { IndexRow, RepoKind, Repository } from './model.ts';
@@ -50,6 +52,10 @@ export class Wharf {
   readonly metadataCache: MetadataCache;
   readonly contentCache: ContentCache;
   readonly upstreams = new Upstreams();
+  /** What changed in the database, by this process or any other (docs/scale-out.md). */
+  readonly feed: ChangeFeed;
+  /** Per-repository state formats keep between requests. */
+  readonly state: RepoStateRegistry;
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
   /** gc's default grace period (configuration: gcGraceSeconds). */
@@ -65,11 +71,14 @@ export class Wharf {
     for (const p of plugins) this.plugins.set(p.format, p);
     this.auth = new Authenticator(store);
     this.sessions = new Sessions(store);
-    this.publisher = new Publisher(store, this.indexCache);
+    this.feed = new ChangeFeed(store);
+    this.state = new RepoStateRegistry(this.feed);
+    this.publisher = new Publisher(store, this.indexCache, () => this.feed.catchUp());
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.db);
     this.catalog = new Catalog(store.db);
     this.metadataCache = new MetadataCache(this.proxyCache);
+    this.feed.subscribe({ apply: (changes) => this.applyChanges(changes), reset: () => this.resetMemory() });
     this.packages = new PackageService({
       store, blobs,
       contextFor: (r) => this.contextFor(r),
@@ -115,7 +124,28 @@ export class Wharf {
   }
 
   contextFor(repo: Repository): RepoContext {
-    return { repo, store: this.store, blobs: this.blobs, log: this.log, services: this.services };
+    return { repo, store: this.store, blobs: this.blobs, log: this.log, services: this.services, state: this.state.forRepo(repo) };
+  }
+
+  /** What the core itself keeps in memory, brought in step with changes from the feed. */
+  private applyChanges(changes: RepoChange[]): void {
+    let repos = false;
+    for (const c of changes) {
+      if (c.kind === 'index') this.indexCache.delete(c.repoId, c.subject);
+      else if (c.kind === 'proxy') this.metadataCache.dropMemo(c.repoId, c.subject);
+      else if (c.kind === 'repo') {
+        repos = true;
+        this.indexCache.dropRepo(c.repoId);
+      }
+    }
+    if (repos) this.reloadRepos();
+  }
+
+  /** Changes were missed: forget everything read from the database. */
+  private resetMemory(): void {
+    this.indexCache.clear();
+    this.metadataCache.dropMemo(0);
+    this.reloadRepos();
   }
 
   publish(repo: Repository, scopes: string[]): Promise<void> {
@@ -140,6 +170,7 @@ export class Wharf {
 
   /** A published index document, from memory when it was read or published before. */
   getIndex(repo: Repository, key: string): IndexRow | undefined {
+    this.feed.catchUp();
     const cached = this.indexCache.get(repo.id, key);
     if (cached !== undefined) return cached ?? undefined;
     const row = this.store.getIndex(repo.id, key);
@@ -259,7 +290,8 @@ export class Wharf {
     const groups = this.listRepos().filter((g) => g.kind === 'group' && groupOptionsOf(g).members.includes(name));
     if (groups.length) throw conflict(`${name} is a member of ${groups.map((g) => g.name).join(', ')}; remove it there first`);
     this.store.deleteRepo(repo.id);
-    this.indexCache.dropRepo(repo.id);
+    // The feed drops what this process holds for it (index documents, format state, memos).
+    this.feed.catchUp();
     this.reloadRepos();
     this.log.info({ repo: name }, 'repository deleted; its blobs are freed by gc');
   }

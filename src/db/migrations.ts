@@ -193,4 +193,48 @@ export const migrations: string[] = [
   CREATE INDEX sessions_by_user ON sessions(user_id);
   CREATE INDEX sessions_by_expiry ON sessions(expires_at);
   `,
+  // One change feed for every process on this database (docs/scale-out.md): each write of a
+  // repository's files, cached upstream metadata or settings appends a row in the transaction
+  // that writes, by trigger, so no write path can forget it. Index documents (only
+  // Store.replaceScope writes them) and signing keys (RepoKeys) add theirs in code. A process
+  // applies the rows after the last one it saw to its in-memory state before using it.
+  `
+  CREATE TABLE repo_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))
+  );
+  CREATE TRIGGER repo_changes_file_in AFTER INSERT ON files BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.repo_id, 'file', new.path);
+  END;
+  CREATE TRIGGER repo_changes_file_change AFTER UPDATE ON files BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.repo_id, 'file', new.path);
+    INSERT INTO repo_changes (repo_id, kind, subject) SELECT old.repo_id, 'file', old.path WHERE old.path <> new.path;
+  END;
+  CREATE TRIGGER repo_changes_file_out AFTER DELETE ON files
+    WHEN EXISTS (SELECT 1 FROM repositories WHERE id = old.repo_id) BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (old.repo_id, 'file', old.path);
+  END;
+  CREATE TRIGGER repo_changes_proxy_in AFTER INSERT ON proxy_cache BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.repo_id, 'proxy', new.key);
+  END;
+  CREATE TRIGGER repo_changes_proxy_change AFTER UPDATE ON proxy_cache BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.repo_id, 'proxy', new.key);
+  END;
+  CREATE TRIGGER repo_changes_proxy_out AFTER DELETE ON proxy_cache
+    WHEN EXISTS (SELECT 1 FROM repositories WHERE id = old.repo_id) BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (old.repo_id, 'proxy', old.key);
+  END;
+  CREATE TRIGGER repo_changes_repo_in AFTER INSERT ON repositories BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.id, 'repo', new.name);
+  END;
+  CREATE TRIGGER repo_changes_repo_change AFTER UPDATE ON repositories BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.id, 'repo', new.name);
+  END;
+  CREATE TRIGGER repo_changes_repo_out AFTER DELETE ON repositories BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (old.id, 'repo', old.name);
+  END;
+  `,
 ];

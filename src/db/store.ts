@@ -298,6 +298,13 @@ export class Store extends StatementOwner {
    */
   replaceScope(repoId: number, scope: string, docs: IndexDocumentRow[], builtAt?: number): void {
     this.transaction(() => {
+      // Documents whose bytes change (or that appear or go) are noted in the change feed, in
+      // this transaction: other processes drop them from memory (see ChangeLog).
+      const before = this.indexVersions(repoId, scope);
+      const note = this.stmt("INSERT INTO repo_changes (repo_id, kind, subject) VALUES (?, 'index', ?)");
+      for (const d of docs) if (before.get(d.key)?.etag !== d.etag) note.run(repoId, d.key);
+      const keys = new Set(docs.map((d) => d.key));
+      for (const k of before.keys()) if (!keys.has(k)) note.run(repoId, k);
       this.stmt('DELETE FROM indexes WHERE repo_id = ? AND scope = ?').run(repoId, scope);
       const ins = this.stmt(`INSERT INTO indexes (repo_id, key, scope, content_type, body, gzip, etag, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (repo_id, key) DO UPDATE SET scope = excluded.scope, content_type = excluded.content_type, body = excluded.body,

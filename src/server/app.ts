@@ -98,6 +98,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
   const responseCache = new ResponseCache();
+  // Every request first applies what changed in the database since the last one (the change
+  // feed): another process's upload or delete is served at once, cached answers included.
+  let catchUp = () => {};
   const tls = TlsService.fromConfig(config);
   const sendTimeout = new SendIdleTimeout({ sendIdleMs: config.sendIdleTimeout * 1000, maxConnections: Math.floor(config.maxConnections) });
   const app = Fastify({
@@ -105,6 +108,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     serverFactory: (handler) => {
       const listener = (req: IncomingMessage, res: ServerResponse) => {
         sendTimeout.track(req, res);
+        catchUp();
         if (responseCache.tryServe(req, res)) return;
         watchBodyIdle(req, res, config.bodyIdleTimeout * 1000, app.log);
         handler(req, res);
@@ -142,6 +146,11 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   app.decorate('responseCache', responseCache);
   wharf.publisher.onPublished = () => responseCache.invalidate();
   wharf.onReposChanged(() => responseCache.invalidate());
+  wharf.feed.subscribe({
+    apply: (changes) => { if (changes.some((c) => c.kind === 'index' || c.kind === 'repo')) responseCache.invalidate(); },
+    reset: () => responseCache.invalidate(),
+  });
+  catchUp = () => wharf.feed.catchUp();
   responseCache.onServed = (req, status) => {
     if (['trace', 'debug', 'info'].includes(app.log.level)) app.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: status }, cached: true }, 'request answered from the response cache');
   };

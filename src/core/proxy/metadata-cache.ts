@@ -24,14 +24,28 @@ export interface MetadataResult {
 export class MetadataCache {
   private readonly cache: ProxyCacheStore;
   private readonly inflight = new Map<string, Promise<MetadataResult>>();
-  // This process is the only writer of its cache table, so recent entries can live in memory:
-  // a warm proxied page then costs no database read.
+  // Recent entries live in memory, so a warm proxied page costs no database read; an entry
+  // another process rewrites is forgotten through the change feed (Wharf calls forget).
   private readonly memo = new Map<string, CachedUpstreamEntry>();
   private memoBytes = 0;
   private static readonly MEMO_MAX_BYTES = 64 * 1024 * 1024;
 
   constructor(cache: ProxyCacheStore) {
     this.cache = cache;
+  }
+
+  /** Drop a remembered entry another writer changed (`key` undefined: all of them). */
+  dropMemo(repoId: number, key?: string): void {
+    if (key === undefined) {
+      this.memo.clear();
+      this.memoBytes = 0;
+      return;
+    }
+    const k = `${repoId}\0${key}`;
+    const old = this.memo.get(k);
+    if (!old) return;
+    this.memo.delete(k);
+    this.memoBytes -= old.body?.length ?? 0;
   }
 
   private read(repo: Repository, key: string): CachedUpstreamEntry | undefined {

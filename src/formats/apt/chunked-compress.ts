@@ -4,8 +4,9 @@
 // concatenated: gzip defines a file of several members as their concatenation (zlib's gzread,
 // which apt uses, reads them all). apt stops after the first xz stream, so the chunks' xz
 // blocks are joined into one stream with a new index instead (xz-join.ts). Between builds the
-// encoded chunks and the hash states after each chunk are remembered, so a rebuild compresses
-// only the chunks that changed and hashes only from the first change onwards.
+// encoded chunks and the hash states after each chunk are remembered (in a ChunkMemory the
+// core holds per repository), so a rebuild compresses only the chunks that changed and hashes
+// only from the first change onwards.
 import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -38,7 +39,19 @@ interface Remembered {
   states: Hash[][];
 }
 
-const memory = new Map<string, Remembered>();
+/**
+ * The last build of each stream of one repository. Everything in it is found by content (a
+ * chunk's key names the rows it lists; hash states are reused only for the same leading
+ * keys), so no change to the repository can make it wrong: changes are ignored, and it goes
+ * when the repository does. Its size is that of the repository's compressed Packages files.
+ */
+export class ChunkMemory {
+  readonly streams = new Map<string, Remembered>();
+
+  applyChanges(): void {
+    // found by content: nothing to forget
+  }
+}
 
 async function encode(kind: ChunkEncoding, text: string): Promise<Buffer> {
   const data = Buffer.from(text, 'utf8');
@@ -52,9 +65,9 @@ async function encode(kind: ChunkEncoding, text: string): Promise<Buffer> {
 const XZ_LEVEL = 1;
 
 /** Encode `chunks` (reusing the last build of `stream`) and hash the concatenation. */
-export async function encodeChunks(stream: string, kind: ChunkEncoding, chunks: readonly LazyChunk[]): Promise<EncodedIndex> {
+export async function encodeChunks(memory: ChunkMemory, stream: string, kind: ChunkEncoding, chunks: readonly LazyChunk[]): Promise<EncodedIndex> {
   const memoryKey = `${kind}\0${stream}`;
-  const previous = memory.get(memoryKey);
+  const previous = memory.streams.get(memoryKey);
   const parts: Buffer[] = new Array(chunks.length);
   const missing: number[] = [];
   chunks.forEach((c, i) => {
@@ -95,6 +108,6 @@ export async function encodeChunks(stream: string, kind: ChunkEncoding, chunks: 
     current = current.map((h) => h.copy());
   }
   const [md5, sha256, sha512] = current.map((h) => h.digest('hex'));
-  memory.set(memoryKey, { parts: remembered, keys, states });
+  memory.streams.set(memoryKey, { parts: remembered, keys, states });
   return { parts: out, size: out.reduce((n, p) => n + p.length, 0), md5, sha256, sha512 };
 }

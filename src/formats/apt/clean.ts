@@ -4,7 +4,6 @@
 import { badRequest, notFound } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
-import { noteMembershipChange } from './file-cache.ts';
 import { suiteScope } from './paths.ts';
 import { knownSuites } from './suite-build.ts';
 import { compareDebVersions } from './version.ts';
@@ -44,7 +43,6 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
       store.deleteVersion(version.id);
       if (store.listVersions(version.packageId).length === 0) store.deletePackage(version.packageId);
     }
-    noteMembershipChange(ctx);
     for (const s of scopes) store.markDirty(repo.id, s);
   });
   await ctx.services.publish(repo, [...scopes]);

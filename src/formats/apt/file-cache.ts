@@ -1,9 +1,9 @@
 // The .deb files of a repository, held in memory between suite rebuilds: reading 10,000 rows
-// of meta from the database costs more than building the indexes. The cache is checked
-// against the database before each use: new rows are read by id (ids only grow), a different
-// row count (deletions) reloads everything, and membership changes (a file added to or taken
-// out of a suite, and deletions, whose row ids SQLite may reuse) bump a marker in the database
-// that every process compares.
+// of meta from the database costs more than building the indexes. The state is owned by the
+// core (ctx.state): loaded from the database on first use, then told by the change feed which
+// file paths changed since (uploads, deletions, a file added to another suite, whoever made
+// them), and only those rows are read again.
+import type { RepoChange } from '../../core/change-feed.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 
@@ -21,14 +21,36 @@ export interface DebEntry {
   contents: string[];
 }
 
-interface RepoFiles {
-  maxId: number;
-  membership: string;
-  entries: Map<number, DebEntry>;
-}
+class RepoDebs {
+  private loaded = false;
+  /** By path: a path names one file at a time. */
+  private readonly entries = new Map<string, DebEntry>();
+  private readonly changed = new Set<string>();
 
-const cache = new Map<number, RepoFiles>();
-const membershipKey = (repoId: number) => `repo:${repoId}:apt:membership`;
+  applyChanges(changes: RepoChange[]): void {
+    for (const c of changes) if (c.kind === 'file') this.changed.add(c.subject);
+  }
+
+  current(ctx: RepoContext): Iterable<DebEntry> {
+    const { store, repo } = ctx;
+    if (!this.loaded) {
+      this.changed.clear();
+      for (const f of store.listFilesByPrefix(repo.id, '')) {
+        const e = toEntry(f);
+        if (e) this.entries.set(e.path, e);
+      }
+      this.loaded = true;
+    }
+    for (const path of this.changed) {
+      const f = store.getFileByPath(repo.id, path);
+      const e = f && toEntry(f);
+      if (e) this.entries.set(path, e);
+      else this.entries.delete(path);
+    }
+    this.changed.clear();
+    return this.entries.values();
+  }
+}
 
 function toEntry(f: FileRow): DebEntry | undefined {
   const m = f.meta;
@@ -40,31 +62,7 @@ function toEntry(f: FileRow): DebEntry | undefined {
   };
 }
 
-/** Call inside the transaction that changes which suites list an existing file. */
-export function noteMembershipChange(ctx: RepoContext): void {
-  ctx.store.setSetting(membershipKey(ctx.repo.id), `${Date.now()}-${Math.random().toString(36).slice(2)}`);
-}
-
 /** Every .deb of the repository, current as of this call. */
 export function repoDebs(ctx: RepoContext): Iterable<DebEntry> {
-  const { store, repo } = ctx;
-  const membership = store.getSetting(membershipKey(repo.id)) ?? '';
-  let c = cache.get(repo.id);
-  if (c && c.membership === membership) {
-    for (const f of store.listFilesAfterId(repo.id, c.maxId)) {
-      const e = toEntry(f);
-      if (e) c.entries.set(e.id, e);
-      c.maxId = Math.max(c.maxId, f.id);
-    }
-    // Files of other kinds are not cached, so compare counts of .debs only when all are debs.
-    if (store.countFiles(repo.id) === c.entries.size) return c.entries.values();
-  }
-  c = { maxId: 0, membership, entries: new Map() };
-  for (const f of store.listFilesByPrefix(repo.id, '')) {
-    const e = toEntry(f);
-    if (e) c.entries.set(e.id, e);
-    c.maxId = Math.max(c.maxId, f.id);
-  }
-  cache.set(repo.id, c);
-  return c.entries.values();
+  return ctx.state.get('apt:debs', () => new RepoDebs()).current(ctx);
 }

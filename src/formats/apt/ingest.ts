@@ -13,7 +13,6 @@ import { createReadStream } from 'node:fs';
 import { badRequest, WharfError } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext, UploadInput } from '../../core/format-plugin.ts';
 import { readDeb } from './deb-reader.ts';
-import { noteMembershipChange } from './file-cache.ts';
 import { aptOptions } from './options.ts';
 import { formatPackagesStanza } from './packages-index.ts';
 import { debFilename, isValidComponent, poolPath } from './pool-path.ts';
@@ -123,7 +122,6 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
       mergeMeta: (stored) => {
         const had = Array.isArray(stored.meta.suites) ? (stored.meta.suites as string[]) : [];
         if (had.includes(suite)) return undefined;
-        noteMembershipChange(ctx);
         return { ...stored.meta, suites: [...had, suite].sort() };
       },
     }],

@@ -5,7 +5,6 @@ import { badRequest } from '../../core/errors.ts';
 import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import { clean, remove } from './clean.ts';
 import { sameAptDocument } from './index-check.ts';
-import { noteMembershipChange } from './file-cache.ts';
 import { planAptUpload } from './ingest.ts';
 import { normalizeAptOptions } from './options.ts';
 import { SUITE_SCOPE_PREFIX } from './paths.ts';
@@ -36,11 +35,9 @@ export const aptFormat: FormatPlugin = {
     return docs;
   },
   // The core asks this when it deletes files. A deleted file's suites may be gone by the time
-  // this is asked, so every suite is rebuilt (unchanged indexes cost no compression); and the
-  // cached listing is invalidated, since a deleted row's id can be reused by SQLite.
+  // this is asked, so every suite is rebuilt (unchanged indexes cost no compression).
   scopesForPackage: (ctx) => {
     if (ctx.repo.kind !== 'hosted') return [];
-    noteMembershipChange(ctx);
     return allSuiteScopes(ctx);
   },
   async onCreate(ctx) {

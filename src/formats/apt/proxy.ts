@@ -18,6 +18,7 @@ import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
 import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
 import { markStale, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
+import type { RepoChange } from '../../core/change-feed.ts';
 import { assertDistsFileLooksRight, assertPackagesText, isBinaryByHashPath, isPackagesPath, parseByHashPath, poolHashes } from './proxy-index.ts';
 
 /** Decompressed indexes larger than this are not read for hashes (Debian's largest is ~100 MB). */
@@ -43,12 +44,24 @@ async function inflate(body: Uint8Array): Promise<Buffer> {
 
 // --- pool path → SHA256, from the Packages indexes this proxy has cached
 
-interface RepoHashes {
-  map: Map<string, string>;
-  loaded: Promise<void>;
+/**
+ * What the cached Packages indexes of one proxy say (held by the core per repository). The
+ * map only grows: a pool file keeps its name for good upstream. Indexes cached since the load
+ * (by this process, or by another one on the same database) arrive through the change feed
+ * and are read when a pool file is not found in the map.
+ */
+class RepoHashes {
+  readonly map = new Map<string, string>();
+  loaded: Promise<void> = Promise.resolve();
+  /** Cached indexes (proxy cache keys, file paths) changed since they were last read. */
+  readonly unread = new Set<string>();
+
+  applyChanges(changes: RepoChange[]): void {
+    for (const c of changes) {
+      if ((c.kind === 'proxy' && isPackagesPath(c.subject)) || (c.kind === 'file' && c.subject.startsWith('dists/'))) this.unread.add(`${c.kind}:${c.subject}`);
+    }
+  }
 }
-const hashes = new Map<string, RepoHashes>();
-const hashesKey = (ctx: RepoContext) => `${ctx.repo.id}\0${ctx.repo.createdAt}`;
 
 async function addIndex(map: Map<string, string>, body: Uint8Array): Promise<number> {
   const entries = poolHashes((await inflate(body)).toString('utf8'));
@@ -56,34 +69,42 @@ async function addIndex(map: Map<string, string>, body: Uint8Array): Promise<num
   return entries.length;
 }
 
-/** Read every cached Packages file once per process; later fetches add to the map as they come. */
+async function addCachedIndex(ctx: RepoContext, map: Map<string, string>, key: string): Promise<void> {
+  const e = new ProxyCacheStore(ctx.store.db).get(ctx.repo.id, key);
+  if (e?.status === 200 && e.body) await addIndex(map, e.body).catch((err) => ctx.log.warn({ repo: ctx.repo.name, key, err: (err as Error).message }, 'unreadable cached index'));
+}
+
+async function addStoredIndex(ctx: RepoContext, map: Map<string, string>, path: string): Promise<void> {
+  const f = ctx.store.getFileByPath(ctx.repo.id, path);
+  if (f?.meta.index !== 'packages') return;
+  await addIndex(map, await collect(ctx.blobs.open(f.sha256), MAX_INDEX_BYTES))
+    .catch((err) => ctx.log.warn({ repo: ctx.repo.name, path: f.path, err: (err as Error).message }, 'unreadable cached index'));
+}
+
+/** Every cached Packages file, read once; later fetches add to the map as they come. */
 function repoHashes(ctx: RepoContext): RepoHashes {
-  const k = hashesKey(ctx);
-  let h = hashes.get(k);
-  if (h) return h;
-  const map = new Map<string, string>();
-  const load = async () => {
-    const cache = new ProxyCacheStore(ctx.store.db);
-    for (const key of cache.keys(ctx.repo.id, 'dists/')) {
-      if (!isPackagesPath(key)) continue;
-      const e = cache.get(ctx.repo.id, key);
-      if (e?.status === 200 && e.body) await addIndex(map, e.body).catch((err) => ctx.log.warn({ repo: ctx.repo.name, key, err: (err as Error).message }, 'unreadable cached index'));
-    }
-    for (const f of ctx.store.listFilesByPrefix(ctx.repo.id, 'dists/')) {
-      if (f.meta.index !== 'packages') continue;
-      await addIndex(map, await collect(ctx.blobs.open(f.sha256), MAX_INDEX_BYTES))
-        .catch((err) => ctx.log.warn({ repo: ctx.repo.name, path: f.path, err: (err as Error).message }, 'unreadable cached index'));
-    }
-  };
-  h = { map, loaded: load() };
-  hashes.set(k, h);
-  return h;
+  return ctx.state.get('apt:proxy-hashes', () => {
+    const h = new RepoHashes();
+    h.loaded = (async () => {
+      for (const key of new ProxyCacheStore(ctx.store.db).keys(ctx.repo.id, 'dists/')) if (isPackagesPath(key)) await addCachedIndex(ctx, h.map, key);
+      for (const f of ctx.store.listFilesByPrefix(ctx.repo.id, 'dists/')) await addStoredIndex(ctx, h.map, f.path);
+    })();
+    return h;
+  });
 }
 
 /** The SHA256 a cached Packages index promises for a pool file, if any lists it. */
 async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string | undefined> {
   const h = repoHashes(ctx);
   await h.loaded;
+  if (!h.map.has(path) && h.unread.size) {
+    const unread = [...h.unread];
+    h.unread.clear();
+    for (const u of unread) {
+      if (u.startsWith('proxy:')) await addCachedIndex(ctx, h.map, u.slice('proxy:'.length));
+      else await addStoredIndex(ctx, h.map, u.slice('file:'.length));
+    }
+  }
   return h.map.get(path);
 }
 

@@ -17,11 +17,12 @@ import { uploaderName } from '../../core/auth/principal.ts';
 const SIGNED = new Set(['Release', 'InRelease', 'Release.gpg']);
 const HASH_FIELDS: Record<string, 'md5' | 'sha256' | 'sha512'> = { MD5Sum: 'md5', SHA256: 'sha256', SHA512: 'sha512' };
 
-/** Parsed state documents by their ETag, with a lookup from served path to stored file. */
-const lookups = new Map<string, Map<string, StateFile>>();
+/** Parsed state documents by their ETag (a memo the core holds), as a lookup from served path to stored file. */
+const LOOKUPS = { maxEntries: 256, maxBytes: 64 * 1024 * 1024 };
 
-function lookupFor(row: IndexRow): Map<string, StateFile> {
-  const cacheKey = `${row.repoId}\0${row.key}\0${row.etag}`;
+function lookupFor(ctx: RouteContext, row: IndexRow): Map<string, StateFile> {
+  const lookups = ctx.state.memo<Map<string, StateFile>>('apt:lookups', LOOKUPS);
+  const cacheKey = `${row.key}\0${row.etag}`;
   let map = lookups.get(cacheKey);
   if (map) return map;
   const state: SuiteState = parseState(row.body);
@@ -35,8 +36,8 @@ function lookupFor(row: IndexRow): Map<string, StateFile> {
     }
   }
   for (const [rel, f] of Object.entries(state.generations[0]?.files ?? {})) map.set(rel, f);
-  for (const k of lookups.keys()) if (k.startsWith(`${row.repoId}\0${row.key}\0`)) lookups.delete(k);
-  lookups.set(cacheKey, map);
+  // Estimated by the parsed document's size: a few hundred bytes per file it names.
+  lookups.set(cacheKey, map, row.body.length * 4);
   return map;
 }
 
@@ -59,7 +60,7 @@ async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext
     if (!row) throw notFound();
     return sendIndex(req, reply, ctx.repo, row);
   }
-  const file = lookupFor(state).get(rel);
+  const file = lookupFor(ctx, state).get(rel);
   if (!file) throw notFound(`no ${rel} in suite ${suite}`);
   // Stored index files never change under their key, so the database is read directly.
   const stored = ctx.store.getIndex(ctx.repo.id, file.content);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import { clearsign, detachSign } from '../../core/signing.ts';
 import { compressBuffer } from '../../lib/compression.ts';
-import { encodeChunks, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
+import { ChunkMemory, encodeChunks, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
 import { repoDebs, type DebEntry } from './file-cache.ts';
 import { buildContents, type ContentsEntry } from './contents.ts';
 import { aptOptions, type AptOptions } from './options.ts';
@@ -144,11 +144,12 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
       const listed = inComponent.filter((e) => e.arch === arch || e.arch === 'all');
       const chunks = chunksOf(listed);
       const dir = `${component}/binary-${arch}`;
-      const stream = `${repo.id}/${suite}/${dir}`;
+      const stream = `${suite}/${dir}`;
+      const memory = ctx.state.get('apt:chunks', () => new ChunkMemory());
       // xz runs in its own processes: start it, then gzip and hash here meanwhile.
-      const xzDone = encodeChunks(stream, 'xz', chunks);
-      const gz = await encodeChunks(stream, 'gzip', chunks);
-      const plain = await encodeChunks(stream, 'plain', chunks);
+      const xzDone = encodeChunks(memory, stream, 'xz', chunks);
+      const gz = await encodeChunks(memory, stream, 'gzip', chunks);
+      const plain = await encodeChunks(memory, stream, 'plain', chunks);
       const xz = await xzDone;
       const gzFile = addEncoded(`${dir}/Packages.gz`, gz, 'application/gzip');
       files[`${dir}/Packages`] = { ...stateFile(plain, gzFile.content, 'text/plain; charset=utf-8'), gunzip: true };

@@ -13,7 +13,7 @@ const newestFirst = <T extends { version: string }>(list: T[]) => [...list].sort
 
 /** Every package with its newest version, description, and where it is published. */
 async function list(ctx: RepoContext) {
-  const state = dbState(ctx.repo);
+  const state = dbState(ctx);
   const published = new Map<string, Set<string>>();
   for (const arch of repoArchitectures(ctx)) {
     for (const [name, file] of state.listed(ctx, arch)) {
@@ -66,7 +66,6 @@ async function add(ctx: RepoContext, args: Record<string, unknown>) {
   const name = String(file.meta.pkgname);
   const scopes = (arch === 'any' ? repoArchitectures(ctx) : [arch!]).flatMap(scopesOfArch);
   if (file.meta.held === true) {
-    dbState(ctx.repo).markChanged(name);
     // With its scopes marked dirty in one transaction: a crash before the publish below
     // leaves them to be rebuilt at the next start.
     ctx.store.transaction(() => {

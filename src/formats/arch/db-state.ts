@@ -1,11 +1,12 @@
 // What the published dbs of one repository are made of, kept in memory between publishes
 // so that adding one package costs one small query and one recompressed bucket, not a
 // rebuild of 10,000 entries. The database stays the source of truth: the state is loaded
-// from it on the first publish after a start, and each package name that changes is read
-// again from it (the format marks names as changed in `ingest` and `scopesForPackage`).
+// from it on first use, and the core's change feed names every file that changed since
+// (whoever changed it), whose package names are read again before the next build.
 import { Readable } from 'node:stream';
+import type { RepoChange } from '../../core/change-feed.ts';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
-import type { FileRow, Repository } from '../../core/model.ts';
+import type { FileRow } from '../../core/model.ts';
 import { detachSign } from '../../core/signing.ts';
 import { collect } from '../../lib/compression.ts';
 import { assembleDb, bucketMember, bucketOf, tarEntry } from './db-buckets.ts';
@@ -54,46 +55,29 @@ interface ArchView {
   docs: Partial<Record<DbKind, IndexDocument[]>>;
 }
 
-interface Pending {
-  /** Paths and sha256 an accepted upload will store: the name stays changed until the database shows them. */
-  expect: [string, string][];
-  since: number;
-}
-
-/** An upload that never got stored (refused by the core) stops being re-read after this. */
-const EXPECT_TTL_MS = 10 * 60_000;
-
 export class RepoDbState {
-  private readonly repoKey: string;
   private loaded = false;
   private readonly facts = new Map<string, PkgFacts>();
-  private readonly changed = new Map<string, Pending | null>();
+  /** The package name each known file path belongs to: a deleted file's name is found here. */
+  private readonly pathNames = new Map<string, string>();
+  /** Files changed since the last build (from the change feed); their names are read again. */
+  private readonly changedPaths = new Set<string>();
   private readonly views = new Map<string, ArchView>();
   private optionsKey = '';
 
-  constructor(repo: Repository) {
-    this.repoKey = `${repo.id}:${repo.createdAt}`;
-  }
-
-  belongsTo(repo: Repository): boolean {
-    return this.repoKey === `${repo.id}:${repo.createdAt}`;
-  }
-
-  /** A package name whose files changed (or will, once `expect` is stored). */
-  markChanged(name: string, expect?: [string, string][]): void {
-    const prev = this.changed.get(name);
-    if (expect) this.changed.set(name, { expect: [...(prev?.expect ?? []), ...expect], since: Date.now() });
-    else if (prev === undefined) this.changed.set(name, null);
-  }
-
-  /** Forget built documents (after the signing keys changed). */
-  dropDocuments(): void {
-    for (const v of this.views.values()) v.docs = {};
+  /** Called by the core with every change of the repository, before the state is used again. */
+  applyChanges(changes: RepoChange[]): void {
+    for (const c of changes) {
+      if (c.kind === 'file') this.changedPaths.add(c.subject);
+      // Documents signed with the old keys are not served again.
+      else if (c.kind === 'keys') for (const v of this.views.values()) v.docs = {};
+    }
   }
 
   /** Package files and signatures of the given rows, grouped by package name. */
   private readFacts(rows: FileRow[]): Map<string, PkgFacts> {
     const out = new Map<string, PkgFacts>();
+    for (const r of rows) if (typeof r.meta.pkgname === 'string') this.pathNames.set(r.path, r.meta.pkgname);
     const get = (name: string) => {
       let f = out.get(name);
       if (!f) out.set(name, (f = { files: [], sigs: new Map() }));
@@ -118,25 +102,27 @@ export class RepoDbState {
     const names = new Set<string>();
     if (!this.loaded) {
       this.facts.clear();
-      const rows = ctx.store.listFilesByPrefix(ctx.repo.id, '');
-      for (const [name, f] of this.readFacts(rows)) this.facts.set(name, f);
-      // An upload marks its name before its rows commit: a mark whose files this read did not
-      // see must outlive the load, or that upload never reaches the db.
-      const seen = new Set(rows.map((r) => `${r.path}\0${r.sha256}`));
-      for (const [name, pending] of [...this.changed]) {
-        if (this.settled(pending, (p, s) => seen.has(`${p}\0${s}`))) this.changed.delete(name);
-      }
+      this.pathNames.clear();
+      // Read after the feed was applied: every change so far is in these rows.
+      this.changedPaths.clear();
+      for (const [name, f] of this.readFacts(ctx.store.listFilesByPrefix(ctx.repo.id, ''))) this.facts.set(name, f);
       this.views.clear();
       this.loaded = true;
-    } else {
-      for (const [name, pending] of [...this.changed]) {
+    } else if (this.changedPaths.size) {
+      // A changed path's package: the one it belonged to, and the one its row names now.
+      for (const path of this.changedPaths) {
+        const was = this.pathNames.get(path);
+        if (was !== undefined) names.add(was);
+        const row = ctx.store.getFileByPath(ctx.repo.id, path);
+        if (row && typeof row.meta.pkgname === 'string') names.add(row.meta.pkgname);
+        else this.pathNames.delete(path);
+      }
+      this.changedPaths.clear();
+      for (const name of names) {
         const pkg = ctx.store.getPackage(ctx.repo.id, name);
-        const rows = pkg ? ctx.store.listFilesOfPackage(pkg.id) : [];
-        const f = this.readFacts(rows).get(name);
+        const f = this.readFacts(pkg ? ctx.store.listFilesOfPackage(pkg.id) : []).get(name);
         if (f) this.facts.set(name, f);
         else this.facts.delete(name);
-        names.add(name);
-        if (this.settled(pending, (p, s) => rows.some((r) => r.path === p && r.sha256 === s))) this.changed.delete(name);
       }
     }
     const opts = archOptions(ctx.repo);
@@ -146,11 +132,6 @@ export class RepoDbState {
     for (const [arch, view] of this.views) {
       for (const name of all ? new Set([...this.facts.keys(), ...view.chosen.keys()]) : names) this.update(view, arch, name, opts.requireSignedUploads);
     }
-  }
-
-  /** Whether a mark is done with: nothing expected, everything expected stored, or given up on. */
-  private settled(pending: Pending | null, stored: (path: string, sha256: string) => boolean): boolean {
-    return !pending || pending.expect.every(([p, s]) => stored(p, s)) || Date.now() - pending.since > EXPECT_TTL_MS;
   }
 
   private choose(name: string, arch: string, requireSigned: boolean): PkgFile | undefined {
@@ -241,11 +222,7 @@ async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {
   return (await collect(Readable.from(ctx.blobs.open(row.sha256)))).toString('utf8');
 }
 
-const states = new Map<number, RepoDbState>();
-
-/** The db state of a repository (one per process). */
-export function dbState(repo: Repository): RepoDbState {
-  let s = states.get(repo.id);
-  if (!s || !s.belongsTo(repo)) states.set(repo.id, (s = new RepoDbState(repo)));
-  return s;
+/** The db state of a repository, held by the core (ctx.state). */
+export function dbState(ctx: RepoContext): RepoDbState {
+  return ctx.state.get('arch:db', () => new RepoDbState());
 }

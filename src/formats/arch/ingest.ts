@@ -7,7 +7,6 @@ import type { Readable } from 'node:stream';
 import { badRequest, invalidPackage, notFound, WharfError } from '../../core/errors.ts';
 import type { IngestPlan, PlannedFile, RepoContext, UploadInput } from '../../core/format-plugin.ts';
 import { archesFor, rememberArchitecture } from './arches.ts';
-import { dbState } from './db-state.ts';
 import { buildDesc, buildFilesEntry } from './desc.ts';
 import { archOptions } from './options.ts';
 import { readArchPackage } from './package-reader.ts';
@@ -94,7 +93,6 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
   const current = ctx.store.getPackage(ctx.repo.id, info.pkgname);
   const newest = !current || ctx.store.listVersions(current.id).every((v) => vercmp(info.pkgver, v.version) >= 0);
   rememberArchitecture(ctx, info.arch);
-  dbState(ctx.repo).markChanged(info.pkgname, files.map((f) => [f.path, f.blob.sha256]));
   return {
     package: {
       name: info.pkgname, displayName: info.pkgname, version: info.pkgver,
@@ -125,7 +123,6 @@ async function planSignature(ctx: RepoContext, upload: UploadInput): Promise<Ing
   const pkg = ctx.store.getPackageById(version.packageId)!;
   const blob = await ctx.blobs.stageBuffer(sig);
   const sigPath = signaturePath(path);
-  dbState(ctx.repo).markChanged(pkg.name, [[sigPath, blob.sha256]]);
   return {
     package: { name: pkg.name, displayName: pkg.displayName, version: version.version, versionMeta: version.meta },
     files: [{

@@ -33,12 +33,10 @@ export const archFormat: FormatPlugin = {
     if (ctx.repo.kind !== 'hosted') return [];
     const m = /^(arch|files):(.+)$/.exec(scope);
     if (!m) return [];
-    return dbState(ctx.repo).build(ctx, m[2], m[1] === 'arch' ? 'db' : 'files');
+    return dbState(ctx).build(ctx, m[2], m[1] === 'arch' ? 'db' : 'files');
   },
-  scopesForPackage(ctx, name) {
+  scopesForPackage(ctx) {
     if (ctx.repo.kind !== 'hosted') return [];
-    // Called by the core for every deletion: the name's files are read again at the next build.
-    dbState(ctx.repo).markChanged(name);
     return allScopes(ctx);
   },
   // A db's bytes are deterministic; its detached signature carries the time it was made.
@@ -54,9 +52,6 @@ export const archFormat: FormatPlugin = {
     await ctx.services.publish(ctx.repo, allScopes(ctx));
   },
   signedScopes: (ctx) => (ctx.repo.kind === 'hosted' ? allScopes(ctx) : []),
-  async onKeysChanged(ctx) {
-    if (ctx.repo.kind === 'hosted') dbState(ctx.repo).dropDocuments();
-  },
   actions: archActions,
   actionAccess: archActionAccess,
   setupGuide: async (ctx, site) => archSetup(ctx.repo, site, await archSetupFacts(ctx)),

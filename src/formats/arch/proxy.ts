@@ -5,7 +5,6 @@
 // pair, so pacman never gets a signature of another db generation) and served stale when the
 // upstream fails; packages and their `.sig` are fetched once, checked against the
 // `%SHA256SUM%` (and `%PGPSIG%`) of the cached db, and kept for good.
-import { BoundedCache } from '../../core/bounded-cache.ts';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -72,12 +71,14 @@ interface CachedPair extends DbPair {
   sigEtag: string | null;
 }
 
-// Decoded pairs with their ETags, by entry generation: hashing a large db per request would cost more than serving it.
-// Bounded in bytes too: a db of a large repository is several MB.
-const decoded = new BoundedCache<CachedPair>({ maxEntries: 200, maxBytes: 128 * 1024 * 1024 });
-function decodeOnce(repoId: number, entry: CachedUpstreamEntry): CachedPair {
+// Decoded pairs with their ETags, by entry generation (a memo the core holds): hashing a
+// large db per request would cost more than serving it. Bounded in bytes too: a db of a large
+// repository is several MB.
+const DECODED = { maxEntries: 200, maxBytes: 128 * 1024 * 1024 };
+function decodeOnce(ctx: RepoContext, entry: CachedUpstreamEntry): CachedPair {
+  const decoded = ctx.state.memo<CachedPair>('arch:proxy-dbs', DECODED);
   const pair = decodeDbPair(entry.body!);
-  const k = `${repoId}\0${entry.key}\0${pair.generation}`;
+  const k = `${entry.key}\0${pair.generation}`;
   let hit = decoded.get(k);
   if (!hit) {
     const etag = (b: Uint8Array) => `"${createHash('sha256').update(b).digest('base64url').slice(0, 27)}"`;
@@ -108,7 +109,7 @@ export async function proxyDb(req: FastifyRequest, reply: FastifyReply, ctx: Rou
   const r = await ctx.services.metadata.get(ctx.repo, pairKey(arch, dbFile), opts, (prev) => fetchPair(ctx, opts, arch, dbFile, prev));
   if (!r.entry) throw notFound(`upstream of ${ctx.repo.name} has no ${arch}/${dbFile}${opts.offline ? ' cached (offline)' : ''}`);
   rememberDb(ctx, arch, dbFile);
-  const pair = decodeOnce(ctx.repo.id, r.entry);
+  const pair = decodeOnce(ctx, r.entry);
   const body = sigWanted ? pair.sig : pair.db;
   if (!body) throw notFound(`upstream of ${ctx.repo.name} has no signature for ${arch}/${dbFile}`);
   markStale(reply, r.stale);
@@ -129,10 +130,12 @@ interface Listed {
   pgpsig: Buffer | null;
 }
 
-// filename → digests, per cached db generation; rebuilt when the db is refreshed.
-const listings = new Map<string, Map<string, Listed>>();
-async function listingOf(repoId: number, key: string, pair: DbPair): Promise<Map<string, Listed>> {
-  const k = `${repoId}\0${key}\0${pair.generation}`;
+// filename → digests, per cached db generation (a memo the core holds); made again when the db
+// is refreshed. Estimated at the db's size: its entries hold about as much.
+const LISTINGS = { maxEntries: 50, maxBytes: 128 * 1024 * 1024 };
+async function listingOf(ctx: RepoContext, key: string, pair: DbPair): Promise<Map<string, Listed>> {
+  const listings = ctx.state.memo<Map<string, Listed>>('arch:proxy-listings', LISTINGS);
+  const k = `${key}\0${pair.generation}`;
   let map = listings.get(k);
   if (map) return map;
   map = new Map();
@@ -143,9 +146,7 @@ async function listingOf(repoId: number, key: string, pair: DbPair): Promise<Map
     const pgpsig = fields.get('PGPSIG')?.[0];
     map.set(filename, { sha256: fields.get('SHA256SUM')?.[0]?.toLowerCase() ?? null, pgpsig: pgpsig ? Buffer.from(pgpsig, 'base64') : null });
   }
-  for (const old of listings.keys()) if (old.startsWith(`${repoId}\0${key}\0`)) listings.delete(old);
-  if (listings.size >= 50) listings.delete(listings.keys().next().value!);
-  listings.set(k, map);
+  listings.set(k, map, pair.db.length * 2);
   return map;
 }
 
@@ -162,7 +163,7 @@ async function lookUp(ctx: RepoContext, arch: string, filename: string): Promise
     const key = pairKey(arch, dbFile);
     const r = await ctx.services.metadata.get(ctx.repo, key, opts, () => Promise.reject(new Error('offline lookup')));
     if (!r.entry?.body) continue;
-    const hit = (await listingOf(ctx.repo.id, key, decodeDbPair(r.entry.body))).get(filename);
+    const hit = (await listingOf(ctx, key, decodeDbPair(r.entry.body))).get(filename);
     if (hit) return hit;
   }
   return null;

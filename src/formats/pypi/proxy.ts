@@ -3,7 +3,6 @@
 // every file URL points here; files are fetched once, checked against the upstream's sha256
 // and kept for good.
 import { createHash } from 'node:crypto';
-import { BoundedCache } from '../../core/bounded-cache.ts';
 import { invalidPackage, notFound } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext } from '../../core/format-plugin.ts';
 import type { MetadataResult } from '../../core/proxy/metadata-cache.ts';
@@ -43,13 +42,15 @@ export interface ProxyPage {
   freshUntil: number;
 }
 
-// Parsed models of cached pages, by entry: parsing a page of many files per request would
-// cost more than serving it. Bounded in bytes (estimated by the cached body's size) as well as
-// in number: the pages of large projects run to megabytes each.
+// Parsed models of cached pages, by entry (a memo the core holds, for every repository
+// together): parsing a page of many files per request would cost more than serving it. Bounded
+// in bytes (estimated by the cached body's size) as well as in number: the pages of large
+// projects run to megabytes each.
 export const PARSED_PAGES_MAX_BYTES = 64 * 1024 * 1024;
-export const parsedPages = new BoundedCache<unknown>({ maxEntries: 2000, maxBytes: PARSED_PAGES_MAX_BYTES });
-export function parseOnce<T>(repoId: number, entry: { key: string; fetchedAt: number; body: Uint8Array | null }): T {
-  const k = `${repoId}\0${entry.key}\0${entry.fetchedAt}`;
+export const PARSED_PAGES = { maxEntries: 2000, maxBytes: PARSED_PAGES_MAX_BYTES };
+export function parseOnce<T>(ctx: RepoContext, entry: { key: string; fetchedAt: number; body: Uint8Array | null }): T {
+  const parsedPages = ctx.state.memo<unknown>('pypi:parsed-pages', PARSED_PAGES);
+  const k = `${entry.key}\0${entry.fetchedAt}`;
   let v = parsedPages.get(k);
   if (v === undefined) {
     v = JSON.parse(Buffer.from(entry.body!).toString());
@@ -66,12 +67,12 @@ export async function upstreamProjectPage(ctx: RepoContext, project: string): Pr
     if (normalizeName(page.name) !== project && kind === 'json') throw invalidPackage(`upstream answered for ${page.name}, not ${project}`);
     return { ...page, name: project };
   });
-  return { page: r.entry ? parseOnce<UpstreamPage>(ctx.repo.id, r.entry) : null, stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
+  return { page: r.entry ? parseOnce<UpstreamPage>(ctx, r.entry) : null, stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
 }
 
 export async function upstreamRoot(ctx: RepoContext): Promise<{ names: string[]; stale: boolean; state: string; freshUntil: number }> {
   const r = await cachedUpstream(ctx, 'simple/', '', (text, res) => parseRoot(text, pageKind(res.headers.get('content-type'), text) === 'json'));
-  return { names: r.entry ? parseOnce<string[]>(ctx.repo.id, r.entry) : [], stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
+  return { names: r.entry ? parseOnce<string[]>(ctx, r.entry) : [], stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
 }
 
 /** PyPI's JSON API of the upstream (`<index root>/pypi/<project>/json`), with file URLs pointing here. */

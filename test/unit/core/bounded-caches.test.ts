@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BoundedCache } from '../../../src/core/bounded-cache.ts';
-import { parsedPages, parseOnce, PARSED_PAGES_MAX_BYTES } from '../../../src/formats/pypi/proxy.ts';
+import { ChangeFeed } from '../../../src/core/change-feed.ts';
+import type { RepoContext } from '../../../src/core/format-plugin.ts';
+import { RepoStateRegistry } from '../../../src/core/repo-state.ts';
+import { openDatabase } from '../../../src/db/database.ts';
+import { Store } from '../../../src/db/store.ts';
+import { parseOnce, PARSED_PAGES_MAX_BYTES } from '../../../src/formats/pypi/proxy.ts';
 
 describe('bounded caches', () => {
   it('BoundedCache drops the oldest entries past its byte budget and its entry count', () => {
@@ -28,10 +33,16 @@ describe('bounded caches', () => {
     // 1 MiB pages: far more of them than the budget holds, far fewer than 2,000.
     const body = Buffer.from(JSON.stringify({ files: 'x'.repeat(1024 * 1024) }));
     const n = Math.ceil(PARSED_PAGES_MAX_BYTES / body.length) * 2;
-    for (let i = 0; i < n; i++) parseOnce(1, { key: `simple/p${i}/`, fetchedAt: 1, body });
-    assert.ok(parsedPages.bytes <= PARSED_PAGES_MAX_BYTES, `${parsedPages.bytes} bytes held`);
-    assert.ok(parsedPages.size < n);
-    // The newest is still there.
-    assert.equal(parsedPages.get(`1\0simple/p${n - 1}/\x001`) !== undefined, true);
+    const store = new Store(openDatabase(':memory:'));
+    const registry = new RepoStateRegistry(new ChangeFeed(store));
+    const repo = store.createRepo({ name: 'p', format: 'pypi', kind: 'proxy', publicRead: true, options: {} });
+    const ctx = { repo, store, state: registry.forRepo(repo) } as unknown as RepoContext;
+    let last: unknown;
+    for (let i = 0; i < n; i++) last = parseOnce(ctx, { key: `simple/p${i}/`, fetchedAt: 1, body });
+    const held = registry.stats().memos['pypi:parsed-pages'];
+    assert.ok(held.bytes <= PARSED_PAGES_MAX_BYTES, `${held.bytes} bytes held`);
+    assert.ok(held.entries < n);
+    // The newest is still there: asking again returns the very object kept.
+    assert.equal(parseOnce(ctx, { key: `simple/p${n - 1}/`, fetchedAt: 1, body }), last);
   });
 });
