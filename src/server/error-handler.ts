@@ -40,6 +40,10 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   // must not describe the error: a cache would keep it for a year.
   for (const h of ['cache-control', 'etag', 'last-modified', 'content-length', 'content-encoding', 'content-range', 'accept-ranges', 'content-disposition', 'x-wharf-cache']) reply.removeHeader(h);
   reply.header('cache-control', 'no-store');
+  // The message may echo the request (a path, a name): a browser must take it as the text or
+  // JSON it is, never sniff it into a page, and run nothing if it did.
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   // The error's own headers (WWW-Authenticate, a 416's Content-Range) after the clean-up.
   for (const [k, v] of Object.entries(headers)) reply.header(k, v);
   if (status !== 500) reply.raw.statusMessage = reasonPhrase(message);

@@ -40,7 +40,7 @@ interface Identity {
   token?: { level: Level; repos: string[] };
   /**
    * A browser session (the `wharf_session` cookie, no Authorization): the user's rights for
-   * GET and HEAD; anything else is anonymous (only the pages' CSRF-checked forms take the
+   * GET and HEAD outside the JSON API; anything else is anonymous (only the pages' CSRF-checked forms take the
    * cookie for other methods, and accounts.test.ts covers those).
    */
   session?: boolean;
@@ -98,9 +98,9 @@ const read = (c: Call) => level(c.identity, c.repo!) >= LEVELS.read;
 const write = (c: Call) => level(c.identity, c.repo!) >= LEVELS.write;
 const admin = (c: Call) => level(c.identity, c.repo!) >= LEVELS.admin;
 
-/** The identity a call is judged as: a session's cookie counts for reads only. */
+/** The identity a call is judged as: a session's cookie counts for reads only, and never in the JSON API. */
 function effective(c: Call): Call {
-  if (!c.identity.session || c.method === 'GET' || c.method === 'HEAD') return c;
+  if (!c.identity.session || ((c.method === 'GET' || c.method === 'HEAD') && !c.url.startsWith('/-/api/'))) return c;
   return { ...c, identity: { name: `${c.identity.name} (cookie ignored)`, valid: true, auth: null, address: c.identity.address } };
 }
 

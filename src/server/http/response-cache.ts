@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { carriesSession } from '../pages/session.ts';
 import { acceptsGzip, etagMatches } from './conditional.ts';
+import { repoRootOf } from './repo-root.ts';
 
 interface CachedResponse {
   /** Estimated bytes held by this entry, body, key and headers included. */
@@ -20,9 +21,14 @@ interface CachedResponse {
   site?: string;
 }
 
-/** What a page that names the server's URL depends on besides the URL and Accept. */
-export function siteOf(headers: IncomingMessage['headers']): string {
-  return `${headers.host ?? ''}\0${headers['x-forwarded-host'] ?? ''}\0${headers['x-forwarded-proto'] ?? ''}`;
+/**
+ * What a page that names the server's URL depends on besides the URL and Accept: the Host and
+ * forwarded headers, and the repository served at the root of the port it came in on (`listen`:
+ * that port's `/` is rewritten to `/<repo>/`, so one cache key serves both ports, and a client
+ * can send either port's Host to the other).
+ */
+export function siteOf(headers: IncomingMessage['headers'], repoRoot?: string): string {
+  return `${headers.host ?? ''}\0${headers['x-forwarded-host'] ?? ''}\0${headers['x-forwarded-proto'] ?? ''}\0${repoRoot ?? ''}`;
 }
 
 export class ResponseCache {
@@ -66,7 +72,7 @@ export class ResponseCache {
     const entry = this.entries.get(ResponseCache.key(req.url ?? '', req.headers.accept, acceptsGzip(req.headers['accept-encoding'])));
     if (!entry || entry.generation !== this.generation || entry.expiresAt <= Date.now()) return false;
     // A page made for another Host must not be shown here: its URLs would point there.
-    if (entry.site !== undefined && entry.site !== siteOf(req.headers)) return false;
+    if (entry.site !== undefined && entry.site !== siteOf(req.headers, repoRootOf(req))) return false;
     if (etagMatches(req.headers['if-none-match'], entry.etag)) {
       const { 'content-length': _len, 'content-encoding': _enc, ...rest } = entry.headers;
       res.writeHead(304, rest);

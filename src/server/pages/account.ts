@@ -31,7 +31,10 @@ export function safeNext(next: string): string {
   } catch {
     return '/';
   }
-  return u.origin === base ? `${u.pathname}${u.search}${u.hash}` : '/';
+  if (u.origin !== base) return '/';
+  // Dot segments are resolved here (`/.//host` becomes `//host`): what is sent must still be a path.
+  const path = `${u.pathname}${u.search}${u.hash}`;
+  return path.startsWith('//') || path.startsWith('/\\') ? '/' : path;
 }
 
 /**

@@ -5,11 +5,19 @@
 // block an external image anyway, and a tracking pixel should not load by opening a page).
 // Anything else (reStructuredText, plain text, Debian and Arch descriptions) is preformatted
 // escaped text. Input is capped: a larger description is cut with a note.
+// Cost: markdown-it spends up to a few milliseconds per KiB on hostile input (`![` or `[`
+// repeated), so only Markdown up to MARKDOWN_CAP is rendered (longer is shown as its text,
+// which costs an escape), and each rendering is kept (by the text's hash) for later views.
+import { createHash } from 'node:crypto';
 import MarkdownIt from 'markdown-it';
 import { html, Html } from './html.ts';
 
 /** Descriptions longer than this (in UTF-16 code units, about bytes for ASCII) are cut. */
 export const DESCRIPTION_CAP = 512 * 1024;
+/** Markdown longer than this is shown as preformatted text: at most about 0.3 s to render, once. */
+export const MARKDOWN_CAP = 64 * 1024;
+/** Renderings kept, in characters of output (least recently shown forgotten first). */
+const KEPT_CHARS = 16 * 1024 * 1024;
 
 export interface Description {
   /** `markdown` is rendered; `text` is shown as it is, preformatted. */
@@ -74,14 +82,37 @@ function capped(text: string): { text: string; cut: boolean } {
   return { text: text.slice(0, end), cut: true };
 }
 
+const kept = new Map<string, Html>();
+let keptChars = 0;
+
 /** The description as markup for a package page. */
 export function renderDescription(d: Description): Html {
   const { text, cut } = capped(d.text);
+  const key = createHash('sha256').update(`${d.kind}\0${cut ? 'cut' : ''}\0`).update(text).digest('base64url');
+  const hit = kept.get(key);
+  if (hit) {
+    kept.delete(key);
+    kept.set(key, hit);
+    return hit;
+  }
+  const out = render(d.kind, text, cut);
+  kept.set(key, out);
+  keptChars += out.value.length;
+  for (const [k, v] of kept) {
+    if (keptChars <= KEPT_CHARS) break;
+    kept.delete(k);
+    keptChars -= v.value.length;
+  }
+  return out;
+}
+
+function render(kind: Description['kind'], text: string, cut: boolean): Html {
   const note = cut ? html`<p class="muted">The description is longer than ${DESCRIPTION_CAP / 1024} KiB; it is cut here.</p>` : '';
-  if (d.kind === 'markdown') {
+  if (kind === 'markdown' && text.length <= MARKDOWN_CAP) {
     renderer ??= createRenderer();
     return html`<div class="description markdown">${new Html(renderer.render(text))}</div>${note}`;
   }
-  return html`<pre class="description">${text}</pre>${note}`;
+  const asText = kind === 'markdown' ? html`<p class="muted">The description is Markdown longer than ${MARKDOWN_CAP / 1024} KiB: it is shown as its text.</p>\n` : '';
+  return html`${asText}<pre class="description">${text}</pre>${note}`;
 }
 

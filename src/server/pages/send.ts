@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { acceptsGzip, etagMatches } from '../http/conditional.ts';
 import { siteOf, type ResponseCache } from '../http/response-cache.ts';
+import { repoRootOf } from '../http/repo-root.ts';
 
 export const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -61,7 +62,7 @@ function answer(req: FastifyRequest, reply: FastifyReply, body: Buffer, etag: st
   if (cache && shared && reply.statusCode === 200 && req.method === 'GET') {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
-    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), etag, headers, body, Infinity, siteOf(req.headers));
+    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), etag, headers, body, Infinity, siteOf(req.headers, repoRootOf(req.raw)));
   }
   if (req.method === 'HEAD') return reply.send();
   return reply.send(body);

@@ -11,7 +11,7 @@ describe('safeNext', () => {
     for (const p of ['/', '/pypi/', '/pypi/?setup', '/-/package/pypi/x#v-1.0', '/a/../b']) assert.equal(safeNext(p), new URL(p, 'http://h').pathname + new URL(p, 'http://h').search + new URL(p, 'http://h').hash, p);
   });
   it('sends anything that could leave the site to /', () => {
-    for (const p of ['', 'evil.example', '//evil.example', '///evil.example', 'https://evil.example/', '/\\evil.example', '\\\\evil.example', 'javascript:alert(1)', '/\n/evil.example', '/\t/evil.example', ' //evil.example', 'HTTPS://evil.example']) {
+    for (const p of ['', 'evil.example', '//evil.example', '///evil.example', 'https://evil.example/', '/\\evil.example', '\\\\evil.example', 'javascript:alert(1)', '/\n/evil.example', '/\t/evil.example', ' //evil.example', 'HTTPS://evil.example', '/.//evil.example', '/..//evil.example/x', '/a/..//evil.example', '/%2e//evil.example', '/./\\evil.example']) {
       assert.equal(safeNext(p), '/', JSON.stringify(p));
     }
   });

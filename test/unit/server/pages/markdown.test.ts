@@ -3,7 +3,7 @@
 // than http, https or mailto, and the hostile text is still there for the reader, escaped.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowedUrl, DESCRIPTION_CAP, renderDescription } from '../../../../src/server/pages/markdown.ts';
+import { allowedUrl, DESCRIPTION_CAP, MARKDOWN_CAP, renderDescription } from '../../../../src/server/pages/markdown.ts';
 
 /** Every tag in the output (text is escaped, so a raw `<` only starts markup). */
 const tags = (out: string) => out.match(/<[^>]*>/g) ?? [];
@@ -124,6 +124,30 @@ describe('package descriptions', () => {
       // Generous: a busy machine is slow, but a quadratic blow-up on 100 KB takes minutes.
       assert.ok(ms < 10_000, `${input.slice(0, 20)}… took ${ms} ms`);
     }
+  });
+
+  it('renders the slowest hostile Markdown at any size in well under a second, and again at no cost', () => {
+    // markdown-it's worst inputs cost several ms per KiB: at the 512 KiB cap, seconds per view.
+    const cases = ['!['.repeat(DESCRIPTION_CAP), '['.repeat(DESCRIPTION_CAP), '[a'.repeat(DESCRIPTION_CAP / 4) + ']'.repeat(DESCRIPTION_CAP / 4), '*[`<'.repeat(DESCRIPTION_CAP / 4), '|a|b|\n|-|-|\n' + '|x|y|\n'.repeat(DESCRIPTION_CAP / 6)];
+    for (const input of cases) {
+      for (const size of [MARKDOWN_CAP, DESCRIPTION_CAP]) {
+        const text = input.slice(0, size);
+        let started = performance.now();
+        const out = md(text);
+        const first = performance.now() - started;
+        assertInert(out);
+        assert.ok(first < 1000, `${input.slice(0, 8)}… (${size} chars) took ${first.toFixed(0)} ms`);
+        started = performance.now();
+        assert.equal(md(text), out);
+        const again = performance.now() - started;
+        assert.ok(again < 50, `${input.slice(0, 8)}… (${size} chars) took ${again.toFixed(0)} ms the second time`);
+      }
+    }
+    // Longer Markdown is all there, as text.
+    const long = '# Title\n\n' + 'word '.repeat(MARKDOWN_CAP / 4);
+    const out = md(long);
+    assert.match(out, /shown as its text/);
+    assert.match(out, /<pre class="description"># Title/);
   });
 
   it('cuts a 5 MB description at the cap, says so, and stays inert', () => {
