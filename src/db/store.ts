@@ -71,7 +71,6 @@ export interface IndexDocumentRow {
 
 export interface FileWithVersion extends FileRow {
   version: string | null;
-  versionMeta: Record<string, unknown>;
 }
 
 export class Store extends StatementOwner {
@@ -159,6 +158,22 @@ export class Store extends StatementOwner {
   listVersions(packageId: number): VersionRow[] {
     return (this.stmt('SELECT * FROM versions WHERE package_id = ? ORDER BY id').all(packageId) as Row[]).map(toVersion);
   }
+  /** The version strings of a package, without reading their metadata. */
+  listVersionNames(packageId: number): string[] {
+    return (this.stmt('SELECT version FROM versions WHERE package_id = ? ORDER BY id').all(packageId) as Row[]).map((r) => String(r.version));
+  }
+  /**
+   * A package's versions with their metadata less its `description`, which can be megabytes
+   * per version: a page needs one version's (versionDescription), not every one's.
+   */
+  listVersionsBrief(packageId: number): VersionRow[] {
+    return (this.stmt("SELECT id, package_id, version, json_remove(meta, '$.description') AS meta, created_at FROM versions WHERE package_id = ? ORDER BY id")
+      .all(packageId) as Row[]).map(toVersion);
+  }
+  versionDescription(versionId: number): string | null {
+    const r = this.stmt("SELECT json_extract(meta, '$.description') AS d FROM versions WHERE id = ?").get(versionId) as Row | undefined;
+    return typeof r?.d === 'string' ? r.d : null;
+  }
   deleteVersion(id: number): void {
     this.stmt('DELETE FROM versions WHERE id = ?').run(id);
   }
@@ -192,9 +207,9 @@ export class Store extends StatementOwner {
   }
   /** Every file of one package with its version, in one query (one project page's cost). */
   listFilesOfPackage(packageId: number): FileWithVersion[] {
-    const rows = this.stmt(`SELECT f.*, v.version AS v_version, v.meta AS v_meta FROM files f JOIN versions v ON v.id = f.version_id
+    const rows = this.stmt(`SELECT f.*, v.version AS v_version FROM files f JOIN versions v ON v.id = f.version_id
       WHERE v.package_id = ? ORDER BY f.filename`).all(packageId) as Row[];
-    return rows.map((r) => ({ ...toFile(r), version: String(r.v_version), versionMeta: json(r.v_meta) }));
+    return rows.map((r) => ({ ...toFile(r), version: String(r.v_version) }));
   }
   /** Files below a path prefix (for formats without versions, such as plain files). */
   listFilesByPrefix(repoId: number, prefix: string): FileRow[] {

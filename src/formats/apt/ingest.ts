@@ -106,7 +106,7 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
   };
   const description = info.fields.get('Description')?.split('\n')[0].trim();
   const current = ctx.store.getPackage(ctx.repo.id, info.name);
-  const newest = !current || ctx.store.listVersions(current.id).every((v) => compareDebVersions(info.version, v.version) >= 0);
+  const newest = !current || ctx.store.listVersionNames(current.id).every((v) => compareDebVersions(info.version, v) >= 0);
   return {
     package: {
       name: info.name,

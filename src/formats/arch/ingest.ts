@@ -91,7 +91,7 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
 
   // The package's description is the newest version's.
   const current = ctx.store.getPackage(ctx.repo.id, info.pkgname);
-  const newest = !current || ctx.store.listVersions(current.id).every((v) => vercmp(info.pkgver, v.version) >= 0);
+  const newest = !current || ctx.store.listVersionNames(current.id).every((v) => vercmp(info.pkgver, v) >= 0);
   rememberArchitecture(ctx, info.arch);
   return {
     package: {

@@ -85,7 +85,7 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
     },
   });
   const current = ctx.store.getPackage(ctx.repo.id, project);
-  const newest = !current || ctx.store.listVersions(current.id).every((v) => compareVersions(version, v.version) >= 0);
+  const newest = !current || ctx.store.listVersionNames(current.id).every((v) => compareVersions(version, v) >= 0);
   return {
     package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta), ...(newest ? { summary: meta.summary ?? '' } : {}) },
     files,

@@ -19,6 +19,11 @@ export interface JsonApiInput {
   versions: JsonApiVersion[];
   /** Answer for this version (`/pypi/<project>/<version>/json`); releases are then omitted. */
   selectedVersion?: string;
+  /**
+   * The long description of a version, when `versions` carry metadata without it: only the
+   * answered version's is shown, so only that one is read (descriptions can be megabytes).
+   */
+  descriptionOf?(version: string): string | null;
 }
 
 /** A release is yanked when it has files and all of them are yanked (as PEP 592 reads it). */
@@ -104,6 +109,10 @@ export function renderProjectJsonApi(input: JsonApiInput): object {
     if (!selected) throw notFound(`${input.name} has no version ${input.selectedVersion}`);
   } else {
     selected = latestVersion(input.versions);
+  }
+  if (selected?.metadata && input.descriptionOf) {
+    const description = input.descriptionOf(selected.version) ?? undefined;
+    selected = { ...selected, metadata: { ...selected.metadata, description } };
   }
   const doc: Record<string, unknown> = {
     info: infoJson(input.name, selected),

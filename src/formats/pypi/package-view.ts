@@ -39,7 +39,7 @@ function releaseFields(r: Release): [string, string | string[]][] {
 }
 
 export function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView {
-  const versions = new Map(ctx.store.listVersions(pkg.id).map((v) => [v.version, { version: v.version, meta: v.meta as Partial<CoreMetadata>, dists: [] as FileWithVersion[] }]));
+  const versions = new Map(ctx.store.listVersionsBrief(pkg.id).map((v) => [v.version, { id: v.id, version: v.version, meta: v.meta as Partial<CoreMetadata>, dists: [] as FileWithVersion[] }]));
   for (const f of ctx.store.listFilesOfPackage(pkg.id)) {
     if (f.meta.kind !== 'dist') continue;
     if (f.version !== null) versions.get(f.version)?.dists.push(f);
@@ -75,6 +75,7 @@ export function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: Package
   });
 
   const meta = latest?.meta ?? {};
+  const description = latest ? ctx.store.versionDescription(latest.id) : null;
   const links: { label: string; url: string }[] = [];
   if (meta.homePage) links.push({ label: 'Homepage', url: meta.homePage });
   for (const [label, url] of Object.entries(meta.projectUrls ?? {})) links.push({ label, url });
@@ -82,8 +83,8 @@ export function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: Package
     versions: view,
     summary: meta.summary ?? null,
     links,
-    description: meta.description && meta.description.trim() !== ''
-      ? { kind: descriptionKind(meta.descriptionContentType), text: meta.description }
+    description: description && description.trim() !== ''
+      ? { kind: descriptionKind(meta.descriptionContentType), text: description }
       : null,
   };
 }

@@ -3,7 +3,7 @@
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import type { FileWithVersion } from '../../db/store.ts';
 import type { CoreMetadata } from './core-metadata.ts';
-import { renderProjectJsonApi, type JsonApiFile, type JsonApiVersion } from './json-api.ts';
+import { renderProjectJsonApi, type JsonApiFile, type JsonApiInput, type JsonApiVersion } from './json-api.ts';
 import { contentTypeFor } from './negotiate.ts';
 import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
@@ -35,14 +35,16 @@ export function projectFiles(ctx: RepoContext, packageId: number, urlFor = fileU
   return { files, rows };
 }
 
-export function jsonApiInput(ctx: RepoContext, packageId: number, displayName: string, urlFor?: typeof fileUrlFromPage): { name: string; versions: JsonApiVersion[] } {
+export function jsonApiInput(ctx: RepoContext, packageId: number, displayName: string, urlFor?: typeof fileUrlFromPage): JsonApiInput {
   const { files } = projectFiles(ctx, packageId, urlFor);
-  const versions = ctx.store.listVersions(packageId).map((v): JsonApiVersion => ({
+  const rows = ctx.store.listVersionsBrief(packageId);
+  const versions = rows.map((v): JsonApiVersion => ({
     version: v.version,
     metadata: Object.keys(v.meta).length ? ({ fields: {}, ...v.meta } as unknown as CoreMetadata) : null,
     files: files.filter((f) => f.version === v.version),
   }));
-  return { name: displayName, versions };
+  const ids = new Map(rows.map((v) => [v.version, v.id]));
+  return { name: displayName, versions, descriptionOf: (version) => ctx.store.versionDescription(ids.get(version) ?? -1) };
 }
 
 export function buildProjectDocuments(ctx: RepoContext, project: string): IndexDocument[] {

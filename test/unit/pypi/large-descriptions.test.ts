@@ -1,0 +1,48 @@
+// Long descriptions are read once, for the version shown: a package page, the JSON API and
+// an upload's "is this the newest version?" no longer parse every version's description.
+// Before, 60 versions with 3 MB descriptions made each package page view parse ~540 MB of
+// JSON (seconds); the bound below is loose on purpose, the old code missed it by far.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RepoContext } from '../../../src/core/format-plugin.ts';
+import { openDatabase } from '../../../src/db/database.ts';
+import { Store } from '../../../src/db/store.ts';
+import { pypiPackageView } from '../../../src/formats/pypi/package-view.ts';
+import { jsonApiInput } from '../../../src/formats/pypi/pages.ts';
+import { renderProjectJsonApi } from '../../../src/formats/pypi/json-api.ts';
+import { parseCoreMetadata } from '../../../src/formats/pypi/core-metadata.ts';
+import { coreMetadataText } from '../../helpers/python-dists.ts';
+
+test('a package with many versions and megabyte descriptions renders from one description', () => {
+  const store = new Store(openDatabase(':memory:'));
+  const repo = store.createRepo({ name: 'py', format: 'pypi', kind: 'hosted', publicRead: true, options: {} });
+  const sha = 'b'.repeat(64);
+  store.insertBlob(sha, 1);
+  const pkg = store.upsertPackage(repo.id, 'big', 'big');
+  const VERSIONS = 60;
+  store.transaction(() => {
+    for (let i = 0; i < VERSIONS; i++) {
+      const { fields: _fields, ...meta } = parseCoreMetadata(coreMetadataText({ name: 'big', version: `1.${i}`, summary: 's' }));
+      const v = store.upsertVersion(pkg, `1.${i}`, { ...meta, description: `v${i} `.repeat(750_000), descriptionContentType: 'text/plain' });
+      for (const kind of ['whl', 'tar.gz']) {
+        store.insertFile({ repoId: repo.id, versionId: v, path: `packages/big/big-1.${i}.${kind}`, filename: `big-1.${i}.${kind}`, sha256: sha, size: 1, meta: { kind: 'dist', packagetype: kind === 'whl' ? 'bdist_wheel' : 'sdist', yanked: false } });
+      }
+    }
+  });
+  const ctx = { repo, store } as unknown as RepoContext;
+  const site = { server: 'http://h/', url: 'http://h/py/', filesUrl: 'http://h/py/', name: 'py', private: false };
+  const t0 = performance.now();
+  const view = pypiPackageView(ctx, store.getPackageById(pkg)!, site);
+  const doc = renderProjectJsonApi(jsonApiInput(ctx, pkg, 'big')) as { info: { version: string; description: string } };
+  const newest = store.listVersionNames(pkg);
+  const ms = performance.now() - t0;
+  assert.equal(view.versions.length, VERSIONS);
+  assert.equal(view.versions[0].version, `1.${VERSIONS - 1}`);
+  assert.ok(view.description!.text.startsWith(`v${VERSIONS - 1} `), 'the newest version\'s description');
+  assert.equal(doc.info.version, `1.${VERSIONS - 1}`);
+  assert.ok(doc.info.description.startsWith(`v${VERSIONS - 1} `));
+  assert.equal(newest.length, VERSIONS);
+  const selected = renderProjectJsonApi({ ...jsonApiInput(ctx, pkg, 'big'), selectedVersion: '1.3' }) as { info: { description: string } };
+  assert.ok(selected.info.description.startsWith('v3 '), 'a selected version gets its own description');
+  assert.ok(ms < 1500, `${ms.toFixed(0)} ms`);
+});
