@@ -1,40 +1,28 @@
 // Blobs on the local filesystem: <root>/<aa>/<bb>/<sha256>. Writes go to <root>/tmp first,
 // are fsynced and renamed into place, so a crash never leaves a partial blob under its name.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, opendir, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, mkdir, open, opendir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { blobMissing, tooLarge } from '../core/errors.ts';
+import type { Readable } from 'node:stream';
+import { blobMissing } from '../core/errors.ts';
 import type { BlobReader, BlobStore, ByteRange, StagedBlob, StageOptions, StoredBlob, TempFile } from './blob-store.ts';
+import { CommitPins, StagingArea } from './staging.ts';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const HEX2_RE = /^[0-9a-f]{2}$/;
 
 export class FsBlobStore implements BlobStore {
   readonly root: string;
-  private readonly tmp: string;
-
-  /** The largest blob any stage accepts unless the caller asks for less. */
-  private readonly maxBytes: number;
-  /** Blobs committed whose caller has not discarded them yet (rows not yet written): sha256 → count. */
-  private readonly committing = new Map<string, number>();
-  private readonly pinned = new WeakSet<StagedBlob>();
-  /** Deletes under way, so a commit of the same bytes waits and then writes them afresh. */
-  private readonly deleting = new Map<string, Promise<void>>();
+  private readonly staging: StagingArea;
+  private readonly pins = new CommitPins();
 
   constructor(root: string, opts: { maxBytes?: number } = {}) {
     this.root = root;
-    this.tmp = join(root, 'tmp');
-    this.maxBytes = opts.maxBytes ?? Infinity;
+    this.staging = new StagingArea(join(root, 'tmp'), opts.maxBytes);
   }
 
-  async init(): Promise<void> {
-    await mkdir(this.tmp, { recursive: true });
-    // Staged files of a previous process were never committed: nothing references them.
-    await rm(this.tmp, { recursive: true, force: true });
-    await mkdir(this.tmp, { recursive: true });
+  init(): Promise<void> {
+    return this.staging.init();
   }
 
   pathOf(sha256: string): string {
@@ -42,69 +30,25 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  async stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
-    const path = join(this.tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
-    const sha = createHash('sha256');
-    const md5 = createHash('md5');
-    const max = Math.min(opts.maxBytes ?? Infinity, this.maxBytes);
-    let size = 0;
-    const hasher = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > max) return cb(tooLarge(`upload exceeds the limit of ${max} bytes`));
-        sha.update(chunk);
-        md5.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    const out = opts.onWritten ? followableFile(path, opts.onWritten) : createWriteStream(path, { flags: 'wx' });
-    try {
-      await pipeline(source, hasher, out, { signal: opts.signal });
-    } catch (err) {
-      await unlink(path).catch(() => {});
-      throw err;
-    }
-    return { sha256: sha.digest('hex'), md5: md5.digest('hex'), size, path };
+  stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
+    return this.staging.stage(source, opts);
   }
 
-  async stageBuffer(data: Uint8Array): Promise<StagedBlob> {
-    const path = join(this.tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
-    const fh = await open(path, 'wx');
-    try {
-      await fh.writeFile(data);
-    } finally {
-      await fh.close();
-    }
-    return {
-      sha256: createHash('sha256').update(data).digest('hex'),
-      md5: createHash('md5').update(data).digest('hex'),
-      size: data.length,
-      path,
-    };
+  stageBuffer(data: Uint8Array): Promise<StagedBlob> {
+    return this.staging.stageBuffer(data);
   }
 
   async commit(staged: StagedBlob): Promise<void> {
     const dest = this.pathOf(staged.sha256);
     // Pinned before the first await: a gc from here on leaves the blob alone.
-    if (!this.pinned.has(staged)) {
-      this.pinned.add(staged);
-      this.committing.set(staged.sha256, (this.committing.get(staged.sha256) ?? 0) + 1);
-    }
+    this.pins.pin(staged);
     try {
-      for (let d = this.deleting.get(staged.sha256); d; d = this.deleting.get(staged.sha256)) await d;
+      await this.pins.afterFrees(staged.sha256);
       await this.place(staged, dest);
     } catch (err) {
-      this.unpin(staged);
+      this.pins.unpin(staged);
       throw err;
     }
-  }
-
-  private unpin(staged: StagedBlob): void {
-    if (!this.pinned.has(staged)) return;
-    this.pinned.delete(staged);
-    const n = (this.committing.get(staged.sha256) ?? 1) - 1;
-    if (n > 0) this.committing.set(staged.sha256, n);
-    else this.committing.delete(staged.sha256);
   }
 
   private async place(staged: StagedBlob, dest: string): Promise<void> {
@@ -134,7 +78,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async discard(staged: StagedBlob): Promise<void> {
-    this.unpin(staged);
+    this.pins.unpin(staged);
     await unlink(staged.path).catch(() => {});
   }
 
@@ -191,11 +135,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
-    if (this.committing.has(sha256) || this.deleting.has(sha256)) return false;
-    let done!: () => void;
-    this.deleting.set(sha256, new Promise<void>((r) => (done = r)));
-    try {
+  free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
+    return this.pins.freeing(sha256, async () => {
       const path = this.pathOf(sha256);
       const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return null;
@@ -203,58 +144,17 @@ export class FsBlobStore implements BlobStore {
       });
       if (st && Date.now() - st.mtimeMs < opts.graceMs) return false;
       // A commit that began while we looked waits for us: decide for it now.
-      if (this.committing.has(sha256) || !opts.unused()) return false;
+      if (this.pins.isCommitting(sha256) || !opts.unused()) return false;
       if (st) await this.delete(sha256);
       return true;
-    } finally {
-      this.deleting.delete(sha256);
-      done();
-    }
+    });
   }
 
-  async listTemp(): Promise<TempFile[]> {
-    const out: TempFile[] = [];
-    for (const name of await readdir(this.tmp).catch(() => [] as string[])) {
-      const st = await stat(join(this.tmp, name)).catch(() => null);
-      if (st) out.push({ name, size: st.size, mtimeMs: st.mtimeMs });
-    }
-    return out;
+  listTemp(): Promise<TempFile[]> {
+    return this.staging.listTemp();
   }
 
-  async removeTemp(name: string): Promise<void> {
-    if (name.includes('/') || name === '..' || name === '.') throw new Error(`not a temp file name: ${name}`);
-    await rm(join(this.tmp, name), { recursive: true, force: true });
+  removeTemp(name: string): Promise<void> {
+    return this.staging.removeTemp(name);
   }
-}
-
-/** A file written chunk by chunk that says after each write how many bytes it holds. */
-function followableFile(path: string, onWritten: (path: string, bytes: number) => void): Writable {
-  let fh: FileHandle | null = null;
-  let bytes = 0;
-  return new Writable({
-    highWaterMark: 256 * 1024,
-    construct(cb) {
-      open(path, 'wx').then((h) => {
-        fh = h;
-        cb();
-      }, cb);
-    },
-    write(chunk: Buffer, _enc, cb) {
-      void (async () => {
-        for (let off = 0; off < chunk.length; ) off += (await fh!.write(chunk, off, chunk.length - off)).bytesWritten;
-        bytes += chunk.length;
-        onWritten(path, bytes);
-      })().then(() => cb(), cb);
-    },
-    final(cb) {
-      fh!.close().then(() => {
-        fh = null;
-        cb();
-      }, cb);
-    },
-    destroy(err, cb) {
-      if (!fh) return cb(err);
-      fh.close().then(() => cb(err), () => cb(err));
-    },
-  });
 }
