@@ -9,7 +9,7 @@ import { openDatabase } from '../db/database.ts';
 import { Store } from '../db/store.ts';
 import { formats } from '../formats/index.ts';
 import { lockDataDir } from '../storage/data-dir-lock.ts';
-import { FsBlobStore } from '../storage/fs-blob-store.ts';
+import { createBlobStore, type BlobSettings } from '../storage/open-blob-store.ts';
 
 /** Warnings and errors as JSON lines on stderr, like the server's log; the rest is dropped. */
 function stderrLogger(): Logger {
@@ -26,12 +26,12 @@ export interface OfflineWharf {
 }
 
 /** Lock `data` (throws DataDirLockedError if a server holds it) and open the core on it. */
-export function openOffline(data: string, command: string, gcGraceSeconds: number): OfflineWharf {
+export function openOffline(data: string, command: string, gcGraceSeconds: number, blobs: BlobSettings = {}): OfflineWharf {
   if (!existsSync(join(data, 'wharf.db'))) throw new Error(`${data} holds no Wharf data (no wharf.db)`);
   const lock = lockDataDir(data, command);
   try {
     const db = openDatabase(join(data, 'wharf.db'));
-    const wharf = new Wharf(new Store(db), new FsBlobStore(join(data, 'blobs')), formats, stderrLogger());
+    const wharf = new Wharf(new Store(db), createBlobStore(data, blobs), formats, stderrLogger());
     wharf.gcGraceMs = gcGraceSeconds * 1000;
     return {
       wharf,

@@ -8,6 +8,7 @@ import { SchemaTooNewError } from '../db/database.ts';
 import { ConfigError } from '../server/config.ts';
 import { TlsError } from '../server/tls/errors.ts';
 import { DataDirLockedError } from '../storage/data-dir-lock.ts';
+import { BlobStoreError } from '../storage/s3-blob-store.ts';
 
 /** A failure explained in `message`; no stack trace is needed to act on it. */
 export class StartupError extends Error {
@@ -55,7 +56,7 @@ export function prepareDataDir(dir: string): void {
 
 /** One line for a failure the operator can fix, or null for a bug. */
 export function describeStartupError(err: unknown, config?: { host: string; port: number; data: string }): string | null {
-  if (err instanceof StartupError || err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof TlsError) return err.message;
+  if (err instanceof StartupError || err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof TlsError || err instanceof BlobStoreError) return err.message;
   if (err instanceof SchemaTooNewError) return `${config?.data ?? 'data directory'}: ${err.message}`;
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   const port = e.port ?? config?.port;

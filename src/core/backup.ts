@@ -119,7 +119,8 @@ export async function backupData(db: DatabaseSync, blobs: BlobStore, target: str
           if (src) await copyFile(src, dest, constants.COPYFILE_FICLONE);
           else await pipeline(blobs.open(row.sha256), createWriteStream(dest, { flags: 'wx' }));
         } catch (err) {
-          throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? missing(row.sha256) : err;
+          const code = (err as NodeJS.ErrnoException).code;
+          throw code === 'ENOENT' || code === 'BLOB_MISSING' ? missing(row.sha256) : err;
         }
         await fsyncPath(dest);
       }

@@ -11,7 +11,7 @@ import { openDatabase } from '../db/database.ts';
 import { Store } from '../db/store.ts';
 import { formats as defaultFormats } from '../formats/index.ts';
 import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.ts';
-import { FsBlobStore } from '../storage/fs-blob-store.ts';
+import { createBlobStore } from '../storage/open-blob-store.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { packageRoutes } from './api/packages.ts';
 import { openApiDocument, registerApiRoutes, API_PREFIX, type ApiRoute } from './api/define.ts';
@@ -138,7 +138,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   app.addHook('onClose', async () => lock.release());
   const store = new Store(openDatabase(join(config.data, 'wharf.db')));
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
-  const blobs = new FsBlobStore(join(config.data, 'blobs'), { maxBytes: config.maxUploadBytes });
+  const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes });
   await blobs.init();
   const wharf = new Wharf(store, blobs, plugins, app.log);
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;

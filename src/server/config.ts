@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { REPO_KINDS, type RepoKind } from '../core/model.ts';
 import type { RepoSpec } from '../core/wharf.ts';
 import { formats } from '../formats/index.ts';
+import { parseS3Url } from '../storage/s3-blob-store.ts';
 
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -58,6 +59,16 @@ export interface Config {
   sessionIdleTimeout: number;
   /** A browser session ends this long (seconds) after sign-in. */
   sessionMaxAge: number;
+  /** `s3://bucket/prefix`: blobs in an S3-compatible store; unset: files under <data>/blobs. */
+  blobs?: string;
+  /** The S3 API's URL (MinIO, Garage, Ceph RGW, R2); unset: AWS. */
+  s3Endpoint?: string;
+  s3Region?: string;
+  /** Path-style URLs (http://host/bucket/key), which most servers other than AWS need. */
+  s3ForcePathStyle: boolean;
+  /** From the environment only (WHARF_S3_*); unset: the AWS SDK's chain (AWS_* variables, profiles, roles). */
+  s3AccessKeyId?: string;
+  s3SecretAccessKey?: string;
 }
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -85,13 +96,14 @@ export const DEFAULTS: Config = {
   acmeDirectory: LETS_ENCRYPT,
   httpRedirect: false,
   shutdownGraceSeconds: 5,
+  s3ForcePathStyle: false,
 };
 
 const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect'] as const;
 type TlsFlag = (typeof TLS_FLAGS)[number];
 
 export interface ConfigSources {
-  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | TlsFlag, string | string[] | number | boolean | undefined>>;
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | TlsFlag, string | string[] | number | boolean | undefined>>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -157,6 +169,23 @@ function acmeDirectory(value: unknown, what: string): string {
   return url.href;
 }
 
+function blobsUrl(value: unknown, what: string): string | undefined {
+  const v = String(value).trim();
+  if (!v) return undefined;
+  try {
+    parseS3Url(v);
+  } catch (err) {
+    throw new ConfigError(`${what}: ${(err as Error).message} (blobs on disk need no setting: they live under the data directory)`);
+  }
+  return v;
+}
+
+function httpUrl(value: unknown, what: string): string {
+  const v = String(value).trim();
+  if (!/^https?:\/\/[^/]/.test(v)) throw new ConfigError(`${what} must be an http:// or https:// URL, not ${JSON.stringify(v)}`);
+  return v;
+}
+
 function bool(value: unknown, what: string): boolean {
   if (typeof value === 'boolean') return value;
   const v = String(value).trim().toLowerCase();
@@ -218,7 +247,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
-      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge']);
+      'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
+      'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -245,6 +275,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.acmeRenewBefore !== undefined) cfg.acmeRenewBefore = num(parsed.acmeRenewBefore, 'acmeRenewBefore');
     if (parsed.httpPort !== undefined) cfg.httpPort = port(parsed.httpPort, 'httpPort');
     if (parsed.httpRedirect !== undefined) cfg.httpRedirect = bool(parsed.httpRedirect, 'httpRedirect');
+    if (parsed.blobs !== undefined) cfg.blobs = blobsUrl(parsed.blobs, 'blobs');
+    if (parsed.s3Endpoint !== undefined) cfg.s3Endpoint = httpUrl(parsed.s3Endpoint, 's3Endpoint');
+    if (parsed.s3Region !== undefined) cfg.s3Region = String(parsed.s3Region);
+    if (parsed.s3ForcePathStyle !== undefined) cfg.s3ForcePathStyle = bool(parsed.s3ForcePathStyle, 's3ForcePathStyle');
     if (parsed.repositories !== undefined) {
       if (!Array.isArray(parsed.repositories)) throw new ConfigError(`${file}: repositories must be a list`);
       cfg.repositories = parsed.repositories.map((r, i) => repoEntry(r, `repositories[${i}]`, file));
@@ -274,12 +308,20 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_ACME_RENEW_BEFORE) cfg.acmeRenewBefore = num(env.WHARF_ACME_RENEW_BEFORE, 'WHARF_ACME_RENEW_BEFORE');
   if (env.WHARF_HTTP_PORT) cfg.httpPort = port(env.WHARF_HTTP_PORT, 'WHARF_HTTP_PORT');
   if (env.WHARF_HTTP_REDIRECT) cfg.httpRedirect = bool(env.WHARF_HTTP_REDIRECT, 'WHARF_HTTP_REDIRECT');
+  if (env.WHARF_BLOBS !== undefined) cfg.blobs = blobsUrl(env.WHARF_BLOBS, 'WHARF_BLOBS');
+  if (env.WHARF_S3_ENDPOINT) cfg.s3Endpoint = httpUrl(env.WHARF_S3_ENDPOINT, 'WHARF_S3_ENDPOINT');
+  if (env.WHARF_S3_REGION) cfg.s3Region = env.WHARF_S3_REGION;
+  if (env.WHARF_S3_FORCE_PATH_STYLE) cfg.s3ForcePathStyle = bool(env.WHARF_S3_FORCE_PATH_STYLE, 'WHARF_S3_FORCE_PATH_STYLE');
+  if (env.WHARF_S3_ACCESS_KEY_ID) cfg.s3AccessKeyId = env.WHARF_S3_ACCESS_KEY_ID;
+  if (env.WHARF_S3_SECRET_ACCESS_KEY) cfg.s3SecretAccessKey = env.WHARF_S3_SECRET_ACCESS_KEY;
+  if (Boolean(cfg.s3AccessKeyId) !== Boolean(cfg.s3SecretAccessKey)) throw new ConfigError('WHARF_S3_ACCESS_KEY_ID and WHARF_S3_SECRET_ACCESS_KEY go together: give both, or neither to use the AWS variables');
   if (flags.host !== undefined) cfg.host = String(flags.host);
   if (flags.port !== undefined) cfg.port = num(flags.port, '--port');
   if (flags.data !== undefined) cfg.data = String(flags.data);
   if (flags.logLevel !== undefined) cfg.logLevel = oneOf(flags.logLevel, LOG_LEVELS, '--log-level');
   if (flags.logFormat !== undefined) cfg.logFormat = oneOf(flags.logFormat, LOG_FORMATS, '--log-format');
   if (flags.trustedProxies !== undefined) cfg.trustedProxies = proxyList(flags.trustedProxies, '--trusted-proxies');
+  if (flags.blobs !== undefined) cfg.blobs = blobsUrl(flags.blobs, '--blobs');
   if (flags.tlsCert !== undefined) cfg.tlsCert = String(flags.tlsCert);
   if (flags.tlsKey !== undefined) cfg.tlsKey = String(flags.tlsKey);
   if (flags.acmeDomain !== undefined) cfg.acmeDomains = domainList(flags.acmeDomain, '--acme-domain');

@@ -3,13 +3,14 @@
 // the server starts again; it takes the directory's lock, so it refuses while a server runs.
 import type { Command } from 'commander';
 import { fsck, formatFsckReport } from '../../core/fsck.ts';
-import { ConfigError, loadConfig } from '../../server/config.ts';
+import { ConfigError, loadConfig, type Config } from '../../server/config.ts';
 import type { GlobalOptions } from '../context.ts';
 import { openOffline } from '../offline.ts';
 
 interface FsckFlags {
   data?: string;
   config?: string;
+  blobs?: string;
   repair?: boolean;
   grace?: string;
   quick?: boolean;
@@ -19,7 +20,8 @@ export function registerFsckCommand(program: Command, globals: () => GlobalOptio
   program.command('fsck')
     .description('check a data directory (server stopped): blobs, published indexes, temp files, orphans; exit 1 on problems')
     .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
-    .option('--config <file>', 'JSON configuration file (WHARF_CONFIG), for data and gcGraceSeconds')
+    .option('--config <file>', 'JSON configuration file (WHARF_CONFIG), for data, blobs and gcGraceSeconds')
+    .option('--blobs <url>', 'the blob store the server uses, s3://BUCKET/PREFIX (WHARF_BLOBS, WHARF_S3_*; default: files under --data)')
     .option('--repair', 'republish indexes that differ, remove temp files and orphans past the grace period')
     .option('--grace <seconds>', 'orphaned blobs younger than this are only noted (default: gcGraceSeconds, 3600)')
     .option('--quick', 'check blob sizes only, without recomputing each sha256')
@@ -31,8 +33,9 @@ export function registerFsckCommand(program: Command, globals: () => GlobalOptio
 async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
   let data: string;
   let grace: number;
+  let config: Config;
   try {
-    const config = loadConfig({ flags: { data: o.data, config: o.config } });
+    config = loadConfig({ flags: { data: o.data, config: o.config, blobs: o.blobs } });
     data = config.data;
     grace = o.grace === undefined ? config.gcGraceSeconds : Number(o.grace);
     if (!(grace >= 0)) throw new ConfigError('--grace must be a number of seconds');
@@ -42,7 +45,7 @@ async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
   }
   let opened;
   try {
-    opened = openOffline(data, o.repair ? 'fsck --repair' : 'fsck', grace);
+    opened = openOffline(data, o.repair ? 'fsck --repair' : 'fsck', grace, config);
   } catch (err) {
     process.stderr.write(`wharf: ${(err as Error).message}\n`);
     return 2;

@@ -6,6 +6,7 @@ import { badRequest } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { withLocalFile } from '../../storage/local-copy.ts';
 import { parseCoreMetadata, type CoreMetadata } from './core-metadata.ts';
 import { readDistMetadata } from './dist-reader.ts';
 import { parseDistFilename } from './filename.ts';
@@ -103,13 +104,14 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
   const projectOf = new Map<string, string>();
 
   const readMetadata = async (row: FileRow, dist: ReturnType<typeof parseDistFilename> | null): Promise<CoreMetadata | null> => {
-    const path = ctx.blobs.localPath(row.sha256);
-    if (!path) return null;
-    if (row.filename.endsWith('.metadata')) {
-      const { readFile } = await import('node:fs/promises');
-      return parseCoreMetadata(await readFile(path));
-    }
-    return dist ? parseCoreMetadata(await readDistMetadata(path, dist)) : null;
+    if (!row.filename.endsWith('.metadata') && !dist) return null;
+    return withLocalFile(ctx.blobs, row.sha256, async (path) => {
+      if (row.filename.endsWith('.metadata')) {
+        const { readFile } = await import('node:fs/promises');
+        return parseCoreMetadata(await readFile(path));
+      }
+      return parseCoreMetadata(await readDistMetadata(path, dist!));
+    });
   };
 
   const closure = await resolveClosure(roots, {

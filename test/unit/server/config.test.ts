@@ -31,6 +31,23 @@ describe('loadConfig', () => {
     assert.deepEqual([c.sessionIdleTimeout, c.sessionMaxAge], [600, 7200]);
     assert.throws(() => loadConfig({ env: { WHARF_SESSION_IDLE_TIMEOUT: 'soon' } }), ConfigError);
   });
+  it('reads the S3 blob store from the file, the environment and --blobs; files on disk by default', async () => {
+    const none = loadConfig({ env: {} });
+    assert.equal(none.blobs, undefined);
+    assert.equal(none.s3ForcePathStyle, false);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const file = join(dir, 'wharf.json');
+    await writeFile(file, JSON.stringify({ blobs: 's3://from-file/a', s3Endpoint: 'http://127.0.0.1:9000', s3ForcePathStyle: true }));
+    const c = loadConfig({
+      env: { WHARF_CONFIG: file, WHARF_BLOBS: 's3://from-env/b', WHARF_S3_REGION: 'eu-west-3', WHARF_S3_ACCESS_KEY_ID: 'AK', WHARF_S3_SECRET_ACCESS_KEY: 'SK' },
+      flags: { blobs: 's3://from-flag/c/' },
+    });
+    assert.deepEqual([c.blobs, c.s3Endpoint, c.s3Region, c.s3ForcePathStyle, c.s3AccessKeyId, c.s3SecretAccessKey], ['s3://from-flag/c/', 'http://127.0.0.1:9000', 'eu-west-3', true, 'AK', 'SK']);
+    assert.equal(loadConfig({ env: { WHARF_CONFIG: file, WHARF_BLOBS: '' } }).blobs, undefined, 'an empty WHARF_BLOBS means files on disk');
+    assert.throws(() => loadConfig({ env: {}, flags: { blobs: '/srv/blobs' } }), /--blobs: "\/srv\/blobs" is not s3:\/\/BUCKET or s3:\/\/BUCKET\/PREFIX \(blobs on disk need no setting/);
+    assert.throws(() => loadConfig({ env: { WHARF_S3_ENDPOINT: 'minio:9000' } }), /WHARF_S3_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
+    assert.throws(() => loadConfig({ env: { WHARF_S3_ACCESS_KEY_ID: 'AK' } }), /go together/);
+  });
   it('refuses unknown options and bad values clearly', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
     const file = join(dir, 'bad.json');

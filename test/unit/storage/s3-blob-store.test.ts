@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isWharfError } from '../../../src/core/errors.ts';
+import { withLocalFile } from '../../../src/storage/local-copy.ts';
 import { parseS3Url, s3ClientFor, S3BlobStore } from '../../../src/storage/s3-blob-store.ts';
 import { startS3, type TestS3 } from '../../helpers/s3.ts';
 
@@ -153,6 +154,21 @@ describe('S3 blob store against s3rver', () => {
     assert.equal(await store.free(sha(blobs[1]), { graceMs: 0, unused: () => true }), false);
     await store.discard(s);
     assert.equal(await store.free(sha(blobs[1]), { graceMs: 0, unused: () => true }), true);
+  });
+
+  test('readers that need a file get a staged copy, removed after', async () => {
+    const data = Buffer.from('zip readers want a file');
+    const s = await store.stageBuffer(data);
+    await store.commit(s);
+    await store.discard(s);
+    let seen = '';
+    const text = await withLocalFile(store, sha(data), async (p) => {
+      seen = p;
+      return (await readFile(p)).toString();
+    });
+    assert.equal(text, data.toString());
+    assert.equal(existsSync(seen), false);
+    assert.deepEqual(await store.listTemp(), []);
   });
 
   test('s3:// URLs', () => {
