@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, on a fresh Debian machine (as root): the real clients
 # (twine, pip's python, apt/dpkg, pacman, curl, gpg; Docker, debootstrap, docker-compose and
-# systemd-analyze for the deployment tests) and the project's npm dependencies
+# systemd-analyze for the deployment tests; PostgreSQL 15, whose clusters the tests make
+# themselves in temporary directories) and the project's npm dependencies
 # (which include Node 24 itself). Safe to run again: it installs only what is missing.
 # scripts/test-preflight.sh (run by npm test) names anything still missing.
 set -euo pipefail
@@ -10,17 +11,23 @@ cd "$(dirname "$0")/.."
 # Every package whose programs the tests run; scripts/test-preflight.sh checks the programs.
 debs=(twine pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 gzip tar curl wget
   gpg gpgv gnupg gpg-agent dpkg dpkg-dev apt apt-utils ca-certificates chromium python3 python3-pip
-  openssl pebble
+  openssl pebble postgresql-15
   docker.io debootstrap docker-compose systemd)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
+  # The tests run initdb/pg_ctl themselves: no system cluster or service for Debian to set up.
+  if [[ " ${missing[*]} " == *" postgresql-15 "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+  fi
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # confold: keep a createcluster.conf written above over the one postgresql-common ships.
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

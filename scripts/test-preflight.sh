@@ -37,6 +37,8 @@ tools=(
   "debootstrap debootstrap Docker image test's Debian 12 base"
   "docker-compose docker-compose compose examples"
   "systemd-analyze systemd systemd unit check"
+  "/usr/lib/postgresql/15/bin/initdb postgresql-15 PostgreSQL tests (a cluster per test run)"
+  "/usr/lib/postgresql/15/bin/pg_ctl postgresql-15 PostgreSQL tests (a cluster per test run)"
 )
 
 missing=()
