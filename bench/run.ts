@@ -5,6 +5,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   proxy: () => import('./proxy.ts'),
   load: () => import('./load.ts'),
   pages: () => import('./pages.ts'),
+  'blob-upload': () => import('./blob-upload.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
