@@ -77,7 +77,7 @@ describe('wharf in a clone', () => {
     assert.doesNotMatch(version.stderr, /ERR_MODULE_NOT_FOUND/);
     const help = await run('npx', ['--offline', 'wharf', 'serve', '--help'], { cwd: ROOT, env: plainEnv() });
     ok(help, 'wharf serve --help');
-    for (const flag of ['--host', '--port', '--data', '--config', '--log-level', '--log-format', '--trusted-proxies']) assert.match(help.stdout, new RegExp(`${flag} `), flag);
+    for (const flag of ['--host', '--port', '--data', '--config', '--log-level', '--log-format', '--trusted-proxies', '--blobs']) assert.match(help.stdout, new RegExp(`${flag} `), flag);
   });
 
   it('npm run wharf resolves file arguments against the directory it was typed in', async () => {
