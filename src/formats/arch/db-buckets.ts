@@ -6,7 +6,7 @@
 // pacman sorts packages itself, so the order of entries in the archive does not matter;
 // it is deterministic here (bucket order, then entry name), so equal input gives equal bytes.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** Buckets per db: about 40 entries each at 10,000 packages, few members in small repos. */
 export const BUCKET_COUNT = 256;
@@ -73,6 +73,25 @@ export function tarEntry(dir: string, desc: string, files?: string): Buffer {
 /** One gzip member holding the given tar entries (already in their order). */
 export function bucketMember(entries: readonly Uint8Array[]): Buffer {
   return gzipSync(Buffer.concat(entries), { level: 6 });
+}
+
+/** Where one package's entries are in a member's uncompressed tar: its name and byte length, in order. */
+export interface EntrySpan {
+  name: string;
+  length: number;
+}
+
+/** The tar entries of a member, by package name, from the layout it was built with. */
+export function splitMember(gz: Uint8Array, layout: readonly EntrySpan[]): Map<string, Buffer> {
+  const tar = gunzipSync(gz);
+  const out = new Map<string, Buffer>();
+  let at = 0;
+  for (const e of layout) {
+    out.set(e.name, tar.subarray(at, at + e.length));
+    at += e.length;
+  }
+  if (at !== tar.length) throw new Error(`db bucket member is ${tar.length} bytes, its layout says ${at}`);
+  return out;
 }
 
 const END_MEMBER = gzipSync(Buffer.alloc(2 * BLOCK), { level: 9 });

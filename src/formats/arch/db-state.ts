@@ -9,7 +9,7 @@ import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import { detachSign } from '../../core/signing.ts';
 import { collect } from '../../lib/compression.ts';
-import { assembleDb, bucketMember, bucketOf, tarEntry } from './db-buckets.ts';
+import { assembleDb, bucketMember, bucketOf, type EntrySpan, splitMember, tarEntry } from './db-buckets.ts';
 import { dbEntryName } from './desc.ts';
 import { archOptions } from './options.ts';
 import { type DbKind, fileListPath, indexKey } from './paths.ts';
@@ -43,9 +43,17 @@ interface PkgFacts {
 
 interface Bucket {
   names: Set<string>;
-  /** Compressed members; undefined when the bucket changed and must be rebuilt. */
-  db?: Buffer;
-  files?: Buffer;
+  /** The bucket's gzip member in each db, and what must be written again in it. */
+  kinds: Record<DbKind, BucketMember>;
+}
+
+interface BucketMember {
+  /** The last member built; undefined when there is none yet. */
+  built?: { gz: Buffer; layout: readonly EntrySpan[] };
+  /** Names whose listed file changed since: their entries are written again, the others reused as bytes. */
+  stale: Set<string>;
+  /** Whether the member must be built again (an entry changed, appeared or went away). */
+  dirty: boolean;
 }
 
 interface ArchView {
@@ -153,7 +161,7 @@ export class RepoDbState {
     if (prev?.id === next?.id && prev?.sha256 === next?.sha256 && prev?.createdAt === next?.createdAt) return;
     const b = bucketOf(name);
     let bucket = view.buckets.get(b);
-    if (!bucket) view.buckets.set(b, (bucket = { names: new Set() }));
+    if (!bucket) view.buckets.set(b, (bucket = { names: new Set(), kinds: { db: newMember(), files: newMember() } }));
     if (next) {
       view.chosen.set(name, next);
       bucket.names.add(name);
@@ -161,7 +169,10 @@ export class RepoDbState {
       view.chosen.delete(name);
       bucket.names.delete(name);
     }
-    bucket.db = bucket.files = undefined;
+    for (const m of Object.values(bucket.kinds)) {
+      m.stale.add(name);
+      m.dirty = true;
+    }
     view.docs = {};
   }
 
@@ -192,18 +203,25 @@ export class RepoDbState {
     for (const index of [...view.buckets.keys()].sort((a, b) => a - b)) {
       const bucket = view.buckets.get(index)!;
       if (bucket.names.size === 0) continue;
-      let member = bucket[kind];
-      if (!member) {
-        const chosen = [...bucket.names].map((n) => view.chosen.get(n)!);
-        const entries = chosen.map((p) => ({ dir: dbEntryName({ pkgname: p.pkgname, pkgver: p.version }), p }))
-          .sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
-        const tars = kind === 'db'
-          ? entries.map((e) => tarEntry(e.dir, e.p.desc))
-          : await Promise.all(entries.map(async (e) => tarEntry(e.dir, e.p.desc, await readFileList(ctx, e.p))));
-        member = bucketMember(tars);
-        bucket[kind] = member;
+      const m = bucket.kinds[kind];
+      if (!m.built || m.dirty) {
+        const entries = [...bucket.names].map((name) => {
+          const p = view.chosen.get(name)!;
+          return { name, dir: dbEntryName({ pkgname: p.pkgname, pkgver: p.version }), p };
+        }).sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+        // Entries of unchanged packages are taken from the last member as they are: only the
+        // changed ones are written (and their file lists read), then the bucket is compressed.
+        const reusable = m.built ? splitMember(m.built.gz, m.built.layout) : new Map<string, Buffer>();
+        const tars = await Promise.all(entries.map(async (e) => {
+          const kept = m.stale.has(e.name) ? undefined : reusable.get(e.name);
+          if (kept) return kept;
+          return kind === 'db' ? tarEntry(e.dir, e.p.desc) : tarEntry(e.dir, e.p.desc, await readFileList(ctx, e.p));
+        }));
+        m.built = { gz: bucketMember(tars), layout: entries.map((e, i) => ({ name: e.name, length: tars[i].length })) };
+        m.stale.clear();
+        m.dirty = false;
       }
-      members.push(member);
+      members.push(m.built.gz);
     }
     const body = assembleDb(members);
     const sig = await detachSign(body, await ctx.services.keys.signingKeys(ctx.repo), { armor: false });
@@ -221,6 +239,8 @@ async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {
   if (!row) return '%FILES%\n';
   return (await collect(Readable.from(ctx.blobs.open(row.sha256)))).toString('utf8');
 }
+
+const newMember = (): BucketMember => ({ stale: new Set(), dirty: true });
 
 /** The db state of a repository, held by the core (ctx.state). */
 export function dbState(ctx: RepoContext): RepoDbState {

@@ -1,0 +1,111 @@
+// The dbs kept up to date incrementally (bucket members rebuilt from reused entry bytes plus
+// the changed entries) must be byte for byte the dbs a fresh state builds from the database
+// alone, after any sequence of adds, new versions, replaced bytes, held packages and deletes.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import pino from 'pino';
+import tar from 'tar-stream';
+import type { Repository } from '../../../src/core/model.ts';
+import { Wharf } from '../../../src/core/wharf.ts';
+import { openDatabase } from '../../../src/db/database.ts';
+import { Store } from '../../../src/db/store.ts';
+import { formats } from '../../../src/formats/index.ts';
+import { readRepoDb } from '../../../src/formats/arch/db-archive.ts';
+import { RepoDbState } from '../../../src/formats/arch/db-state.ts';
+import { collect } from '../../../src/lib/compression.ts';
+import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import { makePkginfo } from './fixtures.ts';
+
+/** A small package built in-process (tar + gzip): `.PKGINFO` and the given files. */
+async function pkg(name: string, version: string, arch: string, files: string[], desc = `${name} package`): Promise<{ filename: string; bytes: Buffer }> {
+  const pack = tar.pack();
+  const out = collect(Readable.from(pack));
+  const common = { mtime: new Date(1_700_000_000_000), uid: 0, gid: 0 };
+  pack.entry({ ...common, name: '.PKGINFO', mode: 0o644 }, makePkginfo({ pkgname: name, pkgbase: name, pkgver: version, pkgdesc: desc, builddate: '1700000000', size: '64', arch, license: 'MIT' }));
+  for (const f of files) pack.entry({ ...common, name: f, mode: 0o644 }, `${f}\n`);
+  pack.finalize();
+  return { filename: `${name}-${version}-${arch}.pkg.tar.gz`, bytes: gzipSync(await out) };
+}
+
+describe('arch db state', () => {
+  let dir: string;
+  let wharf: Wharf;
+  let repo: Repository;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wharf-arch-db-state-'));
+    const store = new Store(openDatabase(join(dir, 'wharf.db')));
+    const blobs = new FsBlobStore(join(dir, 'blobs'));
+    await blobs.init();
+    wharf = new Wharf(store, blobs, formats, pino({ level: 'silent' }));
+    repo = await wharf.createRepo({ name: 'inc', format: 'arch', options: { architectures: ['x86_64', 'aarch64'], allowOverwrite: true } });
+  });
+  after(async () => {
+    await wharf.publisher.flush();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function put(p: { filename: string; bytes: Buffer }, fields: Record<string, string[]> = {}) {
+    const staged = await wharf.blobs.stageBuffer(p.bytes);
+    await wharf.services.ingest(repo, { uploader: 'alice', staged, filename: p.filename, fields });
+  }
+
+  /** The published dbs equal, byte for byte, what a fresh state builds from the database. */
+  async function assertSameAsFullRebuild(step: string) {
+    await wharf.publisher.flush();
+    const ctx = wharf.contextFor(repo);
+    const fresh = new RepoDbState();
+    for (const arch of ['x86_64', 'aarch64']) {
+      for (const kind of ['db', 'files'] as const) {
+        const published = wharf.getIndex(repo, `${arch}/${kind}`);
+        assert.ok(published, `${step}: ${arch}/${kind} published`);
+        const [rebuilt] = await fresh.build(ctx, arch, kind);
+        assert.ok(Buffer.from(published.body).equals(Buffer.from(rebuilt.body as Uint8Array)), `${step}: ${arch}/${kind} differs from a full rebuild`);
+      }
+    }
+  }
+
+  /** The `.files` db of x86_64, as pacman reads it: entry name → file list. */
+  async function listed(): Promise<Map<string, string | undefined>> {
+    await wharf.publisher.flush();
+    const db = await readRepoDb(wharf.getIndex(repo, 'x86_64/files')!.body);
+    return new Map([...db].map(([k, v]) => [k, v.files]));
+  }
+
+  it('after adds, new versions, replaced bytes, held packages and deletes', async () => {
+    // Enough packages that buckets hold several entries (256 buckets, so about half share one).
+    for (let i = 0; i < 300; i++) await put(await pkg(`p${i}`, '1.0-1', i % 7 === 0 ? 'any' : 'x86_64', [`usr/share/p${i}/a`]));
+    await assertSameAsFullRebuild('300 adds');
+
+    for (let i = 0; i < 300; i += 5) await put(await pkg(`p${i}`, '1.1-1', i % 7 === 0 ? 'any' : 'x86_64', [`usr/share/p${i}/b`]));
+    await assertSameAsFullRebuild('new versions');
+    assert.equal((await listed()).get('p5-1.1-1'), '%FILES%\nusr/share/p5/b\n');
+
+    // Same name and version, other bytes (allowOverwrite): the entry's desc and files change.
+    for (let i = 1; i < 300; i += 9) await put(await pkg(`p${i}`, '1.0-1', i % 7 === 0 ? 'any' : 'x86_64', [`usr/share/p${i}/c`], `replaced ${i}`));
+    await assertSameAsFullRebuild('replaced bytes');
+    assert.match((await listed()).get('p19-1.0-1') ?? '', /usr\/share\/p19\/c/);
+
+    // Held: stored but not listed; then added by the action.
+    await put(await pkg('held', '1.0-1', 'x86_64', ['usr/share/held/x']), { add: ['false'] });
+    await assertSameAsFullRebuild('held');
+    assert.ok(!(await listed()).has('held-1.0-1'));
+    await wharf.pluginFor(repo).actions!.add(wharf.contextFor(repo), { filename: 'held-1.0-1-x86_64.pkg.tar.gz' });
+    await assertSameAsFullRebuild('held added');
+    assert.ok((await listed()).has('held-1.0-1'));
+
+    // Deletes: a newer version goes (the older one is listed again), whole packages go.
+    for (let i = 0; i < 300; i += 10) await wharf.services.deleteVersion(repo, `p${i}`, '1.1-1');
+    await assertSameAsFullRebuild('newer versions deleted');
+    assert.ok((await listed()).has('p10-1.0-1'));
+    for (let i = 3; i < 300; i += 4) await wharf.packages.deletePackage(repo, `p${i}`);
+    await assertSameAsFullRebuild('packages deleted');
+    const after = await listed();
+    assert.ok(!after.has('p3-1.0-1') && after.has('p2-1.0-1'));
+  });
+});
