@@ -4,7 +4,7 @@
 // RFC 9580 legacy EdDSA) is assembled here: SHA-512 over the data and the hashed part of
 // the packet, and Ed25519 over that digest, exactly what openpgp.js and gpg produce.
 // Other keys (imported RSA, v6) go on through openpgp.js.
-import { createHash, createPrivateKey, sign as edSign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, type Hash, sign as edSign, type KeyObject } from 'node:crypto';
 import * as openpgp from 'openpgp';
 
 export interface FastKey {
@@ -59,6 +59,14 @@ function mpi(bytes: Buffer): Buffer {
 
 /** One signature packet (binary document, SHA-512) by `k` over `data`. */
 export function signaturePacket(data: Uint8Array, k: FastKey, created = new Date()): Buffer {
+  return signaturePacketOfHash(createHash('sha512').update(data), k, created);
+}
+
+/**
+ * One signature packet by `k` from a SHA-512 hash already fed with the signed data (so
+ * data that arrives as a stream is hashed as it goes). Finishes `hash`.
+ */
+export function signaturePacketOfHash(hash: Hash, k: FastKey, created = new Date()): Buffer {
   const time = Buffer.alloc(4);
   time.writeUInt32BE(Math.floor(created.getTime() / 1000));
   const hashed = Buffer.concat([subpacket(2, time), subpacket(33, Buffer.concat([Buffer.from([4]), k.fingerprint]))]);
@@ -67,7 +75,7 @@ export function signaturePacket(data: Uint8Array, k: FastKey, created = new Date
   trailer[0] = 4;
   trailer[1] = 0xff;
   trailer.writeUInt32BE(hashedPart.length, 2);
-  const digest = createHash('sha512').update(data).update(hashedPart).update(trailer).digest();
+  const digest = hash.update(hashedPart).update(trailer).digest();
   const sig = edSign(null, digest, k.key);
   const unhashed = subpacket(16, k.keyId);
   const body = Buffer.concat([

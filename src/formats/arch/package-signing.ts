@@ -2,11 +2,13 @@
 // server's own `.sig` for packages that arrive unsigned, and checking uploaded ones.
 // Same key and hash choices as src/core/signing.ts (Ed25519, SHA-512), binary output
 // because pacman wants binary `.sig` files.
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { invalidPackage } from '../../core/errors.ts';
 import { firstValidSignature, type SigningKey } from '../../core/signing.ts';
+import { fastKeyOf, signaturePacketOfHash } from '../../core/signing-fast.ts';
 import { MAX_PGPSIG_SIZE } from './desc.ts';
 
 const toWeb = (stream: Readable) => NodeReadable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
@@ -24,6 +26,16 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 
 /** A binary detached signature over everything `data` yields, by every key given. */
 export async function signStream(data: Readable, keys: readonly SigningKey[]): Promise<Uint8Array> {
+  if (keys.length === 0) throw new TypeError('at least one signing key is required');
+  const fast = await Promise.all(keys.map((k) => fastKeyOf(k.armoredPrivateKey)));
+  if (fast.every((k) => k !== null)) {
+    // The keys Wharf makes (Ed25519): hashed by Node's crypto as the file is read, one
+    // packet per key, as openpgp.js would write them.
+    const hashes = fast.map(() => createHash('sha512'));
+    for await (const chunk of data) for (const h of hashes) h.update(chunk as Buffer);
+    const created = new Date();
+    return new Uint8Array(Buffer.concat(fast.map((k, i) => signaturePacketOfHash(hashes[i], k!, created))));
+  }
   const signingKeys = await Promise.all(keys.map((k) => openpgp.readPrivateKey({ armoredKey: k.armoredPrivateKey })));
   const message = await openpgp.createMessage({ binary: toWeb(data) });
   const sig = await openpgp.sign({
