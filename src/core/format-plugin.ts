@@ -31,7 +31,11 @@ export interface RepoContext {
 /** Shared behaviour the core offers every format (implemented in core/). */
 export interface CoreServices {
   ingest(repo: Repository, upload: UploadInput): Promise<IngestResult>;
-  publish(repo: Repository, scopes: string[]): Promise<void>;
+  /**
+   * Publish scopes; deferred scopes (FormatPlugin.deferredScopes) a moment later, unless `now`
+   * (a reader wants them current: a pending deferred publish of them is done at once).
+   */
+  publish(repo: Repository, scopes: string[], opts?: { now?: boolean }): Promise<void>;
   deleteFile(repo: Repository, path: string): Promise<void>;
   deleteVersion(repo: Repository, packageName: string, version: string): Promise<void>;
   deletePackage(repo: Repository, packageName: string): Promise<void>;
@@ -247,7 +251,7 @@ export interface FormatPlugin {
   /** Scopes that change when a package appears or disappears (e.g. the PyPI root page). */
   scopesForPackageSet?: string[];
   /** Scopes whose cost grows with the repository: published shortly after a change, once per burst. */
-  deferredScopes?: string[];
+  deferredScopes?: readonly string[] | ((scope: string) => boolean);
   /**
    * For `wharf fsck`: whether a published document says what a fresh build of it says, when
    * every build changes some bytes (a date, a signature). Absent: the bytes must be equal.

@@ -36,10 +36,16 @@ export class Publisher {
    * Publish the given scopes. Concurrent calls for one repository coalesce: scopes asked for
    * while a publish runs are built once by the next run.
    */
-  async publish(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<void> {
-    const deferrable = new Set(plugin.deferredScopes ?? []);
+  async publish(ctx: RepoContext, plugin: FormatPlugin, scopes: string[], opts: { now?: boolean } = {}): Promise<void> {
+    const d = plugin.deferredScopes;
+    const deferrable = opts.now || !d ? () => false : typeof d === 'function' ? d : (s: string) => d.includes(s);
+    if (opts.now) {
+      // Built below: a pending deferred build of them would only repeat it.
+      const entry = this.deferred.get(ctx.repo.id);
+      for (const s of scopes) entry?.scopes.delete(s);
+    }
     // A scope never published yet is built at once: only updates may lag.
-    const later = scopes.filter((s) => deferrable.has(s) && this.store.listIndexKeys(ctx.repo.id, s).length > 0);
+    const later = scopes.filter((s) => deferrable(s) && this.store.listIndexKeys(ctx.repo.id, s).length > 0);
     if (later.length) this.defer(ctx, plugin, later);
     const now = later.length ? scopes.filter((s) => !later.includes(s)) : scopes;
     if (now.length) await this.publishNow(ctx, plugin, now);
@@ -65,6 +71,7 @@ export class Publisher {
     if (!entry) return;
     this.deferred.delete(repoId);
     if (entry.timer) clearTimeout(entry.timer);
+    if (entry.scopes.size === 0) return;
     await this.publishNow(entry.ctx, entry.plugin, [...entry.scopes]).catch(() => {
       // Left dirty: rebuilt by the next publish of the scope or at the next start.
     });

@@ -97,7 +97,7 @@ export class Wharf {
         }
         return this.packages.ingest(target, u);
       },
-      publish: (r, s) => this.publish(r, s),
+      publish: (r, s, o) => this.publish(r, s, o),
       deleteFile: (r, p) => this.packages.deleteFile(r, p),
       deleteVersion: (r, n, v) => this.packages.deleteVersion(r, n, v),
       deletePackage: (r, n) => this.packages.deletePackage(r, n),
@@ -148,8 +148,8 @@ export class Wharf {
     this.reloadRepos();
   }
 
-  publish(repo: Repository, scopes: string[]): Promise<void> {
-    return this.publisher.publish(this.contextFor(repo), this.pluginFor(repo), scopes);
+  publish(repo: Repository, scopes: string[], opts: { now?: boolean } = {}): Promise<void> {
+    return this.publisher.publish(this.contextFor(repo), this.pluginFor(repo), scopes, opts);
   }
 
   /**

@@ -35,6 +35,10 @@ export const archFormat: FormatPlugin = {
     if (!m) return [];
     return dbState(ctx).build(ctx, m[2], m[1] === 'arch' ? 'db' : 'files');
   },
+  // pacman -Sy reads only the `.db`: an upload answers once its `.db` is published, and the
+  // `.files` db follows a moment later, once per burst. A read of `.files` meanwhile
+  // publishes it first (routes.ts), so no client is ever served one older than the upload.
+  deferredScopes: (scope) => scope.startsWith('files:'),
   scopesForPackage(ctx) {
     if (ctx.repo.kind !== 'hosted') return [];
     return allScopes(ctx);

@@ -96,6 +96,9 @@ async function archFile(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   if (ctx.repo.kind === 'proxy') return 'kind' in what ? proxyDb(req, reply, ctx, arch, ctx.params.file!) : proxyPackage(req, reply, ctx, arch, what.file);
   if ('kind' in what) {
     const key = indexKey(arch, what.kind, what.sig);
+    // The `.files` db is published a moment after a change (plugin.ts): one still pending is
+    // published now, before it is read.
+    if (what.kind === 'files' && ctx.store.isDirty(ctx.repo.id, filesScope(arch))) await ctx.services.publish(ctx.repo, [filesScope(arch)], { now: true });
     let row = ctx.services.getIndex(ctx.repo, key);
     if (!row && repoArchitectures(ctx).includes(arch)) {
       // An architecture configured after the repository was created: publish it now.

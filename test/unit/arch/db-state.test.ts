@@ -19,6 +19,8 @@ import { readRepoDb } from '../../../src/formats/arch/db-archive.ts';
 import { RepoDbState } from '../../../src/formats/arch/db-state.ts';
 import { collect } from '../../../src/lib/compression.ts';
 import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import { startServer, type TestServer } from '../../helpers/server.ts';
+import { verifyDetached } from '../../../src/core/signing.ts';
 import { makePkginfo } from './fixtures.ts';
 
 /** A small package built in-process (tar + gzip): `.PKGINFO` and the given files. */
@@ -107,5 +109,51 @@ describe('arch db state', () => {
     await assertSameAsFullRebuild('packages deleted');
     const after = await listed();
     assert.ok(!after.has('p3-1.0-1') && after.has('p2-1.0-1'));
+  });
+});
+
+describe('arch .files db published after the .db', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer();
+    await server.wharf.createRepo({ name: 'arch', format: 'arch' });
+  });
+  after(() => server.close());
+
+  const upload = async (p: { filename: string; bytes: Buffer }) => {
+    const res = await fetch(`${server.url}/arch/upload/${p.filename}`, { method: 'PUT', headers: { authorization: server.adminAuth }, body: p.bytes });
+    assert.equal(res.status, 201, await res.text());
+  };
+  const filesScopeDirty = () => server.wharf.store.isDirty(server.wharf.repo('arch')!.id, 'files:x86_64');
+  async function filesDb(): Promise<Map<string, string | undefined>> {
+    const res = await fetch(`${server.url}/arch/x86_64/arch.files`);
+    assert.equal(res.status, 200);
+    const body = new Uint8Array(await res.arrayBuffer());
+    const sig = new Uint8Array(await (await fetch(`${server.url}/arch/x86_64/arch.files.sig`)).arrayBuffer());
+    const key = await (await fetch(`${server.url}/arch/key.asc`)).text();
+    assert.equal((await verifyDetached(body, sig, [key])).valid, true, 'the .files db and its signature match');
+    return new Map([...await readRepoDb(body)].map(([k, v]) => [k, v.files]));
+  }
+
+  it('is never served older than an acknowledged upload, and follows within a second unread', async () => {
+    await upload(await pkg('first', '1.0-1', 'x86_64', ['usr/bin/first']));
+    assert.ok((await filesDb()).has('first-1.0-1'));
+
+    // The upload answered with the .db published and the .files still pending...
+    await upload(await pkg('second', '1.0-1', 'x86_64', ['usr/bin/second']));
+    assert.equal(filesScopeDirty(), true, 'the .files publish is deferred');
+    const db = await readRepoDb(new Uint8Array(await (await fetch(`${server.url}/arch/x86_64/arch.db`)).arrayBuffer()));
+    assert.ok(db.has('second-1.0-1'));
+    // ...but reading the .files db publishes it first.
+    assert.equal((await filesDb()).get('second-1.0-1'), '%FILES%\nusr/bin/second\n');
+    assert.equal(filesScopeDirty(), false);
+
+    // Unread, it is published shortly after (250 ms).
+    await upload(await pkg('third', '1.0-1', 'x86_64', ['usr/bin/third']));
+    const start = Date.now();
+    while (filesScopeDirty() && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(filesScopeDirty(), false, 'published without a read');
+    assert.ok(Date.now() - start < 2000, `published within 2 s (took ${Date.now() - start} ms)`);
+    assert.ok((await filesDb()).has('third-1.0-1'));
   });
 });
