@@ -20,6 +20,8 @@ export class Publisher {
   private readonly mutex = new KeyedMutex();
   private readonly pending = new Map<number, Set<string>>();
   private readonly deferred = new Map<number, { scopes: Set<string>; timer: NodeJS.Timeout | null; ctx: RepoContext; plugin: FormatPlugin }>();
+  /** Deferred builds under way (their timer fired). */
+  private readonly flushing = new Set<Promise<void>>();
   /** Told after every published change (e.g. to drop cached HTTP answers). */
   onPublished: (() => void) | null = null;
 
@@ -66,20 +68,23 @@ export class Publisher {
     entry.timer ??= setTimeout(() => void this.flushRepo(ctx.repo.id), DEFER_MS);
   }
 
-  private async flushRepo(repoId: number): Promise<void> {
+  private flushRepo(repoId: number): Promise<void> {
     const entry = this.deferred.get(repoId);
-    if (!entry) return;
+    if (!entry) return Promise.resolve();
     this.deferred.delete(repoId);
     if (entry.timer) clearTimeout(entry.timer);
-    if (entry.scopes.size === 0) return;
-    await this.publishNow(entry.ctx, entry.plugin, [...entry.scopes]).catch(() => {
+    if (entry.scopes.size === 0) return Promise.resolve();
+    const run = this.publishNow(entry.ctx, entry.plugin, [...entry.scopes]).catch(() => {
       // Left dirty: rebuilt by the next publish of the scope or at the next start.
-    });
+    }).finally(() => this.flushing.delete(run));
+    this.flushing.add(run);
+    return run;
   }
 
-  /** Build every deferred scope now (before shutting down, and in tests). */
+  /** Build every deferred scope now, and wait for deferred builds already under way (before shutting down, and in tests). */
   async flush(): Promise<void> {
     await Promise.all([...this.deferred.keys()].map((id) => this.flushRepo(id)));
+    await Promise.all([...this.flushing]);
   }
 
   private async publishNow(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<void> {
