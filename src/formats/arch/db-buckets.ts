@@ -6,7 +6,7 @@
 // pacman sorts packages itself, so the order of entries in the archive does not matter;
 // it is deterministic here (bucket order, then entry name), so equal input gives equal bytes.
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 
 /** Buckets per db: about 40 entries each at 10,000 packages, few members in small repos. */
 export const BUCKET_COUNT = 256;
@@ -99,4 +99,72 @@ const END_MEMBER = gzipSync(Buffer.alloc(2 * BLOCK), { level: 9 });
 /** The db archive: the bucket members in order, then the tar end-of-archive marker. */
 export function assembleDb(members: readonly Uint8Array[]): Buffer {
   return Buffer.concat([...members, END_MEMBER]);
+}
+
+/** One package's entries found in a member: directory name, its `desc` text, byte length. */
+export interface FoundEntry {
+  dir: string;
+  desc: string | undefined;
+  length: number;
+}
+
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0]);
+const cString = (b: Buffer) => {
+  const end = b.indexOf(0);
+  return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
+};
+
+/**
+ * The members of a db this module assembled, one at a time (one decompressed at a time), with
+ * the package entries each holds in order. Stops at the end member, or at anything that is
+ * not laid out as `assembleDb` lays it out (the caller then builds the rest afresh).
+ */
+export function* readMembers(db: Buffer): Generator<{ gz: Buffer; entries: FoundEntry[] }> {
+  let at = 0;
+  while (at + 18 <= db.length && db.subarray(at, at + 4).equals(GZIP_HEADER)) {
+    let out: { buffer: Buffer; engine: { bytesWritten: number } };
+    try {
+      out = inflateRawSync(db.subarray(at + 10), { info: true }) as unknown as typeof out;
+    } catch {
+      return;
+    }
+    const end = at + 10 + out.engine.bytesWritten + 8;
+    const tar = out.buffer;
+    const entries: FoundEntry[] = [];
+    /** Where each entry's first record (a pax header included) starts. */
+    const starts: number[] = [];
+    let pos = 0;
+    let pax: { path: string | undefined; at: number } | undefined;
+    for (;;) {
+      if (pos + BLOCK > tar.length) return;
+      const h = tar.subarray(pos, pos + BLOCK);
+      if (h.every((b) => b === 0)) return; // the end member
+      const size = parseInt(cString(h.subarray(124, 136)) || '0', 8);
+      const type = String.fromCharCode(h[156]);
+      const dataStart = pos + BLOCK;
+      const next = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+      if (Number.isNaN(size) || next > tar.length) return;
+      if (type === 'x') {
+        const m = /^\d+ path=(.*)\n$/s.exec(tar.subarray(dataStart, dataStart + size).toString('utf8'));
+        pax = { path: m?.[1], at: pos };
+      } else {
+        const name = pax?.path ?? cString(h.subarray(0, 100));
+        const recordStart = pax?.at ?? pos;
+        pax = undefined;
+        const slash = name.indexOf('/');
+        const dir = slash < 0 ? name : name.slice(0, slash);
+        if (entries.at(-1)?.dir !== dir) {
+          entries.push({ dir, desc: undefined, length: 0 });
+          starts.push(recordStart);
+        }
+        if (name === `${dir}/desc` && type === '0') entries.at(-1)!.desc = tar.subarray(dataStart, dataStart + size).toString('utf8');
+      }
+      pos = next;
+      if (pos === tar.length) break;
+    }
+    if (pax) return;
+    entries.forEach((e, i) => { e.length = (starts[i + 1] ?? tar.length) - starts[i]; });
+    yield { gz: db.subarray(at, end), entries };
+    at = end;
+  }
 }

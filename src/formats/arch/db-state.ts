@@ -9,7 +9,7 @@ import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import { detachSign } from '../../core/signing.ts';
 import { collect } from '../../lib/compression.ts';
-import { assembleDb, bucketMember, bucketOf, type EntrySpan, splitMember, tarEntry } from './db-buckets.ts';
+import { assembleDb, bucketMember, bucketOf, type EntrySpan, readMembers, splitMember, tarEntry } from './db-buckets.ts';
 import { dbEntryName } from './desc.ts';
 import { archOptions } from './options.ts';
 import { type DbKind, fileListPath, indexKey } from './paths.ts';
@@ -59,11 +59,15 @@ interface BucketMember {
 interface ArchView {
   chosen: Map<string, PkgFile>;
   buckets: Map<number, Bucket>;
+  /** Whether the published documents were read for members to reuse (after a start). */
+  seeded: Partial<Record<DbKind, boolean>>;
   /** The last documents built, reused while nothing in this architecture changed. */
   docs: Partial<Record<DbKind, IndexDocument[]>>;
 }
 
 export class RepoDbState {
+  /** Whether a first build reuses members of the published dbs (off in tests: a full rebuild). */
+  private readonly reusePublished: boolean;
   private loaded = false;
   private readonly facts = new Map<string, PkgFacts>();
   /** The package name each known file path belongs to: a deleted file's name is found here. */
@@ -72,6 +76,10 @@ export class RepoDbState {
   private readonly changedPaths = new Set<string>();
   private readonly views = new Map<string, ArchView>();
   private optionsKey = '';
+
+  constructor(opts: { reusePublished?: boolean } = {}) {
+    this.reusePublished = opts.reusePublished ?? true;
+  }
 
   /** Called by the core with every change of the repository, before the state is used again. */
   applyChanges(changes: RepoChange[]): void {
@@ -179,7 +187,7 @@ export class RepoDbState {
   private view(ctx: RepoContext, arch: string): ArchView {
     let view = this.views.get(arch);
     if (!view) {
-      view = { chosen: new Map(), buckets: new Map(), docs: {} };
+      view = { chosen: new Map(), buckets: new Map(), docs: {}, seeded: {} };
       const requireSigned = archOptions(ctx.repo).requireSignedUploads;
       for (const name of this.facts.keys()) this.update(view, arch, name, requireSigned);
       this.views.set(arch, view);
@@ -193,12 +201,49 @@ export class RepoDbState {
     return this.view(ctx, arch).chosen;
   }
 
+  /**
+   * After a start, the members of the published db whose entries are still exactly what a
+   * build would write are taken as built, so the first build reads no file list of an
+   * unchanged package. An entry counts as unchanged when its directory is a listed package's
+   * and its `desc` is that package's (the desc names the package file by its SHA-256, and the
+   * file list follows from the file).
+   */
+  private seed(ctx: RepoContext, view: ArchView, arch: string, kind: DbKind): void {
+    const published = ctx.services.getIndex(ctx.repo, indexKey(arch, kind));
+    if (!published) return;
+    const nameOfDir = new Map<string, string>();
+    for (const [name, p] of view.chosen) nameOfDir.set(dbEntryName({ pkgname: p.pkgname, pkgver: p.version }), name);
+    for (const { gz, entries } of readMembers(Buffer.from(published.body))) {
+      const names = entries.map((e) => nameOfDir.get(e.dir));
+      const buckets = new Set(names.filter((n) => n !== undefined).map((n) => bucketOf(n)));
+      if (buckets.size !== 1) continue;
+      const bucket = view.buckets.get([...buckets][0]);
+      const m = bucket?.kinds[kind];
+      if (!bucket || !m || m.built) continue;
+      let reused = 0;
+      const layout = entries.map((e, i) => {
+        const name = names[i];
+        const same = name !== undefined && bucket.names.has(name) && view.chosen.get(name)!.desc === e.desc;
+        if (same) reused++;
+        // Entries that are no longer listed as they are get a name no package has: dropped.
+        return { name: same ? name : `\0${i}`, length: e.length };
+      });
+      m.built = { gz: Buffer.from(gz), layout };
+      m.stale.clear();
+      m.dirty = reused !== entries.length || reused !== bucket.names.size;
+    }
+  }
+
   /** The `.db` or `.files` of one architecture with its signature. */
   async build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
     this.sync(ctx);
     const view = this.view(ctx, arch);
     const built = view.docs[kind];
     if (built) return built;
+    if (!view.seeded[kind] && this.reusePublished) {
+      view.seeded[kind] = true;
+      this.seed(ctx, view, arch, kind);
+    }
     const members: Buffer[] = [];
     for (const index of [...view.buckets.keys()].sort((a, b) => a - b)) {
       const bucket = view.buckets.get(index)!;
