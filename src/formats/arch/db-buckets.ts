@@ -138,7 +138,7 @@ export function* readMembers(db: Buffer): Generator<{ gz: Buffer; entries: Found
     for (;;) {
       if (pos + BLOCK > tar.length) return;
       const h = tar.subarray(pos, pos + BLOCK);
-      if (h.every((b) => b === 0)) return; // the end member
+      if (h[0] === 0) return; // the end member (or no header this module writes)
       const size = parseInt(cString(h.subarray(124, 136)) || '0', 8);
       const type = String.fromCharCode(h[156]);
       const dataStart = pos + BLOCK;
