@@ -33,6 +33,8 @@ export function siteOf(headers: IncomingMessage['headers'], repoRoot?: string): 
 
 export class ResponseCache {
   private generation = 0;
+  /** The generation each request began in: an answer built from an older one is not kept. */
+  private readonly begun = new WeakMap<IncomingMessage, number>();
   private readonly entries = new Map<string, CachedResponse>();
   private bytes = 0;
   private readonly maxBytes: number;
@@ -67,6 +69,7 @@ export class ResponseCache {
 
   /** Serve `req` from the cache if it can be; true when answered. */
   tryServe(req: IncomingMessage, res: ServerResponse): boolean {
+    this.begun.set(req, this.generation);
     // A signed-in browser (session cookie) gets its own pages, made for it.
     if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.authorization || req.headers.range || carriesSession(req.headers.cookie)) return false;
     const entry = this.entries.get(ResponseCache.key(req.url ?? '', req.headers.accept, acceptsGzip(req.headers['accept-encoding'])));
@@ -91,8 +94,11 @@ export class ResponseCache {
   /**
    * Keep a 200 answer to an anonymous GET for the current generation. `site` (from siteOf):
    * the answer names the server's URL, and is reused only for requests with the same headers.
+   * `from`: the request answered; if a change started a new generation while it was being
+   * answered, the answer may predate the change and is not kept.
    */
-  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array, expiresAt = Infinity, site?: string): void {
+  store(url: string, accept: string | undefined, gzip: boolean, etag: string, headers: Record<string, string>, body: Uint8Array, expiresAt = Infinity, site?: string, from?: IncomingMessage): void {
+    if (from !== undefined && this.begun.get(from) !== this.generation) return;
     const key = ResponseCache.key(url, accept, gzip);
     let bytes = 2 * key.length + 2 * etag.length + 2 * (site?.length ?? 0) + body.length + 160;
     for (const [k, v] of Object.entries(headers)) bytes += 2 * (k.length + v.length) + 32;

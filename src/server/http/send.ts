@@ -101,7 +101,7 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
   if (cache && opts.cacheable && repo.publicRead && req.principal.kind === 'anonymous' && req.method === 'GET') {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
-    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), row.etag, headers, body, opts.expiresAt);
+    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), row.etag, headers, body, opts.expiresAt, undefined, req.raw);
   }
   if (req.method === 'HEAD') return reply.send();
   return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));

@@ -62,7 +62,7 @@ function answer(req: FastifyRequest, reply: FastifyReply, body: Buffer, etag: st
   if (cache && shared && reply.statusCode === 200 && req.method === 'GET') {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
-    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), etag, headers, body, Infinity, siteOf(req.headers, repoRootOf(req.raw)));
+    cache.store(req.url, req.headers.accept, acceptsGzip(req.headers['accept-encoding']), etag, headers, body, Infinity, siteOf(req.headers, repoRootOf(req.raw)), req.raw);
   }
   if (req.method === 'HEAD') return reply.send();
   return reply.send(body);

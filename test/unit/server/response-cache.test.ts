@@ -35,6 +35,34 @@ describe('ResponseCache', () => {
     assert.equal(handled - before, 5, 'credentials, another Accept or encoding, Range and POST go to the handler');
   });
 
+  it('does not keep an answer begun before a change it may predate', async () => {
+    const slow = new ResponseCache(1024 * 1024);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let built = 0;
+    const srv = createServer(async (req, res) => {
+      if (slow.tryServe(req, res)) return;
+      const body = `built ${++built}`;
+      // A publish lands while this answer is being built from the old state.
+      if (built === 1) await gate;
+      slow.store(req.url!, req.headers.accept, false, `"${built}"`, { 'content-type': 'text/plain' }, Buffer.from(body), Infinity, undefined, req);
+      res.end(body);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const at = `http://127.0.0.1:${(srv.address() as { port: number }).port}/x`;
+    try {
+      const first = fetch(at, { headers: { 'accept-encoding': 'identity' } }).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 50));
+      slow.invalidate();
+      release();
+      assert.equal(await first, 'built 1');
+      assert.equal(await (await fetch(at, { headers: { 'accept-encoding': 'identity' } })).text(), 'built 2', 'the pre-change answer was not kept');
+      assert.equal(await (await fetch(at, { headers: { 'accept-encoding': 'identity' } })).text(), 'built 2', 'an answer begun after the change is kept');
+    } finally {
+      srv.close();
+    }
+  });
+
   it('forgets everything on invalidate and stays within its byte budget', async () => {
     cache.invalidate();
     assert.equal(await (await fetch(`${url}/a/`, { headers: { 'accept-encoding': 'identity' } })).text(), 'from the handler');
