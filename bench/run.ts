@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   load: () => import('./load.ts'),
   pages: () => import('./pages.ts'),
   'blob-upload': () => import('./blob-upload.ts'),
+  'pages-vs-devpi': () => import('./pages-vs-devpi.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
