@@ -10,6 +10,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { buildWheel, wheelFilename } from '../test/helpers/python-dists.ts';
@@ -271,6 +272,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const lat = new Map<string, { devpi: number[]; wharf: number[]; anon: number[]; bytes: { devpi: number; wharf: number } }>();
     for (const p of pairs) lat.set(p.what, { devpi: [], wharf: [], anon: [], bytes: { devpi: 0, wharf: 0 } });
+    const loadBefore = loadavg()[0];
     for (let r = 0; r < rounds; r++) {
       for (const p of pairs) {
         const l = lat.get(p.what)!;
@@ -293,6 +295,7 @@ export async function main(argv: string[]): Promise<void> {
         process.stderr.write(`round ${r + 1} ${p.what}: devpi ${fmt(median(l.devpi), 2)} ms, Wharf ${fmt(median(l.wharf), 2)} ms (anonymous ${fmt(median(l.anon), 2)} ms)\n`);
       }
     }
+    const loadAfter = loadavg()[0];
     const rows = pairs.map((p) => {
       const l = lat.get(p.what)!;
       return [
@@ -307,10 +310,11 @@ export async function main(argv: string[]): Promise<void> {
     const [serverV, webV, whooshV] = versions.stdout.trim().split(' ');
     const body = [
       `${machineLine(machineInfo())} \`npm run bench -- pages-vs-devpi --packages ${n} --requests ${count} --rounds ${rounds}\`;`
-        + ` devpi-server ${serverV} with devpi-web ${webV} (whoosh ${whooshV}) from source on Debian's Python ${(await run(join(VENV, 'bin/python3'), ['-c', 'import platform; print(platform.python_version())'])).stdout.trim()}, its defaults (waitress, 50 threads).`,
+        + ` devpi-server ${serverV} with devpi-web ${webV} (whoosh ${whooshV}) from source on Debian's Python ${(await run(join(VENV, 'bin/python3'), ['-c', 'import platform; print(platform.python_version())'])).stdout.trim()}, its defaults (waitress, 50 threads).`
+        + ` Load average ${loadBefore.toFixed(1)} when measuring began, ${loadAfter.toFixed(1)} when it ended (the machine is shared).`,
       '',
       `The same ${fmt(n)} projects, two versions each (a wheel with a summary and a Markdown description), uploaded with twine`
-        + ` into devpi's \`root/dev\` index and into a Wharf PyPI repository \`${REPO}\` (twine took ${fmt(loaded.devpiUploadMs / 1000)} s for devpi and`
+        + ` into devpi's \`root/dev\` index and into a Wharf PyPI repository \`${REPO}\` (when the data was loaded, twine took ${fmt(loaded.devpiUploadMs / 1000)} s for devpi and`
         + ` ${fmt(loaded.wharfUploadMs / 1000)} s for Wharf, both at once; devpi's whoosh search index was complete ${fmt(loaded.devpiSearchIndexWaitMs / 1000)} s after the last upload).`
         + ` Each server runs as its own process; each figure is the median / p95 of ${rounds} × ${count} sequential requests over one keep-alive connection on 127.0.0.1`
         + ' with a browser\'s `Accept: text/html`, the rounds interleaved (the order alternates). devpi is asked anonymously (it renders every page);'
@@ -322,7 +326,9 @@ export async function main(argv: string[]): Promise<void> {
         + ' devpi\'s project page lists the versions and files, its version page renders the description from the stored metadata on every request'
         + ' (readme_renderer: cmarkgfm and bleach), while Wharf\'s package page is the newest (or `?version=`) version with its files and the description'
         + ' rendered by its own Markdown renderer; devpi-web\'s search (whoosh, a query language over name, summary, description, keywords and classifiers)'
-        + ' shows 10 hits a page grouped by project with highlighted excerpts, Wharf\'s (SQLite FTS5 over names and summaries) 20 projects a page.',
+        + ' shows 10 hits a page grouped by project with highlighted excerpts, Wharf\'s (SQLite FTS5 over names and summaries, prefix matches) 20 projects a page.'
+        + ' So the index page\'s ratio is mostly the size of devpi\'s page (every project of the index in one answer), not the same work done faster;'
+        + ' the project, version and search pages are like for like. For an anonymous viewer of a public repository Wharf answers every one of these pages from its response cache after the first request; the signed-in column is the rendering cost.',
     ].join('\n');
     process.stdout.write(`${body}\n`);
     if (!values['no-write']) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Pages vs devpi-web', body);
