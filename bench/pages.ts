@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const body = [
-    `${machineLine(machine)}. \`npm run bench -- pages --sizes ${sizes.join(',')} --requests ${count}\`.`,
+    `${machineLine(machine)} \`npm run bench -- pages --sizes ${sizes.join(',')} --requests ${count}\`.`,
     '',
     `${REPOS} PyPI repositories (one private), two versions per package, each with a wheel and its`
       + ' metadata file; rows generated into the database. Each figure is the median (and p95) of'
