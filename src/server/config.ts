@@ -69,6 +69,8 @@ export interface Config {
   /** From the environment only (WHARF_S3_*); unset: the AWS SDK's chain (AWS_* variables, profiles, roles). */
   s3AccessKeyId?: string;
   s3SecretAccessKey?: string;
+  /** Redirect downloads to S3 presigned URLs valid this many seconds; 0: stream through Wharf. */
+  s3PresignSeconds: number;
 }
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -97,6 +99,7 @@ export const DEFAULTS: Config = {
   httpRedirect: false,
   shutdownGraceSeconds: 5,
   s3ForcePathStyle: false,
+  s3PresignSeconds: 0,
 };
 
 const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect'] as const;
@@ -167,6 +170,13 @@ function acmeDirectory(value: unknown, what: string): string {
   }
   if (url.protocol !== 'https:') throw new ConfigError(`${what}: the ACME directory must be an https:// URL, not ${JSON.stringify(v)}`);
   return url.href;
+}
+
+/** Presigned URLs: whole seconds, 0 (off) up to S3's limit of 7 days. */
+function presignSeconds(value: unknown, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 604800) throw new ConfigError(`${what}: expected whole seconds from 0 (off) to 604800 (7 days), got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function blobsUrl(value: unknown, what: string): string | undefined {
@@ -248,7 +258,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
-      'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle']);
+      'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -278,6 +288,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.blobs !== undefined) cfg.blobs = blobsUrl(parsed.blobs, 'blobs');
     if (parsed.s3Endpoint !== undefined) cfg.s3Endpoint = httpUrl(parsed.s3Endpoint, 's3Endpoint');
     if (parsed.s3Region !== undefined) cfg.s3Region = String(parsed.s3Region);
+    if (parsed.s3PresignSeconds !== undefined) cfg.s3PresignSeconds = presignSeconds(parsed.s3PresignSeconds, 's3PresignSeconds');
     if (parsed.s3ForcePathStyle !== undefined) cfg.s3ForcePathStyle = bool(parsed.s3ForcePathStyle, 's3ForcePathStyle');
     if (parsed.repositories !== undefined) {
       if (!Array.isArray(parsed.repositories)) throw new ConfigError(`${file}: repositories must be a list`);
@@ -311,6 +322,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_BLOBS !== undefined) cfg.blobs = blobsUrl(env.WHARF_BLOBS, 'WHARF_BLOBS');
   if (env.WHARF_S3_ENDPOINT) cfg.s3Endpoint = httpUrl(env.WHARF_S3_ENDPOINT, 'WHARF_S3_ENDPOINT');
   if (env.WHARF_S3_REGION) cfg.s3Region = env.WHARF_S3_REGION;
+  if (env.WHARF_S3_PRESIGN_SECONDS !== undefined && env.WHARF_S3_PRESIGN_SECONDS !== '') cfg.s3PresignSeconds = presignSeconds(env.WHARF_S3_PRESIGN_SECONDS, 'WHARF_S3_PRESIGN_SECONDS');
   if (env.WHARF_S3_FORCE_PATH_STYLE) cfg.s3ForcePathStyle = bool(env.WHARF_S3_FORCE_PATH_STYLE, 'WHARF_S3_FORCE_PATH_STYLE');
   if (env.WHARF_S3_ACCESS_KEY_ID) cfg.s3AccessKeyId = env.WHARF_S3_ACCESS_KEY_ID;
   if (env.WHARF_S3_SECRET_ACCESS_KEY) cfg.s3SecretAccessKey = env.WHARF_S3_SECRET_ACCESS_KEY;

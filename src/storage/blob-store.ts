@@ -63,6 +63,11 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** A local file holding the blob, for readers that need random access (zip); undefined if none. */
   localPath(sha256: string): string | undefined;
+  /**
+   * A short-lived URL the client may download the blob from directly (an S3 presigned URL),
+   * when the store is configured for it; null to have the server send the bytes itself.
+   */
+  downloadUrl?(sha256: string, o: { filename: string; contentType: string }): Promise<string | null>;
   open(sha256: string, range?: ByteRange): Readable;
   /** Opens a blob for reading; rejects with a BLOB_MISSING WharfError if the store has lost it. */
   openReader(sha256: string): Promise<BlobReader>;

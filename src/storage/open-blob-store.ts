@@ -13,6 +13,8 @@ export interface BlobSettings {
   s3ForcePathStyle?: boolean;
   s3AccessKeyId?: string;
   s3SecretAccessKey?: string;
+  /** Seconds a presigned download URL is valid; 0 or unset: downloads stream through Wharf. */
+  s3PresignSeconds?: number;
 }
 
 export type OpenedBlobStore = BlobStore & { init(): Promise<void> };
@@ -29,5 +31,5 @@ export function createBlobStore(data: string, settings: BlobSettings, opts: { ma
     accessKeyId: settings.s3AccessKeyId,
     secretAccessKey: settings.s3SecretAccessKey,
   };
-  return new S3BlobStore(s3ClientFor(s3), where, { staging: join(data, 'blobs', 'tmp'), maxBytes: opts.maxBytes });
+  return new S3BlobStore(s3ClientFor(s3), where, { staging: join(data, 'blobs', 'tmp'), maxBytes: opts.maxBytes, presignSeconds: settings.s3PresignSeconds });
 }

@@ -15,6 +15,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { blobMissing } from '../core/errors.ts';
 import type { BlobReader, BlobStore, ByteRange, StagedBlob, StageOptions, StoredBlob, TempFile } from './blob-store.ts';
 import { CommitPins, StagingArea } from './staging.ts';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 /** CopyObject's limit: larger objects would need a multipart copy to renew their time. */
@@ -43,6 +44,8 @@ export interface S3BlobStoreOptions {
   queueSize?: number;
   /** ListObjectsV2 page size (S3's maximum is 1000). */
   pageSize?: number;
+  /** Redirect downloads to presigned URLs valid this many seconds; 0 or unset: stream through Wharf. */
+  presignSeconds?: number;
 }
 
 /** A store that cannot be reached or used at start, said in one line. */
@@ -92,6 +95,7 @@ export class S3BlobStore implements BlobStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly pageSize: number;
+  private readonly presignSeconds: number;
 
   constructor(client: S3Client, where: { bucket: string; prefix: string }, opts: S3BlobStoreOptions) {
     this.client = client;
@@ -101,6 +105,7 @@ export class S3BlobStore implements BlobStore {
     this.partSize = Math.max(opts.partSize ?? 8 * 1024 ** 2, 5 * 1024 ** 2);
     this.queueSize = opts.queueSize ?? 2;
     this.pageSize = opts.pageSize ?? 1000;
+    this.presignSeconds = Math.max(0, Math.floor(opts.presignSeconds ?? 0));
   }
 
   /** Empties the staging area and checks that the bucket answers, so a wrong setting fails the start. */
@@ -191,6 +196,17 @@ export class S3BlobStore implements BlobStore {
 
   async has(sha256: string): Promise<boolean> {
     return (await this.head(sha256)) !== null;
+  }
+
+  async downloadUrl(sha256: string, o: { filename: string; contentType: string }): Promise<string | null> {
+    if (this.presignSeconds === 0) return null;
+    // The object is named by its hash: the signed answer carries the file's own name and type.
+    const command = new GetObjectCommand({
+      Bucket: this.bucket, Key: this.keyOf(sha256),
+      ResponseContentType: o.contentType,
+      ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(o.filename)}`,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: this.presignSeconds });
   }
 
   localPath(): undefined {

@@ -121,6 +121,43 @@ describe('wharf serve --blobs s3://', () => {
     assert.equal((await fetch(`${url}/files/tools/blob.bin`)).status, 200, 'what is still named stays');
   });
 
+  it('with WHARF_S3_PRESIGN_SECONDS, downloads redirect to presigned URLs that pip and curl follow', async () => {
+    const signed = startServe(path.join(dir, 'data-presign'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD, WHARF_S3_PRESIGN_SECONDS: '60' }, ['--blobs', `s3://${s3.bucket}/presign`]);
+    try {
+      const base = await signed.ready;
+      const name = wheelFilename({ name: 'signed-lib', version: '2.0' });
+      const wheel = buildWheel({ name: 'signed-lib', version: '2.0' });
+      await writeFile(path.join(dir, name), wheel);
+      const up = await twineUpload(`${base}/pypi/`, 'admin', PASSWORD, [path.join(dir, name)]);
+      assert.equal(up.code, 0, up.stdout + up.stderr);
+      const fileUrl = `${base}/pypi/packages/signed-lib/${name}`;
+      const head = await curl(['-D', '-', '-o', '/dev/null', fileUrl]);
+      assert.match(head.stdout, /^HTTP\/1\.1 302/m);
+      const location = /^location: (\S+)\r?$/im.exec(head.stdout)?.[1] ?? '';
+      assert.ok(location.startsWith(s3.endpoint), location);
+      assert.match(location, /X-Amz-Signature=/);
+      assert.match(location, /X-Amz-Expires=60/);
+      assert.match(head.stdout, /^cache-control: private, no-store\r?$/im);
+      const out = path.join(dir, 'signed.whl');
+      const ranged = await curl(['-L', '-o', out, '-H', 'Range: bytes=10-19', fileUrl]);
+      assert.match(ranged.stdout, /206$/);
+      assert.ok((await readFile(out)).equals(wheel.subarray(10, 20)));
+      const whole = await curl(['-L', '-o', out, fileUrl]);
+      assert.match(whole.stdout, /200$/);
+      assert.equal(sha(await readFile(out)), sha(wheel));
+      // HEAD is answered by Wharf itself.
+      const onlyHead = await curl(['-I', '-o', '/dev/null', fileUrl]);
+      assert.match(onlyHead.stdout, /200$/);
+      const target = path.join(dir, 'pip-signed');
+      const r = await pip(['install', '--index-url', `${base}/pypi/simple/`, '--target', target, 'signed-lib']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.ok((await readdir(target)).includes('signed_lib-2.0.dist-info'));
+    } finally {
+      signed.child.kill('SIGTERM');
+      await signed.exited;
+    }
+  });
+
   it('a bucket that does not exist stops the start with one line', async () => {
     const bad = startServe(path.join(dir, 'data-bad'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD }, ['--blobs', 's3://no-such-bucket/x']);
     assert.equal(await bad.exited, 1);

@@ -37,6 +37,12 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, repo: R
   if (range.kind === 'unsatisfiable') {
     throw new WharfError('RANGE_NOT_SATISFIABLE', 'range not satisfiable', { 'content-range': `bytes */${file.size}` });
   }
+  // A store that can hand out a short-lived URL of its own (S3 presigned) takes the bytes off
+  // this process; the client sends its Range there again. HEAD still answers here.
+  if (req.method === 'GET' && blobs.downloadUrl) {
+    const url = await blobs.downloadUrl(file.sha256, { filename: file.filename, contentType: opts.contentType ?? contentTypeFor(file.filename) });
+    if (url) return reply.code(302).header('cache-control', 'private, no-store').header('location', url).send();
+  }
   // Open before answering, so a lost blob is a clear error rather than a broken stream.
   const id = { repo: repo.name, path: file.path, sha256: file.sha256 };
   let reader: BlobReader;

@@ -47,6 +47,11 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ env: {}, flags: { blobs: '/srv/blobs' } }), /--blobs: "\/srv\/blobs" is not s3:\/\/BUCKET or s3:\/\/BUCKET\/PREFIX \(blobs on disk need no setting/);
     assert.throws(() => loadConfig({ env: { WHARF_S3_ENDPOINT: 'minio:9000' } }), /WHARF_S3_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
     assert.throws(() => loadConfig({ env: { WHARF_S3_ACCESS_KEY_ID: 'AK' } }), /go together/);
+    assert.equal(none.s3PresignSeconds, 0);
+    assert.equal(loadConfig({ env: { WHARF_S3_PRESIGN_SECONDS: '300' } }).s3PresignSeconds, 300);
+    for (const bad of ['abc', '-1', '1.5', '604801']) {
+      assert.throws(() => loadConfig({ env: { WHARF_S3_PRESIGN_SECONDS: bad } }), /WHARF_S3_PRESIGN_SECONDS: expected whole seconds from 0 \(off\) to 604800/, bad);
+    }
   });
   it('refuses unknown options and bad values clearly', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
