@@ -86,6 +86,7 @@ export class Wharf {
       publish: (r, scopes) => this.publish(r, scopes),
     });
     this.contentCache = new ContentCache(blobs, (r, plan) => this.packages.recordPlan(r, plan));
+    this.contentCache.log = log;
     this.services = {
       ingest: async (r, u) => {
         let target: Repository;

@@ -42,7 +42,8 @@ export interface BlobReader {
 export interface StageOptions {
   maxBytes?: number;
   signal?: AbortSignal;
-  onWritten?(path: string, bytes: number): void;
+  /** `chunk` is what the last write added, the file's last bytes (valid during the call). */
+  onWritten?(path: string, bytes: number, chunk: Buffer): void;
 }
 
 export interface BlobStore {

@@ -138,7 +138,7 @@ export class CommitPins {
 }
 
 /** A file written chunk by chunk that says after each write how many bytes it holds. */
-function followableFile(path: string, onWritten: (path: string, bytes: number) => void): Writable {
+function followableFile(path: string, onWritten: (path: string, bytes: number, chunk: Buffer) => void): Writable {
   let fh: FileHandle | null = null;
   let bytes = 0;
   return new Writable({
@@ -153,7 +153,7 @@ function followableFile(path: string, onWritten: (path: string, bytes: number) =
       void (async () => {
         for (let off = 0; off < chunk.length; ) off += (await fh!.write(chunk, off, chunk.length - off)).bytesWritten;
         bytes += chunk.length;
-        onWritten(path, bytes);
+        onWritten(path, bytes, chunk);
       })().then(() => cb(), cb);
     },
     final(cb) {

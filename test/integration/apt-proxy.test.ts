@@ -80,7 +80,9 @@ describe('APT proxy repositories', () => {
     assertClean(await env.apt('apt-get', 'install', '-y', '--download-only', 'wharf-hello'));
     const debs = (await readdir(path.join(env.dir, 'cache/archives'))).filter((f) => f.endsWith('.deb')).sort();
     assert.deepEqual(debs, ['libwharf1_1.0-1_all.deb', 'wharf-hello_1%3a1.0-1_amd64.deb']);
-    // Both .debs are cached, checked against the SHA256 the upstream's Packages lists.
+    // Both .debs are cached, checked against the SHA256 the upstream's Packages lists (storing
+    // follows each verified download).
+    await local.wharf.contentCache.settled();
     for (const p of [LIB, APP]) {
       const f = local.wharf.store.getFileByPath(proxyId(), p);
       assert.ok(f, p);
@@ -180,6 +182,7 @@ describe('APT proxy repositories', () => {
       const ok = await fetch(`${local.url}/badproxy/${P}`);
       assert.equal(ok.status, 200);
       assert.deepEqual(Buffer.from(await ok.arrayBuffer()), good);
+      await local.wharf.contentCache.settled(); // storing follows the verified download
       assert.equal(local.wharf.store.getFileByPath(badId(), P)?.sha256, sha256(good));
       assert.equal(hits.filter((h) => h === `/${P}`).length, 2);
     });

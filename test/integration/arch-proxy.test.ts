@@ -70,6 +70,7 @@ describe('Arch proxy repositories', { skip: process.getuid?.() !== 0 ? 'pacman n
     assert.equal(await readFile(path.join(p.dir, 'root/usr/bin/greet'), 'utf8'), '#!/bin/sh\necho greet 1.0-1\n');
     assert.equal(await readFile(path.join(p.dir, 'root/usr/lib/libgreet.so'), 'utf8'), 'lib\n');
     const repo = local.wharf.requireRepo('ap');
+    await local.wharf.contentCache.settled(); // storing follows each verified download
     for (const f of ['x86_64/greet-1.0-1-any.pkg.tar.zst', 'x86_64/greet-1.0-1-any.pkg.tar.zst.sig', 'x86_64/libgreet-1.0-1-x86_64.pkg.tar.zst']) {
       assert.ok(local.wharf.store.getFileByPath(repo.id, f), `${f} is cached`);
     }

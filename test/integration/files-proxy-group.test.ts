@@ -115,6 +115,7 @@ describe('a files proxy never stores an error page', () => {
     const ok = await fetch(`${local.url}/fx/pkg.tar.gz`);
     assert.equal(ok.status, 200);
     assert.deepEqual(Buffer.from(await ok.arrayBuffer()), body);
+    await local.wharf.contentCache.settled(); // storing follows the verified download
     assert.equal(local.wharf.store.repoStats(local.wharf.requireRepo('fx').id).files, 1);
   });
 });

@@ -242,6 +242,7 @@ describe('a proxy never stores a corrupted file or an error page', () => {
     const r = await get();
     assert.ok(r.ok);
     assert.deepEqual(r.body, good);
+    await local.wharf.contentCache.settled(); // storing follows the verified download
     assert.equal(cachedFiles(), 1);
     const n = fileFetches;
     mode = 'corrupt';

@@ -385,6 +385,8 @@ describe('upstream faults: every proxy in front of a misbehaving upstream', () =
           if (fault === 'slow') {
             assert.equal(r.status, 200, r.text);
             assert.equal(sha256(r.body!), sha256(t.truth), 'the right bytes');
+            // The first client is done once the bytes are verified; storing them follows.
+            await local.wharf.contentCache.settled();
           } else {
             assertCleanFailure(r, `${format} ${fault}`);
             // Settled: the failed fetch left no file row and no staged bytes behind.
@@ -395,6 +397,7 @@ describe('upstream faults: every proxy in front of a misbehaving upstream', () =
           const good = await get(`${local.url}${t.local}`);
           assert.equal(good.status, 200, good.text);
           assert.equal(sha256(good.body!), sha256(t.truth), 'a later good upstream serves the right bytes');
+          await local.wharf.contentCache.settled();
           assert.equal(local.wharf.store.getFileByPath(repo.id, t.stored)?.sha256, sha256(t.truth), 'the cache holds the right file');
           assert.equal((await get(`${local.url}/-/health`)).status, 200);
         });

@@ -2,7 +2,8 @@
 // for good. The first client gets the bytes as they arrive; the response ends only after the
 // digest checked out (the upstream index's, or one the upstream announces in a header), so a
 // corrupted or broken-off download fails instead of completing: before the headers went out
-// the client gets a 502, after them its connection is cut. Nothing partial is ever stored.
+// the client gets a 502, after them its connection is cut. It does not wait for the store
+// (fsync, rename, database) as well. Nothing partial or unverified is ever stored.
 // Concurrent requests for the same file wait for that one fetch and are then served from the store.
 import { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
@@ -38,12 +39,19 @@ export class ContentCache {
   private readonly record: (repo: Repository, plan: IngestPlan) => Promise<IngestResult>;
   private readonly inflight = new Map<string, Promise<FileRow>>();
   private readonly misses = new Map<string, number>();
+  /** Told when verified content could not be stored (no client sees that error). */
+  log: { error(obj: object, msg: string): void } | null = null;
   /** Upstream fetches started, for tests and metrics. */
   fetches = 0;
 
   constructor(blobs: BlobStore, record: (repo: Repository, plan: IngestPlan) => Promise<IngestResult>) {
     this.blobs = blobs;
     this.record = record;
+  }
+
+  /** Resolves once every fetch under way has been stored or refused (the first client may be done before). */
+  async settled(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight.values()]);
   }
 
   async get(spec: ContentFetchSpec): Promise<ContentResult> {
@@ -89,8 +97,9 @@ export class ContentCache {
 
     void (async () => {
       let staged: StagedBlob | undefined;
+      let verified = false;
       try {
-        staged = await this.blobs.stage(body, { onWritten: (path, bytes) => toClient.grow(path, bytes) });
+        staged = await this.blobs.stage(body, { onWritten: (path, bytes, chunk) => toClient.grow(path, bytes, chunk) });
         if (spec.expectedSha256 && staged.sha256 !== spec.expectedSha256.toLowerCase()) {
           throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its index says ${spec.expectedSha256}; not stored`);
         }
@@ -99,15 +108,19 @@ export class ContentCache {
           throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its own header says ${announced}; not stored`);
         }
         await spec.validate?.(staged, res);
-        const size = staged.size;
+        // Verified: the first client may have its last byte now. Storing it (fsync, rename,
+        // the database) is for the next clients, who wait for `done`; the client reads on
+        // from its open descriptor whatever the commit does to the staged path.
+        verified = true;
+        toClient.complete(staged.size);
         const result = await this.record(spec.repo, spec.plan(staged));
         staged = undefined;
-        const file = result.files.find((f) => f.path === spec.path) ?? result.files[0];
-        toClient.complete(size);
-        resolveDone(file);
+        resolveDone(result.files.find((f) => f.path === spec.path) ?? result.files[0]);
       } catch (err) {
         if (staged) await this.blobs.discard(staged);
-        toClient.destroy(err as Error);
+        // Bytes verified are good even if they could not be stored: that client keeps them.
+        if (!verified) toClient.destroy(err as Error);
+        else this.log?.error({ err, repo: spec.repo.name, path: spec.path }, 'verified upstream content could not be stored');
         rejectDone(err);
       }
     })();
