@@ -16,7 +16,7 @@ import { parseArgs, promisify } from 'node:util';
 import { buildWheel, wheelFilename } from '../test/helpers/python-dists.ts';
 import { sequentialLatency } from './lib/load.ts';
 import { machineInfo, machineLine } from './lib/machine.ts';
-import { freePort, ROOT, startWharf, type RunningServer } from './lib/processes.ts';
+import { freePort, ROOT, startWharf, stop, type RunningServer } from './lib/processes.ts';
 import { table, writeSection } from './lib/report.ts';
 import { fmt, median, percentile, ratio } from './lib/stats.ts';
 
@@ -131,16 +131,11 @@ async function startDevpi(serverdir: string, logFile: string): Promise<Devpi> {
     if (Date.now() > deadline) throw new Error(`devpi-server did not answer within 180 s; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+  const stopDevpi = async () => {
+    await stop(child);
     log.end();
   };
-  return { url, port, pid: child.pid!, stop, log: logFile };
+  return { url, port, pid: child.pid!, stop: stopDevpi, log: logFile };
 }
 
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`;
