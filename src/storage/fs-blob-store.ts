@@ -136,18 +136,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
-    return this.pins.freeing(sha256, async () => {
-      const path = this.pathOf(sha256);
-      const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return null;
-        throw err;
-      });
-      if (st && Date.now() - st.mtimeMs < opts.graceMs) return false;
-      // A commit that began while we looked waits for us: decide for it now.
-      if (this.pins.isCommitting(sha256) || !opts.unused()) return false;
-      if (st) await this.delete(sha256);
-      return true;
+    const look = () => stat(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
     });
+    return this.pins.freeIfStale(sha256, opts, look, () => this.delete(sha256));
   }
 
   listTemp(): Promise<TempFile[]> {

@@ -310,14 +310,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
-    return this.pins.freeing(sha256, async () => {
-      const head = await this.head(sha256);
-      if (head && Date.now() - head.mtimeMs < opts.graceMs) return false;
-      // A commit that began while we looked waits for us: decide for it now.
-      if (this.pins.isCommitting(sha256) || !opts.unused()) return false;
-      if (head) await this.delete(sha256);
-      return true;
-    });
+    return this.pins.freeIfStale(sha256, opts, () => this.head(sha256), () => this.delete(sha256));
   }
 
   listTemp(): Promise<TempFile[]> {

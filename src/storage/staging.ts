@@ -135,6 +135,22 @@ export class CommitPins {
       done();
     }
   }
+
+  /**
+   * gc's free, the same for every store: as the only free of `sha256`, keep a blob committed
+   * within the grace period or still used, else delete it. `look` gives the stored blob's
+   * commit time (null if absent); `remove` deletes it.
+   */
+  freeIfStale(sha256: string, opts: { graceMs: number; unused(): boolean }, look: () => Promise<{ mtimeMs: number } | null>, remove: () => Promise<void>): Promise<boolean> {
+    return this.freeing(sha256, async () => {
+      const stored = await look();
+      if (stored && Date.now() - stored.mtimeMs < opts.graceMs) return false;
+      // A commit that began while we looked waits for us: decide for it now.
+      if (this.isCommitting(sha256) || !opts.unused()) return false;
+      if (stored) await remove();
+      return true;
+    });
+  }
 }
 
 /** A file written chunk by chunk that says after each write how many bytes it holds. */
