@@ -187,7 +187,7 @@ export class PackageService {
       // Asked inside the transaction: a format may note the change (a cache marker) with it.
       for (const s of plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
       store.deleteVersion(ver.id);
-      if (store.listVersions(pkg.id).length === 0) {
+      if (store.listVersionNames(pkg.id).length === 0) {
         store.deletePackage(pkg.id);
         for (const s of plugin.scopesForPackageSet ?? []) scopes.add(s);
       }
@@ -221,7 +221,7 @@ export class PackageService {
         const pkg = store.getPackageById(version.packageId)!;
         for (const s of plugin.scopesForPackage(ctx, pkg.name)) scopes.add(s);
         if (store.listFilesOfVersion(versionId).length === 0) store.deleteVersion(versionId);
-        if (store.listVersions(pkg.id).length === 0) {
+        if (store.listVersionNames(pkg.id).length === 0) {
           store.deletePackage(pkg.id);
           for (const s of plugin.scopesForPackageSet ?? []) scopes.add(s);
         }

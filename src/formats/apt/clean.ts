@@ -41,7 +41,7 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
       const version = store.getVersionById(file.versionId);
       if (!version || store.listFilesOfVersion(version.id).length > 0) continue;
       store.deleteVersion(version.id);
-      if (store.listVersions(version.packageId).length === 0) store.deletePackage(version.packageId);
+      if (store.listVersionNames(version.packageId).length === 0) store.deletePackage(version.packageId);
     }
     for (const s of scopes) store.markDirty(repo.id, s);
   });

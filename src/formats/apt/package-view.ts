@@ -40,7 +40,7 @@ function fieldsOf(stanza: ControlStanza | null): [string, string | string[]][] {
 }
 
 export function aptPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView {
-  const byVersion = new Map<string, FileWithVersion[]>(ctx.store.listVersions(pkg.id).map((v) => [v.version, []]));
+  const byVersion = new Map<string, FileWithVersion[]>(ctx.store.listVersionNames(pkg.id).map((v) => [v, []]));
   for (const f of ctx.store.listFilesOfPackage(pkg.id)) if (f.version !== null) byVersion.get(f.version)?.push(f);
   const versions = [...byVersion.keys()].sort((a, b) => compareDebVersions(b, a));
   let newestStanza: ControlStanza | null = null;

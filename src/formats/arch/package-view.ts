@@ -33,7 +33,7 @@ function fieldsOf(desc: Map<string, string[]> | null): [string, string | string[
 }
 
 export function archPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView {
-  const byVersion = new Map<string, FileWithVersion[]>(ctx.store.listVersions(pkg.id).map((v) => [v.version, []]));
+  const byVersion = new Map<string, FileWithVersion[]>(ctx.store.listVersionNames(pkg.id).map((v) => [v, []]));
   const signed = new Map<string, string>();
   for (const f of ctx.store.listFilesOfPackage(pkg.id)) {
     if (f.meta.kind === 'package' && f.version !== null) byVersion.get(f.version)?.push(f);

@@ -46,7 +46,7 @@ export async function memberPage(ctx: GroupContext, project: string, depth = 0):
     if (!pkg) return null;
     const { files } = projectFiles(ctx, pkg.id);
     const state = ctx.services.getIndex(repo, projectKey(project, 'json'))?.etag ?? pkg.updatedAt;
-    return { files, versions: ctx.store.listVersions(pkg.id).map((v) => v.version), stale: false, state, freshUntil: Infinity };
+    return { files, versions: ctx.store.listVersionNames(pkg.id), stale: false, state, freshUntil: Infinity };
   }
   if (repo.kind === 'proxy') {
     const p = await upstreamProjectPage(ctx, project);

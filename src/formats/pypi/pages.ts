@@ -51,7 +51,7 @@ export function buildProjectDocuments(ctx: RepoContext, project: string): IndexD
   const pkg = ctx.store.getPackage(ctx.repo.id, project);
   if (!pkg) return [];
   const { files } = projectFiles(ctx, pkg.id);
-  const versions = pageVersions(ctx.store.listVersions(pkg.id).map((v) => v.version));
+  const versions = pageVersions(ctx.store.listVersionNames(pkg.id));
   const page = { name: project, files, versions };
   // The JSON API sits two levels below the repository, like the simple pages.
   const api = renderProjectJsonApi(jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => fileUrlFromPage(p, f)));

@@ -29,7 +29,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
         return {
           packages: wharf.store.listPackages(repo.id).map((pkg) => ({
             name: pkg.name, displayName: pkg.displayName, updatedAt: pkg.updatedAt,
-            versions: wharf.store.listVersions(pkg.id).map((v) => v.version),
+            versions: wharf.store.listVersionNames(pkg.id),
             description: typeof pkg.meta.description === 'string' ? pkg.meta.description : undefined,
           })),
         };

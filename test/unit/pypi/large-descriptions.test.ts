@@ -1,5 +1,5 @@
-// Long descriptions are read once, for the version shown: a package page, the JSON API and
-// an upload's "is this the newest version?" no longer parse every version's description.
+// Long descriptions are read once, for the version shown: a package page, the JSON API, a
+// project's publish and an upload's "is this the newest version?" no longer parse every version's description.
 // Before, 60 versions with 3 MB descriptions made each package page view parse ~540 MB of
 // JSON (seconds); the bound below is loose on purpose, the old code missed it by far.
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import type { RepoContext } from '../../../src/core/format-plugin.ts';
 import { openDatabase } from '../../../src/db/database.ts';
 import { Store } from '../../../src/db/store.ts';
 import { pypiPackageView } from '../../../src/formats/pypi/package-view.ts';
-import { jsonApiInput } from '../../../src/formats/pypi/pages.ts';
+import { buildProjectDocuments, jsonApiInput } from '../../../src/formats/pypi/pages.ts';
 import { renderProjectJsonApi } from '../../../src/formats/pypi/json-api.ts';
 import { parseCoreMetadata } from '../../../src/formats/pypi/core-metadata.ts';
 import { coreMetadataText } from '../../helpers/python-dists.ts';
@@ -35,7 +35,10 @@ test('a package with many versions and megabyte descriptions renders from one de
   const view = pypiPackageView(ctx, store.getPackageById(pkg)!, site);
   const doc = renderProjectJsonApi(jsonApiInput(ctx, pkg, 'big')) as { info: { version: string; description: string } };
   const newest = store.listVersionNames(pkg);
+  // Publishing the project (simple pages and JSON API) reads one description too.
+  const docs = buildProjectDocuments(ctx, 'big');
   const ms = performance.now() - t0;
+  assert.equal(docs.length, 3);
   assert.equal(view.versions.length, VERSIONS);
   assert.equal(view.versions[0].version, `1.${VERSIONS - 1}`);
   assert.ok(view.description!.text.startsWith(`v${VERSIONS - 1} `), 'the newest version\'s description');
