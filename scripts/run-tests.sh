@@ -9,6 +9,7 @@ bash scripts/test-preflight.sh || exit 1
 
 failed=()
 npm run -s typecheck || failed+=(typecheck)
+npm run -s check:promises || failed+=(floating-promises)
 npm run -s test:unit || failed+=(unit)
 npm run -s test:integration || failed+=(integration)
 

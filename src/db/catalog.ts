@@ -2,9 +2,8 @@
 // search over names and summaries. Every query is answered from an index or the totals the
 // triggers of migration 4 keep (repo_stats, package_search), never by walking a repository's
 // files, so a page costs the same at a thousand packages as at a hundred thousand.
-import { StatementOwner } from './statements.ts';
+import type { Row, Sql } from './sql.ts';
 
-type Row = Record<string, unknown>;
 
 export interface RepoSummary {
   packages: number;
@@ -56,11 +55,17 @@ const toListRow = (r: Row): PackageListRow => ({
   id: Number(r.id), name: String(r.name), displayName: String(r.display_name), summary: String(r.summary ?? ''), updatedAt: String(r.updated_at),
 });
 
-export class Catalog extends StatementOwner {
+export class Catalog {
+  readonly sql: Sql;
+
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
   /** Totals for every repository, from the counters the triggers keep. */
-  repoSummaries(): Map<number, RepoSummary> {
+  async repoSummaries(): Promise<Map<number, RepoSummary>> {
     const out = new Map<number, RepoSummary>();
-    for (const r of this.stmt('SELECT repo_id, packages, files, bytes, last_change FROM repo_stats').all() as Row[]) {
+    for (const r of (await this.sql.all('SELECT repo_id, packages, files, bytes, last_change FROM repo_stats')) as Row[]) {
       out.set(Number(r.repo_id), {
         packages: Number(r.packages), files: Number(r.files), bytes: Number(r.bytes), lastChange: (r.last_change as string | null) ?? null,
       });
@@ -68,8 +73,8 @@ export class Catalog extends StatementOwner {
     return out;
   }
 
-  proxyState(repoId: number): ProxyState {
-    const r = this.stmt('SELECT COALESCE(SUM(status < 400), 0) AS n, MAX(fetched_at) AS last FROM proxy_cache WHERE repo_id = ?').get(repoId) as Row;
+  async proxyState(repoId: number): Promise<ProxyState> {
+    const r = (await this.sql.get('SELECT COALESCE(SUM(status < 400), 0) AS n, MAX(fetched_at) AS last FROM proxy_cache WHERE repo_id = ?', [repoId])) as Row;
     return {
       lastUpstreamContact: r.last == null ? null : new Date(Number(r.last)).toISOString(),
       cachedDocuments: Number(r.n),
@@ -77,11 +82,10 @@ export class Catalog extends StatementOwner {
   }
 
   /** One page of a repository's packages, by name or newest change first. */
-  packagesPage(repoId: number, o: { sort: 'name' | 'updated'; offset: number; limit: number }): { total: number; rows: PackageListRow[] } {
-    const total = Number((this.stmt('SELECT packages FROM repo_stats WHERE repo_id = ?').get(repoId) as Row | undefined)?.packages ?? 0);
+  async packagesPage(repoId: number, o: { sort: 'name' | 'updated'; offset: number; limit: number }): Promise<{ total: number; rows: PackageListRow[] }> {
+    const total = Number((await this.sql.get('SELECT packages FROM repo_stats WHERE repo_id = ?', [repoId]))?.packages ?? 0);
     const order = o.sort === 'name' ? 'name' : 'updated_at DESC, id DESC';
-    const rows = this.stmt(`SELECT id, name, display_name, summary, updated_at FROM packages WHERE repo_id = ? ORDER BY ${order} LIMIT ? OFFSET ?`)
-      .all(repoId, o.limit, o.offset) as Row[];
+    const rows = (await this.sql.all(`SELECT id, name, display_name, summary, updated_at FROM packages WHERE repo_id = ? ORDER BY ${order} LIMIT ? OFFSET ?`, [repoId, o.limit, o.offset]));
     return { total, rows: rows.map(toListRow) };
   }
 
@@ -95,7 +99,7 @@ export class Catalog extends StatementOwner {
    * the index yields, are ranked; exact names are looked up by index whatever the count. Below
    * the cap, which is every query a person refines, the order is exact.
    */
-  search(query: string, o: { repoIds: number[]; offset: number; limit: number }): { total: number; rows: SearchHit[] } {
+  async search(query: string, o: { repoIds: number[]; offset: number; limit: number }): Promise<{ total: number; rows: SearchHit[] }> {
     const terms = searchTerms(query);
     if (terms.length === 0 || o.repoIds.length === 0) return { total: 0, rows: [] };
     const all = terms.map((t) => `"${t}"*`).join(' ');
@@ -109,7 +113,7 @@ export class Catalog extends StatementOwner {
     // its statistics walk every match of every term, which is what the cap avoids. The
     // candidates are every match while there are fewer than RANK_CAP, and more than
     // SEARCH_COUNT_CAP otherwise: counting them is the total.
-    const rows = this.stmt(`SELECT p.id, p.repo_id, p.name, p.display_name, p.summary, p.updated_at, COUNT(*) OVER () AS candidates FROM (
+    const rows = (await this.sql.all(`SELECT p.id, p.repo_id, p.name, p.display_name, p.summary, p.updated_at, COUNT(*) OVER () AS candidates FROM (
         SELECT id, MIN(tier) AS tier FROM (
           SELECT p.id AS id, 0 AS tier FROM packages p
             WHERE p.repo_id IN (SELECT value FROM json_each(?1)) AND (p.name = ?2 OR p.name = ?3)
@@ -122,33 +126,31 @@ export class Catalog extends StatementOwner {
         ) GROUP BY id
       ) c JOIN packages p ON p.id = c.id
       ORDER BY c.tier, substr(p.name, 1, length(?2)) = ?2 DESC, length(p.name), p.name, p.repo_id
-      LIMIT ?7 OFFSET ?8`)
-      .all(repos, name, lower, inNames, all, RANK_CAP, o.limit, o.offset) as Row[];
-    const total = rows.length > 0 ? Math.min(SEARCH_COUNT_CAP, Number(rows[0].candidates)) : o.offset > 0 ? this.countMatches(all, repos) : 0;
+      LIMIT ?7 OFFSET ?8`, [repos, name, lower, inNames, all, RANK_CAP, o.limit, o.offset]));
+    const total = rows.length > 0 ? Math.min(SEARCH_COUNT_CAP, Number(rows[0].candidates)) : o.offset > 0 ? await this.countMatches(all, repos) : 0;
     return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
   }
 
   /** Matches of an FTS5 query in some repositories, counted up to SEARCH_COUNT_CAP. */
-  private countMatches(match: string, repos: string): number {
-    return Number((this.stmt(`SELECT COUNT(*) AS n FROM (
+  private async countMatches(match: string, repos: string): Promise<number> {
+    return Number(((await this.sql.get(`SELECT COUNT(*) AS n FROM (
         SELECT 1 FROM package_search s JOIN packages p ON p.id = s.rowid
-        WHERE package_search MATCH ? AND p.repo_id IN (SELECT value FROM json_each(?)) LIMIT ?)`)
-      .get(match, repos, SEARCH_COUNT_CAP) as Row).n);
+        WHERE package_search MATCH ? AND p.repo_id IN (SELECT value FROM json_each(?)) LIMIT ?)`, [match, repos, SEARCH_COUNT_CAP])) as Row).n);
   }
 
   /** Repositories whose kept totals differ from a count of their rows (fsck). */
-  driftedTotals(): number[] {
-    return (this.stmt(`SELECT r.id FROM repositories r LEFT JOIN repo_stats s ON s.repo_id = r.id
+  async driftedTotals(): Promise<number[]> {
+    return (await this.sql.all(`SELECT r.id FROM repositories r LEFT JOIN repo_stats s ON s.repo_id = r.id
       WHERE s.repo_id IS NULL
          OR s.packages != (SELECT COUNT(*) FROM packages p WHERE p.repo_id = r.id)
          OR s.files != (SELECT COUNT(*) FROM files f WHERE f.repo_id = r.id)
-         OR s.bytes != (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = r.id)`).all() as Row[]).map((r) => Number(r.id));
+         OR s.bytes != (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = r.id)`)).map((r) => Number(r.id));
   }
 
   /** Whether the search index holds exactly the packages' names and summaries (fsck). */
-  searchIndexIntact(): boolean {
+  async searchIndexIntact(): Promise<boolean> {
     try {
-      this.db.exec("INSERT INTO package_search (package_search, rank) VALUES ('integrity-check', 1)");
+      await this.sql.exec("INSERT INTO package_search (package_search, rank) VALUES ('integrity-check', 1)");
       return true;
     } catch {
       return false;
@@ -156,8 +158,8 @@ export class Catalog extends StatementOwner {
   }
 
   /** Count every repository's totals again and rebuild the search index from the packages. */
-  rebuild(): void {
-    this.db.exec(`
+  async rebuild(): Promise<void> {
+    await this.sql.exec(`
       INSERT INTO repo_stats (repo_id) SELECT id FROM repositories WHERE id NOT IN (SELECT repo_id FROM repo_stats);
       UPDATE repo_stats SET
         packages = (SELECT COUNT(*) FROM packages p WHERE p.repo_id = repo_stats.repo_id),

@@ -1,6 +1,6 @@
 // What proxy repositories remember of their upstream's metadata (pages, indexes, databases):
 // the last good body with its validators, or a remembered 404, and when it was fetched.
-import { StatementOwner } from './statements.ts';
+import type { Row, Sql } from './sql.ts';
 
 export interface CachedUpstreamEntry {
   key: string;
@@ -14,12 +14,17 @@ export interface CachedUpstreamEntry {
   fetchedAt: number;
 }
 
-type Row = Record<string, unknown>;
 
-export class ProxyCacheStore extends StatementOwner {
+export class ProxyCacheStore {
+  readonly sql: Sql;
 
-  get(repoId: number, key: string): CachedUpstreamEntry | undefined {
-    const r = this.stmt('SELECT * FROM proxy_cache WHERE repo_id = ? AND key = ?').get(repoId, key) as Row | undefined;
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+
+  async get(repoId: number, key: string): Promise<CachedUpstreamEntry | undefined> {
+    const r = (await this.sql.get('SELECT * FROM proxy_cache WHERE repo_id = ? AND key = ?', [repoId, key]));
     if (!r) return undefined;
     return {
       key: String(r.key), status: Number(r.status), contentType: (r.content_type as string | null) ?? null, body: (r.body as Uint8Array | null) ?? null,
@@ -27,23 +32,22 @@ export class ProxyCacheStore extends StatementOwner {
     };
   }
 
-  put(repoId: number, e: CachedUpstreamEntry): void {
-    this.stmt(`INSERT INTO proxy_cache (repo_id, key, status, content_type, body, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  async put(repoId: number, e: CachedUpstreamEntry): Promise<void> {
+    (await this.sql.run(`INSERT INTO proxy_cache (repo_id, key, status, content_type, body, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (repo_id, key) DO UPDATE SET status = excluded.status, content_type = excluded.content_type, body = excluded.body,
-      etag = excluded.etag, last_modified = excluded.last_modified, fetched_at = excluded.fetched_at`)
-      .run(repoId, e.key, e.status, e.contentType, e.body, e.etag, e.lastModified, e.fetchedAt);
+      etag = excluded.etag, last_modified = excluded.last_modified, fetched_at = excluded.fetched_at`, [repoId, e.key, e.status, e.contentType, e.body, e.etag, e.lastModified, e.fetchedAt]));
   }
 
   /** Mark an entry as just checked (a 304 from upstream). */
-  touch(repoId: number, key: string, fetchedAt: number): void {
-    this.stmt('UPDATE proxy_cache SET fetched_at = ? WHERE repo_id = ? AND key = ?').run(fetchedAt, repoId, key);
+  async touch(repoId: number, key: string, fetchedAt: number): Promise<void> {
+    await this.sql.run('UPDATE proxy_cache SET fetched_at = ? WHERE repo_id = ? AND key = ?', [fetchedAt, repoId, key]);
   }
 
-  delete(repoId: number, key: string): void {
-    this.stmt('DELETE FROM proxy_cache WHERE repo_id = ? AND key = ?').run(repoId, key);
+  async delete(repoId: number, key: string): Promise<void> {
+    await this.sql.run('DELETE FROM proxy_cache WHERE repo_id = ? AND key = ?', [repoId, key]);
   }
 
-  keys(repoId: number, prefix: string): string[] {
-    return (this.stmt('SELECT key FROM proxy_cache WHERE repo_id = ? AND key >= ? AND key < ? ORDER BY key').all(repoId, prefix, prefix + '\uffff') as Row[]).map((r) => String(r.key));
+  async keys(repoId: number, prefix: string): Promise<string[]> {
+    return (await this.sql.all('SELECT key FROM proxy_cache WHERE repo_id = ? AND key >= ? AND key < ? ORDER BY key', [repoId, prefix, prefix + '\uffff'])).map((r) => String(r.key));
   }
 }

@@ -1,13 +1,11 @@
 // The metadata store: every read and write of the database goes through here, so the
 // SQL stays in one place and another engine (PostgreSQL) can implement the same methods.
-import { StatementOwner } from './statements.ts';
+import type { Row, Sql } from './sql.ts';
 import type {
   FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, SessionRow, TokenRow, User, VersionRow,
 } from '../core/model.ts';
 import { nowIso } from '../core/model.ts';
-import { transaction } from './database.ts';
 
-type Row = Record<string, unknown>;
 const json = (v: unknown): Record<string, unknown> => JSON.parse(String(v ?? '{}'));
 
 function toRepo(r: Row): Repository {
@@ -73,148 +71,158 @@ export interface FileWithVersion extends FileRow {
   version: string | null;
 }
 
-export class Store extends StatementOwner {
+/** Rows per query when walking a whole table. */
+const PAGE = 1000;
 
-  transaction<T>(fn: () => T): T {
-    return transaction(this.db, fn);
+export class Store {
+  readonly sql: Sql;
+
+  constructor(sql: Sql) {
+    this.sql = sql;
   }
+
+  /** Run `fn` in one transaction (see Sql.transaction): nothing but the database may be awaited in it. */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.sql.transaction(fn);
+  }
+
 
   // --- repositories
-  createRepo(r: { name: string; format: string; kind: RepoKind; publicRead: boolean; options: Record<string, unknown> }): Repository {
-    const res = this.stmt('INSERT INTO repositories (name, format, kind, public_read, options, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(r.name, r.format, r.kind, r.publicRead ? 1 : 0, JSON.stringify(r.options), nowIso());
-    return this.getRepoById(Number(res.lastInsertRowid))!;
+  async createRepo(r: { name: string; format: string; kind: RepoKind; publicRead: boolean; options: Record<string, unknown> }): Promise<Repository> {
+    const row = await this.sql.get('INSERT INTO repositories (name, format, kind, public_read, options, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+      [r.name, r.format, r.kind, r.publicRead ? 1 : 0, JSON.stringify(r.options), nowIso()]);
+    return toRepo(row!);
   }
-  updateRepo(id: number, r: { publicRead: boolean; options: Record<string, unknown> }): void {
-    this.stmt('UPDATE repositories SET public_read = ?, options = ? WHERE id = ?').run(r.publicRead ? 1 : 0, JSON.stringify(r.options), id);
+  async updateRepo(id: number, r: { publicRead: boolean; options: Record<string, unknown> }): Promise<void> {
+    await this.sql.run('UPDATE repositories SET public_read = ?, options = ? WHERE id = ?', [r.publicRead ? 1 : 0, JSON.stringify(r.options), id]);
   }
-  getRepoByName(name: string): Repository | undefined {
-    const r = this.stmt('SELECT * FROM repositories WHERE name = ?').get(name) as Row | undefined;
+  async getRepoByName(name: string): Promise<Repository | undefined> {
+    const r = (await this.sql.get('SELECT * FROM repositories WHERE name = ?', [name]));
     return r && toRepo(r);
   }
-  getRepoById(id: number): Repository | undefined {
-    const r = this.stmt('SELECT * FROM repositories WHERE id = ?').get(id) as Row | undefined;
+  async getRepoById(id: number): Promise<Repository | undefined> {
+    const r = (await this.sql.get('SELECT * FROM repositories WHERE id = ?', [id]));
     return r && toRepo(r);
   }
-  listRepos(): Repository[] {
-    return (this.stmt('SELECT * FROM repositories ORDER BY name').all() as Row[]).map(toRepo);
+  async listRepos(): Promise<Repository[]> {
+    return (await this.sql.all('SELECT * FROM repositories ORDER BY name')).map(toRepo);
   }
-  deleteRepo(id: number): void {
-    this.stmt('DELETE FROM repositories WHERE id = ?').run(id);
+  async deleteRepo(id: number): Promise<void> {
+    await this.sql.run('DELETE FROM repositories WHERE id = ?', [id]);
   }
-  repoStats(id: number): { packages: number; versions: number; files: number; bytes: number; lastUpdate: string | null } {
-    const p = this.stmt('SELECT COUNT(*) AS n FROM packages WHERE repo_id = ?').get(id) as Row;
-    const v = this.stmt('SELECT COUNT(*) AS n FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.repo_id = ?').get(id) as Row;
-    const f = this.stmt('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(created_at) AS last FROM files WHERE repo_id = ?').get(id) as Row;
+  async repoStats(id: number): Promise<{ packages: number; versions: number; files: number; bytes: number; lastUpdate: string | null }> {
+    const p = (await this.sql.get('SELECT COUNT(*) AS n FROM packages WHERE repo_id = ?', [id])) as Row;
+    const v = (await this.sql.get('SELECT COUNT(*) AS n FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.repo_id = ?', [id])) as Row;
+    const f = (await this.sql.get('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(created_at) AS last FROM files WHERE repo_id = ?', [id])) as Row;
     return { packages: Number(p.n), versions: Number(v.n), files: Number(f.n), bytes: Number(f.bytes), lastUpdate: (f.last as string | null) ?? null };
   }
 
   // --- packages and versions
-  upsertPackage(repoId: number, name: string, displayName: string): number {
+  async upsertPackage(repoId: number, name: string, displayName: string): Promise<number> {
     const now = nowIso();
-    this.stmt(`INSERT INTO packages (repo_id, name, display_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (repo_id, name) DO UPDATE SET updated_at = excluded.updated_at`).run(repoId, name, displayName, now, now);
-    return Number((this.stmt('SELECT id FROM packages WHERE repo_id = ? AND name = ?').get(repoId, name) as Row).id);
+    (await this.sql.run(`INSERT INTO packages (repo_id, name, display_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (repo_id, name) DO UPDATE SET updated_at = excluded.updated_at`, [repoId, name, displayName, now, now]));
+    return Number(((await this.sql.get('SELECT id FROM packages WHERE repo_id = ? AND name = ?', [repoId, name])) as Row).id);
   }
-  updatePackageMeta(id: number, meta: Record<string, unknown>): void {
-    this.stmt('UPDATE packages SET meta = ? WHERE id = ?').run(JSON.stringify(meta), id);
+  async updatePackageMeta(id: number, meta: Record<string, unknown>): Promise<void> {
+    await this.sql.run('UPDATE packages SET meta = ? WHERE id = ?', [JSON.stringify(meta), id]);
   }
-  setPackageSummary(id: number, summary: string): void {
-    this.stmt('UPDATE packages SET summary = ? WHERE id = ? AND summary IS NOT ?').run(summary, id, summary);
+  async setPackageSummary(id: number, summary: string): Promise<void> {
+    await this.sql.run('UPDATE packages SET summary = ? WHERE id = ? AND summary IS DISTINCT FROM ?', [summary, id, summary]);
   }
-  touchPackage(id: number): void {
-    this.stmt('UPDATE packages SET updated_at = ? WHERE id = ?').run(nowIso(), id);
+  async touchPackage(id: number): Promise<void> {
+    await this.sql.run('UPDATE packages SET updated_at = ? WHERE id = ?', [nowIso(), id]);
   }
-  getPackage(repoId: number, name: string): PackageRow | undefined {
-    const r = this.stmt('SELECT * FROM packages WHERE repo_id = ? AND name = ?').get(repoId, name) as Row | undefined;
+  async getPackage(repoId: number, name: string): Promise<PackageRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM packages WHERE repo_id = ? AND name = ?', [repoId, name]));
     return r && toPackage(r);
   }
-  getPackageById(id: number): PackageRow | undefined {
-    const r = this.stmt('SELECT * FROM packages WHERE id = ?').get(id) as Row | undefined;
+  async getPackageById(id: number): Promise<PackageRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM packages WHERE id = ?', [id]));
     return r && toPackage(r);
   }
-  listPackages(repoId: number): PackageRow[] {
-    return (this.stmt('SELECT * FROM packages WHERE repo_id = ? ORDER BY name').all(repoId) as Row[]).map(toPackage);
+  async listPackages(repoId: number): Promise<PackageRow[]> {
+    return (await this.sql.all('SELECT * FROM packages WHERE repo_id = ? ORDER BY name', [repoId])).map(toPackage);
   }
-  deletePackage(id: number): void {
-    this.stmt('DELETE FROM packages WHERE id = ?').run(id);
+  async deletePackage(id: number): Promise<void> {
+    await this.sql.run('DELETE FROM packages WHERE id = ?', [id]);
   }
-  upsertVersion(packageId: number, version: string, meta: Record<string, unknown>): number {
-    this.stmt(`INSERT INTO versions (package_id, version, meta, created_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (package_id, version) DO NOTHING`).run(packageId, version, JSON.stringify(meta), nowIso());
-    return Number((this.stmt('SELECT id FROM versions WHERE package_id = ? AND version = ?').get(packageId, version) as Row).id);
+  async upsertVersion(packageId: number, version: string, meta: Record<string, unknown>): Promise<number> {
+    (await this.sql.run(`INSERT INTO versions (package_id, version, meta, created_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (package_id, version) DO NOTHING`, [packageId, version, JSON.stringify(meta), nowIso()]));
+    return Number(((await this.sql.get('SELECT id FROM versions WHERE package_id = ? AND version = ?', [packageId, version])) as Row).id);
   }
-  updateVersionMeta(id: number, meta: Record<string, unknown>): void {
-    this.stmt('UPDATE versions SET meta = ? WHERE id = ?').run(JSON.stringify(meta), id);
+  async updateVersionMeta(id: number, meta: Record<string, unknown>): Promise<void> {
+    await this.sql.run('UPDATE versions SET meta = ? WHERE id = ?', [JSON.stringify(meta), id]);
   }
-  getVersion(packageId: number, version: string): VersionRow | undefined {
-    const r = this.stmt('SELECT * FROM versions WHERE package_id = ? AND version = ?').get(packageId, version) as Row | undefined;
+  async getVersion(packageId: number, version: string): Promise<VersionRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM versions WHERE package_id = ? AND version = ?', [packageId, version]));
     return r && toVersion(r);
   }
-  getVersionById(id: number): VersionRow | undefined {
-    const r = this.stmt('SELECT * FROM versions WHERE id = ?').get(id) as Row | undefined;
+  async getVersionById(id: number): Promise<VersionRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM versions WHERE id = ?', [id]));
     return r && toVersion(r);
   }
-  listVersions(packageId: number): VersionRow[] {
-    return (this.stmt('SELECT * FROM versions WHERE package_id = ? ORDER BY id').all(packageId) as Row[]).map(toVersion);
+  async listVersions(packageId: number): Promise<VersionRow[]> {
+    return (await this.sql.all('SELECT * FROM versions WHERE package_id = ? ORDER BY id', [packageId])).map(toVersion);
   }
   /** The version strings of a package, without reading their metadata. */
-  listVersionNames(packageId: number): string[] {
-    return (this.stmt('SELECT version FROM versions WHERE package_id = ? ORDER BY id').all(packageId) as Row[]).map((r) => String(r.version));
+  async listVersionNames(packageId: number): Promise<string[]> {
+    return (await this.sql.all('SELECT version FROM versions WHERE package_id = ? ORDER BY id', [packageId])).map((r) => String(r.version));
   }
   /**
    * A package's versions with their metadata less its `description`, which can be megabytes
    * per version: a page needs one version's (versionDescription), not every one's.
    */
-  listVersionsBrief(packageId: number): VersionRow[] {
-    return (this.stmt("SELECT id, package_id, version, json_remove(meta, '$.description') AS meta, created_at FROM versions WHERE package_id = ? ORDER BY id")
-      .all(packageId) as Row[]).map(toVersion);
+  async listVersionsBrief(packageId: number): Promise<VersionRow[]> {
+    const meta = this.sql.dialect === 'postgres' ? "(meta::jsonb - 'description')::text" : "json_remove(meta, '$.description')";
+    return (await this.sql.all(`SELECT id, package_id, version, ${meta} AS meta, created_at FROM versions WHERE package_id = ? ORDER BY id`, [packageId])).map(toVersion);
   }
-  versionDescription(versionId: number): string | null {
-    const r = this.stmt("SELECT json_extract(meta, '$.description') AS d FROM versions WHERE id = ?").get(versionId) as Row | undefined;
+  async versionDescription(versionId: number): Promise<string | null> {
+    const d = this.sql.dialect === 'postgres' ? "meta::jsonb ->> 'description'" : "json_extract(meta, '$.description')";
+    const r = await this.sql.get(`SELECT ${d} AS d FROM versions WHERE id = ?`, [versionId]);
     return typeof r?.d === 'string' ? r.d : null;
   }
-  deleteVersion(id: number): void {
-    this.stmt('DELETE FROM versions WHERE id = ?').run(id);
+  async deleteVersion(id: number): Promise<void> {
+    await this.sql.run('DELETE FROM versions WHERE id = ?', [id]);
   }
 
   // --- files and blobs
-  insertBlob(sha256: string, size: number): void {
-    this.stmt('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(sha256, size, nowIso());
+  async insertBlob(sha256: string, size: number): Promise<void> {
+    await this.sql.run('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [sha256, size, nowIso()]);
   }
-  insertFile(f: NewFile): FileRow {
-    const res = this.stmt(`INSERT INTO files (repo_id, version_id, path, filename, sha256, size, meta, created_at, uploaded_by)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null);
-    return this.getFileById(Number(res.lastInsertRowid))!;
+  async insertFile(f: NewFile): Promise<FileRow> {
+    const r = await this.sql.get(`INSERT INTO files (repo_id, version_id, path, filename, sha256, size, meta, created_at, uploaded_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    [f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null]);
+    return toFile(r!);
   }
-  replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown>; uploadedBy?: string | null }): void {
-    this.stmt('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?')
-      .run(f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null, id);
+  async replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown>; uploadedBy?: string | null }): Promise<void> {
+    await this.sql.run('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?', [f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null, id]);
   }
-  updateFileMeta(id: number, meta: Record<string, unknown>): void {
-    this.stmt('UPDATE files SET meta = ? WHERE id = ?').run(JSON.stringify(meta), id);
+  async updateFileMeta(id: number, meta: Record<string, unknown>): Promise<void> {
+    await this.sql.run('UPDATE files SET meta = ? WHERE id = ?', [JSON.stringify(meta), id]);
   }
-  getFileById(id: number): FileRow | undefined {
-    const r = this.stmt('SELECT * FROM files WHERE id = ?').get(id) as Row | undefined;
+  async getFileById(id: number): Promise<FileRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM files WHERE id = ?', [id]));
     return r && toFile(r);
   }
-  getFileByPath(repoId: number, path: string): FileRow | undefined {
-    const r = this.stmt('SELECT * FROM files WHERE repo_id = ? AND path = ?').get(repoId, path) as Row | undefined;
+  async getFileByPath(repoId: number, path: string): Promise<FileRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM files WHERE repo_id = ? AND path = ?', [repoId, path]));
     return r && toFile(r);
   }
-  listFilesOfVersion(versionId: number): FileRow[] {
-    return (this.stmt('SELECT * FROM files WHERE version_id = ? ORDER BY filename').all(versionId) as Row[]).map(toFile);
+  async listFilesOfVersion(versionId: number): Promise<FileRow[]> {
+    return (await this.sql.all('SELECT * FROM files WHERE version_id = ? ORDER BY filename', [versionId])).map(toFile);
   }
   /** Every file of one package with its version, in one query (one project page's cost). */
-  listFilesOfPackage(packageId: number): FileWithVersion[] {
-    const rows = this.stmt(`SELECT f.*, v.version AS v_version FROM files f JOIN versions v ON v.id = f.version_id
-      WHERE v.package_id = ? ORDER BY f.filename`).all(packageId) as Row[];
+  async listFilesOfPackage(packageId: number): Promise<FileWithVersion[]> {
+    const rows = (await this.sql.all(`SELECT f.*, v.version AS v_version FROM files f JOIN versions v ON v.id = f.version_id
+      WHERE v.package_id = ? ORDER BY f.filename`, [packageId])) as Row[];
     return rows.map((r) => ({ ...toFile(r), version: String(r.v_version) }));
   }
   /** Files below a path prefix (for formats without versions, such as plain files). */
-  listFilesByPrefix(repoId: number, prefix: string): FileRow[] {
-    const rows = this.stmt(`SELECT * FROM files WHERE repo_id = ? AND path >= ? AND path < ? ORDER BY path`)
-      .all(repoId, prefix, prefix + '\uffff') as Row[];
+  async listFilesByPrefix(repoId: number, prefix: string): Promise<FileRow[]> {
+    const rows = (await this.sql.all(`SELECT * FROM files WHERE repo_id = ? AND path >= ? AND path < ? ORDER BY path`, [repoId, prefix, prefix + '\uffff'])) as Row[];
     return rows.map(toFile);
   }
   /**
@@ -222,18 +230,18 @@ export class Store extends StatementOwner {
    * its files, and the names of its subdirectories. A skip scan over the (repo_id, path)
    * index: one seek per entry, however many files lie below the subdirectories.
    */
-  listDirectory(repoId: number, dir: string, limit = Infinity): { files: FileRow[]; dirs: string[] } {
+  async listDirectory(repoId: number, dir: string, limit = Infinity): Promise<{ files: FileRow[]; dirs: string[] }> {
     // Paths compare as UTF-8 bytes; every path below `a/` sorts before `a0` ('0' follows '/').
     const end = dir === '' ? null : `${dir.slice(0, -1)}0`;
     const seek = (from: string, inclusive: boolean) =>
-      this.stmt(`SELECT * FROM files WHERE repo_id = ? AND path ${inclusive ? '>=' : '>'} ?${end === null ? '' : ' AND path < ?'} ORDER BY path LIMIT 1`)
-        .get(...(end === null ? [repoId, from] : [repoId, from, end])) as Row | undefined;
+      this.sql.get(`SELECT * FROM files WHERE repo_id = ? AND path ${inclusive ? '>=' : '>'} ?${end === null ? '' : ' AND path < ?'} ORDER BY path LIMIT 1`,
+        end === null ? [repoId, from] : [repoId, from, end]);
     const files: FileRow[] = [];
     const dirs: string[] = [];
     let from = dir;
     let inclusive = true;
     while (files.length + dirs.length < limit) {
-      const r = seek(from, inclusive);
+      const r = await seek(from, inclusive);
       if (!r) break;
       const path = String(r.path);
       const slash = path.indexOf('/', dir.length);
@@ -249,60 +257,73 @@ export class Store extends StatementOwner {
     }
     return { files, dirs };
   }
-  deleteFile(id: number): void {
-    this.stmt('DELETE FROM files WHERE id = ?').run(id);
+  async deleteFile(id: number): Promise<void> {
+    await this.sql.run('DELETE FROM files WHERE id = ?', [id]);
   }
   /** Files of a repository added after file `afterId` (ids only grow): what changed since a cached listing. */
-  listFilesAfterId(repoId: number, afterId: number): FileRow[] {
-    return (this.stmt('SELECT * FROM files WHERE id > ? AND repo_id = ? ORDER BY id').all(afterId, repoId) as Row[]).map(toFile);
+  async listFilesAfterId(repoId: number, afterId: number): Promise<FileRow[]> {
+    return (await this.sql.all('SELECT * FROM files WHERE id > ? AND repo_id = ? ORDER BY id', [afterId, repoId])).map(toFile);
   }
-  countFiles(repoId: number): number {
-    return Number((this.stmt('SELECT COUNT(*) AS n FROM files WHERE repo_id = ?').get(repoId) as Row).n);
+  async countFiles(repoId: number): Promise<number> {
+    return Number(((await this.sql.get('SELECT COUNT(*) AS n FROM files WHERE repo_id = ?', [repoId])) as Row).n);
   }
   /** Blobs no file references, in sha256 order after `after` (for garbage collection). */
-  unreferencedBlobs(after: string, limit: number): { sha256: string; size: number }[] {
-    const rows = this.stmt(`SELECT b.sha256, b.size FROM blobs b WHERE b.sha256 > ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
-      ORDER BY b.sha256 LIMIT ?`).all(after, limit) as Row[];
+  async unreferencedBlobs(after: string, limit: number): Promise<{ sha256: string; size: number }[]> {
+    const rows = (await this.sql.all(`SELECT b.sha256, b.size FROM blobs b WHERE b.sha256 > ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
+      ORDER BY b.sha256 LIMIT ?`, [after, limit])) as Row[];
     return rows.map((r) => ({ sha256: String(r.sha256), size: Number(r.size) }));
   }
   /** Drop a blob's row if no file references it; false (and nothing changed) if one does. */
-  dropBlobIfUnreferenced(sha256: string): boolean {
-    return this.transaction(() => {
-      if (this.isBlobReferenced(sha256)) return false;
-      this.stmt('DELETE FROM blobs WHERE sha256 = ?').run(sha256);
+  async dropBlobIfUnreferenced(sha256: string): Promise<boolean> {
+    return this.transaction(async () => {
+      if (await this.isBlobReferenced(sha256)) return false;
+      await this.sql.run('DELETE FROM blobs WHERE sha256 = ?', [sha256]);
       return true;
     });
   }
-  isBlobReferenced(sha256: string): boolean {
-    return this.stmt('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1').get(sha256) !== undefined;
+  async isBlobReferenced(sha256: string): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined;
   }
   /** Every file row with its repository's name, for fsck and backup; streamed, not loaded at once. */
-  *iterateFiles(): Generator<{ repo: string; path: string; sha256: string; size: number }> {
-    const q = this.db.prepare('SELECT r.name AS repo, f.path, f.sha256, f.size FROM files f JOIN repositories r ON r.id = f.repo_id ORDER BY r.name, f.path');
-    for (const r of q.iterate() as Iterable<Row>) yield { repo: String(r.repo), path: String(r.path), sha256: String(r.sha256), size: Number(r.size) };
+  async *iterateFiles(): AsyncGenerator<{ repo: string; path: string; sha256: string; size: number }> {
+    // Pages by key, so no statement or cursor stays open between the caller's awaits.
+    let last: [string, string] | null = null;
+    for (;;) {
+      const rows: Row[] = await this.sql.all(`SELECT r.name AS repo, f.path, f.sha256, f.size FROM files f JOIN repositories r ON r.id = f.repo_id
+        ${last ? 'WHERE (r.name > ? OR (r.name = ? AND f.path > ?))' : ''} ORDER BY r.name, f.path LIMIT ${PAGE}`, last ? [last[0], last[0], last[1]] : []);
+      for (const r of rows) yield { repo: String(r.repo), path: String(r.path), sha256: String(r.sha256), size: Number(r.size) };
+      if (rows.length < PAGE) return;
+      const end = rows[rows.length - 1];
+      last = [String(end.repo), String(end.path)];
+    }
   }
   /** Every blob row's sha256. */
-  *iterateBlobRows(): Generator<{ sha256: string; size: number }> {
-    const q = this.db.prepare('SELECT sha256, size FROM blobs ORDER BY sha256');
-    for (const r of q.iterate() as Iterable<Row>) yield { sha256: String(r.sha256), size: Number(r.size) };
+  async *iterateBlobRows(): AsyncGenerator<{ sha256: string; size: number }> {
+    let last = '';
+    for (;;) {
+      const rows = await this.sql.all(`SELECT sha256, size FROM blobs WHERE sha256 > ? ORDER BY sha256 LIMIT ${PAGE}`, [last]);
+      for (const r of rows) yield { sha256: String(r.sha256), size: Number(r.size) };
+      if (rows.length < PAGE) return;
+      last = String(rows[rows.length - 1].sha256);
+    }
   }
 
   // --- generated indexes
-  getIndex(repoId: number, key: string): IndexRow | undefined {
-    const r = this.stmt('SELECT * FROM indexes WHERE repo_id = ? AND key = ?').get(repoId, key) as Row | undefined;
+  async getIndex(repoId: number, key: string): Promise<IndexRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM indexes WHERE repo_id = ? AND key = ?', [repoId, key]));
     return r && toIndex(r);
   }
-  listIndexKeys(repoId: number, scope: string): string[] {
-    return (this.stmt('SELECT key FROM indexes WHERE repo_id = ? AND scope = ?').all(repoId, scope) as Row[]).map((r) => String(r.key));
+  async listIndexKeys(repoId: number, scope: string): Promise<string[]> {
+    return (await this.sql.all('SELECT key FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope])).map((r) => String(r.key));
   }
   /** The scopes with published documents whose names start with `prefix`. */
-  listIndexScopes(repoId: number, prefix: string): string[] {
-    return (this.stmt('SELECT DISTINCT scope FROM indexes WHERE repo_id = ? AND scope >= ? AND scope < ? ORDER BY scope').all(repoId, prefix, prefix + '\uffff') as Row[])
+  async listIndexScopes(repoId: number, prefix: string): Promise<string[]> {
+    return (await this.sql.all('SELECT DISTINCT scope FROM indexes WHERE repo_id = ? AND scope >= ? AND scope < ? ORDER BY scope', [repoId, prefix, prefix + '\uffff']))
       .map((r) => String(r.scope));
   }
   /** ETag and change time of each document of a scope, without their bodies. */
-  indexVersions(repoId: number, scope: string): Map<string, { etag: string; updatedAt: string }> {
-    const rows = this.stmt('SELECT key, etag, updated_at FROM indexes WHERE repo_id = ? AND scope = ?').all(repoId, scope) as Row[];
+  async indexVersions(repoId: number, scope: string): Promise<Map<string, { etag: string; updatedAt: string }>> {
+    const rows = (await this.sql.all('SELECT key, etag, updated_at FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope])) as Row[];
     return new Map(rows.map((r) => [String(r.key), { etag: String(r.etag), updatedAt: String(r.updated_at) }]));
   }
   /**
@@ -311,23 +332,26 @@ export class Store extends StatementOwner {
    * the changes up to it are published, so a change that committed during the build leaves
    * the scope dirty, in the same transaction that writes the documents.
    */
-  replaceScope(repoId: number, scope: string, docs: IndexDocumentRow[], builtAt?: number): void {
-    this.transaction(() => {
+  async replaceScope(repoId: number, scope: string, docs: IndexDocumentRow[], builtAt?: number): Promise<void> {
+    await this.transaction(async () => {
       // Documents whose bytes change (or that appear or go) are noted in the change feed, in
       // this transaction: other processes drop them from memory (see ChangeLog).
-      const before = this.indexVersions(repoId, scope);
-      const note = this.stmt("INSERT INTO repo_changes (repo_id, kind, subject) VALUES (?, 'index', ?)");
-      for (const d of docs) if (before.get(d.key)?.etag !== d.etag) note.run(repoId, d.key);
+      const before = await this.indexVersions(repoId, scope);
+      const note = (key: string) => this.sql.run("INSERT INTO repo_changes (repo_id, kind, subject) VALUES (?, 'index', ?)", [repoId, key]);
+      for (const d of docs) if (before.get(d.key)?.etag !== d.etag) await note(d.key);
       const keys = new Set(docs.map((d) => d.key));
-      for (const k of before.keys()) if (!keys.has(k)) note.run(repoId, k);
-      this.stmt('DELETE FROM indexes WHERE repo_id = ? AND scope = ?').run(repoId, scope);
-      const ins = this.stmt(`INSERT INTO indexes (repo_id, key, scope, content_type, body, gzip, etag, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (repo_id, key) DO UPDATE SET scope = excluded.scope, content_type = excluded.content_type, body = excluded.body,
-        gzip = excluded.gzip, etag = excluded.etag, updated_at = excluded.updated_at`);
+      for (const k of before.keys()) if (!keys.has(k)) await note(k);
+      await this.sql.run('DELETE FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope]);
       const now = nowIso();
-      for (const d of docs) ins.run(repoId, d.key, scope, d.contentType, d.body, d.gzip, d.etag, d.updatedAt ?? now);
+      for (const d of docs) {
+        await this.sql.run(`INSERT INTO indexes (repo_id, key, scope, content_type, body, gzip, etag, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (repo_id, key) DO UPDATE SET scope = excluded.scope, content_type = excluded.content_type, body = excluded.body,
+          gzip = excluded.gzip, etag = excluded.etag, updated_at = excluded.updated_at`,
+        [repoId, d.key, scope, d.contentType, d.body, d.gzip, d.etag, d.updatedAt ?? now]);
+      }
       if (builtAt !== undefined) {
-        this.stmt('UPDATE dirty_scopes SET published_gen = MAX(published_gen, ?) WHERE repo_id = ? AND scope = ?').run(builtAt, repoId, scope);
+        await this.sql.run('UPDATE dirty_scopes SET published_gen = CASE WHEN published_gen > ? THEN published_gen ELSE ? END WHERE repo_id = ? AND scope = ?',
+          [builtAt, builtAt, repoId, scope]);
       }
     });
   }
@@ -335,123 +359,121 @@ export class Store extends StatementOwner {
    * Note that a scope's documents are out of date: call it in the transaction of the change.
    * Each mark bumps the scope's generation (rows are kept, so a generation is never reused).
    */
-  markDirty(repoId: number, scope: string): void {
-    this.stmt(`INSERT INTO dirty_scopes (repo_id, scope, gen, published_gen) VALUES (?, ?, 1, 0)
-      ON CONFLICT (repo_id, scope) DO UPDATE SET gen = gen + 1`).run(repoId, scope);
+  async markDirty(repoId: number, scope: string): Promise<void> {
+    (await this.sql.run(`INSERT INTO dirty_scopes (repo_id, scope, gen, published_gen) VALUES (?, ?, 1, 0)
+      ON CONFLICT (repo_id, scope) DO UPDATE SET gen = gen + 1`, [repoId, scope]));
   }
   /** The scope's latest change generation (0 when it never changed): read it before building. */
-  dirtyGeneration(repoId: number, scope: string): number {
-    const r = this.stmt('SELECT gen FROM dirty_scopes WHERE repo_id = ? AND scope = ?').get(repoId, scope) as Row | undefined;
+  async dirtyGeneration(repoId: number, scope: string): Promise<number> {
+    const r = (await this.sql.get('SELECT gen FROM dirty_scopes WHERE repo_id = ? AND scope = ?', [repoId, scope]));
     return r ? Number(r.gen) : 0;
   }
-  isDirty(repoId: number, scope: string): boolean {
-    return this.stmt('SELECT 1 FROM dirty_scopes WHERE repo_id = ? AND scope = ? AND gen > published_gen').get(repoId, scope) !== undefined;
+  async isDirty(repoId: number, scope: string): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 FROM dirty_scopes WHERE repo_id = ? AND scope = ? AND gen > published_gen', [repoId, scope])) !== undefined;
   }
   /** Scopes with changes their published documents do not show yet. */
-  listDirty(): { repoId: number; scope: string }[] {
-    return (this.stmt('SELECT repo_id, scope FROM dirty_scopes WHERE gen > published_gen ORDER BY repo_id, scope').all() as Row[])
+  async listDirty(): Promise<{ repoId: number; scope: string }[]> {
+    return (await this.sql.all('SELECT repo_id, scope FROM dirty_scopes WHERE gen > published_gen ORDER BY repo_id, scope'))
       .map((r) => ({ repoId: Number(r.repo_id), scope: String(r.scope) }));
   }
 
   // --- users, grants, tokens
-  createUser(name: string, passwordHash: string, isAdmin: boolean): User {
-    const res = this.stmt('INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)').run(name, passwordHash, isAdmin ? 1 : 0, nowIso());
-    return this.getUserById(Number(res.lastInsertRowid))!;
+  async createUser(name: string, passwordHash: string, isAdmin: boolean): Promise<User> {
+    const r = await this.sql.get('INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING *', [name, passwordHash, isAdmin ? 1 : 0, nowIso()]);
+    return toUser(r!);
   }
-  getUserByName(name: string): User | undefined {
-    const r = this.stmt('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined;
+  async getUserByName(name: string): Promise<User | undefined> {
+    const r = (await this.sql.get('SELECT * FROM users WHERE name = ?', [name]));
     return r && toUser(r);
   }
-  getUserById(id: number): User | undefined {
-    const r = this.stmt('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+  async getUserById(id: number): Promise<User | undefined> {
+    const r = (await this.sql.get('SELECT * FROM users WHERE id = ?', [id]));
     return r && toUser(r);
   }
-  listUsers(): User[] {
-    return (this.stmt('SELECT * FROM users ORDER BY name').all() as Row[]).map(toUser);
+  async listUsers(): Promise<User[]> {
+    return (await this.sql.all('SELECT * FROM users ORDER BY name')).map(toUser);
   }
-  countUsers(): number {
-    return Number((this.stmt('SELECT COUNT(*) AS n FROM users').get() as Row).n);
+  async countUsers(): Promise<number> {
+    return Number(((await this.sql.get('SELECT COUNT(*) AS n FROM users')) as Row).n);
   }
   /** A new password ends every browser session of the user (one signed in elsewhere is signed out). */
-  setUserPassword(id: number, passwordHash: string): void {
-    this.transaction(() => {
-      this.stmt('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
-      this.deleteSessionsOfUser(id);
+  async setUserPassword(id: number, passwordHash: string): Promise<void> {
+    await this.transaction(async () => {
+      await this.sql.run('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, id]);
+      await this.deleteSessionsOfUser(id);
     });
   }
-  setUserAdmin(id: number, isAdmin: boolean): void {
-    this.stmt('UPDATE users SET is_admin = ? WHERE id = ?').run(isAdmin ? 1 : 0, id);
+  async setUserAdmin(id: number, isAdmin: boolean): Promise<void> {
+    await this.sql.run('UPDATE users SET is_admin = ? WHERE id = ?', [isAdmin ? 1 : 0, id]);
   }
-  deleteUser(id: number): void {
-    this.stmt('DELETE FROM users WHERE id = ?').run(id);
+  async deleteUser(id: number): Promise<void> {
+    await this.sql.run('DELETE FROM users WHERE id = ?', [id]);
   }
-  listGrants(userId: number): Grant[] {
-    return (this.stmt('SELECT * FROM grants WHERE user_id = ? ORDER BY repo_pattern').all(userId) as Row[])
+  async listGrants(userId: number): Promise<Grant[]> {
+    return (await this.sql.all('SELECT * FROM grants WHERE user_id = ? ORDER BY repo_pattern', [userId]))
       .map((r) => ({ userId: Number(r.user_id), repoPattern: String(r.repo_pattern), permission: r.permission as Permission }));
   }
-  setGrant(userId: number, repoPattern: string, permission: Permission | null): void {
-    if (permission === null) this.stmt('DELETE FROM grants WHERE user_id = ? AND repo_pattern = ?').run(userId, repoPattern);
-    else this.stmt(`INSERT INTO grants (user_id, repo_pattern, permission) VALUES (?, ?, ?)
-      ON CONFLICT (user_id, repo_pattern) DO UPDATE SET permission = excluded.permission`).run(userId, repoPattern, permission);
+  async setGrant(userId: number, repoPattern: string, permission: Permission | null): Promise<void> {
+    if (permission === null) await this.sql.run('DELETE FROM grants WHERE user_id = ? AND repo_pattern = ?', [userId, repoPattern]);
+    else await this.sql.run(`INSERT INTO grants (user_id, repo_pattern, permission) VALUES (?, ?, ?)
+      ON CONFLICT (user_id, repo_pattern) DO UPDATE SET permission = excluded.permission`, [userId, repoPattern, permission]);
   }
-  createToken(t: Omit<TokenRow, 'createdAt' | 'lastUsedAt'>): TokenRow {
-    this.stmt('INSERT INTO tokens (id, user_id, name, secret_hash, repos, permission, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(t.id, t.userId, t.name, t.secretHash, JSON.stringify(t.repos), t.permission, t.expiresAt, nowIso());
-    return this.getTokenById(t.id)!;
+  async createToken(t: Omit<TokenRow, 'createdAt' | 'lastUsedAt'>): Promise<TokenRow> {
+    await this.sql.run('INSERT INTO tokens (id, user_id, name, secret_hash, repos, permission, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [t.id, t.userId, t.name, t.secretHash, JSON.stringify(t.repos), t.permission, t.expiresAt, nowIso()]);
+    return (await this.getTokenById(t.id))!;
   }
-  getTokenById(id: string): TokenRow | undefined {
-    const r = this.stmt('SELECT * FROM tokens WHERE id = ?').get(id) as Row | undefined;
+  async getTokenById(id: string): Promise<TokenRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM tokens WHERE id = ?', [id]));
     return r && toToken(r);
   }
-  getTokenBySecretHash(hash: string): TokenRow | undefined {
-    const r = this.stmt('SELECT * FROM tokens WHERE secret_hash = ?').get(hash) as Row | undefined;
+  async getTokenBySecretHash(hash: string): Promise<TokenRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM tokens WHERE secret_hash = ?', [hash]));
     return r && toToken(r);
   }
-  listTokens(userId?: number): TokenRow[] {
+  async listTokens(userId?: number): Promise<TokenRow[]> {
     const rows = userId === undefined
-      ? this.stmt('SELECT * FROM tokens ORDER BY created_at').all()
-      : this.stmt('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at').all(userId);
+      ? (await this.sql.all('SELECT * FROM tokens ORDER BY created_at'))
+      : (await this.sql.all('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at', [userId]));
     return (rows as Row[]).map(toToken);
   }
-  touchToken(id: string): void {
-    this.stmt('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(nowIso(), id);
+  async touchToken(id: string): Promise<void> {
+    await this.sql.run('UPDATE tokens SET last_used_at = ? WHERE id = ?', [nowIso(), id]);
   }
-  deleteToken(id: string): void {
-    this.stmt('DELETE FROM tokens WHERE id = ?').run(id);
+  async deleteToken(id: string): Promise<void> {
+    await this.sql.run('DELETE FROM tokens WHERE id = ?', [id]);
   }
 
   // --- browser sessions
-  createSession(s: SessionRow): void {
-    this.stmt('INSERT INTO sessions (secret_hash, user_id, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(s.secretHash, s.userId, s.csrf, s.createdAt, s.lastSeenAt, s.expiresAt);
+  async createSession(s: SessionRow): Promise<void> {
+    await this.sql.run('INSERT INTO sessions (secret_hash, user_id, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)', [s.secretHash, s.userId, s.csrf, s.createdAt, s.lastSeenAt, s.expiresAt]);
   }
-  getSession(secretHash: string): SessionRow | undefined {
-    const r = this.stmt('SELECT * FROM sessions WHERE secret_hash = ?').get(secretHash) as Row | undefined;
+  async getSession(secretHash: string): Promise<SessionRow | undefined> {
+    const r = (await this.sql.get('SELECT * FROM sessions WHERE secret_hash = ?', [secretHash]));
     return r && toSession(r);
   }
-  touchSession(secretHash: string, at: number): void {
-    this.stmt('UPDATE sessions SET last_seen_at = ? WHERE secret_hash = ?').run(at, secretHash);
+  async touchSession(secretHash: string, at: number): Promise<void> {
+    await this.sql.run('UPDATE sessions SET last_seen_at = ? WHERE secret_hash = ?', [at, secretHash]);
   }
-  deleteSession(secretHash: string): void {
-    this.stmt('DELETE FROM sessions WHERE secret_hash = ?').run(secretHash);
+  async deleteSession(secretHash: string): Promise<void> {
+    await this.sql.run('DELETE FROM sessions WHERE secret_hash = ?', [secretHash]);
   }
-  deleteSessionsOfUser(userId: number): void {
-    this.stmt('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  async deleteSessionsOfUser(userId: number): Promise<void> {
+    await this.sql.run('DELETE FROM sessions WHERE user_id = ?', [userId]);
   }
-  countSessionsOfUser(userId: number): number {
-    return Number((this.stmt('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?').get(userId) as Row).n);
+  async countSessionsOfUser(userId: number): Promise<number> {
+    return Number(((await this.sql.get('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?', [userId])) as Row).n);
   }
   /** Drop sessions past their absolute expiry, or idle since before `idleBefore`. */
-  deleteExpiredSessions(now: number, idleBefore: number): number {
-    return Number(this.stmt('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?').run(now, idleBefore).changes);
+  async deleteExpiredSessions(now: number, idleBefore: number): Promise<number> {
+    return Number((await this.sql.run('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?', [now, idleBefore])).changes);
   }
 
   // --- settings
-  getSetting(key: string): string | undefined {
-    const r = this.stmt('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+  async getSetting(key: string): Promise<string | undefined> {
+    const r = (await this.sql.get('SELECT value FROM settings WHERE key = ?', [key]));
     return r ? String(r.value) : undefined;
   }
-  setSetting(key: string, value: string): void {
-    this.stmt('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.sql.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 }

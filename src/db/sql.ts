@@ -1,0 +1,35 @@
+// The one door to a metadata database: a handful of async calls that the SQLite and the
+// PostgreSQL engines both implement, so the stores above them (Store, Catalog, ChangeLog,
+// ProxyCacheStore) are written once. SQL text uses `?` placeholders; an engine that numbers
+// its parameters rewrites them.
+
+export type Row = Record<string, unknown>;
+export type Param = string | number | bigint | null | Uint8Array;
+
+export interface RunResult {
+  /** Rows the statement inserted, updated or deleted. */
+  changes: number;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface TransactionOptions {
+  /** Roll back at the end even when `fn` succeeds (a scratch build that must change nothing). */
+  rollback?: boolean;
+}
+
+export interface Sql {
+  readonly dialect: Dialect;
+  get(sql: string, params?: readonly Param[]): Promise<Row | undefined>;
+  all(sql: string, params?: readonly Param[]): Promise<Row[]>;
+  run(sql: string, params?: readonly Param[]): Promise<RunResult>;
+  /** Statements without parameters, separated by semicolons. */
+  exec(script: string): Promise<void>;
+  /**
+   * Run `fn` in one transaction: every call made from `fn`'s async context (however deep)
+   * joins it, and nested transactions join the outer one. Writers are serialized: nothing but
+   * the database may be awaited inside, since other writers wait for the commit.
+   */
+  transaction<T>(fn: () => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  close(): Promise<void>;
+}
