@@ -74,7 +74,7 @@ export class Catalog {
   }
 
   async proxyState(repoId: number): Promise<ProxyState> {
-    const r = (await this.sql.get('SELECT COALESCE(SUM(status < 400), 0) AS n, MAX(fetched_at) AS last FROM proxy_cache WHERE repo_id = ?', [repoId])) as Row;
+    const r = (await this.sql.get('SELECT COALESCE(SUM(CASE WHEN status < 400 THEN 1 ELSE 0 END), 0) AS n, MAX(fetched_at) AS last FROM proxy_cache WHERE repo_id = ?', [repoId])) as Row;
     return {
       lastUpstreamContact: r.last == null ? null : new Date(Number(r.last)).toISOString(),
       cachedDocuments: Number(r.n),
@@ -102,6 +102,7 @@ export class Catalog {
   async search(query: string, o: { repoIds: number[]; offset: number; limit: number }): Promise<{ total: number; rows: SearchHit[] }> {
     const terms = searchTerms(query);
     if (terms.length === 0 || o.repoIds.length === 0) return { total: 0, rows: [] };
+    if (this.sql.dialect === 'postgres') return this.searchPostgres(terms, query, o);
     const all = terms.map((t) => `"${t}"*`).join(' ');
     const inNames = `display_name : (${all})`;
     const repos = JSON.stringify(o.repoIds);
@@ -131,6 +132,39 @@ export class Catalog {
     return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
   }
 
+  /**
+   * The same search on PostgreSQL: the tiers and order of the SQLite query, with the words of
+   * names (`name_words`) and of names and summaries (`all_words`) as tsvectors, each term a
+   * prefix (`word:*`). Terms are letters and digits only, so they cannot carry query syntax.
+   */
+  private async searchPostgres(terms: string[], query: string, o: { repoIds: number[]; offset: number; limit: number }): Promise<{ total: number; rows: SearchHit[] }> {
+    // Accents folded as search_words folds them (NFD, marks dropped); a term left empty goes.
+    const folded = terms.map((t) => t.normalize('NFD').replace(/\p{M}/gu, '')).filter((t) => t !== '');
+    if (folded.length === 0) return { total: 0, rows: [] };
+    const match = folded.map((t) => `${t}:*`).join(' & ');
+    const repos = `{${o.repoIds.map(Number).join(',')}}`;
+    const name = asName(query);
+    const lower = query.trim().toLowerCase();
+    const rows = await this.sql.all(`WITH c AS (
+        SELECT id, MIN(tier) AS tier FROM (
+          SELECT p.id, 0 AS tier FROM packages p WHERE p.repo_id = ANY(?::bigint[]) AND (p.name = ? OR p.name = ?)
+          UNION ALL
+          (SELECT p.id, 1 FROM packages p WHERE p.name_words @@ to_tsquery('simple', ?) AND p.repo_id = ANY(?::bigint[]) LIMIT ?)
+          UNION ALL
+          (SELECT p.id, 2 FROM packages p WHERE p.all_words @@ to_tsquery('simple', ?) AND p.repo_id = ANY(?::bigint[]) LIMIT ?)
+        ) u GROUP BY id)
+      SELECT p.id, p.repo_id, p.name, p.display_name, p.summary, p.updated_at, COUNT(*) OVER () AS candidates
+      FROM c JOIN packages p ON p.id = c.id
+      ORDER BY c.tier, (substr(p.name, 1, length(?)) = ?) DESC, length(p.name), p.name, p.repo_id
+      LIMIT ? OFFSET ?`, [repos, name, lower, match, repos, RANK_CAP, match, repos, RANK_CAP, name, name, o.limit, o.offset]);
+    let total = rows.length > 0 ? Math.min(SEARCH_COUNT_CAP, Number(rows[0].candidates)) : 0;
+    if (rows.length === 0 && o.offset > 0) {
+      total = Number((await this.sql.get(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM packages p
+        WHERE p.all_words @@ to_tsquery('simple', ?) AND p.repo_id = ANY(?::bigint[]) LIMIT ?) m`, [match, repos, SEARCH_COUNT_CAP]))?.n ?? 0);
+    }
+    return { total, rows: rows.map((r) => ({ ...toListRow(r), repoId: Number(r.repo_id) })) };
+  }
+
   /** Matches of an FTS5 query in some repositories, counted up to SEARCH_COUNT_CAP. */
   private async countMatches(match: string, repos: string): Promise<number> {
     return Number(((await this.sql.get(`SELECT COUNT(*) AS n FROM (
@@ -149,6 +183,8 @@ export class Catalog {
 
   /** Whether the search index holds exactly the packages' names and summaries (fsck). */
   async searchIndexIntact(): Promise<boolean> {
+    // PostgreSQL's words are generated columns: they cannot drift from the names.
+    if (this.sql.dialect === 'postgres') return true;
     try {
       await this.sql.exec("INSERT INTO package_search (package_search, rank) VALUES ('integrity-check', 1)");
       return true;
@@ -164,7 +200,7 @@ export class Catalog {
       UPDATE repo_stats SET
         packages = (SELECT COUNT(*) FROM packages p WHERE p.repo_id = repo_stats.repo_id),
         files = (SELECT COUNT(*) FROM files f WHERE f.repo_id = repo_stats.repo_id),
-        bytes = (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = repo_stats.repo_id);
-      INSERT INTO package_search (package_search) VALUES ('rebuild');`);
+        bytes = (SELECT COALESCE(SUM(size), 0) FROM files f WHERE f.repo_id = repo_stats.repo_id);`);
+    if (this.sql.dialect === 'sqlite') await this.sql.exec("INSERT INTO package_search (package_search) VALUES ('rebuild')");
   }
 }

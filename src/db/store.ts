@@ -361,7 +361,7 @@ export class Store {
    */
   async markDirty(repoId: number, scope: string): Promise<void> {
     (await this.sql.run(`INSERT INTO dirty_scopes (repo_id, scope, gen, published_gen) VALUES (?, ?, 1, 0)
-      ON CONFLICT (repo_id, scope) DO UPDATE SET gen = gen + 1`, [repoId, scope]));
+      ON CONFLICT (repo_id, scope) DO UPDATE SET gen = dirty_scopes.gen + 1`, [repoId, scope]));
   }
   /** The scope's latest change generation (0 when it never changed): read it before building. */
   async dirtyGeneration(repoId: number, scope: string): Promise<number> {

@@ -1,0 +1,157 @@
+// PostgreSQL behind the async Sql door (issue 11): a connection pool, `?` placeholders
+// numbered for the server, and transactions that follow their async context like SQLite's.
+// Write transactions take one advisory lock, so writers are serialized across every replica
+// exactly as SQLite serializes them within one file: a duplicate check inside a transaction
+// sees every write committed before it, and the change feed's sequence follows commit order
+// (see the repo_changes trigger in migrations-postgres.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import { postgresMigrations } from './migrations-postgres.ts';
+import { SchemaTooNewError } from './sqlite-sql.ts';
+import type { Param, Row, RunResult, Sql, TransactionOptions } from './sql.ts';
+
+/** The advisory lock every writing transaction holds until it ends (pg_advisory_xact_lock). */
+export const WRITER_LOCK = 0x77686172; // "whar"
+/** Held while migrating, so replicas starting together migrate once. */
+const MIGRATION_LOCK = 0x77686173;
+
+// int8 (counts, sums, ids, sizes) and numeric arrive as strings by default: every value Wharf
+// keeps is below 2^53, so numbers are exact.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/** `?` becomes `$1`, `$2`, … outside string literals and quoted names. */
+export function numberPlaceholders(sql: string): string {
+  let out = '';
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+export class PostgresSql implements Sql {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private readonly context = new AsyncLocalStorage<pg.PoolClient>();
+  private readonly texts = new Map<string, string>();
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  async get(sql: string, params: readonly Param[] = []): Promise<Row | undefined> {
+    return (await this.query(sql, params)).rows[0];
+  }
+
+  async all(sql: string, params: readonly Param[] = []): Promise<Row[]> {
+    return (await this.query(sql, params)).rows;
+  }
+
+  async run(sql: string, params: readonly Param[] = []): Promise<RunResult> {
+    return { changes: (await this.query(sql, params)).rowCount ?? 0 };
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.on().query(script);
+  }
+
+  async transaction<T>(fn: () => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    if (this.context.getStore()) return fn();
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (!opts.rollback) await client.query('SELECT pg_advisory_xact_lock($1)', [WRITER_LOCK]);
+      const result = await this.context.run(client, fn);
+      await client.query(opts.rollback ? 'ROLLBACK' : 'COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private on(): Queryable {
+    return this.context.getStore() ?? this.pool;
+  }
+
+  private query(sql: string, params: readonly Param[]): Promise<pg.QueryResult<Row>> {
+    let text = this.texts.get(sql);
+    if (text === undefined) {
+      text = numberPlaceholders(sql);
+      this.texts.set(sql, text);
+    }
+    return this.on().query<Row>(text, params as unknown[]);
+  }
+}
+
+/** Connect to `url` (postgres://…), and bring the schema up to date. */
+export async function openPostgres(url: string, opts: { max?: number } = {}): Promise<PostgresSql> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types, application_name: 'wharf' });
+  // An idle client that loses its server (restart, failover) must not take the process down.
+  pool.on('error', () => {});
+  try {
+    await migrate(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return new PostgresSql(pool);
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS wharf_schema (version INTEGER NOT NULL)');
+    const row = (await client.query<{ version: number }>('SELECT version FROM wharf_schema')).rows[0];
+    let version = row?.version ?? 0;
+    if (!row) await client.query('INSERT INTO wharf_schema (version) VALUES (0)');
+    if (version > postgresMigrations.length) {
+      throw new SchemaTooNewError(`the database is at schema version ${version}, newer than this Wharf knows (${postgresMigrations.length}): `
+        + 'a newer Wharf wrote it; run that version, or restore the backup made before the upgrade');
+    }
+    for (; version < postgresMigrations.length; version++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(postgresMigrations[version]);
+        await client.query('UPDATE wharf_schema SET version = $1', [version + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    client.release();
+  }
+}
