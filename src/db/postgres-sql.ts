@@ -95,6 +95,10 @@ export class PostgresSql implements Sql {
     }
   }
 
+  inTransaction(): boolean {
+    return this.context.getStore() !== undefined;
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

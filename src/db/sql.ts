@@ -31,5 +31,7 @@ export interface Sql {
    * the database may be awaited inside, since other writers wait for the commit.
    */
   transaction<T>(fn: () => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  /** Whether the caller runs inside a transaction (its rows are not committed yet). */
+  inTransaction(): boolean;
   close(): Promise<void>;
 }

@@ -68,6 +68,10 @@ export class SqliteSql implements Sql {
     }
   }
 
+  inTransaction(): boolean {
+    return this.open !== null && this.context.getStore() === this.open.token;
+  }
+
   async close(): Promise<void> {
     while (this.open) await this.open.done;
     if (this.db.isOpen) this.db.close();
