@@ -5,6 +5,7 @@
 // sees every write committed before it, and the change feed's sequence follows commit order
 // (see the repo_changes trigger in migrations-postgres.ts).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrations } from './migrations-postgres.ts';
 import { SchemaTooNewError } from './sqlite-sql.ts';
@@ -47,14 +48,28 @@ export function numberPlaceholders(sql: string): string {
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+/** A lock name as the two 32-bit keys of pg_advisory_lock: the first 8 bytes of its SHA-256. */
+export function lockKey(name: string): [number, number] {
+  const h = createHash('sha256').update(`wharf:${name}`).digest();
+  return [h.readInt32BE(0), h.readInt32BE(4)];
+}
+
 export class PostgresSql implements Sql {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
   private readonly context = new AsyncLocalStorage<pg.PoolClient>();
   private readonly texts = new Map<string, string>();
 
-  constructor(pool: pg.Pool) {
+  /**
+   * Connections that hold session locks (Sql.lock) for as long as their work runs: apart from
+   * the query pool, so work holding a lock never waits for a connection that another lock
+   * holder keeps.
+   */
+  private readonly lockPool: pg.Pool;
+
+  constructor(pool: pg.Pool, lockPool: pg.Pool) {
     this.pool = pool;
+    this.lockPool = lockPool;
   }
 
   async get(sql: string, params: readonly Param[] = []): Promise<Row | undefined> {
@@ -75,7 +90,7 @@ export class PostgresSql implements Sql {
 
   async transaction<T>(fn: () => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     if (this.context.getStore()) return fn();
-    const client = await this.pool.connect();
+    const client = await connect(this.pool);
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -95,12 +110,51 @@ export class PostgresSql implements Sql {
     }
   }
 
+  lock<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<T> {
+    return this.holding(name, true, fn) as Promise<T>;
+  }
+
+  async tryLock<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    const NOT = Symbol('not taken');
+    const r = await this.holding(name, false, fn, NOT);
+    return r === NOT ? { ran: false } : { ran: true, value: r as T };
+  }
+
+  /**
+   * Hold a session advisory lock on a connection of its own while `fn` runs. If that
+   * session dies (the server restarts, a network cut), the lock is gone: `lost` aborts so
+   * long work can stop, and other replicas may take the lock.
+   */
+  private async holding<T>(name: string, wait: boolean, fn: (lost: AbortSignal) => Promise<T>, notTaken?: symbol): Promise<T | symbol | undefined> {
+    const client = await connect(this.lockPool);
+    const key = lockKey(name);
+    const lost = new AbortController();
+    const onError = () => lost.abort(new Error(`the database session holding the lock ${name} ended`));
+    client.on('error', onError);
+    let broken = false;
+    try {
+      if (wait) await client.query('SELECT pg_advisory_lock($1, $2)', key);
+      else if (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', key)).rows[0].ok) return notTaken;
+      try {
+        return await fn(lost.signal);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', key).catch(() => { broken = true; });
+      }
+    } catch (err) {
+      broken ||= lost.signal.aborted;
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken || lost.signal.aborted);
+    }
+  }
+
   inTransaction(): boolean {
     return this.context.getStore() !== undefined;
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.lockPool.end()]);
   }
 
   private on(): Queryable {
@@ -117,6 +171,17 @@ export class PostgresSql implements Sql {
   }
 }
 
+/**
+ * A client checked out of a pool. A server that goes away while it is checked out makes the
+ * client emit 'error' (the query under way fails on its own): without a listener that would
+ * end the process.
+ */
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  if (client.listenerCount('error') === 0) client.on('error', () => {});
+  return client;
+}
+
 /** Connect to `url` (postgres://…), and bring the schema up to date. */
 export async function openPostgres(url: string, opts: { max?: number } = {}): Promise<PostgresSql> {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types, application_name: 'wharf' });
@@ -128,7 +193,9 @@ export async function openPostgres(url: string, opts: { max?: number } = {}): Pr
     await pool.end();
     throw err;
   }
-  return new PostgresSql(pool);
+  const lockPool = new pg.Pool({ connectionString: url, max: 32, types, application_name: 'wharf-locks' });
+  lockPool.on('error', () => {});
+  return new PostgresSql(pool, lockPool);
 }
 
 async function migrate(pool: pg.Pool): Promise<void> {

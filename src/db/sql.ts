@@ -31,6 +31,15 @@ export interface Sql {
    * the database may be awaited inside, since other writers wait for the commit.
    */
   transaction<T>(fn: () => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  /**
+   * Run `fn` holding the lock `name` against every process on this database (PostgreSQL: a
+   * session advisory lock, released by the server if the holder dies; SQLite: within this
+   * process, the only one serving a data directory). Others asking for it wait. `lost` aborts
+   * if the lock goes while `fn` runs (its database session ended): stop, since another may hold it.
+   */
+  lock<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<T>;
+  /** As `lock`, but if another holds it, return `{ ran: false }` at once instead of waiting. */
+  tryLock<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** Whether the caller runs inside a transaction (its rows are not committed yet). */
   inTransaction(): boolean;
   close(): Promise<void>;

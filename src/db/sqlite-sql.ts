@@ -27,6 +27,8 @@ export class SqliteSql implements Sql {
   private readonly statements = new Map<string, StatementSync>();
   private readonly context = new AsyncLocalStorage<symbol>();
   private open: OpenTransaction | null = null;
+  /** Named locks held in this process (Sql.lock), by the work holding them. */
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -65,6 +67,27 @@ export class SqliteSql implements Sql {
     } finally {
       this.open = null;
       release();
+    }
+  }
+
+  async lock<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<T> {
+    for (let held = this.locks.get(name); held; held = this.locks.get(name)) await held.catch(() => {});
+    return this.hold(name, fn);
+  }
+
+  async tryLock<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    if (this.locks.has(name)) return { ran: false };
+    return { ran: true, value: await this.hold(name, fn) };
+  }
+
+  private async hold<T>(name: string, fn: (lost: AbortSignal) => Promise<T>): Promise<T> {
+    // A lock within the process cannot be lost.
+    const run = fn(new AbortController().signal);
+    this.locks.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(name) === run) this.locks.delete(name);
     }
   }
 
