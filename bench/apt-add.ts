@@ -63,12 +63,13 @@ async function seedWharf(data: string, debs: { name: string; bytes: Buffer }[]):
     const staged = await wharf.blobs.stageBuffer(d.bytes);
     const plan = await plugin.ingest(ctx, { staged, filename: `${d.name}.deb`, fields: { suite: ['stable'], component: ['main'] } });
     for (const f of plan.files) await wharf.blobs.commit(f.blob);
-    wharf.store.transaction(() => {
+    await wharf.store.transaction(async () => {
       const p = plan.package!;
-      const versionId = wharf.store.upsertVersion(wharf.store.upsertPackage(repo.id, p.name, p.displayName), p.version, p.versionMeta);
+      const versionId = await wharf.store.upsertVersion(await wharf.store.upsertPackage(repo.id, p.name, p.displayName), p.version, p.versionMeta);
       for (const f of plan.files) {
-        wharf.store.insertBlob(f.blob.sha256, f.blob.size);
-        wharf.store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
+        await wharf.store.insertBlob(f.blob.sha256, f.blob.size);
+        await wharf.store.insertFile({
+ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
       }
     });
   }

@@ -31,21 +31,21 @@ const word = (i: number, k: number) => WORDS[(i * 7 + k * 13) % WORDS.length];
 const pkgName = (i: number) => `${word(i, 0)}-${word(i, 1)}-${i}`;
 
 /** Rows as PyPI uploads leave them: two versions per package, a wheel and its metadata file each. */
-function generate(file: string, packages: number): void {
-  const db = openDatabase(file);
+async function generate(file: string, packages: number): Promise<void> {
+  const db = await openDatabase(file);
   const store = new Store(db);
   const perRepo = Math.ceil(packages / REPOS);
   let n = 0;
   for (let r = 0; r < REPOS; r++) {
-    const repo = store.createRepo({ name: `repo-${r}`, format: 'pypi', kind: 'hosted', publicRead: r !== REPOS - 1, options: {} });
-    store.transaction(() => {
+    const repo = await store.createRepo({ name: `repo-${r}`, format: 'pypi', kind: 'hosted', publicRead: r !== REPOS - 1, options: {} });
+    await store.transaction(async () => {
       for (let i = 0; i < perRepo && n < packages; i++, n++) {
         const name = pkgName(n);
-        const id = store.upsertPackage(repo.id, name, name);
+        const id = await store.upsertPackage(repo.id, name, name);
         const summary = `A ${word(n, 2)} ${word(n, 3)} library for ${word(n, 4)} work`;
-        store.setPackageSummary(id, summary);
+        await store.setPackageSummary(id, summary);
         for (const version of ['1.0.0', '1.1.0']) {
-          const v = store.upsertVersion(id, version, {
+          const v = await store.upsertVersion(id, version, {
             metadataVersion: '2.1', name, version, summary, requiresPython: '>=3.9', requiresDist: ['requests>=2'],
             description: `# ${name}\n\n${summary}.\n\n- fast\n- small\n\n\`\`\`python\nimport ${name.replace(/-/g, '_')}\n\`\`\`\n`,
             descriptionContentType: 'text/markdown',
@@ -53,13 +53,13 @@ function generate(file: string, packages: number): void {
           const wheel = `${name.replace(/-/g, '_')}-${version}-py3-none-any.whl`;
           const sha = (n * 4 + (version === '1.0.0' ? 0 : 2)).toString(16).padStart(64, '0');
           const metaSha = (n * 4 + (version === '1.0.0' ? 1 : 3)).toString(16).padStart(64, '0');
-          store.insertBlob(sha, 20_000);
-          store.insertBlob(metaSha, 800);
-          store.insertFile({
+          await store.insertBlob(sha, 20_000);
+          await store.insertBlob(metaSha, 800);
+          await store.insertFile({
             repoId: repo.id, versionId: v, path: `packages/${name}/${wheel}`, filename: wheel, sha256: sha, size: 20_000, uploadedBy: 'admin',
             meta: { kind: 'dist', packagetype: 'bdist_wheel', pythonVersion: 'py3', requiresPython: '>=3.9', md5: null, coreMetadataSha256: metaSha, yanked: false, yankedReason: null },
           });
-          store.insertFile({
+          await store.insertFile({
             repoId: repo.id, versionId: v, path: `packages/${name}/${wheel}.metadata`, filename: `${wheel}.metadata`, sha256: metaSha, size: 800, uploadedBy: 'admin',
             meta: { kind: 'core-metadata', of: wheel },
           });
@@ -67,7 +67,7 @@ function generate(file: string, packages: number): void {
       }
     });
   }
-  db.close();
+  await db.close();
 }
 
 interface Target {
@@ -108,7 +108,7 @@ export async function main(argv: string[]): Promise<void> {
       await rm(data, { recursive: true, force: true });
       await mkdir(data, { recursive: true });
       const t0 = Date.now();
-      generate(join(data, 'wharf.db'), size);
+      await generate(join(data, 'wharf.db'), size);
       process.stderr.write(`generated ${size} packages in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     }
     const config: Config = { ...DEFAULTS, data, port: 0, logLevel: 'warn', adminPassword: ADMIN_PASSWORD };
@@ -121,9 +121,9 @@ export async function main(argv: string[]): Promise<void> {
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const admin = wharf.store.getUserByName('admin')!;
+    const admin = (await wharf.store.getUserByName('admin'))!;
     const { id, token } = generateToken();
-    wharf.store.createToken({ id, userId: admin.id, name: 'bench', secretHash: hashToken(token), repos: ['*'], permission: 'read', expiresAt: null });
+    await wharf.store.createToken({ id, userId: admin.id, name: 'bench', secretHash: hashToken(token), repos: ['*'], permission: 'read', expiresAt: null });
     const signedIn = { authorization: `Bearer ${token}` };
     const staticRoot = join(data, 'static');
     await rm(staticRoot, { recursive: true, force: true });

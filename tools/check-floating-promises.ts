@@ -27,7 +27,9 @@ function isTestRegistration(e: ts.Expression): boolean {
 
 // A promise stored in a variable is someone's to await; one with a rejection handler is handled.
 function isHandled(e: ts.Expression): boolean {
-  if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.EqualsToken) return true;
+  // `x = p`, and `x ??= p` (and `||=`, `&&=`) when the promise may be assigned.
+  const assigns = [ts.SyntaxKind.EqualsToken, ts.SyntaxKind.QuestionQuestionEqualsToken, ts.SyntaxKind.BarBarEqualsToken, ts.SyntaxKind.AmpersandAmpersandEqualsToken];
+  if (ts.isBinaryExpression(e) && assigns.includes(e.operatorToken.kind)) return true;
   if (!ts.isCallExpression(e) || !ts.isPropertyAccessExpression(e.expression)) return false;
   const method = e.expression.name.text;
   return method === 'catch' || (method === 'then' && e.arguments.length >= 2);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import { Wharf } from '../core/wharf.ts';
 import { openDatabase } from '../db/database.ts';
+import type { Sql } from '../db/sql.ts';
 import { Store } from '../db/store.ts';
 import { formats } from '../formats/index.ts';
 import { lockDataDir } from '../storage/data-dir-lock.ts';
@@ -22,25 +23,31 @@ function stderrLogger(): Logger {
 
 export interface OfflineWharf {
   wharf: Wharf;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Lock `data` (throws DataDirLockedError if a server holds it) and open the core on it. */
-export function openOffline(data: string, command: string, gcGraceSeconds: number, blobs: BlobSettings = {}): OfflineWharf {
-  if (!existsSync(join(data, 'wharf.db'))) throw new Error(`${data} holds no Wharf data (no wharf.db)`);
+export async function openOffline(data: string, command: string, gcGraceSeconds: number, blobs: BlobSettings & { database?: string } = {}): Promise<OfflineWharf> {
+  if (!blobs.database && !existsSync(join(data, 'wharf.db'))) throw new Error(`${data} holds no Wharf data (no wharf.db)`);
   const lock = lockDataDir(data, command);
+  let sql: Sql | null = null;
   try {
-    const db = openDatabase(join(data, 'wharf.db'));
-    const wharf = new Wharf(new Store(db), createBlobStore(data, blobs), formats, stderrLogger());
+    sql = await openDatabase(blobs.database ?? join(data, 'wharf.db'));
+    const wharf = await Wharf.open(new Store(sql), createBlobStore(data, blobs), formats, stderrLogger());
     wharf.gcGraceMs = gcGraceSeconds * 1000;
+    const db = sql;
     return {
       wharf,
-      close() {
-        db.close();
-        lock.release();
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          lock.release();
+        }
       },
     };
   } catch (err) {
+    await sql?.close();
     lock.release();
     throw err;
   }

@@ -10,6 +10,8 @@ import { chmod, copyFile, link, mkdir, open, readdir, realpath, rm, stat } from 
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
 import { pipeline } from 'node:stream/promises';
+import type { Sql } from '../db/sql.ts';
+import { SqliteSql } from '../db/sqlite-sql.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { badRequest, conflict } from './errors.ts';
 
@@ -81,10 +83,12 @@ export async function prepareBackupDir(dir: string, dataDir: string): Promise<st
   return target;
 }
 
-export async function backupData(db: DatabaseSync, blobs: BlobStore, target: string, opts: BackupOptions = {}): Promise<BackupResult> {
+export async function backupData(sql: Sql, blobs: BlobStore, target: string, opts: BackupOptions = {}): Promise<BackupResult> {
+  // SQLite's online backup API; another engine is backed up with its own tools.
+  if (!(sql instanceof SqliteSql)) throw badRequest(`wharf backup copies an embedded SQLite database; back up this ${sql.dialect} database with its own tools`);
   const started = Date.now();
   const dbCopy = join(target, 'wharf.db');
-  await sqliteBackup(db, dbCopy);
+  await sqliteBackup(sql.db, dbCopy);
   await chmod(dbCopy, 0o600);
   await fsyncPath(dbCopy);
   const copy = new DatabaseSync(dbCopy);

@@ -57,7 +57,7 @@ export interface CoreServices {
   /** Proxy repositories: requests to the upstream, with timeouts and a breaker. */
   upstream: Upstreams;
   /** A published index document (from memory when possible). */
-  getIndex(repo: Repository, key: string): IndexRow | undefined;
+  getIndex(repo: Repository, key: string): Promise<IndexRow | undefined>;
 }
 
 export interface RouteContext extends RepoContext {
@@ -95,21 +95,22 @@ export interface PlannedFile {
   /**
    * Whether a different file stored at `path` may be replaced even where overwriting is off
    * (e.g. a server-made signature giving way to the packager's). Decided in the transaction
-   * that writes, so it holds against concurrent uploads.
+   * that writes, so it holds against concurrent uploads: await nothing but the database.
    */
-  replaces?(stored: FileRow): boolean;
+  replaces?(stored: FileRow): boolean | Promise<boolean>;
   /**
    * Whether a different file stored at `path` stands instead of this one (e.g. a signature the
    * server made for an identical package a concurrent upload stored first). Decided in the
-   * transaction that writes.
+   * transaction that writes: await nothing but the database.
    */
-  keepsStored?(stored: FileRow): boolean;
+  keepsStored?(stored: FileRow): boolean | Promise<boolean>;
   /**
    * When the same bytes are stored at `path` already: the meta to store instead (e.g. APT's
    * suites, united), or undefined to leave it. Called inside the transaction that decides,
-   * so concurrent uploads of one file each add their part; it may note other changes there.
+   * so concurrent uploads of one file each add their part; it may note other changes there
+   * (awaiting nothing but the database).
    */
-  mergeMeta?(stored: FileRow): Record<string, unknown> | undefined;
+  mergeMeta?(stored: FileRow): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
 }
 
 /** What an accepted upload adds: a format's ingest returns it, the core records it. */
@@ -129,10 +130,11 @@ export interface IngestPlan {
    * A check that depends on rows other than the plan's own paths (e.g. a file where a
    * directory is), made again in the transaction that writes: the error returned refuses the
    * upload. A check made only before that transaction lets a concurrent upload slip past it.
+   * Awaits nothing but the database.
    */
-  conflictInTransaction?(): WharfError | undefined;
-  /** The scopes to publish, judged in the transaction that writes; replaces `scopes` there. */
-  scopesInTransaction?(): string[];
+  conflictInTransaction?(): WharfError | undefined | Promise<WharfError | undefined>;
+  /** The scopes to publish, judged in the transaction that writes (awaiting only the database); replaces `scopes` there. */
+  scopesInTransaction?(): string[] | Promise<string[]>;
 }
 
 export interface IngestResult {
@@ -246,8 +248,11 @@ export interface FormatPlugin {
   ingest(ctx: RepoContext, upload: UploadInput): Promise<IngestPlan>;
   /** Build every document of one index scope from the database. An empty list unpublishes it. */
   buildScope(ctx: RepoContext, scope: string): Promise<IndexDocument[]>;
-  /** Scopes that change when a package's files change. */
-  scopesForPackage(ctx: RepoContext, packageName: string): string[];
+  /**
+   * Scopes that change when a package's files change. Asked inside the transaction that
+   * deletes: await nothing but the database.
+   */
+  scopesForPackage(ctx: RepoContext, packageName: string): string[] | Promise<string[]>;
   /** Scopes that change when a package appears or disappears (e.g. the PyPI root page). */
   scopesForPackageSet?: string[];
   /** Scopes whose cost grows with the repository: published shortly after a change, once per burst. */
@@ -265,7 +270,7 @@ export interface FormatPlugin {
    * Scopes whose documents carry a signature. The core marks them dirty in the transaction
    * that changes the repository's keys, then publishes them (after `onKeysChanged`).
    */
-  signedScopes?(ctx: RepoContext): string[];
+  signedScopes?(ctx: RepoContext): string[] | Promise<string[]>;
   /** Called after the repository's signing keys change, before the signed scopes are republished (e.g. to drop cached signed documents). */
   onKeysChanged?(ctx: RepoContext): Promise<void>;
   /** An action the server runs on its own, every so often (e.g. a configured mirror sync). */
@@ -282,5 +287,5 @@ export interface FormatPlugin {
    * A package as a page shows it, from its versions and files (indexed reads only). Absent
    * for formats without packages (plain files).
    */
-  packageView?(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView;
+  packageView?(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView | Promise<PackageView>;
 }

@@ -54,7 +54,7 @@ export async function fsck(wharf: Wharf, opts: FsckOptions = {}): Promise<FsckRe
   await checkBlobs(wharf, report, opts.hashBlobs ?? true);
   await checkIndexes(wharf, report);
   await checkGarbage(wharf, report, graceMs);
-  checkCatalog(wharf, report);
+  await checkCatalog(wharf, report);
   if (opts.repair) await repair(wharf, report, graceMs);
   report.clean = report.problems.every((p) => p.repaired);
   return report;
@@ -64,7 +64,7 @@ async function checkBlobs(wharf: Wharf, report: FsckReport, hash: boolean): Prom
   const verdicts = new Map<string, FsckProblemKind | null>();
   const sizes = new Map<string, number>();
   for await (const b of wharf.blobs.list()) sizes.set(b.sha256, b.size);
-  for (const f of wharf.store.iterateFiles()) {
+  for await (const f of wharf.store.iterateFiles()) {
     report.checked.files++;
     let verdict = verdicts.get(f.sha256);
     if (verdict === undefined) {
@@ -103,13 +103,13 @@ async function sha256Of(wharf: Wharf, sha256: string): Promise<string | null> {
  */
 async function checkIndexes(wharf: Wharf, report: FsckReport): Promise<void> {
   const dirty = new Map<number, Set<string>>();
-  for (const d of wharf.store.listDirty()) {
+  for (const d of await wharf.store.listDirty()) {
     if (!dirty.has(d.repoId)) dirty.set(d.repoId, new Set());
     dirty.get(d.repoId)!.add(d.scope);
   }
   for (const repo of wharf.listRepos()) {
     report.checked.repositories++;
-    const scopes = new Set([...wharf.store.listIndexScopes(repo.id, ''), ...(dirty.get(repo.id) ?? [])]);
+    const scopes = new Set([...(await wharf.store.listIndexScopes(repo.id, '')), ...(dirty.get(repo.id) ?? [])]);
     for (const scope of [...scopes].sort()) {
       if (dirty.get(repo.id)?.has(scope)) {
         report.problems.push({ kind: 'scope-dirty', repo: repo.name, scope, repaired: false, message: `${repo.name}: index scope ${scope} was never published after a change` });
@@ -118,7 +118,7 @@ async function checkIndexes(wharf: Wharf, report: FsckReport): Promise<void> {
       const fresh = await freshBuild(wharf, repo, scope);
       if (fresh.length === 0) continue;
       report.checked.scopes++;
-      const differing = compareScope(wharf, repo, scope, fresh);
+      const differing = await compareScope(wharf, repo, scope, fresh);
       report.checked.documents += fresh.length;
       if (differing.length) {
         report.problems.push({
@@ -131,23 +131,19 @@ async function checkIndexes(wharf: Wharf, report: FsckReport): Promise<void> {
 }
 
 async function freshBuild(wharf: Wharf, repo: Repository, scope: string): Promise<IndexDocument[]> {
-  const db = wharf.store.db;
-  db.exec('BEGIN');
-  try {
-    return await wharf.pluginFor(repo).buildScope(wharf.contextFor(repo), scope);
-  } finally {
-    db.exec('ROLLBACK');
-  }
+  // A build awaits more than the database (signing): no harm here, fsck runs offline and
+  // nothing else waits for this transaction.
+  return wharf.store.sql.transaction(() => wharf.pluginFor(repo).buildScope(wharf.contextFor(repo), scope), { rollback: true });
 }
 
 /** Keys of the scope whose published document is missing, extra, or says something else. */
-function compareScope(wharf: Wharf, repo: Repository, scope: string, fresh: IndexDocument[]): string[] {
+async function compareScope(wharf: Wharf, repo: Repository, scope: string, fresh: IndexDocument[]): Promise<string[]> {
   const plugin = wharf.pluginFor(repo);
   const same = plugin.sameDocument ?? ((_k: string, a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0);
-  const published = new Set(wharf.store.listIndexKeys(repo.id, scope));
+  const published = new Set(await wharf.store.listIndexKeys(repo.id, scope));
   const out: string[] = [];
   for (const d of fresh) {
-    const row = wharf.store.getIndex(repo.id, d.key);
+    const row = await wharf.store.getIndex(repo.id, d.key);
     const body = typeof d.body === 'string' ? Buffer.from(d.body, 'utf8') : d.body;
     if (!row || row.scope !== scope || !same(d.key, row.body, body)) out.push(d.key);
     published.delete(d.key);
@@ -173,22 +169,22 @@ async function checkGarbage(wharf: Wharf, report: FsckReport, graceMs: number): 
   };
   const onDisk = new Map<string, { size: number; mtimeMs: number }>();
   for await (const b of wharf.blobs.list()) onDisk.set(b.sha256, b);
-  for (const row of wharf.store.iterateBlobRows()) {
+  for await (const row of wharf.store.iterateBlobRows()) {
     const file = onDisk.get(row.sha256);
     onDisk.delete(row.sha256);
-    if (!wharf.store.isBlobReferenced(row.sha256)) orphan(row.sha256, file?.size ?? row.size, file?.mtimeMs ?? null);
+    if (!(await wharf.store.isBlobReferenced(row.sha256))) orphan(row.sha256, file?.size ?? row.size, file?.mtimeMs ?? null);
   }
   // Files no blob row names at all (committed, then killed before the rows).
-  for (const [sha256, f] of onDisk) if (!wharf.store.isBlobReferenced(sha256)) orphan(sha256, f.size, f.mtimeMs);
+  for (const [sha256, f] of onDisk) if (!(await wharf.store.isBlobReferenced(sha256))) orphan(sha256, f.size, f.mtimeMs);
 }
 
 /** The pages' totals and search index, which triggers keep in step with the rows. */
-function checkCatalog(wharf: Wharf, report: FsckReport): void {
-  for (const id of wharf.catalog.driftedTotals()) {
-    const repo = wharf.store.getRepoById(id)?.name ?? String(id);
+async function checkCatalog(wharf: Wharf, report: FsckReport): Promise<void> {
+  for (const id of await wharf.catalog.driftedTotals()) {
+    const repo = (await wharf.store.getRepoById(id))?.name ?? String(id);
     report.problems.push({ kind: 'catalog-totals', repo, repaired: false, message: `${repo}: the package, file or byte totals the pages show differ from its rows` });
   }
-  if (!wharf.catalog.searchIndexIntact()) {
+  if (!(await wharf.catalog.searchIndexIntact())) {
     report.problems.push({ kind: 'search-index', repaired: false, message: 'the search index differs from the packages it indexes' });
   }
 }
@@ -216,7 +212,7 @@ async function repair(wharf: Wharf, report: FsckReport, graceMs: number): Promis
     if ((p.kind === 'index-differs' || p.kind === 'scope-dirty') && !failed.has(`${p.repo}\n${p.scope}`)) p.repaired = true;
   }
   if (report.problems.some((p) => p.kind === 'catalog-totals' || p.kind === 'search-index')) {
-    wharf.catalog.rebuild();
+    await wharf.catalog.rebuild();
     for (const p of report.problems) if (p.kind === 'catalog-totals' || p.kind === 'search-index') p.repaired = true;
   }
   // The caller holds the data directory's lock: no upload is writing to blobs/tmp.
@@ -228,7 +224,7 @@ async function repair(wharf: Wharf, report: FsckReport, graceMs: number): Promis
   if (report.problems.some((p) => p.kind === 'orphan-blob')) {
     await wharf.gc({ graceMs });
     for (const p of report.problems) {
-      if (p.kind === 'orphan-blob' && p.sha256 && !(await wharf.blobs.has(p.sha256)) && !wharf.store.isBlobReferenced(p.sha256)) p.repaired = true;
+      if (p.kind === 'orphan-blob' && p.sha256 && !(await wharf.blobs.has(p.sha256)) && !(await wharf.store.isBlobReferenced(p.sha256))) p.repaired = true;
     }
   }
 }

@@ -8,6 +8,11 @@ export class IndexCache {
   private readonly entries = new Map<string, IndexRow | null>();
   private bytes = 0;
   private readonly maxBytes: number;
+  /**
+   * Counts what is dropped (deletes, clears). A reader that fills a miss from the database
+   * compares it across its read: a change dropped meanwhile may be newer than what it read.
+   */
+  private dropped = 0;
 
   constructor(maxBytes = 128 * 1024 * 1024) {
     this.maxBytes = maxBytes;
@@ -22,6 +27,10 @@ export class IndexCache {
   /** Bytes the entries are estimated to hold; never above the budget. */
   get size(): number {
     return this.bytes;
+  }
+
+  get generation(): number {
+    return this.dropped;
   }
 
   get count(): number {
@@ -41,7 +50,7 @@ export class IndexCache {
 
   set(repoId: number, key: string, row: IndexRow | null): void {
     const k = `${repoId}\0${key}`;
-    this.delete(repoId, key);
+    this.remove(k);
     const size = IndexCache.sizeOf(k, row);
     // An entry larger than the whole budget would evict everything and still not fit.
     if (size > this.maxBytes) return;
@@ -55,7 +64,11 @@ export class IndexCache {
   }
 
   delete(repoId: number, key: string): void {
-    const k = `${repoId}\0${key}`;
+    this.dropped++;
+    this.remove(`${repoId}\0${key}`);
+  }
+
+  private remove(k: string): void {
     const old = this.entries.get(k);
     if (old !== undefined) {
       this.entries.delete(k);
@@ -64,11 +77,13 @@ export class IndexCache {
   }
 
   clear(): void {
+    this.dropped++;
     this.entries.clear();
     this.bytes = 0;
   }
 
   dropRepo(repoId: number): void {
+    this.dropped++;
     for (const [k, row] of this.entries) {
       if (k.startsWith(`${repoId}\0`)) {
         this.entries.delete(k);

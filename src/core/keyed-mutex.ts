@@ -7,7 +7,8 @@ export class KeyedMutex {
     const next = prev.then(fn, fn);
     const tail = next.catch(() => {});
     this.tails.set(key, tail);
-    tail.then(() => {
+    // `void`: `tail` never rejects.
+    void tail.then(() => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return next;

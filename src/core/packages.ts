@@ -60,50 +60,52 @@ export class PackageService {
     // A first look, so an obvious duplicate or conflict commits no blob. It decides nothing:
     // another upload of the same name may commit meanwhile, so the decision is taken again
     // inside the transaction that writes (Gitea's TryInsertFile).
-    const early = this.compare(repo, plan);
+    const early = await this.compare(repo, plan);
     if (early instanceof WharfError) throw early;
     const merges = plan.files.some((f) => f.mergeMeta);
     if (early.identical && !merges) return this.exists(repo, plan, early.existing as FileRow[]);
     for (const f of plan.files) await blobs.commit(f.blob);
     let scopes: string[] = [];
-    const outcome = store.transaction((): WharfError | { status: IngestResult['status']; files: FileRow[] } => {
+    // Only the database is awaited in here (the plan's callbacks included): every other
+    // database call of the process waits for this commit.
+    const outcome = await store.transaction(async (): Promise<WharfError | { status: IngestResult['status']; files: FileRow[] }> => {
       // Blob rows first, whatever is decided: a committed blob no file ends up naming is then
       // known to the database, and gc frees it.
-      for (const f of plan.files) store.insertBlob(f.blob.sha256, f.blob.size);
-      const now = this.compare(repo, plan);
+      for (const f of plan.files) await store.insertBlob(f.blob.sha256, f.blob.size);
+      const now = await this.compare(repo, plan);
       if (now instanceof WharfError) return now;
-      if (now.identical) return { status: 'exists', files: this.merge(repo, plan, now.existing as FileRow[]) };
-      const refused = plan.conflictInTransaction?.();
+      if (now.identical) return { status: 'exists', files: await this.merge(repo, plan, now.existing as FileRow[]) };
+      const refused = await plan.conflictInTransaction?.();
       if (refused) return refused;
       // Judged before this plan's rows exist (e.g. which directories a new file creates).
-      const planScopes = plan.scopesInTransaction?.() ?? plan.scopes;
+      const planScopes = (await plan.scopesInTransaction?.()) ?? plan.scopes;
       let packageCreated = false;
       let versionId: number | null = null;
       if (plan.package) {
-        packageCreated = !store.getPackage(repo.id, plan.package.name);
-        const packageId = store.upsertPackage(repo.id, plan.package.name, plan.package.displayName);
-        versionId = store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
-        store.updateVersionMeta(versionId, plan.package.versionMeta);
-        if (plan.package.packageMeta) store.updatePackageMeta(packageId, plan.package.packageMeta);
-        if (plan.package.summary !== undefined) store.setPackageSummary(packageId, oneLine(plan.package.summary));
+        packageCreated = !(await store.getPackage(repo.id, plan.package.name));
+        const packageId = await store.upsertPackage(repo.id, plan.package.name, plan.package.displayName);
+        versionId = await store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
+        await store.updateVersionMeta(versionId, plan.package.versionMeta);
+        if (plan.package.packageMeta) await store.updatePackageMeta(packageId, plan.package.packageMeta);
+        if (plan.package.summary !== undefined) await store.setPackageSummary(packageId, oneLine(plan.package.summary));
       }
       const rows: FileRow[] = [];
-      plan.files.forEach((f, i) => {
+      for (const [i, f] of plan.files.entries()) {
         const old = now.existing[i];
         if (old && now.kept[i]) {
           rows.push(old);
         } else if (old) {
-          store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader });
-          rows.push(store.getFileById(old.id)!);
+          await store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader });
+          rows.push((await store.getFileById(old.id))!);
         } else {
-          rows.push(store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader }));
+          rows.push(await store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader }));
         }
-      });
+      }
       // Proxies cache content; only hosted repositories publish indexes of their own.
       if (repo.kind !== 'hosted') packageCreated = false;
       scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
       // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
-      for (const s of scopes) store.markDirty(repo.id, s);
+      for (const s of scopes) await store.markDirty(repo.id, s);
       return { status: 'created', files: rows };
     });
     if (outcome instanceof WharfError) throw outcome;
@@ -113,17 +115,21 @@ export class PackageService {
   }
 
   /** Identical files already stored: apply the plan's meta merges (in the caller's transaction). */
-  private merge(repo: Repository, plan: IngestPlan, stored: FileRow[]): FileRow[] {
+  private async merge(repo: Repository, plan: IngestPlan, stored: FileRow[]): Promise<FileRow[]> {
     const { store } = this.deps;
     let changed = false;
-    const rows = stored.map((row, i) => {
-      const meta = plan.files[i].mergeMeta?.(row);
-      if (!meta || JSON.stringify(meta) === JSON.stringify(row.meta)) return row;
-      store.updateFileMeta(row.id, meta);
+    const rows: FileRow[] = [];
+    for (const [i, row] of stored.entries()) {
+      const meta = await plan.files[i].mergeMeta?.(row);
+      if (!meta || JSON.stringify(meta) === JSON.stringify(row.meta)) {
+        rows.push(row);
+        continue;
+      }
+      await store.updateFileMeta(row.id, meta);
       changed = true;
-      return store.getFileById(row.id)!;
-    });
-    if (changed) for (const s of plan.scopes) store.markDirty(repo.id, s);
+      rows.push((await store.getFileById(row.id))!);
+    }
+    if (changed) for (const s of plan.scopes) await store.markDirty(repo.id, s);
     return rows;
   }
 
@@ -131,17 +137,23 @@ export class PackageService {
    * The stored files at the plan's paths, and whether the plan repeats them byte for byte.
    * Different bytes under a stored name are a conflict (returned, not thrown, so that the
    * transaction deciding it still commits its blob rows) unless the repository allows
-   * overwriting or the plan says the stored file may be replaced.
+   * overwriting or the plan says the stored file may be replaced. Awaits only the database
+   * (and the plan's callbacks, which do the same): it runs inside the writing transaction.
    */
-  private compare(repo: Repository, plan: IngestPlan): { existing: (FileRow | undefined)[]; kept: boolean[]; identical: boolean } | WharfError {
+  private async compare(repo: Repository, plan: IngestPlan): Promise<{ existing: (FileRow | undefined)[]; kept: boolean[]; identical: boolean } | WharfError> {
     const { store } = this.deps;
     const allowOverwrite = repo.options.allowOverwrite === true;
-    const existing = plan.files.map((f) => store.getFileByPath(repo.id, f.path));
+    const existing: (FileRow | undefined)[] = [];
+    for (const f of plan.files) existing.push(await store.getFileByPath(repo.id, f.path));
     // A stored file the plan defers to counts as the plan's own.
-    const kept = plan.files.map((f, i) => existing[i] !== undefined && existing[i].sha256 !== f.blob.sha256 && f.keepsStored?.(existing[i]) === true);
+    const kept: boolean[] = [];
     for (const [i, f] of plan.files.entries()) {
       const old = existing[i];
-      if (old && old.sha256 !== f.blob.sha256 && !kept[i] && !allowOverwrite && !f.replaces?.(old)) {
+      kept.push(old !== undefined && old.sha256 !== f.blob.sha256 && (await f.keepsStored?.(old)) === true);
+    }
+    for (const [i, f] of plan.files.entries()) {
+      const old = existing[i];
+      if (old && old.sha256 !== f.blob.sha256 && !kept[i] && !allowOverwrite && !(await f.replaces?.(old))) {
         return conflict(`${f.filename} already exists with different content; delete it first or enable overwrite`);
       }
     }
@@ -155,7 +167,8 @@ export class PackageService {
    */
   private async exists(repo: Repository, plan: IngestPlan, files: FileRow[]): Promise<IngestResult> {
     if (repo.kind === 'hosted') {
-      const dirty = plan.scopes.filter((s) => this.deps.store.isDirty(repo.id, s));
+      const dirty: string[] = [];
+      for (const s of plan.scopes) if (await this.deps.store.isDirty(repo.id, s)) dirty.push(s);
       if (dirty.length) await this.deps.publish(repo, dirty);
     }
     return { status: 'exists', files };
@@ -165,13 +178,17 @@ export class PackageService {
   async deleteFile(repo: Repository, path: string): Promise<void> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
-    const file = store.getFileByPath(repo.id, path);
+    const file = await store.getFileByPath(repo.id, path);
     if (!file) throw notFound(`no file ${path} in ${repo.name}`);
-    const companions = (plugin.companionPaths?.(file) ?? []).map((p) => store.getFileByPath(repo.id, p)).filter((f) => f !== undefined);
+    const companions: FileRow[] = [];
+    for (const p of plugin.companionPaths?.(file) ?? []) {
+      const f = await store.getFileByPath(repo.id, p);
+      if (f) companions.push(f);
+    }
     const scopes = new Set<string>();
-    store.transaction(() => {
-      for (const f of [file, ...companions]) store.deleteFile(f.id);
-      this.dropEmpty(repo, plugin, file.versionId, scopes, file.path);
+    await store.transaction(async () => {
+      for (const f of [file, ...companions]) await store.deleteFile(f.id);
+      await this.dropEmpty(repo, plugin, file.versionId, scopes, file.path);
     });
     await this.deps.publish(repo, [...scopes]);
   }
@@ -179,19 +196,19 @@ export class PackageService {
   async deleteVersion(repo: Repository, packageName: string, version: string): Promise<void> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
-    const pkg = store.getPackage(repo.id, packageName);
-    const ver = pkg && store.getVersion(pkg.id, version);
+    const pkg = await store.getPackage(repo.id, packageName);
+    const ver = pkg && (await store.getVersion(pkg.id, version));
     if (!pkg || !ver) throw notFound(`no version ${version} of ${packageName} in ${repo.name}`);
     const scopes = new Set<string>();
-    store.transaction(() => {
+    await store.transaction(async () => {
       // Asked inside the transaction: a format may note the change (a cache marker) with it.
-      for (const s of plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
-      store.deleteVersion(ver.id);
-      if (store.listVersionNames(pkg.id).length === 0) {
-        store.deletePackage(pkg.id);
+      for (const s of await plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
+      await store.deleteVersion(ver.id);
+      if ((await store.listVersionNames(pkg.id)).length === 0) {
+        await store.deletePackage(pkg.id);
         for (const s of plugin.scopesForPackageSet ?? []) scopes.add(s);
       }
-      for (const s of scopes) store.markDirty(repo.id, s);
+      for (const s of scopes) await store.markDirty(repo.id, s);
     });
     await this.deps.publish(repo, [...scopes]);
   }
@@ -199,34 +216,35 @@ export class PackageService {
   async deletePackage(repo: Repository, packageName: string): Promise<void> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
-    const pkg = store.getPackage(repo.id, packageName);
+    const pkg = await store.getPackage(repo.id, packageName);
     if (!pkg) throw notFound(`no package ${packageName} in ${repo.name}`);
     const scopes = new Set<string>(plugin.scopesForPackageSet ?? []);
-    store.transaction(() => {
-      for (const s of plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
-      store.deletePackage(pkg.id);
-      for (const s of scopes) store.markDirty(repo.id, s);
+    await store.transaction(async () => {
+      for (const s of await plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
+      await store.deletePackage(pkg.id);
+      for (const s of scopes) await store.markDirty(repo.id, s);
     });
     await this.deps.publish(repo, [...scopes]);
   }
 
-  private dropEmpty(repo: Repository, plugin: FormatPlugin, versionId: number | null, scopes: Set<string>, path: string): void {
+  /** In the caller's transaction: awaits only the database. */
+  private async dropEmpty(repo: Repository, plugin: FormatPlugin, versionId: number | null, scopes: Set<string>, path: string): Promise<void> {
     const { store } = this.deps;
     const ctx = this.deps.contextFor(repo);
     if (versionId === null) {
-      for (const s of plugin.scopesForPackage(ctx, path)) scopes.add(s);
+      for (const s of await plugin.scopesForPackage(ctx, path)) scopes.add(s);
     } else {
-      const version = store.getVersionById(versionId);
+      const version = await store.getVersionById(versionId);
       if (version) {
-        const pkg = store.getPackageById(version.packageId)!;
-        for (const s of plugin.scopesForPackage(ctx, pkg.name)) scopes.add(s);
-        if (store.listFilesOfVersion(versionId).length === 0) store.deleteVersion(versionId);
-        if (store.listVersionNames(pkg.id).length === 0) {
-          store.deletePackage(pkg.id);
+        const pkg = (await store.getPackageById(version.packageId))!;
+        for (const s of await plugin.scopesForPackage(ctx, pkg.name)) scopes.add(s);
+        if ((await store.listFilesOfVersion(versionId)).length === 0) await store.deleteVersion(versionId);
+        if ((await store.listVersionNames(pkg.id)).length === 0) {
+          await store.deletePackage(pkg.id);
           for (const s of plugin.scopesForPackageSet ?? []) scopes.add(s);
         }
       }
     }
-    for (const s of scopes) store.markDirty(repo.id, s);
+    for (const s of scopes) await store.markDirty(repo.id, s);
   }
 }

@@ -26,9 +26,9 @@ export class Publisher {
   onPublished: (() => void) | null = null;
 
   /** Brings memory up to date with the database (the change feed), before new rows are cached. */
-  private readonly catchUp: () => void;
+  private readonly catchUp: () => Promise<void> | void;
 
-  constructor(store: Store, cache: IndexCache, catchUp: () => void = () => {}) {
+  constructor(store: Store, cache: IndexCache, catchUp: () => Promise<void> | void = () => {}) {
     this.store = store;
     this.cache = cache;
     this.catchUp = catchUp;
@@ -47,7 +47,8 @@ export class Publisher {
       for (const s of scopes) entry?.scopes.delete(s);
     }
     // A scope never published yet is built at once: only updates may lag.
-    const later = scopes.filter((s) => deferrable(s) && this.store.listIndexKeys(ctx.repo.id, s).length > 0);
+    const later: string[] = [];
+    for (const s of scopes) if (deferrable(s) && (await this.store.listIndexKeys(ctx.repo.id, s)).length > 0) later.push(s);
     if (later.length) this.defer(ctx, plugin, later);
     const now = later.length ? scopes.filter((s) => !later.includes(s)) : scopes;
     if (now.length) await this.publishNow(ctx, plugin, now);
@@ -102,15 +103,15 @@ export class Publisher {
       for (const scope of todo) {
         // Read before the build reads the database: a change that commits while the build
         // runs bumps the generation past this, and the scope stays dirty.
-        const generation = this.store.dirtyGeneration(repo.id, scope);
+        const generation = await this.store.dirtyGeneration(repo.id, scope);
         const docs = await plugin.buildScope(ctx, scope);
-        this.writeScope(repo, scope, docs, generation);
+        await this.writeScope(repo, scope, docs, generation);
       }
     });
   }
 
-  private writeScope(repo: Repository, scope: string, docs: IndexDocument[], generation: number): void {
-    const before = this.store.indexVersions(repo.id, scope);
+  private async writeScope(repo: Repository, scope: string, docs: IndexDocument[], generation: number): Promise<void> {
+    const before = await this.store.indexVersions(repo.id, scope);
     const nowMs = Date.now();
     const rows = docs.map((d) => {
       const body = typeof d.body === 'string' ? Buffer.from(d.body, 'utf8') : d.body;
@@ -118,10 +119,10 @@ export class Publisher {
       const gzip = body.length >= GZIP_MIN_BYTES && isCompressible(d.contentType) ? gzipSync(body, { level: 6 }) : null;
       return { key: d.key, contentType: d.contentType, body, gzip, etag, updatedAt: changeTime(before.get(d.key), etag, nowMs) };
     });
-    this.store.replaceScope(repo.id, scope, rows, generation);
+    await this.store.replaceScope(repo.id, scope, rows, generation);
     // The feed drops the documents this write changed (and any other process's changes) first,
     // so the new rows cached below are not dropped again.
-    this.catchUp();
+    await this.catchUp();
     for (const k of before.keys()) this.cache.delete(repo.id, k);
     for (const r of rows) {
       const row: IndexRow = { repoId: repo.id, key: r.key, scope, contentType: r.contentType, body: r.body, gzip: r.gzip, etag: r.etag, updatedAt: r.updatedAt };

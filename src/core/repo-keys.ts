@@ -23,38 +23,47 @@ export class RepoKeys {
     this.store = store;
   }
 
-  private read(repo: Repository): StoredKey[] {
-    const raw = this.store.getSetting(settingKey(repo));
+  private async read(repo: Repository): Promise<StoredKey[]> {
+    const raw = await this.store.getSetting(settingKey(repo));
     const keys: StoredKey[] = raw ? JSON.parse(raw) : [];
     const now = Date.now();
     return keys.filter((k) => k.retiresAt === null || Date.parse(k.retiresAt) > now);
   }
 
-  private write(repo: Repository, keys: StoredKey[]): void {
-    this.store.transaction(() => {
-      this.store.setSetting(settingKey(repo), JSON.stringify(keys));
+  private async write(repo: Repository, keys: StoredKey[]): Promise<void> {
+    await this.store.transaction(async () => {
+      await this.store.setSetting(settingKey(repo), JSON.stringify(keys));
       // Documents signed with the old keys, kept in memory by any process, go with them.
-      new ChangeLog(this.store.db).note(repo.id, 'keys', '');
+      await new ChangeLog(this.store.sql).note(repo.id, 'keys', '');
     });
   }
 
   /** The keys that sign now (generating the first one if there is none). */
   async signingKeys(repo: Repository): Promise<SigningKey[]> {
-    const keys = this.read(repo);
+    const keys = await this.read(repo);
     if (keys.length) return keys;
+    // Inside a transaction (fsck's scratch builds), not shared: a first key made elsewhere
+    // would wait for this transaction's commit to store itself, and this one for it.
+    if (this.store.sql.inTransaction()) return this.makeFirst(repo);
     let pending = this.creating.get(repo.id);
     if (!pending) {
-      pending = (async () => {
-        const key = await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
-        const again = this.read(repo);
-        if (again.length) return again;
-        const stored = [{ ...key, retiresAt: null }];
-        this.write(repo, stored);
-        return stored;
-      })().finally(() => this.creating.delete(repo.id));
+      pending = this.makeFirst(repo).finally(() => this.creating.delete(repo.id));
       this.creating.set(repo.id, pending);
     }
     return pending;
+  }
+
+  private async makeFirst(repo: Repository): Promise<StoredKey[]> {
+    const key = await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
+    // Generated before the transaction (it takes a while); looked for again in the one that
+    // stores it, so a key another process stored meanwhile wins, and none is lost.
+    return this.store.transaction(async () => {
+      const again = await this.read(repo);
+      if (again.length) return again;
+      const stored = [{ ...key, retiresAt: null }];
+      await this.write(repo, stored);
+      return stored;
+    });
   }
 
   /** The armored public keys clients should trust (all keys that sign now). */
@@ -70,20 +79,23 @@ export class RepoKeys {
   /**
    * Start signing with a new (generated or imported) key; current keys keep signing for
    * `graceDays`. `inTransaction` runs in the transaction that stores the keys (to mark the
-   * signed indexes dirty, so a crash before they are republished re-signs them at start).
+   * signed indexes dirty, so a crash before they are republished re-signs them at start);
+   * it awaits nothing but the database.
    */
-  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}, inTransaction?: () => void): Promise<void> {
+  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}, inTransaction?: () => void | Promise<void>): Promise<void> {
     const next = opts.armoredPrivateKey
       ? await importSigningKey(opts.armoredPrivateKey, opts.passphrase)
       : await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
     const graceDays = opts.graceDays ?? DEFAULT_ROTATION_GRACE_DAYS;
     if (!(graceDays >= 0)) throw badRequest('graceDays must be 0 or more');
     const retiresAt = new Date(Date.now() + graceDays * 86_400_000).toISOString();
-    const current = this.read(repo).filter((k) => k.fingerprint !== next.fingerprint);
-    const kept = graceDays === 0 ? [] : current.map((k) => ({ ...k, retiresAt: k.retiresAt ?? retiresAt }));
-    this.store.transaction(() => {
-      this.write(repo, [{ ...next, retiresAt: null }, ...kept]);
-      inTransaction?.();
+    await this.store.transaction(async () => {
+      // Read in the transaction that writes: keys stored meanwhile (a first key made by a
+      // concurrent signingKeys, another rotation) are kept, not overwritten.
+      const current = (await this.read(repo)).filter((k) => k.fingerprint !== next.fingerprint);
+      const kept = graceDays === 0 ? [] : current.map((k) => ({ ...k, retiresAt: k.retiresAt ?? retiresAt }));
+      await this.write(repo, [{ ...next, retiresAt: null }, ...kept]);
+      await inTransaction?.();
     });
   }
 }

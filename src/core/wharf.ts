@@ -26,6 +26,7 @@ import { REPO_KINDS, isValidRepoName } from './model.ts';
 import { PackageService } from './packages.ts';
 import { Publisher } from './publisher.ts';
 import { RepoKeys } from './repo-keys.ts';
+import { Rerun } from './rerun.ts';
 
 export interface RepoSpec {
   name: string;
@@ -58,12 +59,23 @@ export class Wharf {
   readonly state: RepoStateRegistry;
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
+  /** Reloads of the repository list, in order: a later one never lands before an earlier one. */
+  private readonly repoReloads = new Rerun(() => this.loadRepos());
+  /** Creating, changing and deleting repositories, one at a time (each reads the list the last one left). */
+  private readonly repoWrites = new KeyedMutex();
   /** gc's default grace period (configuration: gcGraceSeconds). */
   gcGraceMs = DEFAULT_GC_GRACE_MS;
   /** gc and backup take turns: a backup copies blobs that gc must not free meanwhile. */
   private readonly blobMaintenance = new KeyedMutex();
 
-  constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger) {
+  /** The core over an open store: the change feed's position and the repositories are read first. */
+  static async open(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger): Promise<Wharf> {
+    const wharf = new Wharf(store, blobs, plugins, log, await ChangeFeed.open(store));
+    await wharf.reloadRepos();
+    return wharf;
+  }
+
+  private constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, feed: ChangeFeed) {
     this.store = store;
     this.blobs = blobs;
     this.log = log;
@@ -71,12 +83,12 @@ export class Wharf {
     for (const p of plugins) this.plugins.set(p.format, p);
     this.auth = new Authenticator(store);
     this.sessions = new Sessions(store);
-    this.feed = new ChangeFeed(store);
+    this.feed = feed;
     this.state = new RepoStateRegistry(this.feed);
     this.publisher = new Publisher(store, this.indexCache, () => this.feed.catchUp());
     this.keys = new RepoKeys(store);
-    this.proxyCache = new ProxyCacheStore(store.db);
-    this.catalog = new Catalog(store.db);
+    this.proxyCache = new ProxyCacheStore(store.sql);
+    this.catalog = new Catalog(store.sql);
     this.metadataCache = new MetadataCache(this.proxyCache);
     this.feed.subscribe({ apply: (changes) => this.applyChanges(changes), reset: () => this.resetMemory() });
     this.packages = new PackageService({
@@ -111,7 +123,6 @@ export class Wharf {
       content: this.contentCache,
       upstream: this.upstreams,
     };
-    this.reloadRepos();
   }
 
   get formats(): string[] {
@@ -129,7 +140,7 @@ export class Wharf {
   }
 
   /** What the core itself keeps in memory, brought in step with changes from the feed. */
-  private applyChanges(changes: RepoChange[]): void {
+  private async applyChanges(changes: RepoChange[]): Promise<void> {
     let repos = false;
     for (const c of changes) {
       if (c.kind === 'index') this.indexCache.delete(c.repoId, c.subject);
@@ -139,14 +150,14 @@ export class Wharf {
         this.indexCache.dropRepo(c.repoId);
       }
     }
-    if (repos) this.reloadRepos();
+    if (repos) await this.reloadRepos();
   }
 
   /** Changes were missed: forget everything read from the database. */
-  private resetMemory(): void {
+  private async resetMemory(): Promise<void> {
     this.indexCache.clear();
     this.metadataCache.dropMemo(0);
-    this.reloadRepos();
+    await this.reloadRepos();
   }
 
   publish(repo: Repository, scopes: string[], opts: { now?: boolean } = {}): Promise<void> {
@@ -161,21 +172,25 @@ export class Wharf {
   async rotateKeys(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}): Promise<void> {
     const plugin = this.pluginFor(repo);
     const ctx = this.contextFor(repo);
-    const scopes = plugin.signedScopes?.(ctx) ?? [];
-    await this.keys.rotate(repo, opts, () => {
-      for (const s of scopes) this.store.markDirty(repo.id, s);
+    const scopes = (await plugin.signedScopes?.(ctx)) ?? [];
+    await this.keys.rotate(repo, opts, async () => {
+      for (const s of scopes) await this.store.markDirty(repo.id, s);
     });
     await plugin.onKeysChanged?.(ctx);
     if (scopes.length) await this.publish(repo, scopes);
   }
 
   /** A published index document, from memory when it was read or published before. */
-  getIndex(repo: Repository, key: string): IndexRow | undefined {
-    this.feed.catchUp();
+  async getIndex(repo: Repository, key: string): Promise<IndexRow | undefined> {
+    await this.feed.catchUp();
     const cached = this.indexCache.get(repo.id, key);
     if (cached !== undefined) return cached ?? undefined;
-    const row = this.store.getIndex(repo.id, key);
-    this.indexCache.set(repo.id, key, row ?? null);
+    const generation = this.indexCache.generation;
+    const row = await this.store.getIndex(repo.id, key);
+    // A publish that committed while this read ran may have dropped (and replaced) the entry:
+    // what was read can be older than that, so it is kept only when nothing was dropped meanwhile.
+    // Nor is a row read inside a transaction kept: a rollback may take it back (fsck's builds).
+    if (this.indexCache.generation === generation && !this.store.sql.inTransaction()) this.indexCache.set(repo.id, key, row ?? null);
     return row;
   }
 
@@ -187,9 +202,14 @@ export class Wharf {
     this.repoListeners.push(fn);
   }
 
-  private reloadRepos(): void {
-    this.repoCache = new Map(this.store.listRepos().map((r) => [r.name, r]));
-    for (const fn of this.repoListeners ?? []) fn();
+  /** Read the repositories again; resolves once a read begun after this call is in memory. */
+  private reloadRepos(): Promise<void> {
+    return this.repoReloads.run();
+  }
+
+  private async loadRepos(): Promise<void> {
+    this.repoCache = new Map((await this.store.listRepos()).map((r) => [r.name, r]));
+    for (const fn of this.repoListeners) fn();
   }
 
   repo(name: string): Repository | undefined {
@@ -256,10 +276,16 @@ export class Wharf {
   }
 
   async createRepo(spec: RepoSpec): Promise<Repository> {
-    const { kind, options, plugin } = this.validateSpec(spec);
-    if (this.store.getRepoByName(spec.name)) throw conflict(`repository ${spec.name} already exists`);
-    const repo = this.store.createRepo({ name: spec.name, format: spec.format, kind, publicRead: spec.public ?? true, options });
-    this.reloadRepos();
+    const { repo, plugin } = await this.repoWrites.run('repos', async () => {
+      const { kind, options, plugin } = this.validateSpec(spec);
+      const repo = await this.store.transaction(async () => {
+        if (await this.store.getRepoByName(spec.name)) return null;
+        return this.store.createRepo({ name: spec.name, format: spec.format, kind, publicRead: spec.public ?? true, options });
+      });
+      if (!repo) throw conflict(`repository ${spec.name} already exists`);
+      await this.reloadRepos();
+      return { repo, plugin };
+    });
     await plugin.onCreate?.(this.contextFor(repo));
     this.log.info({ repo: repo.name, format: repo.format, kind: repo.kind }, 'repository created');
     return repo;
@@ -267,33 +293,41 @@ export class Wharf {
 
   /** Create or update a repository declared in the configuration file. */
   async ensureRepo(spec: RepoSpec): Promise<Repository> {
-    const existing = this.store.getRepoByName(spec.name);
-    if (!existing) return this.createRepo(spec);
-    const { kind, options } = this.validateSpec(spec);
-    if (existing.format !== spec.format || existing.kind !== kind) {
-      throw badRequest(`repository ${spec.name} exists as ${existing.kind} ${existing.format}; the configuration says ${kind} ${spec.format}`);
-    }
-    this.store.updateRepo(existing.id, { publicRead: spec.public ?? existing.publicRead, options: { ...existing.options, ...options } });
-    this.reloadRepos();
-    return this.requireRepo(spec.name);
+    const updated = await this.repoWrites.run('repos', async () => {
+      const existing = await this.store.getRepoByName(spec.name);
+      if (!existing) return null;
+      const { kind, options } = this.validateSpec(spec);
+      if (existing.format !== spec.format || existing.kind !== kind) {
+        throw badRequest(`repository ${spec.name} exists as ${existing.kind} ${existing.format}; the configuration says ${kind} ${spec.format}`);
+      }
+      await this.store.updateRepo(existing.id, { publicRead: spec.public ?? existing.publicRead, options: { ...existing.options, ...options } });
+      await this.reloadRepos();
+      return this.requireRepo(spec.name);
+    });
+    return updated ?? this.createRepo(spec);
   }
 
   async updateRepo(name: string, patch: { public?: boolean; options?: Record<string, unknown> }): Promise<Repository> {
-    const repo = this.requireRepo(name);
-    const options = patch.options ? this.normalizeOptions(this.pluginFor(repo), repo.name, repo.kind, { ...repo.options, ...patch.options }) : repo.options;
-    this.store.updateRepo(repo.id, { publicRead: patch.public ?? repo.publicRead, options });
-    this.reloadRepos();
-    return this.requireRepo(name);
+    // In turn: each patch merges into the options the previous one left, none is lost.
+    return this.repoWrites.run('repos', async () => {
+      const repo = this.requireRepo(name);
+      const options = patch.options ? this.normalizeOptions(this.pluginFor(repo), repo.name, repo.kind, { ...repo.options, ...patch.options }) : repo.options;
+      await this.store.updateRepo(repo.id, { publicRead: patch.public ?? repo.publicRead, options });
+      await this.reloadRepos();
+      return this.requireRepo(name);
+    });
   }
 
-  deleteRepo(name: string): void {
-    const repo = this.requireRepo(name);
-    const groups = this.listRepos().filter((g) => g.kind === 'group' && groupOptionsOf(g).members.includes(name));
-    if (groups.length) throw conflict(`${name} is a member of ${groups.map((g) => g.name).join(', ')}; remove it there first`);
-    this.store.deleteRepo(repo.id);
-    // The feed drops what this process holds for it (index documents, format state, memos).
-    this.feed.catchUp();
-    this.reloadRepos();
+  async deleteRepo(name: string): Promise<void> {
+    await this.repoWrites.run('repos', async () => {
+      const repo = this.requireRepo(name);
+      const groups = this.listRepos().filter((g) => g.kind === 'group' && groupOptionsOf(g).members.includes(name));
+      if (groups.length) throw conflict(`${name} is a member of ${groups.map((g) => g.name).join(', ')}; remove it there first`);
+      await this.store.deleteRepo(repo.id);
+      // The feed drops what this process holds for it (index documents, format state, memos).
+      await this.feed.catchUp();
+      await this.reloadRepos();
+    });
     this.log.info({ repo: name }, 'repository deleted; its blobs are freed by gc');
   }
 
@@ -303,9 +337,9 @@ export class Wharf {
    */
   async recover(): Promise<void> {
     const byRepo = new Map<number, string[]>();
-    for (const { repoId, scope } of this.store.listDirty()) byRepo.set(repoId, [...(byRepo.get(repoId) ?? []), scope]);
+    for (const { repoId, scope } of await this.store.listDirty()) byRepo.set(repoId, [...(byRepo.get(repoId) ?? []), scope]);
     for (const [repoId, scopes] of byRepo) {
-      const repo = this.store.getRepoById(repoId);
+      const repo = await this.store.getRepoById(repoId);
       if (!repo) continue;
       for (const scope of scopes) {
         await this.publish(repo, [scope]).catch((err: unknown) => {
@@ -319,9 +353,9 @@ export class Wharf {
 
   /** Create the `admin` user on first start. Returns the generated password, if one was. */
   async bootstrapAdmin(password: string | undefined): Promise<string | null> {
-    if (this.store.countUsers() > 0) return null;
+    if ((await this.store.countUsers()) > 0) return null;
     const generated = password ? null : generatePassword();
-    this.store.createUser('admin', await hashPassword(password ?? generated!), true);
+    await this.store.createUser('admin', await hashPassword(password ?? generated!), true);
     return generated;
   }
 
@@ -340,7 +374,7 @@ export class Wharf {
       // Checked in turn with other backups: two into one empty directory must not both start.
       const target = await prepareBackupDir(dir, dataDir);
       try {
-        const r = await backupData(this.store.db, this.blobs, target, opts);
+        const r = await backupData(this.store.sql, this.blobs, target, opts);
         this.log.info({ ...r }, 'backup written');
         return r;
       } catch (err) {
@@ -358,14 +392,14 @@ export class Wharf {
       if (gone) {
         result.blobs++;
         result.bytes += size;
-      } else if (!this.store.isBlobReferenced(sha256)) {
+      } else if (!(await this.store.isBlobReferenced(sha256))) {
         result.kept++;
       }
     };
     // Rows first (their file may be gone too), then files on disk that no row names.
     const seen = new Set<string>();
     for (let after = ''; ;) {
-      const batch = this.store.unreferencedBlobs(after, 500);
+      const batch = await this.store.unreferencedBlobs(after, 500);
       if (batch.length === 0) break;
       for (const b of batch) {
         seen.add(b.sha256);
@@ -374,7 +408,7 @@ export class Wharf {
       after = batch[batch.length - 1].sha256;
     }
     for await (const b of this.blobs.list()) {
-      if (seen.has(b.sha256) || this.store.isBlobReferenced(b.sha256)) continue;
+      if (seen.has(b.sha256) || (await this.store.isBlobReferenced(b.sha256))) continue;
       await free(b.sha256, b.size);
     }
     if (result.blobs || result.kept) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');

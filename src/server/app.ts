@@ -19,7 +19,7 @@ import { repositoryKeyRoutes, repositoryRoutes } from './api/repositories.ts';
 import { systemRoutes } from './api/system.ts';
 import { userRoutes } from './api/users.ts';
 import { registerAuth } from './auth-hook.ts';
-import { ConfigError, type Config } from './config.ts';
+import { ConfigError, redactDatabaseUrl, type Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
 import { ExtraListeners } from './extra-listeners.ts';
 import { prettyDestination } from './log-pretty.ts';
@@ -100,7 +100,8 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   const responseCache = new ResponseCache();
   // Every request first applies what changed in the database since the last one (the change
   // feed): another process's upload or delete is served at once, cached answers included.
-  let catchUp = () => {};
+  // Set once the core is open; no request arrives before (the server is not listening yet).
+  let catchUp: () => Promise<void> = () => Promise.resolve();
   const tls = TlsService.fromConfig(config);
   const sendTimeout = new SendIdleTimeout({ sendIdleMs: config.sendIdleTimeout * 1000, maxConnections: Math.floor(config.maxConnections) });
   const app = Fastify({
@@ -108,10 +109,23 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     serverFactory: (handler) => {
       const listener = (req: IncomingMessage, res: ServerResponse) => {
         sendTimeout.track(req, res);
-        catchUp();
-        if (responseCache.tryServe(req, res)) return;
-        watchBodyIdle(req, res, config.bodyIdleTimeout * 1000, app.log);
-        handler(req, res);
+        const route = () => {
+          watchBodyIdle(req, res, config.bodyIdleTimeout * 1000, app.log);
+          handler(req, res);
+        };
+        // The one wait every request pays: the response cache is asked only once the changes
+        // are applied (its generation then counts them), so it never answers from before them.
+        // `void`: both outcomes are handled here; the request goes on in them.
+        void catchUp().then(
+          () => {
+            if (!responseCache.tryServe(req, res)) route();
+          },
+          (err: unknown) => {
+            // The database failed: no cached answer (it may be stale); the route reports the error.
+            app.log.error({ err }, 'cannot read the change feed');
+            route();
+          },
+        );
       };
       const server = tls ? tls.createServer(listener) : createServer(listener);
       // Fastify applies its timeouts only to servers it creates itself.
@@ -136,11 +150,12 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   sendTimeout.setLog(app.log);
   // onClose hooks run last-registered first: this one runs after every other has finished.
   app.addHook('onClose', async () => lock.release());
-  const store = new Store(openDatabase(join(config.data, 'wharf.db')));
+  const store = new Store(await openDatabase(config.database ?? join(config.data, 'wharf.db')));
+  if (config.database) app.log.info({ database: redactDatabaseUrl(config.database) }, 'metadata in PostgreSQL');
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
   const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes });
   await blobs.init();
-  const wharf = new Wharf(store, blobs, plugins, app.log);
+  const wharf = await Wharf.open(store, blobs, plugins, app.log);
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;
   wharf.sessions.options = { idleMs: config.sessionIdleTimeout * 1000, maxAgeMs: config.sessionMaxAge * 1000 };
   app.decorate('responseCache', responseCache);
@@ -155,7 +170,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     if (['trace', 'debug', 'info'].includes(app.log.level)) app.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: status }, cached: true }, 'request answered from the response cache');
   };
 
-  const firstStart = store.countUsers() === 0;
+  const firstStart = (await store.countUsers()) === 0;
   const generatedAdminPassword = await wharf.bootstrapAdmin(config.adminPassword);
   if (config.adminPassword && !firstStart) {
     // Said out loud: a password that silently does nothing makes the next login fail for no visible reason.
@@ -169,10 +184,10 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
       throw repoConfigError(`repositories[${i}]`, spec.name, err.message);
     }
   }
-  if (wharf.listRepos().length === 0 && config.repositories.length === 0 && !store.getSetting('initialized')) {
+  if (wharf.listRepos().length === 0 && config.repositories.length === 0 && !(await store.getSetting('initialized'))) {
     await wharf.createRepo({ name: 'pypi', format: 'pypi', kind: 'hosted', public: true });
   }
-  store.setSetting('initialized', new Date().toISOString());
+  await store.setSetting('initialized', new Date().toISOString());
   await wharf.recover();
 
   app.setErrorHandler(errorHandler);

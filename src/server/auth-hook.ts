@@ -35,8 +35,15 @@ export function registerAuth(app: FastifyInstance, wharf: Wharf): void {
     const header = req.headers.authorization;
     if (!header) {
       const secret = sessionSecretOf(req);
-      req.principal = (secret && sessionCounts(req) && wharf.sessions.principal(secret)) || ANONYMOUS;
-      return done();
+      if (!secret || !sessionCounts(req)) {
+        req.principal = ANONYMOUS;
+        return done();
+      }
+      wharf.sessions.principal(secret).then((p) => {
+        req.principal = p ?? ANONYMOUS;
+        done();
+      }, done);
+      return;
     }
     wharf.auth.authenticate(parseAuthorization(header), req.ip).then((p) => {
       req.principal = p;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { REPO_KINDS, type RepoKind } from '../core/model.ts';
+import { isPostgresUrl } from '../db/database.ts';
 import type { RepoSpec } from '../core/wharf.ts';
 import { formats } from '../formats/index.ts';
 import { parseS3Url } from '../storage/s3-blob-store.ts';
@@ -59,6 +60,8 @@ export interface Config {
   sessionIdleTimeout: number;
   /** A browser session ends this long (seconds) after sign-in. */
   sessionMaxAge: number;
+  /** `postgres://…`: metadata in PostgreSQL (several replicas may share it); unset: SQLite in <data>/wharf.db. */
+  database?: string;
   /** `s3://bucket/prefix`: blobs in an S3-compatible store; unset: files under <data>/blobs. */
   blobs?: string;
   /** The S3 API's URL (MinIO, Garage, Ceph RGW, R2); unset: AWS. */
@@ -106,7 +109,7 @@ const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirector
 type TlsFlag = (typeof TLS_FLAGS)[number];
 
 export interface ConfigSources {
-  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | TlsFlag, string | string[] | number | boolean | undefined>>;
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | 'database' | TlsFlag, string | string[] | number | boolean | undefined>>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -190,6 +193,31 @@ function blobsUrl(value: unknown, what: string): string | undefined {
   return v;
 }
 
+function databaseUrl(value: unknown, what: string): string | undefined {
+  const v = String(value).trim();
+  if (!v) return undefined;
+  if (!isPostgresUrl(v)) {
+    throw new ConfigError(`${what}: expected a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (SQLite needs no setting: it lives in the data directory)`);
+  }
+  try {
+    new URL(v);
+  } catch {
+    throw new ConfigError(`${what}: not a valid URL (percent-encode special characters in the user name and password)`);
+  }
+  return v;
+}
+
+/** A database URL fit for a log line: its password replaced. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
 function httpUrl(value: unknown, what: string): string {
   const v = String(value).trim();
   if (!/^https?:\/\/[^/]/.test(v)) throw new ConfigError(`${what} must be an http:// or https:// URL, not ${JSON.stringify(v)}`);
@@ -258,7 +286,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
-      'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds']);
+      'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -285,6 +313,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.acmeRenewBefore !== undefined) cfg.acmeRenewBefore = num(parsed.acmeRenewBefore, 'acmeRenewBefore');
     if (parsed.httpPort !== undefined) cfg.httpPort = port(parsed.httpPort, 'httpPort');
     if (parsed.httpRedirect !== undefined) cfg.httpRedirect = bool(parsed.httpRedirect, 'httpRedirect');
+    if (parsed.database !== undefined) cfg.database = databaseUrl(parsed.database, 'database');
     if (parsed.blobs !== undefined) cfg.blobs = blobsUrl(parsed.blobs, 'blobs');
     if (parsed.s3Endpoint !== undefined) cfg.s3Endpoint = httpUrl(parsed.s3Endpoint, 's3Endpoint');
     if (parsed.s3Region !== undefined) cfg.s3Region = String(parsed.s3Region);
@@ -319,6 +348,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_ACME_RENEW_BEFORE) cfg.acmeRenewBefore = num(env.WHARF_ACME_RENEW_BEFORE, 'WHARF_ACME_RENEW_BEFORE');
   if (env.WHARF_HTTP_PORT) cfg.httpPort = port(env.WHARF_HTTP_PORT, 'WHARF_HTTP_PORT');
   if (env.WHARF_HTTP_REDIRECT) cfg.httpRedirect = bool(env.WHARF_HTTP_REDIRECT, 'WHARF_HTTP_REDIRECT');
+  if (env.WHARF_DATABASE_URL !== undefined) cfg.database = databaseUrl(env.WHARF_DATABASE_URL, 'WHARF_DATABASE_URL');
   if (env.WHARF_BLOBS !== undefined) cfg.blobs = blobsUrl(env.WHARF_BLOBS, 'WHARF_BLOBS');
   if (env.WHARF_S3_ENDPOINT) cfg.s3Endpoint = httpUrl(env.WHARF_S3_ENDPOINT, 'WHARF_S3_ENDPOINT');
   if (env.WHARF_S3_REGION) cfg.s3Region = env.WHARF_S3_REGION;
@@ -333,6 +363,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (flags.logLevel !== undefined) cfg.logLevel = oneOf(flags.logLevel, LOG_LEVELS, '--log-level');
   if (flags.logFormat !== undefined) cfg.logFormat = oneOf(flags.logFormat, LOG_FORMATS, '--log-format');
   if (flags.trustedProxies !== undefined) cfg.trustedProxies = proxyList(flags.trustedProxies, '--trusted-proxies');
+  if (flags.database !== undefined) cfg.database = databaseUrl(flags.database, '--database');
   if (flags.blobs !== undefined) cfg.blobs = blobsUrl(flags.blobs, '--blobs');
   if (flags.tlsCert !== undefined) cfg.tlsCert = String(flags.tlsCert);
   if (flags.tlsKey !== undefined) cfg.tlsKey = String(flags.tlsKey);

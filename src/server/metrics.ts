@@ -25,7 +25,7 @@ export function registerMetrics(app: FastifyInstance, wharf: Wharf, responseCach
         lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
       }
     };
-    const repos = wharf.listRepos().filter((r) => admin || r.publicRead).map((r) => ({ r, s: wharf.store.repoStats(r.id) }));
+    const repos = await Promise.all(wharf.listRepos().filter((r) => admin || r.publicRead).map(async (r) => ({ r, s: await wharf.store.repoStats(r.id) })));
     const lbl = (r: { name: string; format: string; kind: string }) => ({ repo: r.name, format: r.format, kind: r.kind });
     metric('wharf_repository_packages', 'gauge', 'Packages per repository.', repos.map(({ r, s }) => [lbl(r), s.packages]));
     metric('wharf_repository_files', 'gauge', 'Files per repository (for proxies: cached files).', repos.map(({ r, s }) => [lbl(r), s.files]));

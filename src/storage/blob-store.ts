@@ -77,10 +77,11 @@ export interface BlobStore {
   list(): AsyncIterable<StoredBlob>;
   /**
    * Delete a blob unless an upload is committing it or it was committed less than `graceMs`
-   * ago. `unused` is asked last, synchronously, right before the delete: it checks that no
-   * row names the blob (and drops the blob's own row). True if the blob is gone.
+   * ago. `unused` is asked last, right before the delete: it checks that no row names the blob
+   * (and drops the blob's own row). A commit of these bytes that begins meanwhile waits for
+   * the free, then stores them again. True if the blob is gone.
    */
-  free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean>;
+  free(sha256: string, opts: { graceMs: number; unused(): boolean | Promise<boolean> }): Promise<boolean>;
   /** Files in the staging area. */
   listTemp(): Promise<TempFile[]>;
   removeTemp(name: string): Promise<void>;

@@ -135,7 +135,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
+  free(sha256: string, opts: { graceMs: number; unused(): boolean | Promise<boolean> }): Promise<boolean> {
     const look = () => stat(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null;
       throw err;

@@ -309,7 +309,7 @@ export class S3BlobStore implements BlobStore {
     } while (ContinuationToken);
   }
 
-  free(sha256: string, opts: { graceMs: number; unused(): boolean }): Promise<boolean> {
+  free(sha256: string, opts: { graceMs: number; unused(): boolean | Promise<boolean> }): Promise<boolean> {
     return this.pins.freeIfStale(sha256, opts, () => this.head(sha256), () => this.delete(sha256));
   }
 

@@ -141,12 +141,13 @@ export class CommitPins {
    * within the grace period or still used, else delete it. `look` gives the stored blob's
    * commit time (null if absent); `remove` deletes it.
    */
-  freeIfStale(sha256: string, opts: { graceMs: number; unused(): boolean }, look: () => Promise<{ mtimeMs: number } | null>, remove: () => Promise<void>): Promise<boolean> {
+  freeIfStale(sha256: string, opts: { graceMs: number; unused(): boolean | Promise<boolean> }, look: () => Promise<{ mtimeMs: number } | null>, remove: () => Promise<void>): Promise<boolean> {
     return this.freeing(sha256, async () => {
       const stored = await look();
       if (stored && Date.now() - stored.mtimeMs < opts.graceMs) return false;
-      // A commit that began while we looked waits for us: decide for it now.
-      if (this.isCommitting(sha256) || !opts.unused()) return false;
+      // A commit that began while we looked waits for us: decide for it now. One that begins
+      // while `unused` asks the database waits too, and places the bytes again after the delete.
+      if (this.isCommitting(sha256) || !(await opts.unused())) return false;
       if (stored) await remove();
       return true;
     });

@@ -32,21 +32,21 @@ export async function ingestSample(w: Wharf, repo: string, name: string): Promis
 
 async function main(data: string, ops: OtherWrite[]): Promise<void> {
   const silent = { info() {}, warn() {}, error() {}, debug() {} };
-  const store = new Store(openDatabase(join(data, 'wharf.db')));
+  const store = new Store(await openDatabase(join(data, 'wharf.db')));
   const blobs = new FsBlobStore(join(data, 'blobs'));
   await blobs.init();
-  const w = new Wharf(store, blobs, formats, silent);
+  const w = await Wharf.open(store, blobs, formats, silent);
   for (const o of ops) {
     if (o.op === 'ingest') await ingestSample(w, o.repo, o.name);
     else if (o.op === 'delete') await w.packages.deletePackage(w.requireRepo(o.repo), o.name);
     else {
       const format = w.requireRepo(o.repo).format;
-      w.deleteRepo(o.repo);
+      await w.deleteRepo(o.repo);
       await w.createRepo({ name: o.repo, format });
     }
   }
   await w.publisher.flush();
-  store.db.close();
+  await store.sql.close();
 }
 
 if (import.meta.main) await main(process.argv[2], JSON.parse(process.argv[3]) as OtherWrite[]);

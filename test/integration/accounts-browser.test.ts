@@ -95,7 +95,7 @@ describe('accounts in Chromium', () => {
     const up = await twineAsThePageSays(pypirc, command, '1.0');
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const repo = server.wharf.requireRepo('team');
-    assert.ok(server.wharf.store.getPackage(repo.id, 'browser-made'), 'uploaded');
+    assert.ok(await server.wharf.store.getPackage(repo.id, 'browser-made'), 'uploaded');
 
     // The token is listed (last used just now) and revoked from the page.
     await page.goto(`${server.url}/-/tokens`);
@@ -145,11 +145,12 @@ describe('accounts in Chromium', () => {
     await page.fill('#user-name', 'zed');
     await page.fill('#user-password', 'zed-password');
     await Promise.all([page.waitForURL(`${server.url}/-/admin/users`), page.click('form[action="/-/admin/users"] button[type="submit"]')]);
-    assert.ok(server.wharf.store.getUserByName('zed'));
+    assert.ok(await server.wharf.store.getUserByName('zed'));
     await page.locator('tr', { hasText: 'zed' }).locator('button', { hasText: 'Delete' }).click();
     await page.waitForSelector('h1:text("Delete user zed?")');
     await Promise.all([page.waitForURL(`${server.url}/-/admin/users`), page.click('button.danger')]);
-    assert.equal(server.wharf.store.getUserByName('zed'), undefined);
+    assert.equal(await server.wharf.store.getUserByName('zed'), undefined);
+
     await page.screenshot({ path: join(shots, 'admin-users.png'), fullPage: true });
     await context.close();
   });

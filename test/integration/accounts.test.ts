@@ -121,8 +121,8 @@ describe('browser sessions and the account pages', () => {
 
   it('stores only a hash of the secret; the cookie alone reads private repositories and pages', async () => {
     const b = await signIn(s, 'alice', 'alice-password');
-    assert.ok(s.wharf.store.getSession(hashSessionSecret(b.secret)), 'the row is found by the hash');
-    assert.equal(s.wharf.store.getSession(b.secret), undefined, 'the secret itself is not stored');
+    assert.ok(await s.wharf.store.getSession(hashSessionSecret(b.secret)), 'the row is found by the hash');
+    assert.equal(await s.wharf.store.getSession(b.secret), undefined, 'the secret itself is not stored');
     assert.equal((await fetch(`${s.url}/vault/plans.txt`)).status, 401);
     const file = await fetch(`${s.url}/vault/plans.txt`, { headers: { cookie: b.cookie } });
     assert.equal(file.status, 200);
@@ -146,8 +146,8 @@ describe('browser sessions and the account pages', () => {
   it('never lets the cookie alone write through the JSON API, uploads or deletes', async () => {
     const admin = await signIn(s, 'admin', ADMIN_PASSWORD);
     const alice = await signIn(s, 'alice', 'alice-password');
-    const tokensBefore = s.wharf.store.listTokens().length;
-    const usersBefore = s.wharf.store.countUsers();
+    const tokensBefore = (await s.wharf.store.listTokens()).length;
+    const usersBefore = await s.wharf.store.countUsers();
     for (const [method, path, body] of [
       ['POST', '/tokens', { name: 'via-cookie' }],
       ['POST', '/users', { name: 'mallory', password: 'mallory-password', admin: true }],
@@ -160,8 +160,8 @@ describe('browser sessions and the account pages', () => {
       const res = await apiAs(s, method, path, body, { cookie: admin.cookie });
       assert.equal(res.status, 401, `${method} ${path} with an admin's cookie: ${res.status}`);
     }
-    assert.equal(s.wharf.store.listTokens().length, tokensBefore);
-    assert.equal(s.wharf.store.countUsers(), usersBefore);
+    assert.equal((await s.wharf.store.listTokens()).length, tokensBefore);
+    assert.equal(await s.wharf.store.countUsers(), usersBefore);
     assert.ok(s.wharf.repo('vault'));
     assert.equal(s.wharf.repo('made-by-cookie'), undefined);
     // Uploads and deletes of repository content, by a user who may write (alice: write on *).
@@ -177,7 +177,7 @@ describe('browser sessions and the account pages', () => {
     assert.equal((await fetch(`${s.url}/vault/new.txt`, { method: 'PUT', body: 'x', headers: { cookie: alice.cookie } })).status, 401);
     assert.equal((await fetch(`${s.url}/vault/plans.txt`, { method: 'DELETE', headers: { cookie: alice.cookie } })).status, 401);
     assert.equal((await fetch(`${s.url}/vault/plans.txt`, { headers: { cookie: alice.cookie } })).status, 200, 'still there');
-    assert.equal(s.wharf.store.getPackage(s.wharf.requireRepo('team').id, 'cookiepkg'), undefined);
+    assert.equal(await s.wharf.store.getPackage(s.wharf.requireRepo('team').id, 'cookiepkg'), undefined);
     // With an Authorization header the cookie is ignored, even a wrong one for a good session.
     assert.equal((await fetch(`${s.url}/vault/plans.txt`, { headers: { cookie: admin.cookie, authorization: basic('bob', 'bob-password') } })).status, 403);
   });
@@ -196,13 +196,13 @@ describe('browser sessions and the account pages', () => {
       '/-/admin/repositories/:name/delete': { confirm: 'vault' },
       '/-/admin/users/:name/delete': { confirm: 'bob' },
     };
-    const state = () => JSON.stringify({
-      tokens: s.wharf.store.listTokens().map((t) => t.id).sort(),
-      users: s.wharf.store.listUsers().map((u) => u.name),
+    const state = async () => JSON.stringify({
+      tokens: (await s.wharf.store.listTokens()).map((t) => t.id).sort(),
+      users: (await s.wharf.store.listUsers()).map((u) => u.name),
       repos: s.wharf.listRepos().map((r) => r.name).sort(),
-      sessions: [admin, other].map((b) => !!s.wharf.store.getSession(hashSessionSecret(b.secret))),
+      sessions: await Promise.all([admin, other].map(async (b) => !!(await s.wharf.store.getSession(hashSessionSecret(b.secret))))),
     });
-    const before = state();
+    const before = await state();
     let calls = 0;
     for (const route of FORM_ROUTES) {
       const path = route.replace(/:id|:name/g, (p) => (p === ':name' && route.includes('users') ? 'bob' : params[p]));
@@ -223,7 +223,7 @@ describe('browser sessions and the account pages', () => {
         assert.equal(res.status, 403, `${route} with ${what}: ${res.status}`);
         assert.match(res.headers.get('content-type')!, /text\/html/);
         assert.equal(cookieNamed(res, 'wharf_session'), undefined, `${route} with ${what} set no session`);
-        assert.equal(state(), before, `${route} with ${what} changed nothing`);
+        assert.equal(await state(), before, `${route} with ${what} changed nothing`);
       }
     }
     assert.equal(calls, FORM_ROUTES.length * 4 + 2);
@@ -238,12 +238,12 @@ describe('browser sessions and the account pages', () => {
     const out = await post(s, '/-/logout', { csrf: b.csrf }, b.cookie);
     assert.equal(out.status, 303);
     assert.match(cookieNamed(out, 'wharf_session')!, /^wharf_session=; .*Max-Age=0/);
-    assert.equal(s.wharf.store.getSession(hashSessionSecret(b.secret)), undefined);
+    assert.equal(await s.wharf.store.getSession(hashSessionSecret(b.secret)), undefined);
     assert.equal((await get(s, '/-/tokens', b.cookie)).status, 303, 'the old cookie no longer signs in');
 
     const c1 = await signIn(s, 'carol', 'carol-password');
     const c2 = await signIn(s, 'carol', 'carol-password');
-    assert.equal(s.wharf.store.countSessionsOfUser(s.wharf.store.getUserByName('carol')!.id), 2);
+    assert.equal(await s.wharf.store.countSessionsOfUser((await s.wharf.store.getUserByName('carol'))!.id), 2);
     const changed = await apiAs(s, 'PATCH', '/users/carol', { password: 'carol-new-password' }, { authorization: basic('carol', 'carol-password') });
     assert.equal(changed.status, 200);
     for (const c of [c1, c2]) {
@@ -254,7 +254,7 @@ describe('browser sessions and the account pages', () => {
     const g = await signIn(s, 'gone', 'gone-password');
     assert.equal((await apiAs(s, 'DELETE', '/users/gone', undefined, { authorization: s.adminAuth })).status, 204);
     assert.equal((await get(s, '/-/tokens', g.cookie)).status, 303);
-    assert.equal(s.wharf.store.getSession(hashSessionSecret(g.secret)), undefined, 'the row went with the user');
+    assert.equal(await s.wharf.store.getSession(hashSessionSecret(g.secret)), undefined, 'the row went with the user');
   });
 
   it('shares the login throttle with HTTP Basic, both ways', async () => {
@@ -311,7 +311,7 @@ describe('browser sessions and the account pages', () => {
       const idle = await signIn(short, 'admin', ADMIN_PASSWORD);
       await new Promise((r) => setTimeout(r, 1300));
       assert.equal((await get(short, '/-/tokens', idle.cookie)).status, 303, 'idle for longer than sessionIdleTimeout');
-      assert.equal(short.wharf.store.getSession(hashSessionSecret(idle.secret)), undefined, 'and deleted');
+      assert.equal(await short.wharf.store.getSession(hashSessionSecret(idle.secret)), undefined, 'and deleted');
       // In use, but older than sessionMaxAge (the idle limit raised so that only the age counts).
       short.wharf.sessions.options = { idleMs: 60_000, maxAgeMs: 3000 };
       const busy = await signIn(short, 'admin', ADMIN_PASSWORD);
@@ -341,7 +341,7 @@ describe('browser sessions and the account pages', () => {
     assert.ok(!list.includes(token));
     const id = token.split('_')[1];
     // Mistakes: the form again with 400, nothing made.
-    const count = s.wharf.store.listTokens().length;
+    const count = (await s.wharf.store.listTokens()).length;
     for (const [fields, message] of [
       [{ name: '' }, /Give the token a name/],
       [{ name: 'x', repos: 'bad/pattern' }, /is not a repository name or pattern/],
@@ -352,7 +352,7 @@ describe('browser sessions and the account pages', () => {
       assert.equal(res.status, 400);
       assert.match(await res.text(), message);
     }
-    assert.equal(s.wharf.store.listTokens().length, count);
+    assert.equal((await s.wharf.store.listTokens()).length, count);
     // Someone else's token cannot be revoked here.
     const bob = await signIn(s, 'bob', 'bob-password');
     assert.equal((await post(s, `/-/tokens/${id}/revoke`, { csrf: bob.csrf }, bob.cookie)).status, 404);
@@ -420,7 +420,8 @@ describe('browser sessions and the account pages', () => {
     assert.equal((await post(s, '/-/admin/users/dave/delete', { csrf: admin.csrf }, admin.cookie)).status, 200, 'asks first');
     assert.equal((await post(s, '/-/admin/users/admin/delete', { csrf: admin.csrf, confirm: 'admin' }, admin.cookie)).status, 400, 'not yourself');
     assert.equal((await post(s, '/-/admin/users/dave/delete', { csrf: admin.csrf, confirm: 'dave' }, admin.cookie)).status, 303);
-    assert.equal(s.wharf.store.getUserByName('dave'), undefined);
+    assert.equal(await s.wharf.store.getUserByName('dave'), undefined);
+
     assert.equal((await get(s, '/-/tokens', dave.cookie)).status, 303, 'their session ended');
   });
 

@@ -20,14 +20,14 @@ describe('APT uploads refuse bad input and store nothing', () => {
 
   const assertNothingStored = async () => {
     const repo = server.wharf.requireRepo('deb');
-    const stats = server.wharf.store.repoStats(repo.id);
+    const stats = await server.wharf.store.repoStats(repo.id);
     assert.equal(stats.files, 0, 'no file rows');
     assert.equal(stats.packages, 0, 'no package rows');
-    const blobs = server.wharf.store.db.prepare('SELECT COUNT(*) AS n FROM blobs').get() as { n: number };
-    assert.equal(blobs.n, 0, 'no blob rows');
+    const blobs = (await server.wharf.store.sql.get('SELECT COUNT(*) AS n FROM blobs')) as { n: number | bigint };
+    assert.equal(Number(blobs.n), 0, 'no blob rows');
     assert.deepEqual((await readdir(path.join(server.data, 'blobs'))).filter((d) => d !== 'tmp'), [], 'no blob files');
     assert.deepEqual(await readdir(path.join(server.data, 'blobs', 'tmp')), [], 'no staged temp files left');
-    assert.deepEqual(server.wharf.store.listIndexScopes(repo.id, ''), [], 'nothing published');
+    assert.deepEqual(await server.wharf.store.listIndexScopes(repo.id, ''), [], 'nothing published');
   };
 
   before(async () => {
@@ -112,7 +112,8 @@ describe('APT uploads refuse bad input and store nothing', () => {
     await copyFile(await buildDeb(dir, 'good-rebuilt', control('good', '1.0-1', 'Section: misc\n')), other);
     const c = await put(await readFile(other), 'upload/stable/main/');
     assert.equal(c.status, 409, c.text);
-    const stats = server.wharf.store.repoStats(server.wharf.requireRepo('deb').id);
+    const stats = await server.wharf.store.repoStats(server.wharf.requireRepo('deb').id);
+
     assert.equal(stats.files, 1);
     await truncate(other, 0);
   });

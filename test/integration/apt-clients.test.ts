@@ -104,7 +104,8 @@ describe('apt-get against a Wharf APT repository', () => {
   it('clean keeps the newest versions (dry run first), remove takes one out', async () => {
     const dry = await (await api('/repositories/deb/actions/clean', { method: 'POST', body: JSON.stringify({ keep: 1, dryRun: true }) })).json() as { removed: { version: string }[] };
     assert.deepEqual(dry.removed.map((r) => r.version), ['1:1.0-1']);
-    assert.equal(server.wharf.store.repoStats(server.wharf.requireRepo('deb').id).files, 3, 'dry run removes nothing');
+    assert.equal((await server.wharf.store.repoStats(server.wharf.requireRepo('deb').id)).files, 3, 'dry run removes nothing');
+
     const done = await (await api('/repositories/deb/actions/clean', { method: 'POST', body: JSON.stringify({ keep: 1 }) })).json() as { removed: { bytes: number }[]; bytes: number };
     assert.equal(done.removed.length, 1);
     assert.ok(done.bytes > 0 && done.bytes === done.removed[0].bytes, 'the .deb left the pool');

@@ -29,14 +29,15 @@ describe('a suite of many packages, in chunked Packages.gz and Packages.xz', () 
       const staged = await blobs.stageBuffer(await tinyDeb(`pkg-${String(i).padStart(4, '0')}`, '1.0-1'));
       const plan = await plugin.ingest(ctx, { staged, filename: '', fields: { suite: ['stable'], component: ['main'] } });
       await blobs.commit(staged);
-      store.transaction(() => {
+      await store.transaction(async () => {
         const p = plan.package!;
-        const versionId = store.upsertVersion(store.upsertPackage(repo.id, p.name, p.displayName), p.version, p.versionMeta);
+        const versionId = await store.upsertVersion(await store.upsertPackage(repo.id, p.name, p.displayName), p.version, p.versionMeta);
         for (const f of plan.files) {
-          store.insertBlob(f.blob.sha256, f.blob.size);
-          store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
+          await store.insertBlob(f.blob.sha256, f.blob.size);
+          await store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta });
         }
       });
+
     }
     await server.wharf.publish(repo, ['suite:stable']);
   });

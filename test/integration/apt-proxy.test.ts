@@ -84,12 +84,12 @@ describe('APT proxy repositories', () => {
     // follows each verified download).
     await local.wharf.contentCache.settled();
     for (const p of [LIB, APP]) {
-      const f = local.wharf.store.getFileByPath(proxyId(), p);
+      const f = await local.wharf.store.getFileByPath(proxyId(), p);
       assert.ok(f, p);
       assert.equal(f.meta.verified, 'sha256');
-      assert.equal(f.sha256, upstream.wharf.store.getFileByPath(upstream.wharf.repo('deb')!.id, p)!.sha256);
+      assert.equal(f.sha256, (await upstream.wharf.store.getFileByPath(upstream.wharf.repo('deb')!.id, p))!.sha256);
     }
-    const stats = local.wharf.store.repoStats(proxyId());
+    const stats = await local.wharf.store.repoStats(proxyId());
     assert.equal(stats.packages, 2);
     assert.ok(stats.files >= 3, 'two .debs and the by-hash index');
     const before = upstream.requests.length;
@@ -116,7 +116,7 @@ describe('APT proxy repositories', () => {
     }));
     for (const b of bodies) assert.deepEqual(b, bytes);
     assert.equal(upstream.requests.filter((r) => r.url === `/deb/${p}`).length, 1);
-    assert.equal(local.wharf.store.getFileByPath(proxyId(), p)?.meta.verified, 'sha256');
+    assert.equal((await local.wharf.store.getFileByPath(proxyId(), p))?.meta.verified, 'sha256');
   });
 
   it('keeps serving cached indexes (marked stale) and .debs when the upstream is down', async () => {
@@ -176,14 +176,14 @@ describe('APT proxy repositories', () => {
         assert.equal(res.status, 502);
         assert.match(await res.text(), /sha256 .* its index says/);
       }
-      assert.equal(local.wharf.store.getFileByPath(badId(), P), undefined);
+      assert.equal(await local.wharf.store.getFileByPath(badId(), P), undefined);
       // Not stored, so not served from the cache either: asked again, the upstream is asked again.
       serveGood = true;
       const ok = await fetch(`${local.url}/badproxy/${P}`);
       assert.equal(ok.status, 200);
       assert.deepEqual(Buffer.from(await ok.arrayBuffer()), good);
       await local.wharf.contentCache.settled(); // storing follows the verified download
-      assert.equal(local.wharf.store.getFileByPath(badId(), P)?.sha256, sha256(good));
+      assert.equal((await local.wharf.store.getFileByPath(badId(), P))?.sha256, sha256(good));
       assert.equal(hits.filter((h) => h === `/${P}`).length, 2);
     });
 
@@ -193,7 +193,8 @@ describe('APT proxy repositories', () => {
       const deb = await fetch(`${local.url}/badproxy/pool/main/h/html/html_1.0_amd64.deb`);
       if (deb.status === 200) await assert.rejects(deb.arrayBuffer());
       else assert.equal(deb.status, 502);
-      assert.equal(local.wharf.store.getFileByPath(badId(), 'pool/main/h/html/html_1.0_amd64.deb'), undefined);
+      assert.equal(await local.wharf.store.getFileByPath(badId(), 'pool/main/h/html/html_1.0_amd64.deb'), undefined);
+
     });
 
     it('offline: serves what is cached, 404 for the rest, without asking the upstream', async () => {

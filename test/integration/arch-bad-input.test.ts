@@ -31,9 +31,10 @@ describe('Arch uploads that must be refused', () => {
 
   /** Runs `attempt`, which must answer 4xx, and checks that nothing was stored. */
   async function refused(repo: string, attempt: () => Promise<number>, status = 400): Promise<void> {
-    const before = { stats: stats(repo), blobs: await filesBelow(path.join(server.data, 'blobs')) };
+    const before = { stats: await stats(repo), blobs: await filesBelow(path.join(server.data, 'blobs')) };
     assert.equal(await attempt(), status);
-    assert.deepEqual(stats(repo), before.stats);
+    assert.deepEqual(await stats(repo), before.stats);
+
     assert.deepEqual(await filesBelow(path.join(server.data, 'blobs')), before.blobs);
   }
 

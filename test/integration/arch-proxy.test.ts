@@ -72,7 +72,7 @@ describe('Arch proxy repositories', { skip: process.getuid?.() !== 0 ? 'pacman n
     const repo = local.wharf.requireRepo('ap');
     await local.wharf.contentCache.settled(); // storing follows each verified download
     for (const f of ['x86_64/greet-1.0-1-any.pkg.tar.zst', 'x86_64/greet-1.0-1-any.pkg.tar.zst.sig', 'x86_64/libgreet-1.0-1-x86_64.pkg.tar.zst']) {
-      assert.ok(local.wharf.store.getFileByPath(repo.id, f), `${f} is cached`);
+      assert.ok(await local.wharf.store.getFileByPath(repo.id, f), `${f} is cached`);
     }
     const again = await fetch(`${local.url}/ap/x86_64/greet-1.0-1-any.pkg.tar.zst`);
     assert.equal(again.headers.get('x-wharf-cache'), 'hit');
@@ -207,7 +207,8 @@ describe('Arch proxy against a misbehaving upstream', () => {
     }, (err: Error) => err.message);
     assert.notEqual(failed, 200, 'the corrupted download did not complete');
     const repo = local.wharf.requireRepo('bp');
-    assert.equal(local.wharf.store.getFileByPath(repo.id, `x86_64/${filename}`), undefined);
+    assert.equal(await local.wharf.store.getFileByPath(repo.id, `x86_64/${filename}`), undefined);
+
 
     corrupt = false;
     const res = await fetch(url);

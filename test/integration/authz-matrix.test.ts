@@ -240,32 +240,32 @@ describe('authorization matrix', () => {
     if (info.format === 'pypi') {
       const project = `${marker}pkg`;
       const filename = wheelFilename({ name: project, version: '1.0' });
-      if (!server.wharf.store.getPackage(repo.id, project)) await adminApi('POST', `/repositories/${info.name}/upload?filename=${filename}`, undefined, buildWheel({ name: project, version: '1.0' }));
+      if (!(await server.wharf.store.getPackage(repo.id, project))) await adminApi('POST', `/repositories/${info.name}/upload?filename=${filename}`, undefined, buildWheel({ name: project, version: '1.0' }));
       Object.assign(s, { project, filename, version: '1.0', package: project, path: `packages/${project}/${filename}` });
     } else if (info.format === 'files') {
       const path = `dir/${marker}-file.txt`;
-      if (!server.wharf.store.getFileByPath(repo.id, path)) {
+      if (!(await server.wharf.store.getFileByPath(repo.id, path))) {
         const r = await inject('PUT', `/${info.name}/${path}`, server.adminAuth, { raw: Buffer.from(`${marker} content\n`) });
         assert.ok(r.statusCode < 300, r.body);
       }
       Object.assign(s, { '*': path, path, package: path, version: '-' });
     } else if (info.format === 'apt') {
       const name = `${marker}deb`;
-      if (!server.wharf.store.getPackage(repo.id, name)) {
+      if (!(await server.wharf.store.getPackage(repo.id, name))) {
         const deb = await buildDeb(work, `${info.name}-${name}`, control(name, '1.0'));
         await adminApi('POST', `/repositories/${info.name}/upload?filename=${name}_1.0_amd64.deb`, undefined, await readFile(deb));
       }
-      const file = server.wharf.store.listFilesByPrefix(repo.id, 'pool/').find((f) => f.filename.startsWith(name))!;
+      const file = (await server.wharf.store.listFilesByPrefix(repo.id, 'pool/')).find((f) => f.filename.startsWith(name))!;
       Object.assign(s, { pool: file.path.slice('pool/'.length), dists: 'stable/main/binary-amd64/Packages', suite: 'stable', component: 'main', filename: `${name}_1.0_amd64.deb`, package: name, version: '1.0', path: file.path });
     } else if (info.format === 'arch') {
       const name = `${marker}pkg`;
-      if (!server.wharf.store.getPackage(repo.id, name)) {
+      if (!(await server.wharf.store.getPackage(repo.id, name))) {
         const out = join(work, `${info.name}-${name}-1.0-1-x86_64.pkg.tar.zst`);
         const pkginfo = makePkginfo({ pkgname: name, pkgbase: name, pkgver: '1.0-1', pkgdesc: name, url: 'https://example.org/', builddate: '1700000000', packager: 'T <t@example.org>', size: '1', arch: 'x86_64', license: 'MIT' });
         await buildPackage(out, { pkginfo, files: { [`usr/bin/${name}`]: name }, compression: 'zstd' });
         await adminApi('POST', `/repositories/${info.name}/upload?filename=${name}-1.0-1-x86_64.pkg.tar.zst`, undefined, await readFile(out));
       }
-      const file = server.wharf.store.listFilesByPrefix(repo.id, '').find((f) => f.filename.startsWith(`${name}-`) && !f.filename.endsWith('.sig'))!;
+      const file = (await server.wharf.store.listFilesByPrefix(repo.id, '')).find((f) => f.filename.startsWith(`${name}-`) && !f.filename.endsWith('.sig'))!;
       Object.assign(s, { arch: 'x86_64', file: file.filename, filename: file.filename, package: name, version: '1.0-1', path: file.path });
     }
     samples.set(info.name, s);
@@ -485,8 +485,8 @@ describe('authorization matrix', () => {
       }
     }
     for (const info of repos.values()) if (info.kind === 'hosted' && info.marker) await seed(info);
-    if (!server.wharf.store.getTokenById(victimTokenId)) {
-      const victim = server.wharf.store.getUserByName('victim');
+    if (!(await server.wharf.store.getTokenById(victimTokenId))) {
+      const victim = await server.wharf.store.getUserByName('victim');
       if (!victim) await adminApi('POST', '/users', { name: 'victim', password: 'victim-password' });
       const r = await inject('POST', '/-/api/v1/tokens', basic('victim', 'victim-password'), { body: { name: 'victim' } });
       victimTokenId = JSON.parse(r.body).id;
@@ -530,7 +530,8 @@ describe('authorization matrix', () => {
     for (const identity of identities) {
       // Signed in when its turn comes: an earlier identity's password change (to the same
       // password) ends the user's sessions, as it should.
-      if (identity.session) identity.cookie = `wharf_session=${server.wharf.sessions.create(server.wharf.store.getUserByName(identity.user!)!).secret}`;
+      if (identity.session) identity.cookie = `wharf_session=${(await server.wharf.sessions.create((await server.wharf.store.getUserByName(identity.user!))!)).secret}`;
+
       for (const c of apiCalls(openapi, identity)) {
         const policy = API_POLICY[c.route];
         assert.ok(policy, `no policy for ${c.route}: add it to API_POLICY (and docs/security.md)`);

@@ -16,8 +16,8 @@ describe('catalog from uploads', () => {
   const admin = () => ({ authorization: server.adminAuth });
   const create = (name: string, format: string) =>
     fetch(`${server.url}/-/api/v1/repositories`, { method: 'POST', headers: { ...admin(), 'content-type': 'application/json' }, body: JSON.stringify({ name, format }) });
-  const pkg = (repo: string, name: string) => server.wharf.store.getPackage(server.wharf.repo(repo)!.id, name)!;
-  const search = (q: string, repo: string) => server.wharf.catalog.search(q, { repoIds: [server.wharf.repo(repo)!.id], offset: 0, limit: 5 }).rows.map((r) => r.name);
+  const pkg = async (repo: string, name: string) => (await server.wharf.store.getPackage(server.wharf.repo(repo)!.id, name))!;
+  const search = async (q: string, repo: string) => (await server.wharf.catalog.search(q, { repoIds: [server.wharf.repo(repo)!.id], offset: 0, limit: 5 })).rows.map((r) => r.name);
 
   before(async () => {
     server = await startServer();
@@ -39,15 +39,15 @@ describe('catalog from uploads', () => {
     };
     await upload('2.0', 'Catalog demo, the newest');
     await upload('1.0', 'An old summary');
-    const p = pkg('py', 'cat-demo');
+    const p = await pkg('py', 'cat-demo');
     assert.equal(p.summary, 'Catalog demo, the newest');
-    const files = server.wharf.store.listFilesOfPackage(p.id);
+    const files = await server.wharf.store.listFilesOfPackage(p.id);
     assert.ok(files.length >= 2);
     for (const f of files) assert.equal(f.uploadedBy, 'admin', f.path);
-    assert.deepEqual(search('cat_demo', 'py'), ['cat-demo']);
-    assert.deepEqual(search('newest', 'py'), ['cat-demo']);
-    assert.deepEqual(search('old', 'py'), []);
-    const totals = server.wharf.catalog.repoSummaries().get(server.wharf.repo('py')!.id)!;
+    assert.deepEqual(await search('cat_demo', 'py'), ['cat-demo']);
+    assert.deepEqual(await search('newest', 'py'), ['cat-demo']);
+    assert.deepEqual(await search('old', 'py'), []);
+    const totals = (await server.wharf.catalog.repoSummaries()).get(server.wharf.repo('py')!.id)!;
     assert.equal(totals.packages, 1);
     assert.equal(totals.bytes, files.reduce((n, f) => n + f.size, 0));
   });
@@ -56,19 +56,20 @@ describe('catalog from uploads', () => {
     const deb = await buildDeb(dir, 'catdeb', control('catdeb', '1.0').replace('test package catdeb', 'a Debian synopsis line'));
     let res = await fetch(`${server.url}/deb/upload/stable/main/`, { method: 'PUT', headers: admin(), body: await readFile(deb) });
     assert.ok(res.ok, await res.text());
-    assert.equal(pkg('deb', 'catdeb').summary, 'a Debian synopsis line');
-    assert.deepEqual(search('synopsis', 'deb'), ['catdeb']);
+    assert.equal((await pkg('deb', 'catdeb')).summary, 'a Debian synopsis line');
+    assert.deepEqual(await search('synopsis', 'deb'), ['catdeb']);
 
     const archPkg = await tinyPackage(dir, { name: 'catarch', version: '1.0-1', desc: 'An Arch description' });
     res = await fetch(`${server.url}/arch/upload/${archPkg.split('/').pop()}`, { method: 'PUT', headers: admin(), body: await readFile(archPkg) });
     assert.ok(res.ok, await res.text());
-    assert.equal(pkg('arch', 'catarch').summary, 'An Arch description');
+    assert.equal((await pkg('arch', 'catarch')).summary, 'An Arch description');
 
     res = await fetch(`${server.url}/files/a/b.txt`, { method: 'PUT', headers: admin(), body: 'hello' });
     assert.equal(res.status, 201);
     for (const repo of ['deb', 'arch', 'files']) {
       const r = server.wharf.repo(repo)!;
-      const files = server.wharf.store.listFilesAfterId(r.id, 0);
+      const files = await server.wharf.store.listFilesAfterId(r.id, 0);
+
       assert.ok(files.length > 0, repo);
       for (const f of files) assert.equal(f.uploadedBy, 'admin', `${repo} ${f.path}`);
     }

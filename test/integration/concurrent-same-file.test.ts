@@ -58,7 +58,7 @@ describe('concurrent uploads of one new file name', () => {
     const wheel = buildWheel({ name: 'same', version: '1.0' });
     const answers = await Promise.all(Array.from({ length: N }, () => twine(wheel, 'same-1.0-py3-none-any.whl')));
     assert.deepEqual(count(answers), { 200: N }, answers.find((a) => a.status !== 200)?.text);
-    assert.equal(stored('pypi', 'packages/same/same-1.0-py3-none-any.whl')?.sha256, sha256(wheel));
+    assert.equal((await stored('pypi', 'packages/same/same-1.0-py3-none-any.whl'))?.sha256, sha256(wheel));
     const page = await (await fetch(`${server.url}/pypi/simple/same/`)).text();
     assert.match(page, new RegExp(`same-1\\.0-py3-none-any\\.whl#sha256=${sha256(wheel)}`));
     await noTempFiles();
@@ -69,7 +69,7 @@ describe('concurrent uploads of one new file name', () => {
     const answers = await Promise.all(wheels.map((w) => twine(w, 'differ-1.0-py3-none-any.whl')));
     assert.deepEqual(count(answers), { 200: 1, 409: N - 1 }, answers.find((a) => a.status >= 500)?.text);
     const winner = answers.find((a) => a.status === 200)!;
-    assert.equal(stored('pypi', 'packages/differ/differ-1.0-py3-none-any.whl')?.sha256, winner.sha);
+    assert.equal((await stored('pypi', 'packages/differ/differ-1.0-py3-none-any.whl'))?.sha256, winner.sha);
     await noTempFiles();
   });
 
@@ -78,7 +78,7 @@ describe('concurrent uploads of one new file name', () => {
     const answers = await Promise.all(Array.from({ length: N }, () => put(body, 'dir/same.txt')));
     assert.deepEqual(count(answers), { 200: N - 1, 201: 1 }, answers.find((a) => a.status >= 300)?.text);
     for (const a of answers.filter((x) => x.status === 200)) assert.match(a.text, /^unchanged: /);
-    assert.equal(stored('files', 'dir/same.txt')?.sha256, sha256(body));
+    assert.equal((await stored('files', 'dir/same.txt'))?.sha256, sha256(body));
     await noTempFiles();
   });
 
@@ -87,7 +87,7 @@ describe('concurrent uploads of one new file name', () => {
     const answers = await Promise.all(bodies.map((b) => put(b, 'dir/differ.txt')));
     assert.deepEqual(count(answers), { 201: 1, 409: N - 1 }, answers.find((a) => a.status >= 500)?.text);
     const winner = answers.find((a) => a.status === 201)!;
-    assert.equal(stored('files', 'dir/differ.txt')?.sha256, winner.sha);
+    assert.equal((await stored('files', 'dir/differ.txt'))?.sha256, winner.sha);
     const got = await fetch(`${server.url}/files/dir/differ.txt`);
     assert.equal(sha256(Buffer.from(await got.arrayBuffer())), winner.sha);
     await noTempFiles();

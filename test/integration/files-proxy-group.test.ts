@@ -62,7 +62,7 @@ describe('files proxy and group repositories', () => {
     await writeFile(file, gzipSync(Buffer.from('local build')));
     const up = await run('curl', ['-fsS', '-u', `admin:${ADMIN_PASSWORD}`, '-T', file, `${local.url}/fgrp/v1/`]);
     assert.equal(up.code, 0, up.stderr);
-    assert.ok(local.wharf.store.getFileByPath(local.wharf.requireRepo('lf').id, 'v1/local.tar.gz'));
+    assert.ok(await local.wharf.store.getFileByPath(local.wharf.requireRepo('lf').id, 'v1/local.tar.gz'));
     assert.deepEqual(Buffer.from(await (await fetch(`${local.url}/fgrp/v1/local.tar.gz`)).arrayBuffer()), await readFile(file));
     assert.deepEqual(Buffer.from(await (await fetch(`${local.url}/fgrp/v1/tool-1.0.tar.gz`)).arrayBuffer()), tarball);
     assert.equal((await fetch(`${local.url}/fgrp/v1/none.tar.gz`)).status, 404);
@@ -110,12 +110,13 @@ describe('a files proxy never stores an error page', () => {
   it('answers an error, stores nothing, and caches the next good answer', async () => {
     const bad = await fetch(`${local.url}/fx/pkg.tar.gz`).then((r) => r.arrayBuffer().then(() => r.status), () => 0);
     assert.notEqual(bad, 200);
-    assert.equal(local.wharf.store.repoStats(local.wharf.requireRepo('fx').id).files, 0);
+    assert.equal((await local.wharf.store.repoStats(local.wharf.requireRepo('fx').id)).files, 0);
     good = true;
     const ok = await fetch(`${local.url}/fx/pkg.tar.gz`);
     assert.equal(ok.status, 200);
     assert.deepEqual(Buffer.from(await ok.arrayBuffer()), body);
     await local.wharf.contentCache.settled(); // storing follows the verified download
-    assert.equal(local.wharf.store.repoStats(local.wharf.requireRepo('fx').id).files, 1);
+    assert.equal((await local.wharf.store.repoStats(local.wharf.requireRepo('fx').id)).files, 1);
+
   });
 });

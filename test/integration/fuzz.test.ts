@@ -96,7 +96,7 @@ describe(`fuzz: ${COUNT} generated bad inputs (WHARF_FUZZ_SEED=${SEED})`, () => 
   const harvest = async (reset = true) => {
     for (const name of ['pypi', 'deb', 'arch']) {
       const repo = server.wharf.requireRepo(name);
-      for (const f of server.wharf.store.listFilesByPrefix(repo.id, '')) {
+      for (const f of await server.wharf.store.listFilesByPrefix(repo.id, '')) {
         if (seen.has(f.sha256) || !/\.(whl|zip|tar\.gz|deb)$|\.pkg\.tar(\.(zst|xz|gz|bz2))?$/.test(f.filename)) continue;
         seen.add(f.sha256);
         // Under its own name, so the verifier knows what it is.
@@ -105,7 +105,7 @@ describe(`fuzz: ${COUNT} generated bad inputs (WHARF_FUZZ_SEED=${SEED})`, () => 
         harvested.push({ copy, repo: name, filename: f.filename });
       }
       if (!reset) continue;
-      for (const pkg of server.wharf.store.listPackages(repo.id)) {
+      for (const pkg of await server.wharf.store.listPackages(repo.id)) {
         const status = await api('DELETE', `/repositories/${name}/packages/${encodeURIComponent(pkg.name)}`, undefined);
         assert.equal(status, 204, `deleting ${name}/${pkg.name}`);
       }
@@ -205,11 +205,11 @@ describe(`fuzz: ${COUNT} generated bad inputs (WHARF_FUZZ_SEED=${SEED})`, () => 
 
   it('nothing escaped: stored paths are clean, no temp files, no file named by a traversal on disk', async () => {
     const filesRepo = server.wharf.requireRepo('files');
-    for (const f of server.wharf.store.listFilesByPrefix(filesRepo.id, '')) assert.doesNotThrow(() => checkStoredPath(f.path), f.path);
-    for (const f of server.wharf.store.listFilesByPrefix(server.wharf.requireRepo('deb').id, '')) {
+    for (const f of await server.wharf.store.listFilesByPrefix(filesRepo.id, '')) assert.doesNotThrow(() => checkStoredPath(f.path), f.path);
+    for (const f of await server.wharf.store.listFilesByPrefix(server.wharf.requireRepo('deb').id, '')) {
       assert.match(f.path, /^(pool\/[A-Za-z0-9][A-Za-z0-9._+-]*\/[a-z0-9]+\/[a-z0-9][a-z0-9+.-]+\/[^/\\]+\.deb)$/, f.path);
     }
-    for (const f of server.wharf.store.listFilesByPrefix(server.wharf.requireRepo('arch').id, '')) assert.match(f.path, /^[A-Za-z0-9_]+\/[^/\\.][^/\\]*$/, f.path);
+    for (const f of await server.wharf.store.listFilesByPrefix(server.wharf.requireRepo('arch').id, '')) assert.match(f.path, /^[A-Za-z0-9_]+\/[^/\\.][^/\\]*$/, f.path);
     assert.deepEqual(await readdir(path.join(server.data, 'blobs', 'tmp')), []);
     const escaped = spawnSync('find', [server.data, path.dirname(server.data), '-maxdepth', '4', '-name', '*fuzzescape*'], { encoding: 'utf8' }).stdout.trim();
     assert.equal(escaped, '', 'a file named by a traversal payload exists on disk');

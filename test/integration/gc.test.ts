@@ -43,7 +43,7 @@ describe('gc', () => {
     const old = await orphanFile(2 * HOUR);
     const young = await orphanFile(60_000);
     // A blob row nothing references, its file gone (a crash between row and file work, or a lost disk).
-    s.wharf.store.insertBlob('f'.repeat(64), 123);
+    await s.wharf.store.insertBlob('f'.repeat(64), 123);
     // A deleted file's blob, uploaded long ago: its row stays until gc.
     const gone = randomBytes(700);
     assert.equal((await put('gone.bin', gone)).status, 201);
@@ -55,7 +55,8 @@ describe('gc', () => {
     assert.equal(existsSync(blobs.pathOf(old)), false, 'an old orphan file is freed');
     assert.equal(existsSync(blobs.pathOf(young)), true, 'a young orphan file is kept');
     assert.equal(existsSync(blobs.pathOf(sha(gone))), false, 'an old unreferenced blob is freed');
-    assert.equal(s.wharf.store.unreferencedBlobs('', 10).some((b) => b.sha256 === 'f'.repeat(64)), false, 'a row without a file is dropped');
+    assert.equal((await s.wharf.store.unreferencedBlobs('', 10)).some(
+(b) => b.sha256 === 'f'.repeat(64)), false, 'a row without a file is dropped');
     assert.equal(r.blobs, 3);
     assert.equal(r.bytes, 1000 + 700 + 123);
     assert.equal(Buffer.compare(Buffer.from(await (await get('kept.bin')).arrayBuffer()), kept), 0);

@@ -35,7 +35,7 @@ describe('key rotation and dirty scopes', () => {
       const { wharf } = server;
       const r = wharf.requireRepo(repo);
       const old = await (await fetch(`${server.url}/${repo}/${doc}`)).arrayBuffer();
-      assert.deepEqual(wharf.store.listDirty().filter((d) => d.repoId === r.id), []);
+      assert.deepEqual((await wharf.store.listDirty()).filter((d) => d.repoId === r.id), []);
       // The process "dies" between committing the key and republishing.
       const publish = wharf.publish;
       wharf.publish = async () => {
@@ -47,10 +47,10 @@ describe('key rotation and dirty scopes', () => {
       } finally {
         wharf.publish = publish;
       }
-      const dirty = wharf.store.listDirty().filter((d) => d.repoId === r.id).map((d) => d.scope);
+      const dirty = (await wharf.store.listDirty()).filter((d) => d.repoId === r.id).map((d) => d.scope);
       assert.ok(dirty.length > 0, 'the signed scopes are marked dirty with the key change');
       await wharf.recover();
-      assert.deepEqual(wharf.store.listDirty().filter((d) => d.repoId === r.id), []);
+      assert.deepEqual((await wharf.store.listDirty()).filter((d) => d.repoId === r.id), []);
       const now = Buffer.from(await (await fetch(`${server.url}/${repo}/${doc}`)).arrayBuffer());
       assert.notDeepEqual(now, Buffer.from(old), 'the index is signed again (by the new key only)');
     });

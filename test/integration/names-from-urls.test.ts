@@ -69,11 +69,12 @@ describe('names from URLs and fields, and who may list an Arch repository', () =
     assert.equal(mp.status, 400, await mp.text());
     // A repository option naming such a component is refused as well.
     assert.equal((await api('PATCH', '/repositories/deb', { options: { defaultComponent: 'a/b' } })).status, 400);
-    assert.equal(server.wharf.store.repoStats(repo.id).files, 0);
+    assert.equal((await server.wharf.store.repoStats(repo.id)).files, 0);
     // One good upload still lands where docs/apt.md says.
     const ok = await fetch(`${server.url}/deb/upload/stable/main/`, { method: 'PUT', body: deb, headers: { authorization: server.adminAuth } });
     assert.equal(ok.status, 201, await ok.text());
-    assert.deepEqual(server.wharf.store.listFilesByPrefix(repo.id, 'pool/').map((f) => f.path), ['pool/main/g/good/good_1.0-1_amd64.deb']);
+    assert.deepEqual((await server.wharf.store.listFilesByPrefix(repo.id, 'pool/')).map(
+(f) => f.path), ['pool/main/g/good/good_1.0-1_amd64.deb']);
   });
 
   it('a reader may run the Arch list action, not clean', async () => {

@@ -58,7 +58,7 @@ describe('pages against a hostile user', () => {
     const res = await fetch(`${s.url}/-/api/v1/repositories/${repo}/upload?filename=${encodeURIComponent(filename)}`, { method: 'POST', headers: { authorization: s.adminAuth, 'content-type': 'application/octet-stream' }, body: bytes });
     assert.ok(res.status < 300, `${filename}: ${res.status} ${await res.text()}`);
   };
-  const sessionCookie = (user = 'admin') => `wharf_session=${s.wharf.sessions.create(s.wharf.store.getUserByName(user)!).secret}`;
+  const sessionCookie = async (user = 'admin') => `wharf_session=${(await s.wharf.sessions.create((await s.wharf.store.getUserByName(user))!)).secret}`;
 
   before(async () => {
     s = await startServer();
@@ -125,7 +125,8 @@ describe('pages against a hostile user', () => {
     const res = await fetch(`${s.url}/tarballs/${encodeURIComponent('<img src=x onerror=window.__pwned=60>.txt')}`, { method: 'PUT', body: 'x', headers: { authorization: s.adminAuth } });
     assert.equal(res.status, 201);
     // A token whose name is markup, shown on its owner's token page.
-    s.wharf.store.createToken({ id: 'hostile1', userId: s.wharf.store.getUserByName('admin')!.id, name: '<script>window.__pwned=70</script>', secretHash: 'x'.repeat(64), repos: ['<b>'], permission: 'read', expiresAt: null });
+    await s.wharf.store.createToken({ id: 'hostile1', userId: (await s.wharf.store.getUserByName('admin'))!.id,
+ name: '<script>window.__pwned=70</script>', secretHash: 'x'.repeat(64), repos: ['<b>'], permission: 'read', expiresAt: null });
     await s.wharf.publisher.flush();
 
     browser = await chromium.launch({
@@ -150,7 +151,7 @@ describe('pages against a hostile user', () => {
 
   it('runs no script from any value a client controls, in Chromium', async () => {
     const context = await browser.newContext();
-    const [name, value] = sessionCookie().split('=');
+    const [name, value] = (await sessionCookie()).split('=');
     const pages = [
       '/-/package/pypi/hostile-meta',
       '/-/package/pypi/hostile-meta?version=%22%3E%3Csvg%20onload%3Dwindow.__pwned%3D80%3E',
@@ -229,7 +230,7 @@ describe('pages against a hostile user', () => {
   });
 
   it('never lets a session cookie authenticate the JSON API, reads included', async () => {
-    const cookie = sessionCookie();
+    const cookie = await sessionCookie();
     // The cookie works for pages and downloads of private repositories...
     const page = await get(`${s.url}/secret/`, { cookie });
     assert.equal(page.status, 200);
@@ -278,12 +279,12 @@ describe('pages against a hostile user', () => {
       const o = { name: `slow-${name}`, version: '1.0', description };
       await upload('pypi', wheelFilename(o), buildWheel(o));
       const started = performance.now();
-      const res = await get(`${s.url}/-/package/pypi/slow-${name}`, { cookie: sessionCookie() });
+      const res = await get(`${s.url}/-/package/pypi/slow-${name}`, { cookie: await sessionCookie() });
       const first = performance.now() - started;
       assert.equal(res.status, 200);
       assert.ok(first < 1000, `${name}: the page took ${first.toFixed(0)} ms`);
       const again = performance.now();
-      await get(`${s.url}/-/package/pypi/slow-${name}?again`, { cookie: sessionCookie() });
+      await get(`${s.url}/-/package/pypi/slow-${name}?again`, { cookie: await sessionCookie() });
       const second = performance.now() - again;
       assert.ok(second < 250, `${name}: the second view took ${second.toFixed(0)} ms`);
     }

@@ -304,7 +304,7 @@ describe('pages for browsers', () => {
     await s.wharf.publisher.flush();
     const listed = (body: string) => [...body.matchAll(/<tr><th scope="row"><a href="\/-\/package\/pypi\/([^"]+)">/g)].map((m) => m[1]);
     const first = await page(s, '/pypi/');
-    const total = s.wharf.catalog.repoSummaries().get(repo.id)!.packages;
+    const total = (await s.wharf.catalog.repoSummaries()).get(repo.id)!.packages;
     assert.ok(total >= 56);
     assert.match(first.body, new RegExp(`${total} packages`));
     const one = listed(first.body);
@@ -410,7 +410,8 @@ describe('pages for browsers', () => {
       assert.deepEqual(upload.slice(0, 4), ['twine', 'upload', '--repository', repo]);
       const t = await run('twine', [...upload.slice(1, 4), '--config-file', join(dir, 'pypirc'), '--non-interactive', '--disable-progress-bar', wheel], { env: { ...env, TWINE_NON_INTERACTIVE: '1' } });
       assert.equal(t.code, 0, `${t.stdout}\n${t.stderr}`);
-      assert.ok(s.wharf.store.getPackage(s.wharf.requireRepo('pypi').id, name), `${name} stored in pypi (the group's uploadTo)`);
+      assert.ok(await s.wharf.store.getPackage(s.wharf.requireRepo('pypi').id, name), `${name} stored
+ in pypi (the group's uploadTo)`);
       await rm(join(dir, 'dist'), { recursive: true });
     }
   });

@@ -85,7 +85,7 @@ describe('a change committed during a build of its scope survives a crash', () =
     await h1.reached;
     // charlie commits meanwhile; its own publish waits for bravo's.
     const charlie = upload(debs[2]);
-    while (first.s.wharf.store.countFiles(repoId) < 3) await new Promise((r) => setTimeout(r, 10));
+    while ((await first.s.wharf.store.countFiles(repoId)) < 3) await new Promise((r) => setTimeout(r, 10));
     // bravo's build is written; then the process "dies" before charlie's build is.
     const h2 = hold();
     h1.release('write');
@@ -107,6 +107,7 @@ describe('a change committed during a build of its scope survives a crash', () =
     assert.ok(packagesFile, `apt-get fetched no Packages: ${await readdir(lists)}`);
     const names = [...(await readFile(path.join(lists, packagesFile), 'utf8')).matchAll(/^Package: (.+)$/gm)].map((m) => m[1]);
     assert.deepEqual(names.sort(), ['alpha', 'bravo', 'charlie']);
-    assert.deepEqual(second.s.wharf.store.listDirty(), []);
+    assert.deepEqual(await second.s.wharf.store.listDirty(), []);
+
   });
 });

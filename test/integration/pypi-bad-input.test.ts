@@ -33,11 +33,11 @@ describe('PyPI uploads refuse bad input and store nothing', () => {
   };
 
   const assertNothingStored = async () => {
-    const stats = server.wharf.store.repoStats(server.wharf.requireRepo('pypi').id);
+    const stats = await server.wharf.store.repoStats(server.wharf.requireRepo('pypi').id);
     assert.equal(stats.files, 0, 'no file rows');
     assert.equal(stats.packages, 0, 'no package rows');
-    const blobs = server.wharf.store.db.prepare('SELECT COUNT(*) AS n FROM blobs').get() as { n: number };
-    assert.equal(blobs.n, 0, 'no blob rows');
+    const blobs = (await server.wharf.store.sql.get('SELECT COUNT(*) AS n FROM blobs')) as { n: number | bigint };
+    assert.equal(Number(blobs.n), 0, 'no blob rows');
     const dirs = (await readdir(join(server.data, 'blobs'))).filter((d) => d !== 'tmp');
     assert.deepEqual(dirs, [], 'no blob files');
     assert.deepEqual(await readdir(join(server.data, 'blobs', 'tmp')), [], 'no staged temp files left');
@@ -163,7 +163,8 @@ describe('PyPI uploads refuse bad input and store nothing', () => {
     assert.equal(past.status, 400);
     const t = await (await fetch(`${server.url}/-/api/v1/tokens`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'soon', expiresInDays: 1 }) })).json() as { id: string; token: string };
     assert.equal((await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: `Bearer ${t.token}` } })).status, 200);
-    server.wharf.store.db.prepare('UPDATE tokens SET expires_at = ? WHERE id = ?').run('2001-01-01T00:00:00.000Z', t.id);
+    await server.wharf.store.sql.run('UPDATE tokens SET expires_at = ? WHERE id = ?', ['2001-01-01T00:00:00.000Z', t.id]);
+
     assert.equal((await fetch(`${server.url}/-/api/v1/whoami`, { headers: { authorization: `Bearer ${t.token}` } })).status, 401);
     const revoked = await (await fetch(`${server.url}/-/api/v1/tokens`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'gone' }) })).json() as { id: string; token: string };
     assert.equal((await fetch(`${server.url}/-/api/v1/tokens/${revoked.id}`, { method: 'DELETE', headers: { authorization: server.adminAuth } })).status, 204);

@@ -36,7 +36,8 @@ describe('hosted PyPI with twine and pip', () => {
   it('twine uploads wheels and sdists', async () => {
     const r = await twineUpload(`${server.url}/pypi/`, 'admin', ADMIN_PASSWORD, Object.values(dists));
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const pkgs = server.wharf.store.listPackages(server.wharf.requireRepo('pypi').id).map((p) => p.name);
+    const pkgs = (await server.wharf.store.listPackages(server.wharf.requireRepo('pypi').id)).map(
+(p) => p.name);
     assert.deepEqual(pkgs, ['base-lib', 'mid-lib', 'top-app']);
   });
 

@@ -27,7 +27,7 @@ describe('mirror sync of a PyPI proxy', () => {
   const wharf = (args: string[]) => run(process.execPath, [MAIN, ...args], {
     env: { ...process.env, WHARF_URL: local.url, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD },
   });
-  const cached = () => local.wharf.store.listFilesByPrefix(local.wharf.requireRepo('mir').id, 'packages/')
+  const cached = async () => (await local.wharf.store.listFilesByPrefix(local.wharf.requireRepo('mir').id, 'packages/'))
     .filter((f) => f.meta.kind === 'dist').map((f) => f.filename).sort();
 
   before(async () => {
@@ -58,7 +58,7 @@ describe('mirror sync of a PyPI proxy', () => {
     const r = await wharf(['mirror', 'sync', 'mir', '-r', join(work, 'requirements.txt'), '--python', '3.11', '--platform', 'linux_x86_64']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /mirrored 5 files of 3 projects/);
-    assert.deepEqual(cached(), [
+    assert.deepEqual(await cached(), [
       'leaf-1.0-py3-none-any.whl', 'leaf-2.0-py3-none-any.whl', 'mid-1.0-py3-none-any.whl', 'mid-2.0-py3-none-any.whl', 'top-1.0-py3-none-any.whl',
     ]);
     const again = await wharf(['mirror', 'sync', 'mir', '-r', join(work, 'requirements.txt')]);
@@ -80,9 +80,9 @@ describe('mirror sync of a PyPI proxy', () => {
     const repo = local.wharf.requireRepo('sched');
     // The sync runs in the background and caches the wheel's core metadata before the wheel:
     // wait for the wheel itself (a busy machine may take a while).
-    const dists = () => local.wharf.store.listFilesByPrefix(repo.id, 'packages/').filter((f) => f.meta.kind === 'dist').map((f) => f.filename);
-    for (let i = 0; i < 400 && dists().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const files = dists();
+    const dists = async () => (await local.wharf.store.listFilesByPrefix(repo.id, 'packages/')).filter((f) => f.meta.kind === 'dist').map((f) => f.filename);
+    for (let i = 0; i < 400 && (await dists()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const files = await dists();
     assert.deepEqual(files, ['leaf-1.0-py3-none-any.whl']);
   });
 
@@ -101,10 +101,11 @@ describe('mirror sync of a PyPI proxy', () => {
     const dry = await wharf(['mirror', 'sync', 'mir', 'mid==1.0', '--no-deps', '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /would mirror 1 files of 1 projects.*4 pruned/);
-    assert.equal(cached().length, 5, 'a dry run deletes nothing');
+    assert.equal((await cached()).length, 5, 'a dry run deletes nothing');
     const r = await wharf(['mirror', 'sync', 'mir', 'mid==1.0', '--no-deps']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(cached(), ['mid-1.0-py3-none-any.whl']);
+    assert.deepEqual(await cached(), ['mid-1.0-py3-none-any.whl']);
+
   });
 
   it('reports requirements that cannot be satisfied and refuses bad input', async () => {

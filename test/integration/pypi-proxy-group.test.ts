@@ -80,7 +80,7 @@ describe('PyPI proxy and group repositories', () => {
     const r = await pip(['install', '--index-url', `${local.url}/cu/simple/`, '--target', target, 'app-a']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(await installed(target), ['app_a-1.0.dist-info', 'lib_b-1.0.dist-info', 'lib_c-1.0.dist-info']);
-    const cached = local.wharf.store.repoStats(local.wharf.requireRepo('up').id);
+    const cached = await local.wharf.store.repoStats(local.wharf.requireRepo('up').id);
     assert.ok(cached.files >= 2, 'the proxy kept what it fetched');
   });
 
@@ -116,7 +116,7 @@ describe('PyPI proxy and group repositories', () => {
       method: 'POST', body: data, headers: { authorization: local.adminAuth, 'content-type': 'application/octet-stream' },
     });
     assert.equal(res.status, 201);
-    assert.ok(local.wharf.store.getPackage(local.wharf.requireRepo('local').id, 'via-group'));
+    assert.ok(await local.wharf.store.getPackage(local.wharf.requireRepo('local').id, 'via-group'));
     const p = await fetch(`${local.url}/-/api/v1/repositories/up/upload?filename=${wheelFilename({ name: 'via-group', version: '1.0' })}`, {
       method: 'POST', body: data, headers: { authorization: local.adminAuth, 'content-type': 'application/octet-stream' },
     });
@@ -126,7 +126,7 @@ describe('PyPI proxy and group repositories', () => {
   it('40 concurrent requests for one uncached file cost one upstream fetch and all get the right bytes', async () => {
     const url = `${local.url}/up/packages/lib-c/lib_c-1.0-py3-none-any.whl`;
     await fetch(`${local.url}/up/simple/lib-c/`); // the page is known; only the file is cold
-    const stats = local.wharf.store.repoStats(local.wharf.requireRepo('up').id);
+    const stats = await local.wharf.store.repoStats(local.wharf.requireRepo('up').id);
     const before = upstream.requests.filter((r) => r.method === 'GET' && r.url.endsWith('lib_c-1.0-py3-none-any.whl')).length;
     // lib-c may already be cached by the pip test: use big-file, which nobody fetched yet.
     const coldUrl = `${local.url}/up/packages/big-file/big_file-1.0-py3-none-any.whl`;
@@ -215,7 +215,8 @@ describe('a proxy never stores a corrupted file or an error page', () => {
       return { ok: false, body: Buffer.alloc(0) };
     }
   };
-  const cachedFiles = () => local.wharf.store.repoStats(local.wharf.requireRepo('px').id).files;
+  const cachedFiles = async () => (await local.wharf.store.repoStats(local.wharf.requireRepo('px').id)).files;
+
 
   it('a hash mismatch fails the download and stores nothing', async () => {
     const first = await fetch(`${local.url}/px/packages/shaky/shaky-1.0-py3-none-any.whl`).then(async (res) => {
@@ -226,7 +227,7 @@ describe('a proxy never stores a corrupted file or an error page', () => {
     const r = await get();
     assert.equal(r.ok && r.body.length === good.length, false, 'the client saw the download fail');
     await new Promise((res) => setTimeout(res, 50));
-    assert.equal(cachedFiles(), 0);
+    assert.equal(await cachedFiles(), 0);
   });
 
   it('an HTML error page answered with 200 is not stored', async () => {
@@ -234,7 +235,7 @@ describe('a proxy never stores a corrupted file or an error page', () => {
     const r = await get();
     assert.ok(!r.ok || !r.body.equals(good));
     await new Promise((res) => setTimeout(res, 50));
-    assert.equal(cachedFiles(), 0);
+    assert.equal(await cachedFiles(), 0);
   });
 
   it('the next good response is cached and served from then on', async () => {
@@ -243,7 +244,7 @@ describe('a proxy never stores a corrupted file or an error page', () => {
     assert.ok(r.ok);
     assert.deepEqual(r.body, good);
     await local.wharf.contentCache.settled(); // storing follows the verified download
-    assert.equal(cachedFiles(), 1);
+    assert.equal(await cachedFiles(), 1);
     const n = fileFetches;
     mode = 'corrupt';
     const again = await get();

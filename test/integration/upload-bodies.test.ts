@@ -83,7 +83,8 @@ describe('request bodies: malformed multipart and stalled uploads', () => {
     // The temp files are removed once the handlers have seen the abort.
     for (let i = 0; i < 50 && (await tmpFiles()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(await tmpFiles(), []);
-    assert.equal(server.wharf.store.repoStats(server.wharf.requireRepo('files').id).files, 0);
+    assert.equal((await server.wharf.store.repoStats(server.wharf.requireRepo('files').id)).files, 0);
+
   });
 
   it('a slow but steady upload that takes longer than the idle timeout succeeds', async () => {

@@ -391,14 +391,14 @@ describe('upstream faults: every proxy in front of a misbehaving upstream', () =
             assertCleanFailure(r, `${format} ${fault}`);
             // Settled: the failed fetch left no file row and no staged bytes behind.
             await sleep(100);
-            assert.equal(local.wharf.store.getFileByPath(repo.id, t.stored), undefined, 'nothing cached');
+            assert.equal(await local.wharf.store.getFileByPath(repo.id, t.stored), undefined, 'nothing cached');
           }
           assert.equal(await tmpFiles(), 0, 'no staged bytes left');
           const good = await get(`${local.url}${t.local}`);
           assert.equal(good.status, 200, good.text);
           assert.equal(sha256(good.body!), sha256(t.truth), 'a later good upstream serves the right bytes');
           await local.wharf.contentCache.settled();
-          assert.equal(local.wharf.store.getFileByPath(repo.id, t.stored)?.sha256, sha256(t.truth), 'the cache holds the right file');
+          assert.equal((await local.wharf.store.getFileByPath(repo.id, t.stored))?.sha256, sha256(t.truth), 'the cache holds the right file');
           assert.equal((await get(`${local.url}/-/health`)).status, 200);
         });
       }
@@ -411,7 +411,7 @@ describe('upstream faults: every proxy in front of a misbehaving upstream', () =
           const good = await get(`${local.url}${f.metadata.local}`);
           assert.equal(good.status, 200, good.text);
           assert.equal(good.headers.get('x-wharf-stale'), null);
-          const before = local.wharf.proxyCache.get(repo.id, f.metadata.key);
+          const before = await local.wharf.proxyCache.get(repo.id, f.metadata.key);
           assert.ok(before?.body, 'the good copy is cached');
           faults.rule = { match: (u) => u === f.metadata.upstream || u === f.fresh.upstream, fault };
           let stale: Got;
@@ -427,12 +427,13 @@ describe('upstream faults: every proxy in front of a misbehaving upstream', () =
           if (format === 'pypi') {
             // A stale PyPI page lists the files that are cached.
             for (const t of Object.values(f.content)) {
-              if (local.wharf.store.getFileByPath(repo.id, t.stored)) assert.ok(stale.text.includes(path.basename(t.stored)), `${path.basename(t.stored)} is listed`);
+              if (await local.wharf.store.getFileByPath(repo.id, t.stored)) assert.ok(stale.text.includes(path.basename(t.stored)), `${path.basename(t.stored)} is listed`);
             }
           } else {
             assert.equal(sha256(stale.body!), sha256(good.body!), 'the last good copy');
           }
-          const afterFault = local.wharf.proxyCache.get(repo.id, f.metadata.key);
+          const afterFault = await local.wharf.proxyCache.get(repo.id, f.metadata.key);
+
           assert.deepEqual(Buffer.from(afterFault!.body!), Buffer.from(before.body), 'the cached copy was not replaced');
           assertCleanFailure(fresh, `${format} ${fault} (never fetched)`);
           assert.equal((await get(`${local.url}/-/health`)).status, 200);

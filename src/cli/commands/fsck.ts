@@ -11,6 +11,7 @@ interface FsckFlags {
   data?: string;
   config?: string;
   blobs?: string;
+  database?: string;
   repair?: boolean;
   grace?: string;
   quick?: boolean;
@@ -21,6 +22,7 @@ export function registerFsckCommand(program: Command, globals: () => GlobalOptio
     .description('check a data directory (server stopped): blobs, published indexes, temp files, orphans; exit 1 on problems')
     .option('--data <dir>', 'data directory (WHARF_DATA, default ./wharf-data)')
     .option('--config <file>', 'JSON configuration file (WHARF_CONFIG), for data, blobs and gcGraceSeconds')
+    .option('--database <url>', 'the PostgreSQL database the server uses (WHARF_DATABASE_URL; default: SQLite in --data)')
     .option('--blobs <url>', 'the blob store the server uses, s3://BUCKET/PREFIX (WHARF_BLOBS, WHARF_S3_*; default: files under --data)')
     .option('--repair', 'republish indexes that differ, remove temp files and orphans past the grace period')
     .option('--grace <seconds>', 'orphaned blobs younger than this are only noted (default: gcGraceSeconds, 3600)')
@@ -35,7 +37,7 @@ async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
   let grace: number;
   let config: Config;
   try {
-    config = loadConfig({ flags: { data: o.data, config: o.config, blobs: o.blobs } });
+    config = loadConfig({ flags: { data: o.data, config: o.config, blobs: o.blobs, database: o.database } });
     data = config.data;
     grace = o.grace === undefined ? config.gcGraceSeconds : Number(o.grace);
     if (!(grace >= 0)) throw new ConfigError('--grace must be a number of seconds');
@@ -45,7 +47,7 @@ async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
   }
   let opened;
   try {
-    opened = openOffline(data, o.repair ? 'fsck --repair' : 'fsck', grace, config);
+    opened = await openOffline(data, o.repair ? 'fsck --repair' : 'fsck', grace, config);
   } catch (err) {
     process.stderr.write(`wharf: ${(err as Error).message}\n`);
     return 2;
@@ -55,6 +57,6 @@ async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
     process.stdout.write(json ? JSON.stringify({ data, ...report }, null, 2) + '\n' : `wharf fsck ${data}\n${formatFsckReport(report, o.repair === true)}`);
     return report.clean ? 0 : 1;
   } finally {
-    opened.close();
+    await opened.close();
   }
 }

@@ -63,7 +63,7 @@ export class Authenticator {
   async authenticate(creds: Credentials | null, clientAddress: string): Promise<Principal> {
     if (!creds) return ANONYMOUS;
     if (creds.scheme === 'bearer' || creds.username === '__token__' || looksLikeToken(creds.secret)) {
-      const principal = this.byToken(creds.secret);
+      const principal = await this.byToken(creds.secret);
       if (!principal) throw unauthorized('invalid credentials');
       return principal;
     }
@@ -83,7 +83,7 @@ export class Authenticator {
   }
 
   private async password(username: string, secret: string, clientAddress: string): Promise<Principal> {
-    const known = this.recentlyVerified(username, secret);
+    const known = await this.recentlyVerified(username, secret);
     if (known) return known;
     const client = throttleAddress(clientAddress);
     // User names are at most 64 characters: a longer one cannot log in, and is not kept whole.
@@ -94,7 +94,7 @@ export class Authenticator {
     // first had failed (60 of 60 concurrent guesses were heard). Right passwords sent at once
     // wait for the first, then pass as recently verified.
     return this.checking.run(nameKey, async () => {
-      const again = this.recentlyVerified(username, secret);
+      const again = await this.recentlyVerified(username, secret);
       if (again) return again;
       const wait = this.throttle.retryAfter([{ key: nameKey, limit: NAME_LIMIT }, { key: addressKey, limit: ADDRESS_LIMIT }]);
       if (wait > 0) throw new WharfError('TOO_MANY_REQUESTS', 'too many failed logins; try again later', { 'retry-after': String(wait) });
@@ -114,14 +114,14 @@ export class Authenticator {
     });
   }
 
-  private byToken(secret: string): Principal | null {
-    const token = this.store.getTokenBySecretHash(hashToken(secret));
+  private async byToken(secret: string): Promise<Principal | null> {
+    const token = await this.store.getTokenBySecretHash(hashToken(secret));
     if (!token) return null;
     if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return null;
-    const user = this.store.getUserById(token.userId);
+    const user = await this.store.getUserById(token.userId);
     if (!user) return null;
-    this.store.touchToken(token.id);
-    return { kind: 'token', user, grants: this.store.listGrants(user.id), token };
+    await this.store.touchToken(token.id);
+    return { kind: 'token', user, grants: await this.store.listGrants(user.id), token };
   }
 
   private passwordKey(username: string, password: string): string {
@@ -129,16 +129,16 @@ export class Authenticator {
   }
 
   /** The user, when this exact password was verified for them within VERIFIED_TTL_MS. */
-  private recentlyVerified(username: string, password: string): Principal | null {
+  private async recentlyVerified(username: string, password: string): Promise<Principal | null> {
     const hit = this.verified.get(this.passwordKey(username, password));
     if (!hit || hit.until <= Date.now()) return null;
-    const user = this.store.getUserByName(username);
+    const user = await this.store.getUserByName(username);
     if (!user || hit.userId !== user.id || hit.hash !== user.passwordHash) return null;
-    return { kind: 'user', user, grants: this.store.listGrants(user.id) };
+    return { kind: 'user', user, grants: await this.store.listGrants(user.id) };
   }
 
   private async byPassword(username: string, password: string): Promise<Principal | null> {
-    const user = this.store.getUserByName(username);
+    const user = await this.store.getUserByName(username);
     if (!user) {
       // Spend the same time as a real check so response times do not reveal user names.
       await verifyPassword(password, DUMMY_HASH);
@@ -147,7 +147,7 @@ export class Authenticator {
     if (!(await verifyPassword(password, user.passwordHash))) return null;
     if (this.verified.size > 10_000) this.verified.clear();
     this.verified.set(this.passwordKey(username, password), { userId: user.id, hash: user.passwordHash, until: Date.now() + VERIFIED_TTL_MS });
-    return { kind: 'user', user, grants: this.store.listGrants(user.id) };
+    return { kind: 'user', user, grants: await this.store.listGrants(user.id) };
   }
 }
 

@@ -33,35 +33,35 @@ export class Sessions {
   }
 
   /** A new session for `user`: the secret goes into the cookie and is not kept. */
-  create(user: User, now = Date.now()): { secret: string; row: SessionRow } {
+  async create(user: User, now = Date.now()): Promise<{ secret: string; row: SessionRow }> {
     // Old sessions are dropped here rather than by a timer: sign-ins are rare and the table small.
-    this.store.deleteExpiredSessions(now, now - this.options.idleMs);
+    await this.store.deleteExpiredSessions(now, now - this.options.idleMs);
     const secret = randomBytes(32).toString('base64url');
     const row: SessionRow = {
       secretHash: hashSessionSecret(secret), userId: user.id, csrf: randomBytes(24).toString('base64url'),
       createdAt: now, lastSeenAt: now, expiresAt: now + this.options.maxAgeMs,
     };
-    this.store.createSession(row);
+    await this.store.createSession(row);
     return { secret, row };
   }
 
   /** The principal of a live session, or null (unknown, ended, or its user is gone). */
-  principal(secret: string, now = Date.now()): SessionPrincipal | null {
+  async principal(secret: string, now = Date.now()): Promise<SessionPrincipal | null> {
     if (!secret || secret.length > 100) return null;
     const hash = hashSessionSecret(secret);
-    const row = this.store.getSession(hash);
+    const row = await this.store.getSession(hash);
     if (!row) return null;
     if (row.expiresAt <= now || row.lastSeenAt + this.options.idleMs <= now) {
-      this.store.deleteSession(hash);
+      await this.store.deleteSession(hash);
       return null;
     }
-    const user = this.store.getUserById(row.userId);
+    const user = await this.store.getUserById(row.userId);
     if (!user) return null;
-    if (now - row.lastSeenAt >= TOUCH_EVERY_MS) this.store.touchSession(hash, now);
-    return { kind: 'session', user, grants: this.store.listGrants(user.id), session: row };
+    if (now - row.lastSeenAt >= TOUCH_EVERY_MS) await this.store.touchSession(hash, now);
+    return { kind: 'session', user, grants: await this.store.listGrants(user.id), session: row };
   }
 
-  end(secret: string): void {
-    if (secret) this.store.deleteSession(hashSessionSecret(secret));
+  async end(secret: string): Promise<void> {
+    if (secret) await this.store.deleteSession(hashSessionSecret(secret));
   }
 }

@@ -25,7 +25,7 @@ export interface ContentFetchSpec {
   /** How to record the verified file. */
   plan(staged: StagedBlob): IngestPlan;
   /** The file if it is stored already (checked again here, after any waiting the caller did). */
-  existing?(): FileRow | undefined;
+  existing?(): FileRow | undefined | Promise<FileRow | undefined>;
   /** Remember an upstream "not found" this long, so repeated misses do not reach the upstream. */
   negativeTtlMs?: number;
 }
@@ -58,8 +58,11 @@ export class ContentCache {
     const key = `${spec.repo.id}\0${spec.path}`;
     const pending = this.inflight.get(key);
     if (pending) return { kind: 'stored', file: await pending };
-    const stored = spec.existing?.();
+    const stored = await spec.existing?.();
     if (stored) return { kind: 'stored', file: stored };
+    // A fetch begun while that read ran is joined: no await from this look to `inflight.set`.
+    const begun = this.inflight.get(key);
+    if (begun) return { kind: 'stored', file: await begun };
     const missedAt = this.misses.get(key);
     if (missedAt !== undefined && Date.now() - missedAt < (spec.negativeTtlMs ?? 0)) throw notFound(`upstream has no ${spec.path}`);
 

@@ -28,6 +28,11 @@ export class MetadataCache {
   // another process rewrites is forgotten through the change feed (Wharf calls forget).
   private readonly memo = new Map<string, CachedUpstreamEntry>();
   private memoBytes = 0;
+  /**
+   * Counts entries dropped from memory. A database read or write remembers its entry only if
+   * nothing was dropped while it ran: the drop may stand for a newer write than the one it saw.
+   */
+  private drops = 0;
   private static readonly MEMO_MAX_BYTES = 64 * 1024 * 1024;
 
   constructor(cache: ProxyCacheStore) {
@@ -36,6 +41,7 @@ export class MetadataCache {
 
   /** Drop a remembered entry another writer changed (`key` undefined: all of them). */
   dropMemo(repoId: number, key?: string): void {
+    this.drops++;
     if (key === undefined) {
       this.memo.clear();
       this.memoBytes = 0;
@@ -48,12 +54,16 @@ export class MetadataCache {
     this.memoBytes -= old.body?.length ?? 0;
   }
 
-  private read(repo: Repository, key: string): CachedUpstreamEntry | undefined {
+  private async read(repo: Repository, key: string): Promise<CachedUpstreamEntry | undefined> {
     const k = `${repo.id}\0${key}`;
     const hit = this.memo.get(k);
     if (hit) return hit;
-    const e = this.cache.get(repo.id, key);
-    if (e) this.remember(k, e);
+    const drops = this.drops;
+    const e = await this.cache.get(repo.id, key);
+    // A refresh that finished while this read ran left a newer entry.
+    const newer = this.memo.get(k);
+    if (newer) return newer;
+    if (e && drops === this.drops) this.remember(k, e);
     return e;
   }
 
@@ -71,9 +81,10 @@ export class MetadataCache {
     }
   }
 
-  private write(repo: Repository, e: CachedUpstreamEntry): void {
-    this.cache.put(repo.id, e);
-    this.remember(`${repo.id}\0${e.key}`, e);
+  private async write(repo: Repository, e: CachedUpstreamEntry): Promise<void> {
+    const drops = this.drops;
+    await this.cache.put(repo.id, e);
+    if (drops === this.drops) this.remember(`${repo.id}\0${e.key}`, e);
   }
 
   /**
@@ -81,14 +92,14 @@ export class MetadataCache {
    * previous good entry (for conditional requests) and throws when the upstream fails or answers
    * something that is not a valid document of its kind (which is then never stored).
    */
-  get(repo: Repository, key: string, opts: ProxyOptions, fetcher: (prev: CachedUpstreamEntry | undefined) => Promise<FetchOutcome>): Promise<MetadataResult> {
-    const prev = this.read(repo, key);
+  async get(repo: Repository, key: string, opts: ProxyOptions, fetcher: (prev: CachedUpstreamEntry | undefined) => Promise<FetchOutcome>): Promise<MetadataResult> {
+    const prev = await this.read(repo, key);
     const now = Date.now();
     if (prev) {
       const ttl = (prev.status === 200 ? opts.metadataTtl : opts.negativeTtl) * 1000;
-      if (now - prev.fetchedAt < ttl) return Promise.resolve({ entry: prev.status === 200 ? prev : null, stale: false, freshUntil: prev.fetchedAt + ttl });
+      if (now - prev.fetchedAt < ttl) return { entry: prev.status === 200 ? prev : null, stale: false, freshUntil: prev.fetchedAt + ttl };
     }
-    if (opts.offline) return Promise.resolve({ entry: prev?.status === 200 ? prev : null, stale: prev !== undefined, freshUntil: 0 });
+    if (opts.offline) return { entry: prev?.status === 200 ? prev : null, stale: prev !== undefined, freshUntil: 0 };
     const flightKey = `${repo.id}\0${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
@@ -110,24 +121,26 @@ export class MetadataCache {
     }
     const now = Date.now();
     if (outcome.status === 304 && good) {
-      this.cache.touch(repo.id, key, now);
+      const drops = this.drops;
+      await this.cache.touch(repo.id, key, now);
       const entry = { ...good, fetchedAt: now };
-      this.remember(`${repo.id}\0${key}`, entry);
+      if (drops === this.drops) this.remember(`${repo.id}\0${key}`, entry);
       return { entry, stale: false, freshUntil: now + opts.metadataTtl * 1000 };
     }
     if (outcome.status === 200) {
       const entry: CachedUpstreamEntry = { key, status: 200, contentType: outcome.contentType, body: outcome.body, etag: outcome.etag, lastModified: outcome.lastModified, fetchedAt: now };
-      this.write(repo, entry);
+      await this.write(repo, entry);
       return { entry, stale: false, freshUntil: now + opts.metadataTtl * 1000 };
     }
     // 404, or a 304 we cannot use: remember the miss.
-    this.write(repo, { key, status: 404, contentType: null, body: null, etag: null, lastModified: null, fetchedAt: now });
+    await this.write(repo, { key, status: 404, contentType: null, body: null, etag: null, lastModified: null, fetchedAt: now });
     return { entry: null, stale: false, freshUntil: now + opts.negativeTtl * 1000 };
   }
 
   /** Forget an entry (e.g. when a mirror sync prunes a project). */
-  forget(repo: Repository, key: string): void {
-    this.cache.delete(repo.id, key);
+  async forget(repo: Repository, key: string): Promise<void> {
+    await this.cache.delete(repo.id, key);
+    this.drops++;
     const k = `${repo.id}\0${key}`;
     this.memoBytes -= this.memo.get(k)?.body?.length ?? 0;
     this.memo.delete(k);

@@ -23,9 +23,15 @@ export interface Removal {
 async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite: string | null }[]): Promise<void> {
   const { store, repo } = ctx;
   const scopes = new Set<string>();
-  store.transaction(() => {
+  await store.transaction(async () => {
+    // The rows as they are now: they were read before, and another request may have changed
+    // them since (a suite added by an upload, the file replaced or deleted).
+    const current = new Map<number, FileRow | undefined>();
+    for (const { file } of files) if (!current.has(file.id)) current.set(file.id, await store.getFileById(file.id));
     const suitesLeft = new Map<number, { file: FileRow; suites: string[] }>();
-    for (const { file, suite } of files) {
+    for (const { file: read, suite } of files) {
+      const file = current.get(read.id);
+      if (!file || file.path !== read.path || file.sha256 !== read.sha256) continue;
       const cur = suitesLeft.get(file.id) ?? { file, suites: (file.meta.suites as string[] | undefined) ?? [] };
       for (const s of suite === null ? cur.suites : [suite]) scopes.add(suiteScope(s));
       cur.suites = suite === null ? [] : cur.suites.filter((s) => s !== suite);
@@ -33,24 +39,28 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
     }
     for (const { file, suites } of suitesLeft.values()) {
       if (suites.length > 0) {
-        store.updateFileMeta(file.id, { ...file.meta, suites });
+        await store.updateFileMeta(file.id, { ...file.meta, suites });
         continue;
       }
-      store.deleteFile(file.id);
+      await store.deleteFile(file.id);
       if (file.versionId === null) continue;
-      const version = store.getVersionById(file.versionId);
-      if (!version || store.listFilesOfVersion(version.id).length > 0) continue;
-      store.deleteVersion(version.id);
-      if (store.listVersionNames(version.packageId).length === 0) store.deletePackage(version.packageId);
+      const version = await store.getVersionById(file.versionId);
+      if (!version || (await store.listFilesOfVersion(version.id)).length > 0) continue;
+      await store.deleteVersion(version.id);
+      if ((await store.listVersionNames(version.packageId)).length === 0) await store.deletePackage(version.packageId);
     }
-    for (const s of scopes) store.markDirty(repo.id, s);
+    for (const s of scopes) await store.markDirty(repo.id, s);
   });
   await ctx.services.publish(repo, [...scopes]);
 }
 
-function debFiles(ctx: RepoContext, packageName?: string): { file: FileRow; name: string; version: string }[] {
-  const packages = packageName === undefined ? ctx.store.listPackages(ctx.repo.id) : [ctx.store.getPackage(ctx.repo.id, packageName)].filter((p) => p !== undefined);
-  return packages.flatMap((p) => ctx.store.listFilesOfPackage(p.id).filter((f) => f.meta.kind === 'deb').map((f) => ({ file: f as FileRow, name: p.name, version: f.version ?? '' })));
+async function debFiles(ctx: RepoContext, packageName?: string): Promise<{ file: FileRow; name: string; version: string }[]> {
+  const packages = packageName === undefined ? await ctx.store.listPackages(ctx.repo.id) : [await ctx.store.getPackage(ctx.repo.id, packageName)].filter((p) => p !== undefined);
+  const out: { file: FileRow; name: string; version: string }[] = [];
+  for (const p of packages) {
+    for (const f of await ctx.store.listFilesOfPackage(p.id)) if (f.meta.kind === 'deb') out.push({ file: f, name: p.name, version: f.version ?? '' });
+  }
+  return out;
 }
 
 /** `clean`: keep the newest `keep` versions per package, suite, component and architecture. */
@@ -60,10 +70,10 @@ export async function clean(ctx: RepoContext, args: Record<string, unknown>) {
   const dryRun = args.dryRun === true || args.dry_run === true;
   const onlySuite = args.suite === undefined ? undefined : String(args.suite);
   const onlyPackage = args.package === undefined ? undefined : String(args.package);
-  if (onlySuite !== undefined && !knownSuites(ctx).includes(onlySuite)) throw notFound(`no suite ${onlySuite} in ${ctx.repo.name}`);
+  if (onlySuite !== undefined && !(await knownSuites(ctx)).includes(onlySuite)) throw notFound(`no suite ${onlySuite} in ${ctx.repo.name}`);
 
   const groups = new Map<string, { file: FileRow; name: string; version: string; suite: string }[]>();
-  for (const f of debFiles(ctx, onlyPackage)) {
+  for (const f of await debFiles(ctx, onlyPackage)) {
     for (const suite of (f.file.meta.suites as string[] | undefined) ?? []) {
       if (onlySuite !== undefined && suite !== onlySuite) continue;
       const key = [suite, f.file.meta.component, f.name, f.file.meta.architecture].join('\0');
@@ -104,7 +114,7 @@ export async function remove(ctx: RepoContext, args: Record<string, unknown>) {
   if (!name || !version) throw badRequest('give "package" and "version" (and optionally "suite", "architecture")');
   const suite = args.suite === undefined ? null : String(args.suite);
   const arch = args.architecture === undefined ? undefined : String(args.architecture);
-  const files = debFiles(ctx, name).filter((f) => f.version === version && (arch === undefined || f.file.meta.architecture === arch)
+  const files = (await debFiles(ctx, name)).filter((f) => f.version === version && (arch === undefined || f.file.meta.architecture === arch)
     && (suite === null || ((f.file.meta.suites as string[] | undefined) ?? []).includes(suite)));
   if (files.length === 0) throw notFound(`no version ${version} of ${name}${suite ? ` in suite ${suite}` : ''} in ${ctx.repo.name}`);
   await removeFromSuites(ctx, files.map((f) => ({ file: f.file, suite })));

@@ -105,8 +105,8 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
     contents: info.files ?? [],
   };
   const description = info.fields.get('Description')?.split('\n')[0].trim();
-  const current = ctx.store.getPackage(ctx.repo.id, info.name);
-  const newest = !current || ctx.store.listVersionNames(current.id).every((v) => compareDebVersions(info.version, v) >= 0);
+  const current = await ctx.store.getPackage(ctx.repo.id, info.name);
+  const newest = !current || (await ctx.store.listVersionNames(current.id)).every((v) => compareDebVersions(info.version, v) >= 0);
   return {
     package: {
       name: info.name,

@@ -39,9 +39,9 @@ function fieldsOf(stanza: ControlStanza | null): [string, string | string[]][] {
   return out;
 }
 
-export function aptPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView {
-  const byVersion = new Map<string, FileWithVersion[]>(ctx.store.listVersionNames(pkg.id).map((v) => [v, []]));
-  for (const f of ctx.store.listFilesOfPackage(pkg.id)) if (f.version !== null) byVersion.get(f.version)?.push(f);
+export async function aptPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): Promise<PackageView> {
+  const byVersion = new Map<string, FileWithVersion[]>((await ctx.store.listVersionNames(pkg.id)).map((v) => [v, []]));
+  for (const f of await ctx.store.listFilesOfPackage(pkg.id)) if (f.version !== null) byVersion.get(f.version)?.push(f);
   const versions = [...byVersion.keys()].sort((a, b) => compareDebVersions(b, a));
   let newestStanza: ControlStanza | null = null;
   const view: PackageViewVersion[] = versions.map((version, i) => {

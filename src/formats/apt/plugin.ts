@@ -31,24 +31,24 @@ export const aptFormat: FormatPlugin = {
     if (!scope.startsWith(SUITE_SCOPE_PREFIX)) return [];
     const suite = scope.slice(SUITE_SCOPE_PREFIX.length);
     const docs = await buildSuite(ctx, suite);
-    if (docs.length === 0) dropSuiteContent(ctx, suite);
+    if (docs.length === 0) await dropSuiteContent(ctx, suite);
     return docs;
   },
   // The core asks this when it deletes files. A deleted file's suites may be gone by the time
   // this is asked, so every suite is rebuilt (unchanged indexes cost no compression).
-  scopesForPackage: (ctx) => {
+  scopesForPackage: async (ctx) => {
     if (ctx.repo.kind !== 'hosted') return [];
     return allSuiteScopes(ctx);
   },
   async onCreate(ctx) {
     if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.keys.signingKeys(ctx.repo);
-    const scopes = allSuiteScopes(ctx);
+    const scopes = await allSuiteScopes(ctx);
     if (scopes.length) await ctx.services.publish(ctx.repo, scopes);
   },
-  signedScopes: (ctx) => (ctx.repo.kind === 'hosted' ? allSuiteScopes(ctx) : []),
+  signedScopes: async (ctx) => (ctx.repo.kind === 'hosted' ? allSuiteScopes(ctx) : []),
   actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },
-  setupGuide: (ctx, site) => aptSetup(ctx.repo, site, aptSetupFacts(ctx)),
+  setupGuide: async (ctx, site) => aptSetup(ctx.repo, site, await aptSetupFacts(ctx)),
   packageView: aptPackageView,
 };
 

@@ -52,14 +52,61 @@ async function inflate(body: Uint8Array): Promise<Buffer> {
  */
 class RepoHashes {
   readonly map = new Map<string, string>();
-  loaded: Promise<void> = Promise.resolve();
+  private loaded = false;
+  private loading: Promise<void> | null = null;
   /** Cached indexes (proxy cache keys, file paths) changed since they were last read. */
   readonly unread = new Set<string>();
+  /** The read of noted indexes under way: a pool request that misses waits for it, since it may list the file. */
+  private reading: Promise<void> | null = null;
 
   applyChanges(changes: RepoChange[]): void {
     for (const c of changes) {
       if ((c.kind === 'proxy' && isPackagesPath(c.subject)) || (c.kind === 'file' && c.subject.startsWith('dists/'))) this.unread.add(`${c.kind}:${c.subject}`);
     }
+  }
+
+  /**
+   * Every cached Packages file, read once (concurrent callers share the read; one that failed
+   * is tried again by the next caller). An index cached while it runs is noted by the feed
+   * (applyChanges) and read at the next miss.
+   */
+  async ensureLoaded(ctx: RepoContext): Promise<void> {
+    if (this.loaded) return;
+    this.loading ??= (async () => {
+      try {
+        for (const key of await new ProxyCacheStore(ctx.store.sql).keys(ctx.repo.id, 'dists/')) if (isPackagesPath(key)) await addCachedIndex(ctx, this.map, key);
+        for (const f of await ctx.store.listFilesByPrefix(ctx.repo.id, 'dists/')) await addStoredIndex(ctx, this.map, f.path);
+        this.loaded = true;
+      } finally {
+        this.loading = null;
+      }
+    })();
+    await this.loading;
+  }
+
+  /** Read the indexes noted since the last read (one read at a time; the map only grows). */
+  async readUnread(ctx: RepoContext): Promise<void> {
+    while (this.reading) await this.reading;
+    if (this.unread.size === 0) return;
+    const unread = [...this.unread];
+    this.unread.clear();
+    const run = (async () => {
+      try {
+        for (const u of unread) {
+          if (u.startsWith('proxy:')) await addCachedIndex(ctx, this.map, u.slice('proxy:'.length));
+          else await addStoredIndex(ctx, this.map, u.slice('file:'.length));
+        }
+      } catch (err) {
+        // Not read (the database failed): noted again for the next miss.
+        for (const u of unread) this.unread.add(u);
+        throw err;
+      }
+    })();
+    const reading = run.finally(() => {
+      if (this.reading === reading) this.reading = null;
+    });
+    this.reading = reading.catch(() => {});
+    await reading;
   }
 }
 
@@ -70,41 +117,28 @@ async function addIndex(map: Map<string, string>, body: Uint8Array): Promise<num
 }
 
 async function addCachedIndex(ctx: RepoContext, map: Map<string, string>, key: string): Promise<void> {
-  const e = new ProxyCacheStore(ctx.store.db).get(ctx.repo.id, key);
+  const e = await new ProxyCacheStore(ctx.store.sql).get(ctx.repo.id, key);
   if (e?.status === 200 && e.body) await addIndex(map, e.body).catch((err) => ctx.log.warn({ repo: ctx.repo.name, key, err: (err as Error).message }, 'unreadable cached index'));
 }
 
 async function addStoredIndex(ctx: RepoContext, map: Map<string, string>, path: string): Promise<void> {
-  const f = ctx.store.getFileByPath(ctx.repo.id, path);
+  const f = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (f?.meta.index !== 'packages') return;
   await addIndex(map, await collect(ctx.blobs.open(f.sha256), MAX_INDEX_BYTES))
     .catch((err) => ctx.log.warn({ repo: ctx.repo.name, path: f.path, err: (err as Error).message }, 'unreadable cached index'));
 }
 
 /** Every cached Packages file, read once; later fetches add to the map as they come. */
-function repoHashes(ctx: RepoContext): RepoHashes {
-  return ctx.state.get('apt:proxy-hashes', () => {
-    const h = new RepoHashes();
-    h.loaded = (async () => {
-      for (const key of new ProxyCacheStore(ctx.store.db).keys(ctx.repo.id, 'dists/')) if (isPackagesPath(key)) await addCachedIndex(ctx, h.map, key);
-      for (const f of ctx.store.listFilesByPrefix(ctx.repo.id, 'dists/')) await addStoredIndex(ctx, h.map, f.path);
-    })();
-    return h;
-  });
+async function repoHashes(ctx: RepoContext): Promise<RepoHashes> {
+  const h = await ctx.state.get('apt:proxy-hashes', () => new RepoHashes());
+  await h.ensureLoaded(ctx);
+  return h;
 }
 
 /** The SHA256 a cached Packages index promises for a pool file, if any lists it. */
 async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string | undefined> {
-  const h = repoHashes(ctx);
-  await h.loaded;
-  if (!h.map.has(path) && h.unread.size) {
-    const unread = [...h.unread];
-    h.unread.clear();
-    for (const u of unread) {
-      if (u.startsWith('proxy:')) await addCachedIndex(ctx, h.map, u.slice('proxy:'.length));
-      else await addStoredIndex(ctx, h.map, u.slice('file:'.length));
-    }
-  }
+  const h = await repoHashes(ctx);
+  if (!h.map.has(path)) await h.readUnread(ctx);
   return h.map.get(path);
 }
 
@@ -126,8 +160,7 @@ async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
       } catch (err) {
         throw new UpstreamUnavailable(`upstream sent an unreadable ${key}: ${(err as Error).message}`);
       }
-      const h = repoHashes(ctx);
-      await h.loaded;
+      const h = await repoHashes(ctx);
       for (const [p, s] of map) h.map.set(p, s);
     }
     return out;
@@ -158,7 +191,7 @@ async function fileDigest(path: string, algorithm: string): Promise<string> {
 async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, path: string, segments: string[], algorithm: string, hex: string) {
   const opts = proxyOptionsOf(ctx.repo.options);
   const filename = `${algorithm}-${hex}`;
-  const stored = ctx.store.getFileByPath(ctx.repo.id, path);
+  const stored = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (stored) return sendProxied(req, reply, ctx.repo, ctx.blobs, { kind: 'stored', file: stored }, filename);
   if (opts.offline) throw notFound(`${path} is not cached and ${ctx.repo.name} is offline`);
   let packagesEntries: Map<string, string> | null = null;
@@ -186,13 +219,13 @@ async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
     negativeTtlMs: opts.negativeTtl * 1000,
   });
   if (result.kind === 'streaming') {
-    // Pool hashes count only once the index is verified and stored.
+    // Pool hashes count only once the index is verified and stored. Not waited for: the
+    // client is being answered; the stored index is read at a miss anyway (applyChanges).
     void result.done.then(async () => {
       if (!packagesEntries) return;
-      const h = repoHashes(ctx);
-      await h.loaded;
+      const h = await repoHashes(ctx);
       for (const [p, s] of packagesEntries as Map<string, string>) h.map.set(p, s);
-    }, () => {});
+    }).catch(() => {});
   }
   return sendProxied(req, reply, ctx.repo, ctx.blobs, result, filename);
 }
@@ -221,7 +254,7 @@ export async function proxyPool(req: FastifyRequest, reply: FastifyReply, ctx: R
   const segments = ['pool', ...safeSegments(rest)];
   const path = segments.join('/');
   const filename = segments[segments.length - 1];
-  const stored = ctx.store.getFileByPath(ctx.repo.id, path);
+  const stored = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (stored) return sendProxied(req, reply, ctx.repo, ctx.blobs, { kind: 'stored', file: stored }, filename);
   const opts = proxyOptionsOf(ctx.repo.options);
   if (opts.offline) throw notFound(`${path} is not cached and ${ctx.repo.name} is offline`);

@@ -48,22 +48,22 @@ async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext
   const suite = slash < 0 ? rest : rest.slice(0, slash);
   const rel = slash < 0 ? '' : rest.slice(slash + 1);
   if (!isValidSuite(suite) || rel === '') throw notFound();
-  let state = ctx.services.getIndex(ctx.repo, stateKey(suite));
+  let state = await ctx.services.getIndex(ctx.repo, stateKey(suite));
   if (!state && aptOptions(ctx.repo.options).suites[suite]) {
     // A suite added by configuration is published when first asked for.
     await ctx.services.publish(ctx.repo, [suiteScope(suite)]);
-    state = ctx.services.getIndex(ctx.repo, stateKey(suite));
+    state = await ctx.services.getIndex(ctx.repo, stateKey(suite));
   }
   if (!state) throw notFound(`no suite ${suite} in ${ctx.repo.name}`);
   if (SIGNED.has(rel)) {
-    const row = ctx.services.getIndex(ctx.repo, `dists/${suite}/${rel}`);
+    const row = await ctx.services.getIndex(ctx.repo, `dists/${suite}/${rel}`);
     if (!row) throw notFound();
     return sendIndex(req, reply, ctx.repo, row);
   }
   const file = lookupFor(ctx, state).get(rel);
   if (!file) throw notFound(`no ${rel} in suite ${suite}`);
   // Stored index files never change under their key, so the database is read directly.
-  const stored = ctx.store.getIndex(ctx.repo.id, file.content);
+  const stored = await ctx.store.getIndex(ctx.repo.id, file.content);
   if (!stored) throw notFound(`no ${rel} in suite ${suite}`);
   const row: IndexRow = file.gunzip
     ? { ...stored, key: `dists/${suite}/${rel}`, body: gunzipSync(stored.body), gzip: null, contentType: file.contentType, etag: `"${file.sha256.slice(0, 27)}"` }
@@ -74,7 +74,7 @@ async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext
 async function pool(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   if (ctx.repo.kind === 'proxy') return proxyPool(req, reply, ctx);
   const path = `pool/${ctx.params['*'] ?? ''}`;
-  const file = ctx.store.getFileByPath(ctx.repo.id, path);
+  const file = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${path}`);
   return sendFile(req, reply, ctx.repo, ctx.blobs, file, { contentType: 'application/vnd.debian.binary-package', immutable: true });
 }

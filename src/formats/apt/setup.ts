@@ -24,14 +24,14 @@ export function releaseComponents(release: string): string[] {
   return m ? m[1].split(/\s+/).filter(Boolean) : [];
 }
 
-export function aptSetupFacts(ctx: RepoContext): AptSetupFacts {
+export async function aptSetupFacts(ctx: RepoContext): Promise<AptSetupFacts> {
   const opts = aptOptions(ctx.repo.options);
   const upload = { suite: opts.defaultSuite, component: opts.defaultComponent };
-  const suites = knownSuites(ctx).map((suite) => {
-    const row = ctx.services.getIndex(ctx.repo, `dists/${suite}/Release`);
+  const suites = await Promise.all((await knownSuites(ctx)).map(async (suite) => {
+    const row = await ctx.services.getIndex(ctx.repo, `dists/${suite}/Release`);
     const components = row ? releaseComponents(Buffer.from(row.body).toString('utf8')) : [];
     return { suite, components: components.length ? components : [opts.defaultComponent] };
-  });
+  }));
   // Nothing published yet: the suite the first upload creates.
   return { suites: suites.length ? suites : [{ suite: upload.suite, components: [upload.component] }], upload };
 }

@@ -55,8 +55,8 @@ function describe(data: Uint8Array, content: string, contentType: string): State
   return { size: data.length, md5: digest('md5', data), sha256: digest('sha256', data), sha512: digest('sha512', data), content, contentType };
 }
 
-export function readState(ctx: RepoContext, suite: string): SuiteState | undefined {
-  const row = ctx.services.getIndex(ctx.repo, stateKey(suite));
+export async function readState(ctx: RepoContext, suite: string): Promise<SuiteState | undefined> {
+  const row = await ctx.services.getIndex(ctx.repo, stateKey(suite));
   return row ? parseState(row.body) : undefined;
 }
 
@@ -65,17 +65,15 @@ export function parseState(body: Uint8Array): SuiteState {
 }
 
 /** Every suite this repository has: published ones and configured ones. */
-export function knownSuites(ctx: RepoContext): string[] {
-  const published = ctx.store.listIndexScopes(ctx.repo.id, SUITE_SCOPE_PREFIX).map((s) => s.slice(SUITE_SCOPE_PREFIX.length));
+export async function knownSuites(ctx: RepoContext): Promise<string[]> {
+  const published = (await ctx.store.listIndexScopes(ctx.repo.id, SUITE_SCOPE_PREFIX)).map((s) => s.slice(SUITE_SCOPE_PREFIX.length));
   return [...new Set([...published, ...Object.keys(aptOptions(ctx.repo.options).suites)])].sort();
 }
 
-export const allSuiteScopes = (ctx: RepoContext) => knownSuites(ctx).map(suiteScope);
+export const allSuiteScopes = async (ctx: RepoContext) => (await knownSuites(ctx)).map(suiteScope);
 
-function listEntries(ctx: RepoContext, suite: string): Entry[] {
-  const out: Entry[] = [];
-  for (const e of repoDebs(ctx)) if (e.suites.includes(suite)) out.push(e);
-  return out;
+async function listEntries(ctx: RepoContext, suite: string): Promise<Entry[]> {
+  return (await repoDebs(ctx)).filter((e) => e.suites.includes(suite));
 }
 
 /** Packages order: name, then dpkg version order, then pool path (dpkg-scanpackages and apt-ftparchive agree). */
@@ -110,8 +108,8 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
   const { repo, store } = ctx;
   const opts: AptOptions = aptOptions(repo.options);
   const settings = opts.suites[suite] ?? {};
-  const previous = readState(ctx, suite);
-  const entries = listEntries(ctx, suite);
+  const previous = await readState(ctx, suite);
+  const entries = await listEntries(ctx, suite);
   if (entries.length === 0 && !opts.suites[suite] && !previous) return [];
 
   const components = [...new Set([...entries.map((e) => e.component), ...(settings.components ?? [])])].sort();
@@ -135,6 +133,7 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
     if (!blobs.has(f.content)) blobs.set(f.content, { data: () => Buffer.concat(e.parts), contentType });
     return f;
   };
+  const memory = await ctx.state.get('apt:chunks', () => new ChunkMemory());
   const origin = settings.origin ?? opts.origin ?? repo.name;
   const label = settings.label ?? opts.label ?? repo.name;
   for (const component of components) {
@@ -145,7 +144,6 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
       const chunks = chunksOf(listed);
       const dir = `${component}/binary-${arch}`;
       const stream = `${suite}/${dir}`;
-      const memory = ctx.state.get('apt:chunks', () => new ChunkMemory());
       // xz runs in its own processes: start it, then gzip and hash here meanwhile.
       const xzDone = encodeChunks(memory, stream, 'xz', chunks);
       const gz = await encodeChunks(memory, stream, 'gzip', chunks);
@@ -173,15 +171,15 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
   const state: SuiteState = { suite, codename, generations: [{ at: now.toISOString(), files }, ...kept] };
 
   // Content first, in one transaction; the Release that names it is swapped in after.
-  const existing = new Set(store.listIndexScopes(repo.id, contentScopePrefix(suite)));
   const referenced = new Set(state.generations.flatMap((g) => Object.values(g.files).map((f) => contentScope(f.content))));
-  store.transaction(() => {
+  await store.transaction(async () => {
+    const existing = new Set(await store.listIndexScopes(repo.id, contentScopePrefix(suite)));
     for (const [key, b] of blobs) {
       if (existing.has(contentScope(key))) continue;
-      store.replaceScope(repo.id, contentScope(key), [{ key, contentType: b.contentType, body: b.data(), gzip: null, etag: etagOf(key.slice(key.lastIndexOf('/') + 1)) }]);
+      await store.replaceScope(repo.id, contentScope(key), [{ key, contentType: b.contentType, body: b.data(), gzip: null, etag: etagOf(key.slice(key.lastIndexOf('/') + 1)) }]);
     }
     // Generations past their grace period: nothing published names them any more.
-    for (const scope of existing) if (!referenced.has(scope)) store.replaceScope(repo.id, scope, []);
+    for (const scope of existing) if (!referenced.has(scope)) await store.replaceScope(repo.id, scope, []);
   });
 
   const release = buildRelease({
@@ -200,8 +198,8 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
 }
 
 /** Unpublishing a suite also drops its stored index files. */
-export function dropSuiteContent(ctx: RepoContext, suite: string): void {
-  ctx.store.transaction(() => {
-    for (const scope of ctx.store.listIndexScopes(ctx.repo.id, contentScopePrefix(suite))) ctx.store.replaceScope(ctx.repo.id, scope, []);
+export async function dropSuiteContent(ctx: RepoContext, suite: string): Promise<void> {
+  await ctx.store.transaction(async () => {
+    for (const scope of await ctx.store.listIndexScopes(ctx.repo.id, contentScopePrefix(suite))) await ctx.store.replaceScope(ctx.repo.id, scope, []);
   });
 }

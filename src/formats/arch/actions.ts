@@ -13,29 +13,29 @@ const newestFirst = <T extends { version: string }>(list: T[]) => [...list].sort
 
 /** Every package with its newest version, description, and where it is published. */
 async function list(ctx: RepoContext) {
-  const state = dbState(ctx);
+  const state = await dbState(ctx);
   const published = new Map<string, Set<string>>();
-  for (const arch of repoArchitectures(ctx)) {
-    for (const [name, file] of state.listed(ctx, arch)) {
+  for (const arch of await repoArchitectures(ctx)) {
+    for (const [name, file] of await state.listed(ctx, arch)) {
       let s = published.get(name);
       if (!s) published.set(name, (s = new Set()));
       s.add(`${file.version} (${arch})`);
     }
   }
-  return {
-    packages: ctx.store.listPackages(ctx.repo.id).map((pkg) => {
-      const versions = newestFirst(ctx.store.listVersions(pkg.id));
-      const files = versions.length ? ctx.store.listFilesOfVersion(versions[0].id) : [];
-      return {
-        name: pkg.name,
-        version: versions[0]?.version ?? null,
-        description: (versions[0]?.meta.description as string | null | undefined) ?? null,
-        versions: versions.map((v) => v.version),
-        architectures: [...new Set(files.filter((f) => f.meta.kind === 'package').map((f) => String(f.meta.arch)))],
-        published: [...(published.get(pkg.name) ?? [])],
-      };
-    }),
-  };
+  const packages = [];
+  for (const pkg of await ctx.store.listPackages(ctx.repo.id)) {
+    const versions = newestFirst(await ctx.store.listVersions(pkg.id));
+    const files = versions.length ? await ctx.store.listFilesOfVersion(versions[0].id) : [];
+    packages.push({
+      name: pkg.name,
+      version: versions[0]?.version ?? null,
+      description: (versions[0]?.meta.description as string | null | undefined) ?? null,
+      versions: versions.map((v) => v.version),
+      architectures: [...new Set(files.filter((f) => f.meta.kind === 'package').map((f) => String(f.meta.arch)))],
+      published: [...(published.get(pkg.name) ?? [])],
+    });
+  }
+  return { packages };
 }
 
 /** Delete all but the newest `keep` versions of every package (or of one). */
@@ -44,12 +44,12 @@ async function clean(ctx: RepoContext, args: Record<string, unknown>) {
   if (!Number.isInteger(keep) || keep < 1) throw badRequest('keep must be a whole number of 1 or more');
   const dryRun = args.dryRun === true;
   const only = args.package === undefined ? undefined : String(args.package);
-  const packages = only ? [ctx.store.getPackage(ctx.repo.id, only)].filter((p) => p !== undefined) : ctx.store.listPackages(ctx.repo.id);
+  const packages = only ? [await ctx.store.getPackage(ctx.repo.id, only)].filter((p) => p !== undefined) : await ctx.store.listPackages(ctx.repo.id);
   if (only && packages.length === 0) throw notFound(`no package ${only} in ${ctx.repo.name}`);
   const removed: { package: string; version: string; files: string[]; bytes: number }[] = [];
   for (const pkg of packages) {
-    for (const v of newestFirst(ctx.store.listVersions(pkg.id)).slice(keep)) {
-      const files = ctx.store.listFilesOfVersion(v.id);
+    for (const v of newestFirst(await ctx.store.listVersions(pkg.id)).slice(keep)) {
+      const files = await ctx.store.listFilesOfVersion(v.id);
       removed.push({ package: pkg.name, version: v.version, files: files.filter((f) => f.meta.kind === 'package').map((f) => f.path), bytes: files.reduce((n, f) => n + f.size, 0) });
       if (!dryRun) await ctx.services.deleteVersion(ctx.repo, pkg.name, v.version);
     }
@@ -61,16 +61,19 @@ async function clean(ctx: RepoContext, args: Record<string, unknown>) {
 async function add(ctx: RepoContext, args: Record<string, unknown>) {
   const filename = String(args.filename ?? '');
   const arch = archOfFilename(filename);
-  const file = arch ? ctx.store.getFileByPath(ctx.repo.id, packagePath(arch, filename)) : undefined;
+  const file = arch ? await ctx.store.getFileByPath(ctx.repo.id, packagePath(arch, filename)) : undefined;
   if (!file || file.meta.kind !== 'package') throw notFound(`no package file ${filename} in ${ctx.repo.name}`);
   const name = String(file.meta.pkgname);
-  const scopes = (arch === 'any' ? repoArchitectures(ctx) : [arch!]).flatMap(scopesOfArch);
+  const scopes = (arch === 'any' ? await repoArchitectures(ctx) : [arch!]).flatMap(scopesOfArch);
   if (file.meta.held === true) {
     // With its scopes marked dirty in one transaction: a crash before the publish below
-    // leaves them to be rebuilt at the next start.
-    ctx.store.transaction(() => {
-      ctx.store.updateFileMeta(file.id, { ...file.meta, held: false });
-      for (const s of scopes) ctx.store.markDirty(ctx.repo.id, s);
+    // leaves them to be rebuilt at the next start. The row is read again in it: an upload
+    // may have replaced the file since it was read above, and its meta is not overwritten.
+    await ctx.store.transaction(async () => {
+      const cur = await ctx.store.getFileByPath(ctx.repo.id, file.path);
+      if (cur?.meta.kind !== 'package' || cur.meta.held !== true) return;
+      await ctx.store.updateFileMeta(cur.id, { ...cur.meta, held: false });
+      for (const s of scopes) await ctx.store.markDirty(ctx.repo.id, s);
     });
   }
   await ctx.services.publish(ctx.repo, scopes);

@@ -7,23 +7,28 @@ import { archOptions } from './options.ts';
 
 const settingKey = (repo: Repository) => `arch:repo:${repo.id}:${repo.createdAt}:architectures`;
 
-function seen(store: Store, repo: Repository): string[] {
-  const raw = store.getSetting(settingKey(repo));
+async function seen(store: Store, repo: Repository): Promise<string[]> {
+  const raw = await store.getSetting(settingKey(repo));
   return raw ? (JSON.parse(raw) as string[]) : [];
 }
 
-export function repoArchitectures(ctx: Pick<RepoContext, 'repo' | 'store'>): string[] {
-  return [...new Set([...archOptions(ctx.repo).architectures, ...seen(ctx.store, ctx.repo)])].sort();
+export async function repoArchitectures(ctx: Pick<RepoContext, 'repo' | 'store'>): Promise<string[]> {
+  return [...new Set([...archOptions(ctx.repo).architectures, ...await seen(ctx.store, ctx.repo)])].sort();
 }
 
 /** Remember an architecture a package was uploaded for (`any` is not one). */
-export function rememberArchitecture(ctx: Pick<RepoContext, 'repo' | 'store'>, arch: string): void {
+export async function rememberArchitecture(ctx: Pick<RepoContext, 'repo' | 'store'>, arch: string): Promise<void> {
   if (arch === 'any') return;
-  const list = seen(ctx.store, ctx.repo);
-  if (!list.includes(arch)) ctx.store.setSetting(settingKey(ctx.repo), JSON.stringify([...list, arch].sort()));
+  // Read and written in one transaction: two uploads for new architectures at once both count.
+  const list = await seen(ctx.store, ctx.repo);
+  if (list.includes(arch)) return;
+  await ctx.store.transaction(async () => {
+    const now = await seen(ctx.store, ctx.repo);
+    if (!now.includes(arch)) await ctx.store.setSetting(settingKey(ctx.repo), JSON.stringify([...now, arch].sort()));
+  });
 }
 
 /** The architectures whose dbs list a package of `arch`. */
-export function archesFor(ctx: Pick<RepoContext, 'repo' | 'store'>, arch: string): string[] {
+export async function archesFor(ctx: Pick<RepoContext, 'repo' | 'store'>, arch: string): Promise<string[]> {
   return arch === 'any' ? repoArchitectures(ctx) : [arch];
 }

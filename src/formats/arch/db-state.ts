@@ -3,9 +3,13 @@
 // rebuild of 10,000 entries. The database stays the source of truth: the state is loaded
 // from it on first use, and the core's change feed names every file that changed since
 // (whoever changed it), whose package names are read again before the next build.
+// Reads of the database are awaited, so other requests run meanwhile: every use of the state
+// (a build, a listing) runs under the state's own lock, reads the rows it needs first and
+// changes memory after; the feed only notes changed paths (and key changes), never a view.
 import { Readable } from 'node:stream';
 import type { RepoChange } from '../../core/change-feed.ts';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
+import { KeyedMutex } from '../../core/keyed-mutex.ts';
 import type { FileRow } from '../../core/model.ts';
 import { detachSign } from '../../core/signing.ts';
 import { collect } from '../../lib/compression.ts';
@@ -76,6 +80,10 @@ export class RepoDbState {
   private readonly changedPaths = new Set<string>();
   private readonly views = new Map<string, ArchView>();
   private optionsKey = '';
+  /** One build or listing at a time (the publisher already serialises builds; a listing may come any time). */
+  private readonly lock = new KeyedMutex();
+  /** Bumped when the signing keys change: a build under way then keeps its documents to itself. */
+  private keysGeneration = 0;
 
   constructor(opts: { reusePublished?: boolean } = {}) {
     this.reusePublished = opts.reusePublished ?? true;
@@ -86,7 +94,10 @@ export class RepoDbState {
     for (const c of changes) {
       if (c.kind === 'file') this.changedPaths.add(c.subject);
       // Documents signed with the old keys are not served again.
-      else if (c.kind === 'keys') for (const v of this.views.values()) v.docs = {};
+      else if (c.kind === 'keys') {
+        this.keysGeneration++;
+        for (const v of this.views.values()) v.docs = {};
+      }
     }
   }
 
@@ -114,29 +125,47 @@ export class RepoDbState {
     return out;
   }
 
-  private sync(ctx: RepoContext): void {
+  /** Bring the facts and views up to date with the database. Only under the lock. */
+  private async sync(ctx: RepoContext): Promise<void> {
     const names = new Set<string>();
     if (!this.loaded) {
+      // Read after the feed was applied: every change so far is in these rows. Paths noted
+      // while the read runs stay noted and are read again at the next sync.
+      this.changedPaths.clear();
+      const rows = await ctx.store.listFilesByPrefix(ctx.repo.id, '');
       this.facts.clear();
       this.pathNames.clear();
-      // Read after the feed was applied: every change so far is in these rows.
-      this.changedPaths.clear();
-      for (const [name, f] of this.readFacts(ctx.store.listFilesByPrefix(ctx.repo.id, ''))) this.facts.set(name, f);
+      for (const [name, f] of this.readFacts(rows)) this.facts.set(name, f);
       this.views.clear();
       this.loaded = true;
     } else if (this.changedPaths.size) {
-      // A changed path's package: the one it belonged to, and the one its row names now.
-      for (const path of this.changedPaths) {
-        const was = this.pathNames.get(path);
-        if (was !== undefined) names.add(was);
-        const row = ctx.store.getFileByPath(ctx.repo.id, path);
-        if (row && typeof row.meta.pkgname === 'string') names.add(row.meta.pkgname);
-        else this.pathNames.delete(path);
-      }
+      const paths = [...this.changedPaths];
       this.changedPaths.clear();
-      for (const name of names) {
-        const pkg = ctx.store.getPackage(ctx.repo.id, name);
-        const f = this.readFacts(pkg ? ctx.store.listFilesOfPackage(pkg.id) : []).get(name);
+      let fresh: { name: string; rows: FileRow[] }[];
+      try {
+        // A changed path's package: the one it belonged to, and the one its row names now.
+        const rows = await Promise.all(paths.map((path) => ctx.store.getFileByPath(ctx.repo.id, path)));
+        paths.forEach((path, i) => {
+          const was = this.pathNames.get(path);
+          if (was !== undefined) names.add(was);
+          const row = rows[i];
+          if (row && typeof row.meta.pkgname === 'string') names.add(row.meta.pkgname);
+        });
+        fresh = await Promise.all([...names].map(async (name) => {
+          const pkg = await ctx.store.getPackage(ctx.repo.id, name);
+          return { name, rows: pkg ? await ctx.store.listFilesOfPackage(pkg.id) : [] };
+        }));
+        paths.forEach((path, i) => {
+          const row = rows[i];
+          if (!row || typeof row.meta.pkgname !== 'string') this.pathNames.delete(path);
+        });
+      } catch (err) {
+        // Not read: noted again for the next sync.
+        for (const path of paths) this.changedPaths.add(path);
+        throw err;
+      }
+      for (const { name, rows } of fresh) {
+        const f = this.readFacts(rows).get(name);
         if (f) this.facts.set(name, f);
         else this.facts.delete(name);
       }
@@ -195,10 +224,12 @@ export class RepoDbState {
     return view;
   }
 
-  /** The packages one architecture's db lists now, by name. */
-  listed(ctx: RepoContext, arch: string): Map<string, PkgFile> {
-    this.sync(ctx);
-    return this.view(ctx, arch).chosen;
+  /** The packages one architecture's db lists now, by name (a copy: later syncs do not change it). */
+  listed(ctx: RepoContext, arch: string): Promise<Map<string, PkgFile>> {
+    return this.lock.run('state', async () => {
+      await this.sync(ctx);
+      return new Map(this.view(ctx, arch).chosen);
+    });
   }
 
   /**
@@ -208,8 +239,8 @@ export class RepoDbState {
    * and its `desc` is that package's (the desc names the package file by its SHA-256, and the
    * file list follows from the file).
    */
-  private seed(ctx: RepoContext, view: ArchView, arch: string, kind: DbKind): void {
-    const published = ctx.services.getIndex(ctx.repo, indexKey(arch, kind));
+  private async seed(ctx: RepoContext, view: ArchView, arch: string, kind: DbKind): Promise<void> {
+    const published = await ctx.services.getIndex(ctx.repo, indexKey(arch, kind));
     if (!published) return;
     const nameOfDir = new Map<string, string>();
     for (const [name, p] of view.chosen) nameOfDir.set(dbEntryName({ pkgname: p.pkgname, pkgver: p.version }), name);
@@ -235,14 +266,19 @@ export class RepoDbState {
   }
 
   /** The `.db` or `.files` of one architecture with its signature. */
-  async build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
-    this.sync(ctx);
+  build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
+    return this.lock.run('state', () => this.buildLocked(ctx, arch, kind));
+  }
+
+  private async buildLocked(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
+    await this.sync(ctx);
+    const keysGeneration = this.keysGeneration;
     const view = this.view(ctx, arch);
     const built = view.docs[kind];
     if (built) return built;
     if (!view.seeded[kind] && this.reusePublished) {
       view.seeded[kind] = true;
-      this.seed(ctx, view, arch, kind);
+      await this.seed(ctx, view, arch, kind);
     }
     const members: Buffer[] = [];
     for (const index of [...view.buckets.keys()].sort((a, b) => a - b)) {
@@ -274,13 +310,14 @@ export class RepoDbState {
       { key: indexKey(arch, kind), contentType: 'application/octet-stream', body },
       { key: indexKey(arch, kind, true), contentType: 'application/pgp-signature', body: sig },
     ];
-    view.docs[kind] = docs;
+    // Kept for the next build only when no key change arrived meanwhile (it cleared the docs).
+    if (this.keysGeneration === keysGeneration) view.docs[kind] = docs;
     return docs;
   }
 }
 
 async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {
-  const row = ctx.store.getFileByPath(ctx.repo.id, fileListPath(p.path));
+  const row = await ctx.store.getFileByPath(ctx.repo.id, fileListPath(p.path));
   if (!row) return '%FILES%\n';
   return (await collect(Readable.from(ctx.blobs.open(row.sha256)))).toString('utf8');
 }
@@ -288,6 +325,6 @@ async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {
 const newMember = (): BucketMember => ({ stale: new Set(), dirty: true });
 
 /** The db state of a repository, held by the core (ctx.state). */
-export function dbState(ctx: RepoContext): RepoDbState {
+export function dbState(ctx: RepoContext): Promise<RepoDbState> {
   return ctx.state.get('arch:db', () => new RepoDbState());
 }

@@ -32,7 +32,7 @@ async function checkSignature(ctx: RepoContext, open: () => Readable, sig: Uint8
   return valid ? fingerprint ?? null : null;
 }
 
-const scopesFor = (ctx: RepoContext, arch: string) => archesFor(ctx, arch).flatMap(scopesOfArch);
+const scopesFor = async (ctx: RepoContext, arch: string) => (await archesFor(ctx, arch)).flatMap(scopesOfArch);
 
 export async function planArchUpload(ctx: RepoContext, upload: UploadInput): Promise<IngestPlan> {
   checkFilename(upload.filename);
@@ -54,7 +54,7 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
   if (add !== undefined && add !== 'true' && add !== 'false') throw badRequest('add must be true or false');
 
   const path = packagePath(info.arch, filename);
-  const existing = ctx.store.getFileByPath(ctx.repo.id, path);
+  const existing = await ctx.store.getFileByPath(ctx.repo.id, path);
   const desc = buildDesc(info, { filename, csize: staged.size, md5: staged.md5, sha256: staged.sha256 });
   const files: PlannedFile[] = [{
     path, filename, blob: staged,
@@ -69,7 +69,7 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
     const signer = await checkSignature(ctx, () => createReadStream(staged.path), bytes, filename);
     signature = { bytes, meta: { ...sigMeta, source: 'upload', signer } };
   } else {
-    const sigRow = ctx.store.getFileByPath(ctx.repo.id, signaturePath(path));
+    const sigRow = await ctx.store.getFileByPath(ctx.repo.id, signaturePath(path));
     const unchanged = existing && existing.sha256 === staged.sha256 && sigRow;
     if (!unchanged && opts.signPackages && !opts.requireSignedUploads) {
       const bytes = await signStream(createReadStream(staged.path), await ctx.services.keys.signingKeys(ctx.repo));
@@ -84,15 +84,15 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
       // A signature the server makes is new bytes each time: for the same package stored by a
       // concurrent upload meanwhile, the stored signature stands (and this is a re-upload).
       ...(signature.meta.source === 'server'
-        ? { keepsStored: () => ctx.store.getFileByPath(ctx.repo.id, path)?.sha256 === staged.sha256 }
+        ? { keepsStored: async () => (await ctx.store.getFileByPath(ctx.repo.id, path))?.sha256 === staged.sha256 }
         : {}),
     });
   }
 
   // The package's description is the newest version's.
-  const current = ctx.store.getPackage(ctx.repo.id, info.pkgname);
-  const newest = !current || ctx.store.listVersionNames(current.id).every((v) => vercmp(info.pkgver, v) >= 0);
-  rememberArchitecture(ctx, info.arch);
+  const current = await ctx.store.getPackage(ctx.repo.id, info.pkgname);
+  const newest = !current || (await ctx.store.listVersionNames(current.id)).every((v) => vercmp(info.pkgver, v) >= 0);
+  await rememberArchitecture(ctx, info.arch);
   return {
     package: {
       name: info.pkgname, displayName: info.pkgname, version: info.pkgver,
@@ -103,7 +103,7 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
       ...(newest ? { packageMeta: { description: info.pkgdesc ?? null }, summary: info.pkgdesc ?? '' } : {}),
     },
     files,
-    scopes: scopesFor(ctx, info.arch),
+    scopes: await scopesFor(ctx, info.arch),
   };
 }
 
@@ -113,14 +113,14 @@ async function planSignature(ctx: RepoContext, upload: UploadInput): Promise<Ing
   const arch = archOfFilename(target);
   if (!arch) throw invalidPackage(`${filename} does not name a package signature (<pkgname>-<pkgver>-<arch>.pkg.tar.*.sig)`);
   const path = packagePath(arch, target);
-  const pkgFile = ctx.store.getFileByPath(ctx.repo.id, path);
+  const pkgFile = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (!pkgFile || pkgFile.meta.kind !== 'package' || pkgFile.versionId === null) {
     throw notFound(`no package ${target} in ${ctx.repo.name}: upload the package first, or both in one multipart POST`);
   }
   const sig = await readPackageSignature(await readFile(staged.path));
   const signer = await checkSignature(ctx, () => ctx.blobs.open(pkgFile.sha256), sig, target);
-  const version = ctx.store.getVersionById(pkgFile.versionId)!;
-  const pkg = ctx.store.getPackageById(version.packageId)!;
+  const version = (await ctx.store.getVersionById(pkgFile.versionId))!;
+  const pkg = (await ctx.store.getPackageById(version.packageId))!;
   const blob = await ctx.blobs.stageBuffer(sig);
   const sigPath = signaturePath(path);
   return {
@@ -131,6 +131,6 @@ async function planSignature(ctx: RepoContext, upload: UploadInput): Promise<Ing
       // core replaces it in the transaction that records this one (with the db marked dirty).
       replaces: (stored) => stored.meta.source === 'server',
     }],
-    scopes: scopesFor(ctx, String(pkgFile.meta.arch)),
+    scopes: await scopesFor(ctx, String(pkgFile.meta.arch)),
   };
 }

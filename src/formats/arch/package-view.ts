@@ -32,10 +32,10 @@ function fieldsOf(desc: Map<string, string[]> | null): [string, string | string[
   return out;
 }
 
-export function archPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView {
-  const byVersion = new Map<string, FileWithVersion[]>(ctx.store.listVersionNames(pkg.id).map((v) => [v, []]));
+export async function archPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): Promise<PackageView> {
+  const byVersion = new Map<string, FileWithVersion[]>((await ctx.store.listVersionNames(pkg.id)).map((v) => [v, []]));
   const signed = new Map<string, string>();
-  for (const f of ctx.store.listFilesOfPackage(pkg.id)) {
+  for (const f of await ctx.store.listFilesOfPackage(pkg.id)) {
     if (f.meta.kind === 'package' && f.version !== null) byVersion.get(f.version)?.push(f);
     if (f.meta.kind === 'signature' && typeof f.meta.of === 'string') signed.set(f.meta.of, f.meta.source === 'server' ? 'signed by the server' : 'signed');
   }

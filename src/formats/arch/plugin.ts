@@ -15,7 +15,7 @@ import { archRoutes } from './routes.ts';
 import { archSetup, archSetupFacts } from './setup.ts';
 import { archPackageView } from './package-view.ts';
 
-const allScopes = (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => repoArchitectures(ctx).flatMap(scopesOfArch);
+const allScopes = async (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => (await repoArchitectures(ctx)).flatMap(scopesOfArch);
 
 export const archFormat: FormatPlugin = {
   format: 'arch',
@@ -33,13 +33,13 @@ export const archFormat: FormatPlugin = {
     if (ctx.repo.kind !== 'hosted') return [];
     const m = /^(arch|files):(.+)$/.exec(scope);
     if (!m) return [];
-    return dbState(ctx).build(ctx, m[2], m[1] === 'arch' ? 'db' : 'files');
+    return (await dbState(ctx)).build(ctx, m[2], m[1] === 'arch' ? 'db' : 'files');
   },
   // pacman -Sy reads only the `.db`: an upload answers once its `.db` is published, and the
   // `.files` db follows a moment later, once per burst. A read of `.files` meanwhile
   // publishes it first (routes.ts), so no client is ever served one older than the upload.
   deferredScopes: (scope) => scope.startsWith('files:'),
-  scopesForPackage(ctx) {
+  async scopesForPackage(ctx) {
     if (ctx.repo.kind !== 'hosted') return [];
     return allScopes(ctx);
   },
@@ -53,9 +53,9 @@ export const archFormat: FormatPlugin = {
   },
   async onCreate(ctx) {
     if (ctx.repo.kind !== 'hosted') return;
-    await ctx.services.publish(ctx.repo, allScopes(ctx));
+    await ctx.services.publish(ctx.repo, await allScopes(ctx));
   },
-  signedScopes: (ctx) => (ctx.repo.kind === 'hosted' ? allScopes(ctx) : []),
+  signedScopes: async (ctx) => (ctx.repo.kind === 'hosted' ? allScopes(ctx) : []),
   actions: archActions,
   actionAccess: archActionAccess,
   setupGuide: async (ctx, site) => archSetup(ctx.repo, site, await archSetupFacts(ctx)),

@@ -91,14 +91,18 @@ function decodeOnce(ctx: RepoContext, entry: CachedUpstreamEntry): CachedPair {
 // The db files asked for per architecture, remembered so that package requests know which
 // cached dbs list their digests (also after a restart).
 const knownKey = (ctx: RepoContext) => `arch:proxy:${ctx.repo.id}:${ctx.repo.createdAt}:dbs`;
-function knownDbs(ctx: RepoContext): string[] {
-  const raw = ctx.store.getSetting(knownKey(ctx));
+async function knownDbs(ctx: RepoContext): Promise<string[]> {
+  const raw = await ctx.store.getSetting(knownKey(ctx));
   return raw ? (JSON.parse(raw) as string[]) : [];
 }
-function rememberDb(ctx: RepoContext, arch: string, dbFile: string): void {
-  const list = knownDbs(ctx);
+async function rememberDb(ctx: RepoContext, arch: string, dbFile: string): Promise<void> {
   const k = `${arch}/${dbFile}`;
-  if (!list.includes(k)) ctx.store.setSetting(knownKey(ctx), JSON.stringify([...list, k].sort()));
+  if ((await knownDbs(ctx)).includes(k)) return;
+  // Read again and written in one transaction: dbs first asked for at once are all kept.
+  await ctx.store.transaction(async () => {
+    const list = await knownDbs(ctx);
+    if (!list.includes(k)) await ctx.store.setSetting(knownKey(ctx), JSON.stringify([...list, k].sort()));
+  });
 }
 
 /** GET `<arch>/<name>.db` (or `.files`, `.db.tar.gz`, and their `.sig`) on a proxy. */
@@ -108,7 +112,7 @@ export async function proxyDb(req: FastifyRequest, reply: FastifyReply, ctx: Rou
   const opts = proxyOptionsOf(ctx.repo.options);
   const r = await ctx.services.metadata.get(ctx.repo, pairKey(arch, dbFile), opts, (prev) => fetchPair(ctx, opts, arch, dbFile, prev));
   if (!r.entry) throw notFound(`upstream of ${ctx.repo.name} has no ${arch}/${dbFile}${opts.offline ? ' cached (offline)' : ''}`);
-  rememberDb(ctx, arch, dbFile);
+  await rememberDb(ctx, arch, dbFile);
   const pair = decodeOnce(ctx, r.entry);
   const body = sigWanted ? pair.sig : pair.db;
   if (!body) throw notFound(`upstream of ${ctx.repo.name} has no signature for ${arch}/${dbFile}`);
@@ -156,7 +160,7 @@ async function listingOf(ctx: RepoContext, key: string, pair: DbPair): Promise<M
  */
 async function lookUp(ctx: RepoContext, arch: string, filename: string): Promise<Listed | null> {
   const opts = { ...proxyOptionsOf(ctx.repo.options), offline: true };
-  const dbs = knownDbs(ctx).filter((k) => k.startsWith(`${arch}/`)).map((k) => k.slice(arch.length + 1));
+  const dbs = (await knownDbs(ctx)).filter((k) => k.startsWith(`${arch}/`)).map((k) => k.slice(arch.length + 1));
   // The small .db first: it has the same desc entries as the .files db.
   dbs.sort((a, b) => Number(/\.files/.test(a)) - Number(/\.files/.test(b)));
   for (const dbFile of dbs) {
@@ -185,7 +189,7 @@ async function assertSignatureFile(staged: StagedBlob, filename: string, content
 /** A package or its `.sig` on a proxy: stored, or fetched now and verified. */
 async function proxyPackageFile(ctx: RepoContext, arch: string, name: string): Promise<ContentResult> {
   const path = packagePath(arch, name);
-  const cached = ctx.store.getFileByPath(ctx.repo.id, path);
+  const cached = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (cached) return { kind: 'stored', file: cached };
   const opts = proxyOptionsOf(ctx.repo.options);
   if (opts.offline) throw notFound(`${arch}/${name} is not cached and ${ctx.repo.name} is offline`);

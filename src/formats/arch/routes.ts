@@ -98,12 +98,12 @@ async function archFile(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
     const key = indexKey(arch, what.kind, what.sig);
     // The `.files` db is published a moment after a change (plugin.ts): one still pending is
     // published now, before it is read.
-    if (what.kind === 'files' && ctx.store.isDirty(ctx.repo.id, filesScope(arch))) await ctx.services.publish(ctx.repo, [filesScope(arch)], { now: true });
-    let row = ctx.services.getIndex(ctx.repo, key);
-    if (!row && repoArchitectures(ctx).includes(arch)) {
+    if (what.kind === 'files' && await ctx.store.isDirty(ctx.repo.id, filesScope(arch))) await ctx.services.publish(ctx.repo, [filesScope(arch)], { now: true });
+    let row = await ctx.services.getIndex(ctx.repo, key);
+    if (!row && (await repoArchitectures(ctx)).includes(arch)) {
       // An architecture configured after the repository was created: publish it now.
       await ctx.services.publish(ctx.repo, [dbScope(arch), filesScope(arch)]);
-      row = ctx.services.getIndex(ctx.repo, key);
+      row = await ctx.services.getIndex(ctx.repo, key);
     }
     if (!row) throw notFound(`no ${what.kind} for architecture ${arch} in ${ctx.repo.name}`);
     return sendIndex(req, reply, ctx.repo, row);
@@ -112,7 +112,7 @@ async function archFile(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   const pkgName = name.endsWith('.sig') ? name.slice(0, -4) : name;
   const fileArch = archOfFilename(pkgName);
   if (!fileArch || (fileArch !== arch && fileArch !== 'any')) throw notFound(`no file ${name} for ${arch}`);
-  const file = ctx.store.getFileByPath(ctx.repo.id, packagePath(fileArch, name));
+  const file = await ctx.store.getFileByPath(ctx.repo.id, packagePath(fileArch, name));
   if (!file) throw notFound(`no file ${name} in ${ctx.repo.name}`);
   return sendFile(req, reply, ctx.repo, ctx.blobs, file, {
     immutable: !archOptions(ctx.repo).allowOverwrite && !name.endsWith('.sig'),

@@ -18,7 +18,7 @@ export async function archSetupFacts(ctx: RepoContext): Promise<ArchSetupFacts> 
   if (ctx.repo.kind !== 'hosted') return { architectures: [], fingerprints: [], signedPackages: false };
   const opts = archOptions(ctx.repo);
   const keys = await ctx.services.keys.describe(ctx.repo);
-  return { architectures: repoArchitectures(ctx), fingerprints: keys.map((k) => k.fingerprint), signedPackages: opts.signPackages || opts.requireSignedUploads };
+  return { architectures: await repoArchitectures(ctx), fingerprints: keys.map((k) => k.fingerprint), signedPackages: opts.signPackages || opts.requireSignedUploads };
 }
 
 export function archSetup(repo: Pick<Repository, 'name' | 'kind'>, site: SetupSite, facts: ArchSetupFacts): SetupSection[] {

@@ -12,12 +12,12 @@ export async function planFilesUpload(ctx: RepoContext, upload: UploadInput): Pr
   if (sha256 && sha256.toLowerCase() !== staged.sha256) {
     throw new WharfError('DIGEST_MISMATCH', `sha256 does not match the uploaded file (got ${staged.sha256})`);
   }
-  const early = treeConflict(ctx, path);
+  const early = await treeConflict(ctx, path);
   if (early) throw early;
   return {
     files: [{ path, filename: baseName(path), blob: staged, meta: { md5: staged.md5 } }],
     // A new file may create directories; an overwrite changes only its own directory's listing.
-    scopes: scopesForPathChange(ctx, path),
+    scopes: await scopesForPathChange(ctx, path),
     // Again where the row is written: a concurrent PUT of a/b may have committed since.
     conflictInTransaction: () => treeConflict(ctx, path),
     scopesInTransaction: () => scopesForPathChange(ctx, path),

@@ -19,7 +19,7 @@ const encodePath = (segments: string[]) => segments.map(encodeURIComponent).join
 
 /** A proxied file: stored, or fetched now. */
 async function proxyFile(ctx: RouteContext, path: string, segments: string[]): Promise<ContentResult> {
-  const cached = ctx.store.getFileByPath(ctx.repo.id, path);
+  const cached = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (cached) return { kind: 'stored', file: cached };
   const opts = proxyOptionsOf(ctx.repo.options);
   if (opts.offline) throw notFound(`${path} is not cached and ${ctx.repo.name} is offline`);
@@ -81,11 +81,11 @@ export async function remoteGet(req: FastifyRequest, reply: FastifyReply, ctx: R
     if (member.kind === 'hosted') {
       if (path.directory) {
         const dir = stored ? `${stored}/` : '';
-        const row = ctx.services.getIndex(member, listingKey(dir, /json/.test(req.headers.accept ?? '') ? 'json' : 'html'));
+        const row = await ctx.services.getIndex(member, listingKey(dir, /json/.test(req.headers.accept ?? '') ? 'json' : 'html'));
         if (row) return sendIndex(req, reply, answerAs, row, { vary: ['Accept'] });
         continue;
       }
-      const file = ctx.store.getFileByPath(member.id, stored);
+      const file = await ctx.store.getFileByPath(member.id, stored);
       if (file) {
         reply.header('x-content-type-options', 'nosniff');
         reply.header('content-security-policy', 'sandbox');

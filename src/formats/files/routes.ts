@@ -45,7 +45,7 @@ async function listing(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
   const format = negotiateListing(req.headers.accept, (req.query as { format?: string }).format);
   if (!format) throw new WharfError('NOT_ACCEPTABLE', 'format is html or json');
   const dir = path.segments.length ? `${path.segments.join('/')}/` : '';
-  const row = ctx.services.getIndex(ctx.repo, listingKey(dir, format));
+  const row = await ctx.services.getIndex(ctx.repo, listingKey(dir, format));
   if (!row) throw notFound(`no directory /${dir} in ${ctx.repo.name}`);
   reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
   return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'] });
@@ -56,13 +56,13 @@ async function get(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) 
   if (ctx.repo.kind !== 'hosted') return remoteGet(req, reply, ctx, path);
   if (path.directory) return listing(req, reply, ctx, path);
   const stored = path.segments.join('/');
-  const file = ctx.store.getFileByPath(ctx.repo.id, stored);
+  const file = await ctx.store.getFileByPath(ctx.repo.id, stored);
   if (file) {
     untrustedContent(reply);
     return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: ctx.repo.options.allowOverwrite !== true });
   }
   // A directory named without its slash: send the client to the listing, as web servers do.
-  if (listingsEnabled(ctx) && ctx.services.getIndex(ctx.repo, listingKey(`${stored}/`, 'html'))) {
+  if (listingsEnabled(ctx) && await ctx.services.getIndex(ctx.repo, listingKey(`${stored}/`, 'html'))) {
     return reply.redirect(`${encodeURIComponent(baseName(stored))}/${queryString(req)}`, 301);
   }
   throw notFound(`no file /${stored} in ${ctx.repo.name}`);
@@ -84,9 +84,9 @@ async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteCont
   // A group takes uploads into its hosted member (uploadTarget refuses proxies).
   const ctx: RouteContext = routeCtx.repo.kind === 'hosted' ? routeCtx : { ...routeCtx, repo: uploadTargetOf(routeCtx) };
   // Refuse before reading a possibly large body; ingest checks again.
-  const refused = treeConflict(ctx, path);
+  const refused = await treeConflict(ctx, path);
   if (refused) throw refused;
-  const existed = ctx.store.getFileByPath(ctx.repo.id, path) !== undefined;
+  const existed = (await ctx.store.getFileByPath(ctx.repo.id, path)) !== undefined;
   const staged = await ctx.blobs.stage(req.raw);
   const result = await ctx.services.ingest(ctx.repo, { uploader: uploaderName(ctx.principal), staged, filename: baseName(path), fields: { path: [path] } });
   const file = result.files[0];
@@ -102,8 +102,8 @@ async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteCont
 async function remove(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const path = filePath(req);
   if (ctx.repo.kind !== 'hosted') throw new WharfError('METHOD_NOT_ALLOWED', `delete files in ${ctx.repo.name}'s hosted member, or with the API`);
-  if (!ctx.store.getFileByPath(ctx.repo.id, path)) {
-    if (directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory: delete the files in it`);
+  if (!(await ctx.store.getFileByPath(ctx.repo.id, path))) {
+    if (await directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory: delete the files in it`);
     throw notFound(`no file /${path} in ${ctx.repo.name}`);
   }
   await ctx.services.deleteFile(ctx.repo, path);

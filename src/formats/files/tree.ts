@@ -7,20 +7,21 @@ import { renderListingHtml, renderListingJson } from './listing.ts';
 import { dirScope, listingKey, parentDir } from './paths.ts';
 
 /** A directory (ending in '/') exists when at least one file lies below it; the root always does. */
-export function directoryExists(ctx: RepoContext, dir: string): boolean {
+export async function directoryExists(ctx: RepoContext, dir: string): Promise<boolean> {
   if (dir === '') return true;
-  const { files, dirs } = ctx.store.listDirectory(ctx.repo.id, dir, 1);
+  const { files, dirs } = await ctx.store.listDirectory(ctx.repo.id, dir, 1);
   return files.length + dirs.length > 0;
 }
 
 /** A file may not sit where a directory is, nor below another file: the conflict, if any. */
-export function treeConflict(ctx: RepoContext, path: string): WharfError | undefined {
+export async function treeConflict(ctx: RepoContext, path: string): Promise<WharfError | undefined> {
   const segments = path.split('/');
-  for (let i = 1; i < segments.length; i++) {
-    const ancestor = segments.slice(0, i).join('/');
-    if (ctx.store.getFileByPath(ctx.repo.id, ancestor)) return conflict(`/${ancestor} is a file, so it cannot be a directory`);
-  }
-  if (directoryExists(ctx, `${path}/`)) return conflict(`/${path} is a directory`);
+  const ancestors = segments.slice(1).map((_, i) => segments.slice(0, i + 1).join('/'));
+  // Looked up together: a path is a few levels deep, and this runs for every upload.
+  const found = await Promise.all(ancestors.map((a) => ctx.store.getFileByPath(ctx.repo.id, a)));
+  const i = found.findIndex((f) => f !== undefined);
+  if (i >= 0) return conflict(`/${ancestors[i]} is a file, so it cannot be a directory`);
+  if (await directoryExists(ctx, `${path}/`)) return conflict(`/${path} is a directory`);
   return undefined;
 }
 
@@ -29,10 +30,10 @@ export function treeConflict(ctx: RepoContext, path: string): WharfError | undef
  * the state without it: its own directory, and each ancestor that gains (or loses) a
  * subdirectory because that directory had (or has) no other file below it.
  */
-export function scopesForPathChange(ctx: RepoContext, path: string): string[] {
+export async function scopesForPathChange(ctx: RepoContext, path: string): Promise<string[]> {
   let dir = parentDir(path);
   const scopes = [dirScope(dir)];
-  while (dir !== '' && !directoryExists(ctx, dir)) {
+  while (dir !== '' && !(await directoryExists(ctx, dir))) {
     dir = parentDir(dir);
     scopes.push(dirScope(dir));
   }
@@ -40,8 +41,8 @@ export function scopesForPathChange(ctx: RepoContext, path: string): string[] {
 }
 
 /** The HTML and JSON listings of one directory; none (unpublished) once it is empty, except the root. */
-export function buildDirectoryDocuments(ctx: RepoContext, dir: string): IndexDocument[] {
-  const { files, dirs } = ctx.store.listDirectory(ctx.repo.id, dir);
+export async function buildDirectoryDocuments(ctx: RepoContext, dir: string): Promise<IndexDocument[]> {
+  const { files, dirs } = await ctx.store.listDirectory(ctx.repo.id, dir);
   if (dir !== '' && files.length + dirs.length === 0) return [];
   const listing = {
     repository: ctx.repo.name,

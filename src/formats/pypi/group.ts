@@ -42,11 +42,13 @@ function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProje
 export async function memberPage(ctx: GroupContext, project: string, depth = 0): Promise<MergedPage | null> {
   const repo = ctx.repo;
   if (repo.kind === 'hosted') {
-    const pkg = ctx.store.getPackage(repo.id, project);
+    const pkg = await ctx.store.getPackage(repo.id, project);
     if (!pkg) return null;
-    const { files } = projectFiles(ctx, pkg.id);
-    const state = ctx.services.getIndex(repo, projectKey(project, 'json'))?.etag ?? pkg.updatedAt;
-    return { files, versions: ctx.store.listVersionNames(pkg.id), stale: false, state, freshUntil: Infinity };
+    // The state before the files: a change between the two reads leaves an older state with
+    // newer files (answered again at the next request), never a newer state with older files.
+    const state = (await ctx.services.getIndex(repo, projectKey(project, 'json')))?.etag ?? pkg.updatedAt;
+    const { files } = await projectFiles(ctx, pkg.id);
+    return { files, versions: await ctx.store.listVersionNames(pkg.id), stale: false, state, freshUntil: Infinity };
   }
   if (repo.kind === 'proxy') {
     const p = await upstreamProjectPage(ctx, project);
@@ -56,8 +58,8 @@ export async function memberPage(ctx: GroupContext, project: string, depth = 0):
     if (p.stale || proxyOptionsOf(repo.options).offline) {
       // Without the upstream only cached files can be served: list just those, so installers
       // pick what is there (an offline mirror) instead of failing on what is not.
-      const pkg = ctx.store.getPackage(repo.id, project);
-      const cached = new Set(pkg ? ctx.store.listFilesOfPackage(pkg.id).map((f) => f.filename) : []);
+      const pkg = await ctx.store.getPackage(repo.id, project);
+      const cached = new Set(pkg ? (await ctx.store.listFilesOfPackage(pkg.id)).map((f) => f.filename) : []);
       files = files.filter((f) => cached.has(f.filename));
       state += `|cached:${[...cached].length}`;
     }
@@ -77,11 +79,14 @@ export async function eligibleMembers(ctx: GroupContext, project: string): Promi
   // The guard looks at every member, readable by the asker or not: a reader without access to
   // the private hosted member must get nothing for the name, not the public project that
   // took it (a CI job without credentials would install the impostor).
-  for (const m of ctx.services.allMembers(ctx.repo)) {
-    if (m.kind === 'proxy' && hostedHasIt && !allowed) continue;
+  const members = ctx.services.allMembers(ctx.repo);
+  // One lookup per hosted member, made together (this runs for every request to a group).
+  const has = await Promise.all(members.map(async (m) => m.kind === 'hosted' && (await ctx.store.getPackage(m.id, project)) !== undefined));
+  members.forEach((m, i) => {
+    if (m.kind === 'proxy' && hostedHasIt && !allowed) return;
     if (readable.has(m.id)) out.push(m);
-    if (m.kind === 'hosted' && ctx.store.getPackage(m.id, project)) hostedHasIt = true;
-  }
+    if (has[i]) hostedHasIt = true;
+  });
   return out;
 }
 
@@ -113,10 +118,10 @@ export async function groupFile(ctx: GroupContext, project: string, name: string
   for (const m of await eligibleMembers(ctx, project)) {
     const mctx = memberCtx(ctx, m);
     if (m.kind === 'hosted') {
-      const f = ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
+      const f = await ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
       if (f) return { kind: 'stored', file: f };
     } else if (m.kind === 'proxy') {
-      const cached = ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
+      const cached = await ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
       if (cached) return { kind: 'stored', file: cached };
       const p = await upstreamProjectPage(mctx, project);
       if (p.page?.files.some((f) => f.filename === filename)) return proxiedFile(mctx, project, name);
@@ -139,8 +144,9 @@ export async function groupRoot(ctx: GroupContext, depth = 0): Promise<{ names: 
   for (const m of ctx.services.members(ctx.repo, ctx.principal)) {
     const mctx = memberCtx(ctx, m);
     if (m.kind === 'hosted') {
-      for (const p of ctx.store.listPackages(m.id)) names.add(p.displayName);
-      states.push(`${m.name}=${ctx.services.getIndex(m, 'simple/#json')?.etag ?? ''}`);
+      // The state before the names, as in memberPage.
+      states.push(`${m.name}=${(await ctx.services.getIndex(m, 'simple/#json'))?.etag ?? ''}`);
+      for (const p of await ctx.store.listPackages(m.id)) names.add(p.displayName);
     } else if (m.kind === 'proxy') {
       const r = await upstreamRoot(mctx);
       r.names.forEach((x) => names.add(x));

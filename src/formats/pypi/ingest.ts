@@ -84,8 +84,8 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
       yankedReason: null,
     },
   });
-  const current = ctx.store.getPackage(ctx.repo.id, project);
-  const newest = !current || ctx.store.listVersionNames(current.id).every((v) => compareVersions(version, v) >= 0);
+  const current = await ctx.store.getPackage(ctx.repo.id, project);
+  const newest = !current || (await ctx.store.listVersionNames(current.id)).every((v) => compareVersions(version, v) >= 0);
   return {
     package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta), ...(newest ? { summary: meta.summary ?? '' } : {}) },
     files,

@@ -98,18 +98,23 @@ function infoJson(name: string, v: JsonApiVersion | undefined): Record<string, u
 }
 
 /**
+ * The version a JSON API document answers for: `selectedVersion`, or the one pypi.org shows.
+ * Throws `notFound` when `selectedVersion` names no version (compared in PEP 440 canonical form).
+ */
+export function answeredVersion(input: Pick<JsonApiInput, 'name' | 'versions' | 'selectedVersion'>): JsonApiVersion | undefined {
+  if (input.selectedVersion === undefined) return latestVersion(input.versions);
+  const want = normalizeVersion(input.selectedVersion) ?? input.selectedVersion;
+  const selected = input.versions.find((v) => (normalizeVersion(v.version) ?? v.version) === want);
+  if (!selected) throw notFound(`${input.name} has no version ${input.selectedVersion}`);
+  return selected;
+}
+
+/**
  * The JSON API document. Throws `notFound` when `selectedVersion` names no
  * version (compared in PEP 440 canonical form).
  */
 export function renderProjectJsonApi(input: JsonApiInput): object {
-  let selected: JsonApiVersion | undefined;
-  if (input.selectedVersion !== undefined) {
-    const want = normalizeVersion(input.selectedVersion) ?? input.selectedVersion;
-    selected = input.versions.find((v) => (normalizeVersion(v.version) ?? v.version) === want);
-    if (!selected) throw notFound(`${input.name} has no version ${input.selectedVersion}`);
-  } else {
-    selected = latestVersion(input.versions);
-  }
+  let selected = answeredVersion(input);
   if (selected?.metadata && input.descriptionOf) {
     const description = input.descriptionOf(selected.version) ?? undefined;
     selected = { ...selected, metadata: { ...selected.metadata, description } };

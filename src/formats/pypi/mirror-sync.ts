@@ -164,7 +164,7 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
         const { project, file: f } = wanted[next++];
         const names = [f.filename, ...(f.coreMetadataUrl ? [`${f.filename}.metadata`] : [])];
         for (const name of names) {
-          const cached = ctx.store.getFileByPath(ctx.repo.id, `packages/${project}/${name}`);
+          const cached = await ctx.store.getFileByPath(ctx.repo.id, `packages/${project}/${name}`);
           const row = cached ?? (await settle(await proxiedFile(ctx, project, name)));
           if (name === f.filename) {
             summary.bytes += row.size;
@@ -180,7 +180,7 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
 
   // Prune only after a complete resolution: an incomplete one would drop what is still needed.
   if (args.prune && closure.complete) {
-    for (const f of ctx.store.listFilesByPrefix(ctx.repo.id, 'packages/')) {
+    for (const f of await ctx.store.listFilesByPrefix(ctx.repo.id, 'packages/')) {
       if (keep.has(f.path) || f.meta.kind === 'core-metadata') continue;
       summary.pruned.push(f.path);
       if (!args.dryRun) await ctx.services.deleteFile(ctx.repo, f.path);

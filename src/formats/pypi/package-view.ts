@@ -38,9 +38,9 @@ function releaseFields(r: Release): [string, string | string[]][] {
   return fields;
 }
 
-export function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): PackageView {
-  const versions = new Map(ctx.store.listVersionsBrief(pkg.id).map((v) => [v.version, { id: v.id, version: v.version, meta: v.meta as Partial<CoreMetadata>, dists: [] as FileWithVersion[] }]));
-  for (const f of ctx.store.listFilesOfPackage(pkg.id)) {
+export async function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: PackageSite): Promise<PackageView> {
+  const versions = new Map((await ctx.store.listVersionsBrief(pkg.id)).map((v) => [v.version, { id: v.id, version: v.version, meta: v.meta as Partial<CoreMetadata>, dists: [] as FileWithVersion[] }]));
+  for (const f of await ctx.store.listFilesOfPackage(pkg.id)) {
     if (f.meta.kind !== 'dist') continue;
     if (f.version !== null) versions.get(f.version)?.dists.push(f);
   }
@@ -75,7 +75,7 @@ export function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: Package
   });
 
   const meta = latest?.meta ?? {};
-  const description = latest ? ctx.store.versionDescription(latest.id) : null;
+  const description = latest ? await ctx.store.versionDescription(latest.id) : null;
   const links: { label: string; url: string }[] = [];
   if (meta.homePage) links.push({ label: 'Homepage', url: meta.homePage });
   for (const [label, url] of Object.entries(meta.projectUrls ?? {})) links.push({ label, url });

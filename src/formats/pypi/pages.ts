@@ -3,7 +3,7 @@
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import type { FileWithVersion } from '../../db/store.ts';
 import type { CoreMetadata } from './core-metadata.ts';
-import { renderProjectJsonApi, type JsonApiFile, type JsonApiInput, type JsonApiVersion } from './json-api.ts';
+import { answeredVersion, renderProjectJsonApi, type JsonApiFile, type JsonApiInput, type JsonApiVersion } from './json-api.ts';
 import { contentTypeFor } from './negotiate.ts';
 import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
@@ -11,8 +11,8 @@ import { renderProjectJson, renderRootJson } from './simple-json.ts';
 import { pageVersions, toIsoUtc } from './simple-types.ts';
 
 /** The distribution files of one project (not their `.metadata` companions), as pages list them. */
-export function projectFiles(ctx: RepoContext, packageId: number, urlFor = fileUrlFromPage): { files: JsonApiFile[]; rows: FileWithVersion[] } {
-  const rows = ctx.store.listFilesOfPackage(packageId).filter((f) => f.meta.kind === 'dist');
+export async function projectFiles(ctx: RepoContext, packageId: number, urlFor = fileUrlFromPage): Promise<{ files: JsonApiFile[]; rows: FileWithVersion[] }> {
+  const rows = (await ctx.store.listFilesOfPackage(packageId)).filter((f) => f.meta.kind === 'dist');
   const files = rows.map((f): JsonApiFile => {
     const m = f.meta as Record<string, string | boolean | null>;
     const project = f.path.split('/')[1];
@@ -35,26 +35,35 @@ export function projectFiles(ctx: RepoContext, packageId: number, urlFor = fileU
   return { files, rows };
 }
 
-export function jsonApiInput(ctx: RepoContext, packageId: number, displayName: string, urlFor?: typeof fileUrlFromPage): JsonApiInput {
-  const { files } = projectFiles(ctx, packageId, urlFor);
-  const rows = ctx.store.listVersionsBrief(packageId);
+/**
+ * What renderProjectJsonApi needs for one project, answering for `selectedVersion` (absent:
+ * the version pypi.org shows). Only the answered version's long description is read
+ * (descriptions can be megabytes), so the selected version is given here, not added after.
+ * Throws `notFound` when `selectedVersion` names no version.
+ */
+export async function jsonApiInput(ctx: RepoContext, packageId: number, displayName: string, urlFor?: typeof fileUrlFromPage, selectedVersion?: string): Promise<JsonApiInput> {
+  const { files } = await projectFiles(ctx, packageId, urlFor);
+  const rows = await ctx.store.listVersionsBrief(packageId);
   const versions = rows.map((v): JsonApiVersion => ({
     version: v.version,
     metadata: Object.keys(v.meta).length ? ({ fields: {}, ...v.meta } as unknown as CoreMetadata) : null,
     files: files.filter((f) => f.version === v.version),
   }));
-  const ids = new Map(rows.map((v) => [v.version, v.id]));
-  return { name: displayName, versions, descriptionOf: (version) => ctx.store.versionDescription(ids.get(version) ?? -1) };
+  const input: JsonApiInput = { name: displayName, versions, ...(selectedVersion === undefined ? {} : { selectedVersion }) };
+  const answered = answeredVersion(input);
+  const id = answered?.metadata ? rows.find((v) => v.version === answered.version)?.id : undefined;
+  const description = id === undefined ? null : await ctx.store.versionDescription(id);
+  return { ...input, descriptionOf: (version) => (version === answered?.version ? description : null) };
 }
 
-export function buildProjectDocuments(ctx: RepoContext, project: string): IndexDocument[] {
-  const pkg = ctx.store.getPackage(ctx.repo.id, project);
+export async function buildProjectDocuments(ctx: RepoContext, project: string): Promise<IndexDocument[]> {
+  const pkg = await ctx.store.getPackage(ctx.repo.id, project);
   if (!pkg) return [];
-  const { files } = projectFiles(ctx, pkg.id);
-  const versions = pageVersions(ctx.store.listVersionNames(pkg.id));
+  const { files } = await projectFiles(ctx, pkg.id);
+  const versions = pageVersions(await ctx.store.listVersionNames(pkg.id));
   const page = { name: project, files, versions };
   // The JSON API sits two levels below the repository, like the simple pages.
-  const api = renderProjectJsonApi(jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => fileUrlFromPage(p, f)));
+  const api = renderProjectJsonApi(await jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => fileUrlFromPage(p, f)));
   return [
     { key: projectKey(project, 'html'), contentType: contentTypeFor('html'), body: renderProjectHtml(page) },
     { key: projectKey(project, 'json'), contentType: contentTypeFor('json'), body: renderProjectJson(page) },
@@ -62,8 +71,8 @@ export function buildProjectDocuments(ctx: RepoContext, project: string): IndexD
   ];
 }
 
-export function buildRootDocuments(ctx: RepoContext): IndexDocument[] {
-  const projects = ctx.store.listPackages(ctx.repo.id).map((p) => ({ name: p.displayName }));
+export async function buildRootDocuments(ctx: RepoContext): Promise<IndexDocument[]> {
+  const projects = (await ctx.store.listPackages(ctx.repo.id)).map((p) => ({ name: p.displayName }));
   return [
     { key: rootKey('html'), contentType: contentTypeFor('html'), body: renderRootHtml(projects) },
     { key: rootKey('json'), contentType: contentTypeFor('json'), body: renderRootJson(projects) },

@@ -19,14 +19,18 @@ async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked
   const filename = args.filename === undefined ? undefined : String(args.filename);
   const reason = args.reason === undefined || args.reason === null ? null : String(args.reason);
   if (!project || !version) throw badRequest('give "package" and "version" (and optionally "filename", "reason")');
-  const pkg = ctx.store.getPackage(ctx.repo.id, project);
-  const ver = pkg && ctx.store.getVersion(pkg.id, version);
+  const pkg = await ctx.store.getPackage(ctx.repo.id, project);
+  const ver = pkg && await ctx.store.getVersion(pkg.id, version);
   if (!pkg || !ver) throw notFound(`no version ${version} of ${project} in ${ctx.repo.name}`);
-  const files = ctx.store.listFilesOfVersion(ver.id).filter((f) => f.meta.kind === 'dist' && (!filename || f.filename === filename));
+  const wanted = (f: FileRow) => f.meta.kind === 'dist' && (!filename || f.filename === filename);
+  const files = (await ctx.store.listFilesOfVersion(ver.id)).filter(wanted);
   if (files.length === 0) throw notFound(`no file ${filename} in ${project} ${version}`);
-  ctx.store.transaction(() => {
-    for (const f of files) ctx.store.updateFileMeta(f.id, { ...f.meta, yanked, yankedReason: yanked ? reason : null });
-    ctx.store.markDirty(ctx.repo.id, projectScope(project));
+  await ctx.store.transaction(async () => {
+    // The rows read again in the transaction: an upload or a yank meanwhile is not undone.
+    for (const f of (await ctx.store.listFilesOfVersion(ver.id)).filter(wanted)) {
+      await ctx.store.updateFileMeta(f.id, { ...f.meta, yanked, yankedReason: yanked ? reason : null });
+    }
+    await ctx.store.markDirty(ctx.repo.id, projectScope(project));
   });
   await ctx.services.publish(ctx.repo, [projectScope(project)]);
   return { package: project, version, files: files.map((f) => f.filename), yanked, reason: yanked ? reason : null };

@@ -136,7 +136,7 @@ function planCachedFile(project: string, f: UpstreamFile, staged: StagedBlob, me
  */
 export async function proxiedFile(ctx: RepoContext, project: string, name: string): Promise<ContentResult> {
   const path = `packages/${project}/${name}`;
-  const cached = ctx.store.getFileByPath(ctx.repo.id, path);
+  const cached = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (cached) return { kind: 'stored', file: cached };
   const opts = proxyOptionsOf(ctx.repo.options);
   const isMetadata = name.endsWith('.metadata');

@@ -25,8 +25,8 @@ function negotiate(req: FastifyRequest): 'html' | 'json' {
   return format;
 }
 
-function sendStored(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, vary: string[] = []) {
-  const row = ctx.services.getIndex(ctx.repo, key);
+async function sendStored(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, vary: string[] = []) {
+  const row = await ctx.services.getIndex(ctx.repo, key);
   if (!row) throw notFound();
   return sendIndex(req, reply, ctx.repo, row, { vary, cacheable: true });
 }
@@ -70,7 +70,7 @@ async function projectPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
     if (!merged) throw notFound(`no project ${project} in ${ctx.repo.name}`);
     return sendMergedPage(req, reply, ctx, project, format, merged);
   }
-  const row = ctx.services.getIndex(ctx.repo, projectKey(project, format));
+  const row = await ctx.services.getIndex(ctx.repo, projectKey(project, format));
   if (!row) throw notFound(`no project ${project} in ${ctx.repo.name}`);
   return sendIndex(req, reply, ctx.repo, row, { vary: ['Accept'], cacheable: true });
 }
@@ -81,7 +81,7 @@ async function download(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   if (ctx.repo.kind === 'proxy') return sendProxied(req, reply, ctx.repo, ctx.blobs, await proxiedFile(ctx, project, name), name);
   if (ctx.repo.kind === 'group') return sendProxied(req, reply, groupAnswerRepo(ctx.repo, ctx.principal), ctx.blobs, await groupFile(ctx, project, name), name);
   const path = `packages/${project}/${name}`;
-  const file = ctx.store.getFileByPath(ctx.repo.id, path);
+  const file = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${ctx.params.filename}`);
   return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: ctx.repo.options.allowOverwrite !== true });
 }
@@ -104,7 +104,7 @@ async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ do
   for (const m of await eligibleMembers(ctx, project)) {
     const mctx = { ...ctx, repo: m };
     if (m.kind === 'hosted') {
-      const row = ctx.services.getIndex(m, jsonApiKey(project));
+      const row = await ctx.services.getIndex(m, jsonApiKey(project));
       if (row) return { doc: JSON.parse(Buffer.from(row.body).toString()), stale: false };
     } else {
       const r = await jsonApiDocument(mctx, project);
@@ -126,10 +126,10 @@ async function jsonApiVersion(_req: FastifyRequest, reply: FastifyReply, ctx: Ro
     const urls = (releases![key] as { url?: string }[]).map((f) => ({ ...f, url: f.url?.replace(/^\.\.\/\.\.\//, '../../../') }));
     return reply.send({ info: { ...(doc as { info: object }).info, version: key }, last_serial: 0, urls, vulnerabilities: [] });
   }
-  const pkg = ctx.store.getPackage(ctx.repo.id, project);
+  const pkg = await ctx.store.getPackage(ctx.repo.id, project);
   if (!pkg) throw notFound(`no project ${project} in ${ctx.repo.name}`);
-  const input = jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => `../../../packages/${p}/${encodeURIComponent(f)}`);
-  const doc = renderProjectJsonApi({ ...input, selectedVersion: ctx.params.version! });
+  const input = await jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => `../../../packages/${p}/${encodeURIComponent(f)}`, ctx.params.version!);
+  const doc = renderProjectJsonApi(input);
   return reply.header('cache-control', 'max-age=0, must-revalidate').send(doc);
 }
 

@@ -27,11 +27,11 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       handler: async (req) => {
         const repo = requireRepo(wharf, req, p(req).name, 'read');
         return {
-          packages: wharf.store.listPackages(repo.id).map((pkg) => ({
+          packages: await Promise.all((await wharf.store.listPackages(repo.id)).map(async (pkg) => ({
             name: pkg.name, displayName: pkg.displayName, updatedAt: pkg.updatedAt,
-            versions: wharf.store.listVersionNames(pkg.id),
+            versions: await wharf.store.listVersionNames(pkg.id),
             description: typeof pkg.meta.description === 'string' ? pkg.meta.description : undefined,
-          })),
+          }))),
         };
       },
     },
@@ -39,13 +39,13 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       method: 'GET', url: '/repositories/:name/packages/:package', tag: 'packages', summary: 'Show a package: versions and files',
       handler: async (req) => {
         const repo = requireRepo(wharf, req, p(req).name, 'read');
-        const pkg = wharf.store.getPackage(repo.id, p(req).package);
+        const pkg = await wharf.store.getPackage(repo.id, p(req).package);
         if (!pkg) throw notFound(`no package ${p(req).package} in ${repo.name}`);
         return {
           name: pkg.name, displayName: pkg.displayName, updatedAt: pkg.updatedAt,
-          versions: wharf.store.listVersions(pkg.id).map((v) => ({
-            version: v.version, createdAt: v.createdAt, meta: v.meta, files: wharf.store.listFilesOfVersion(v.id).map(fileView),
-          })),
+          versions: await Promise.all((await wharf.store.listVersions(pkg.id)).map(async (v) => ({
+            version: v.version, createdAt: v.createdAt, meta: v.meta, files: (await wharf.store.listFilesOfVersion(v.id)).map(fileView),
+          }))),
         };
       },
     },
@@ -71,7 +71,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       handler: async (req) => {
         const repo = requireRepo(wharf, req, p(req).name, 'read');
         const prefix = (req.query as { prefix?: string }).prefix ?? '';
-        return { files: wharf.store.listFilesByPrefix(repo.id, prefix).map(fileView) };
+        return { files: (await wharf.store.listFilesByPrefix(repo.id, prefix)).map(fileView) };
       },
     },
     {

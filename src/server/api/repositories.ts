@@ -14,7 +14,7 @@ function visibleOptions(repo: Repository, principal: Principal | undefined): Rec
   return { ...rest, password: '(set)' };
 }
 
-export function repoView(wharf: Wharf, repo: Repository, principal?: Principal) {
+export async function repoView(wharf: Wharf, repo: Repository, principal?: Principal) {
   return {
     name: repo.name,
     format: repo.format,
@@ -23,7 +23,7 @@ export function repoView(wharf: Wharf, repo: Repository, principal?: Principal) 
     options: visibleOptions(repo, principal),
     createdAt: repo.createdAt,
     url: `/${repo.name}/`,
-    stats: wharf.store.repoStats(repo.id),
+    stats: await wharf.store.repoStats(repo.id),
   };
 }
 
@@ -31,7 +31,7 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
   return [
     {
       method: 'GET', url: '/repositories', tag: 'repositories', summary: 'List the repositories the caller can read',
-      handler: async (req) => ({ repositories: wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map((r) => repoView(wharf, r, req.principal)) }),
+      handler: async (req) => ({ repositories: await Promise.all(wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map((r) => repoView(wharf, r, req.principal))) }),
     },
     {
       method: 'POST', url: '/repositories', tag: 'repositories', summary: 'Create a repository (administrators)',
@@ -46,7 +46,7 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
         requireServerAdmin(req);
         const body = req.body as { name: string; format: string; kind?: 'hosted'; public?: boolean; options?: Record<string, unknown> };
         const repo = await wharf.createRepo(body);
-        return reply.code(201).send(repoView(wharf, repo, req.principal));
+        return reply.code(201).send(await repoView(wharf, repo, req.principal));
       },
     },
     {
@@ -69,7 +69,7 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
       method: 'DELETE', url: '/repositories/:name', tag: 'repositories', summary: 'Delete a repository and everything in it (administrators)',
       handler: async (req, reply) => {
         requireServerAdmin(req);
-        wharf.deleteRepo((req.params as { name: string }).name);
+        await wharf.deleteRepo((req.params as { name: string }).name);
         return reply.code(204).send();
       },
     },

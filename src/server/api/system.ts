@@ -11,9 +11,9 @@ export function systemRoutes(wharf: Wharf, version: string, dataDir: string): Ap
       method: 'GET', url: '/status', tag: 'system', summary: 'Counts and sizes per repository the caller can read',
       handler: async (req) => ({
         version,
-        repositories: wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map((r) => ({
-          name: r.name, format: r.format, kind: r.kind, public: r.publicRead, ...wharf.store.repoStats(r.id),
-        })),
+        repositories: await Promise.all(wharf.listRepos().filter((r) => can(req.principal, r, 'read')).map(async (r) => ({
+          name: r.name, format: r.format, kind: r.kind, public: r.publicRead, ...(await wharf.store.repoStats(r.id)),
+        }))),
       }),
     },
     {

@@ -13,17 +13,17 @@ import { requirePasswordLogin, requireServerAdmin, requireUser } from './guards.
 export const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const MIN_PASSWORD = 8;
 
-const userView = (wharf: Wharf, u: User) => ({
+const userView = async (wharf: Wharf, u: User) => ({
   name: u.name, admin: u.isAdmin, createdAt: u.createdAt,
-  grants: wharf.store.listGrants(u.id).map((g) => ({ repo: g.repoPattern, permission: g.permission })),
+  grants: (await wharf.store.listGrants(u.id)).map((g) => ({ repo: g.repoPattern, permission: g.permission })),
 });
-const tokenView = (wharf: Wharf, t: TokenRow) => ({
-  id: t.id, name: t.name, user: wharf.store.getUserById(t.userId)?.name, repos: t.repos, permission: t.permission,
+const tokenView = async (wharf: Wharf, t: TokenRow) => ({
+  id: t.id, name: t.name, user: (await wharf.store.getUserById(t.userId))?.name, repos: t.repos, permission: t.permission,
   expiresAt: t.expiresAt, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt,
 });
 
-function findUser(wharf: Wharf, name: string): User {
-  const u = wharf.store.getUserByName(name);
+async function findUser(wharf: Wharf, name: string): Promise<User> {
+  const u = await wharf.store.getUserByName(name);
   if (!u) throw notFound(`no user named ${name}`);
   return u;
 }
@@ -35,14 +35,14 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       handler: async (req) => {
         const p = req.principal;
         if (p.kind === 'anonymous') return { user: null };
-        return { user: userView(wharf, p.user), token: p.kind === 'token' ? tokenView(wharf, p.token) : null };
+        return { user: await userView(wharf, p.user), token: p.kind === 'token' ? await tokenView(wharf, p.token) : null };
       },
     },
     {
       method: 'GET', url: '/users', tag: 'users', summary: 'List users (administrators)',
       handler: async (req) => {
         requireServerAdmin(req);
-        return { users: wharf.store.listUsers().map((u) => userView(wharf, u)) };
+        return { users: await Promise.all((await wharf.store.listUsers()).map((u) => userView(wharf, u))) };
       },
     },
     {
@@ -57,9 +57,9 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         const { name, password, admin } = req.body as { name: string; password: string; admin?: boolean };
         if (!USER_RE.test(name) || name === '__token__') throw badRequest(`invalid user name ${JSON.stringify(name)}`);
         if (password.length < MIN_PASSWORD) throw badRequest(`passwords need at least ${MIN_PASSWORD} characters`);
-        if (wharf.store.getUserByName(name)) throw conflict(`user ${name} already exists`);
-        const user = wharf.store.createUser(name, await hashPassword(password), admin ?? false);
-        return reply.code(201).send(userView(wharf, user));
+        if (await wharf.store.getUserByName(name)) throw conflict(`user ${name} already exists`);
+        const user = await wharf.store.createUser(name, await hashPassword(password), admin ?? false);
+        return reply.code(201).send(await userView(wharf, user));
       },
     },
     {
@@ -67,18 +67,21 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       body: { type: 'object', additionalProperties: false, properties: { password: { type: 'string', maxLength: 1024 }, admin: { type: 'boolean' } } },
       handler: async (req) => {
         const me = requirePasswordLogin(req);
-        const target = findUser(wharf, (req.params as { user: string }).user);
+        const target = await findUser(wharf, (req.params as { user: string }).user);
         const body = req.body as { password?: string; admin?: boolean };
         const admin = isServerAdmin(req.principal);
         if (target.id !== me.id && !admin) throw forbidden('only administrators change other users');
         if (body.admin !== undefined && !admin) throw forbidden('only administrators change admin status');
         if (body.password !== undefined) {
           if (body.password.length < MIN_PASSWORD) throw badRequest(`passwords need at least ${MIN_PASSWORD} characters`);
-          wharf.store.setUserPassword(target.id, await hashPassword(body.password));
+          await wharf.store.setUserPassword(target.id, await hashPassword(body.password));
           wharf.auth.forget();
         }
-        if (body.admin !== undefined) wharf.store.setUserAdmin(target.id, body.admin);
-        return userView(wharf, wharf.store.getUserById(target.id)!);
+        if (body.admin !== undefined) await wharf.store.setUserAdmin(target.id, body.admin);
+        // Deleted meanwhile by another request: nothing left to show.
+        const updated = await wharf.store.getUserById(target.id);
+        if (!updated) throw notFound(`no user named ${target.name}`);
+        return userView(wharf, updated);
       },
     },
     {
@@ -86,9 +89,9 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       handler: async (req, reply) => {
         requirePasswordLogin(req);
         const me = requireServerAdmin(req);
-        const target = findUser(wharf, (req.params as { user: string }).user);
+        const target = await findUser(wharf, (req.params as { user: string }).user);
         if (target.id === me.id) throw badRequest('you cannot delete yourself');
-        wharf.store.deleteUser(target.id);
+        await wharf.store.deleteUser(target.id);
         wharf.auth.forget();
         return reply.code(204).send();
       },
@@ -102,10 +105,10 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       handler: async (req) => {
         requirePasswordLogin(req);
         requireServerAdmin(req);
-        const target = findUser(wharf, (req.params as { user: string }).user);
+        const target = await findUser(wharf, (req.params as { user: string }).user);
         const { repo, permission } = req.body as { repo: string; permission: Permission | null };
         if (!isValidRepoPattern(repo)) throw badRequest(`invalid repository pattern ${JSON.stringify(repo)}`);
-        wharf.store.setGrant(target.id, repo, permission);
+        await wharf.store.setGrant(target.id, repo, permission);
         return userView(wharf, target);
       },
     },
@@ -116,7 +119,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         const me = requireUser(req);
         const all = (req.query as { all?: boolean }).all === true;
         if (all) requireServerAdmin(req);
-        return { tokens: wharf.store.listTokens(all ? undefined : me.id).map((t) => tokenView(wharf, t)) };
+        return { tokens: await Promise.all((await wharf.store.listTokens(all ? undefined : me.id)).map((t) => tokenView(wharf, t))) };
       },
     },
     {
@@ -135,7 +138,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       handler: async (req, reply) => {
         const me = requirePasswordLogin(req);
         const body = req.body as { name: string; repos?: string[]; permission?: Permission; expiresAt?: string; expiresInDays?: number; user?: string };
-        const owner = body.user && body.user !== me.name ? (requireServerAdmin(req), findUser(wharf, body.user)) : me;
+        const owner = body.user && body.user !== me.name ? (requireServerAdmin(req), await findUser(wharf, body.user)) : me;
         const repos = body.repos ?? ['*'];
         for (const r of repos) if (!isValidRepoPattern(r)) throw badRequest(`invalid repository pattern ${JSON.stringify(r)}`);
         let expiresAt: string | null = null;
@@ -143,20 +146,20 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         else if (body.expiresInDays !== undefined) expiresAt = new Date(Date.now() + body.expiresInDays * 86_400_000).toISOString();
         if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw badRequest('the expiry is in the past');
         const { id, token } = generateToken();
-        const row = wharf.store.createToken({ id, userId: owner.id, name: body.name, secretHash: hashToken(token), repos, permission: body.permission ?? 'write', expiresAt });
-        return reply.code(201).send({ ...tokenView(wharf, row), token });
+        const row = await wharf.store.createToken({ id, userId: owner.id, name: body.name, secretHash: hashToken(token), repos, permission: body.permission ?? 'write', expiresAt });
+        return reply.code(201).send({ ...(await tokenView(wharf, row)), token });
       },
     },
     {
       method: 'DELETE', url: '/tokens/:id', tag: 'tokens', summary: 'Revoke a token (yours, or any as administrator; a token may revoke itself)',
       handler: async (req, reply) => {
         const me = requireUser(req);
-        const t = wharf.store.getTokenById((req.params as { id: string }).id);
+        const t = await wharf.store.getTokenById((req.params as { id: string }).id);
         // A token may give itself up (only ever less power); anything else needs a password login.
         const self = req.principal.kind === 'token' && t?.id === req.principal.token.id;
         if (!self) requirePasswordLogin(req);
         if (!t || (t.userId !== me.id && !isServerAdmin(req.principal))) throw notFound('no such token');
-        wharf.store.deleteToken(t.id);
+        await wharf.store.deleteToken(t.id);
         return reply.code(204).send();
       },
     },

@@ -140,8 +140,8 @@ export function registerAccountPages(kit: PageKit): void {
     }
     // A new secret at every sign-in; the session this browser had before ends.
     const previous = sessionSecretOf(req);
-    if (previous) wharf.sessions.end(previous);
-    const { secret } = wharf.sessions.create(user);
+    if (previous) await wharf.sessions.end(previous);
+    const { secret } = await wharf.sessions.create(user);
     reply.header('set-cookie', cookie(req, SESSION_COOKIE, secret, wharf.sessions.options.maxAgeMs / 1000));
     reply.header('set-cookie', cookie(req, LOGIN_CSRF_COOKIE, '', 0));
     req.log.info({ user: user.name }, 'signed in');
@@ -150,15 +150,15 @@ export function registerAccountPages(kit: PageKit): void {
 
   kit.formRoute('/-/logout', async (req, reply) => {
     const secret = sessionSecretOf(req);
-    if (secret) wharf.sessions.end(secret);
+    if (secret) await wharf.sessions.end(secret);
     reply.header('set-cookie', cookie(req, SESSION_COOKIE, '', 0));
     return reply.redirect('/', 303);
   });
 
-  const tokensPage = (req: FastifyRequest, reply: FastifyReply, p: SessionPrincipal, status: number, input: TokenInput, message: string | null, created?: Html) =>
+  const tokensPage = async (req: FastifyRequest, reply: FastifyReply, p: SessionPrincipal, status: number, input: TokenInput, message: string | null, created?: Html) =>
     kit.show(req, reply, status, 'Tokens', html`<h1>Your tokens</h1>
 ${created ?? ''}<p>Tokens let package clients and the CLI act for you, within their repositories and permission and never beyond yours. The secret is shown once, when it is made.</p>
-${tokenRows(wharf.store.listTokens(p.user.id), p.session.csrf)}
+${tokenRows(await wharf.store.listTokens(p.user.id), p.session.csrf)}
 ${createForm(p.session.csrf, input, message)}`, { noStore: created !== undefined });
   const blank: TokenInput = { name: '', repos: '*', permission: 'write', days: '' };
 
@@ -186,7 +186,7 @@ ${createForm(p.session.csrf, input, message)}`, { noStore: created !== undefined
       expiresAt = new Date(Date.now() + days * 86_400_000).toISOString();
     }
     const { id, token } = generateToken();
-    const row = wharf.store.createToken({ id, userId: p.user.id, name: input.name, secretHash: hashToken(token), repos, permission: input.permission as Permission, expiresAt });
+    const row = await wharf.store.createToken({ id, userId: p.user.id, name: input.name, secretHash: hashToken(token), repos, permission: input.permission as Permission, expiresAt });
     req.log.info({ user: p.user.name, token: id }, 'token created in the pages');
     const created = html`<section class="notice" aria-labelledby="new-token-title">
 <h2 id="new-token-title">Token ${row.name} created</h2>
@@ -214,9 +214,9 @@ ${await usageFor(req, p, row, token)}
 
   kit.formRoute('/-/tokens/:id/revoke', async (req, reply) => {
     const p = checkSessionForm(req);
-    const t = wharf.store.getTokenById((req.params as { id: string }).id);
+    const t = await wharf.store.getTokenById((req.params as { id: string }).id);
     if (!t || t.userId !== p.user.id) throw notFound('no such token');
-    wharf.store.deleteToken(t.id);
+    await wharf.store.deleteToken(t.id);
     req.log.info({ user: p.user.name, token: t.id }, 'token revoked in the pages');
     return reply.redirect('/-/tokens', 303);
   });

@@ -111,7 +111,7 @@ ${hidden(p.session.csrf)}
     const action = `/-/admin/repositories/${encodeURIComponent(name)}/delete`;
     if (formOf(req.body).get('confirm') !== name) return kit.show(req, reply, 200, `Delete ${name}`, confirmPage('repository', name, action, p.session.csrf, '/-/admin/repositories'));
     try {
-      wharf.deleteRepo(name);
+      await wharf.deleteRepo(name);
     } catch (err) {
       if (!isWharfError(err) || err.status >= 500) throw err;
       return reposPage(req, reply, p, err.status, repoValues(), err.message);
@@ -121,13 +121,14 @@ ${hidden(p.session.csrf)}
   });
 
   // --- users
-  const usersPage = (req: FastifyRequest, reply: FastifyReply, p: SessionPrincipal, status: number, v: { name: string; admin: boolean }, message: string | null) =>
-    kit.show(req, reply, status, 'Users', html`${adminNav}
+  const usersPage = async (req: FastifyRequest, reply: FastifyReply, p: SessionPrincipal, status: number, v: { name: string; admin: boolean }, message: string | null) => {
+    const users = await Promise.all((await wharf.store.listUsers()).map(async (u) => ({ u, grants: await wharf.store.listGrants(u.id) })));
+    return kit.show(req, reply, status, 'Users', html`${adminNav}
 <h1>Users</h1>
 <table>
 <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Grants</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Delete</span></th></tr></thead>
 <tbody>
-${wharf.store.listUsers().map((u) => html`<tr><td>${u.name}</td><td>${u.isAdmin ? 'administrator' : 'user'}</td><td>${wharf.store.listGrants(u.id).map((g) => `${g.repoPattern}: ${g.permission}`).join(', ') || '—'}</td><td>${u.createdAt.slice(0, 10)}</td>
+${users.map(({ u, grants }) => html`<tr><td>${u.name}</td><td>${u.isAdmin ? 'administrator' : 'user'}</td><td>${grants.map((g) => `${g.repoPattern}: ${g.permission}`).join(', ') || '—'}</td><td>${u.createdAt.slice(0, 10)}</td>
 <td>${u.id === p.user.id ? html`<span class="muted">you</span>` : html`<form method="post" action="/-/admin/users/${encodeURIComponent(u.name)}/delete">${hidden(p.session.csrf)}<button type="submit" aria-label="Delete ${u.name}">Delete</button></form>`}</td></tr>\n`)}</tbody>
 </table>
 <p class="muted">Grants: <code>wharf user grant NAME PATTERN read|write|admin</code>.</p>
@@ -141,6 +142,7 @@ ${hidden(p.session.csrf)}
 <label><input type="checkbox" name="admin" value="1"${v.admin ? html` checked` : ''}> server administrator</label>
 <p><button type="submit">Create user</button></p>
 </form>`);
+  };
 
   kit.get('/-/admin/users', async (req, reply) => {
     const p = adminSession(req);
@@ -155,9 +157,9 @@ ${hidden(p.session.csrf)}
     let refusal: WharfError | null = null;
     if (!USER_RE.test(v.name) || v.name === '__token__') refusal = badRequest(`"${v.name}" is not a valid user name: letters, digits, ".", "_", "-", at most 64.`);
     else if (password.length < MIN_PASSWORD || password.length > 1024) refusal = badRequest(`Passwords need ${MIN_PASSWORD} to 1024 characters.`);
-    else if (wharf.store.getUserByName(v.name)) refusal = conflict(`User ${v.name} already exists.`);
+    else if (await wharf.store.getUserByName(v.name)) refusal = conflict(`User ${v.name} already exists.`);
     if (refusal) return usersPage(req, reply, p, refusal.status, v, refusal.message);
-    wharf.store.createUser(v.name, await hashPassword(password), v.admin);
+    await wharf.store.createUser(v.name, await hashPassword(password), v.admin);
     req.log.info({ user: p.user.name, created: v.name }, 'user created in the pages');
     return reply.redirect('/-/admin/users', 303);
   });
@@ -165,12 +167,12 @@ ${hidden(p.session.csrf)}
   kit.formRoute('/-/admin/users/:name/delete', async (req, reply) => {
     const p = adminForm(req);
     const { name } = req.params as { name: string };
-    const target = wharf.store.getUserByName(name);
+    const target = await wharf.store.getUserByName(name);
     if (!target) throw notFound(`no user named ${name}`);
     if (target.id === p.user.id) return usersPage(req, reply, p, 400, { name: '', admin: false }, 'You cannot delete yourself.');
     const action = `/-/admin/users/${encodeURIComponent(name)}/delete`;
     if (formOf(req.body).get('confirm') !== name) return kit.show(req, reply, 200, `Delete ${name}`, confirmPage('user', name, action, p.session.csrf, '/-/admin/users'));
-    wharf.store.deleteUser(target.id);
+    await wharf.store.deleteUser(target.id);
     wharf.auth.forget();
     req.log.info({ user: p.user.name, deleted: name }, 'user deleted in the pages');
     return reply.redirect('/-/admin/users', 303);

@@ -13,6 +13,7 @@ import { unauthorized } from '../../core/errors.ts';
 import { groupOptionsOf } from '../../core/group.ts';
 import type { FormatPlugin, PackageView } from '../../core/format-plugin.ts';
 import type { PackageRow, Permission, Repository } from '../../core/model.ts';
+import type { RepoSummary } from '../../db/catalog.ts';
 import { proxyOptionsOf } from '../../core/proxy/options.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import { homeBody } from './home.ts';
@@ -96,13 +97,12 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
   }
 
   /** One page of a repository's packages; for a group, its readable members' one after another. */
-  function packagesOf(req: FastifyRequest, repo: Repository, site: Site): PackagesView | null {
+  async function packagesOf(req: FastifyRequest, repo: Repository, site: Site, summaries: Map<number, RepoSummary>): Promise<PackagesView | null> {
     if (!hasPackages(repo)) return null;
     const q = queryOf(req);
     const sort: PackageSort = q.sort === 'updated' ? 'updated' : 'name';
     const pageNo = Math.max(1, Number.parseInt(String(q.page ?? '1'), 10) || 1);
     const sources = repo.kind === 'group' ? wharf.membersOf(repo, req.principal).filter((m) => m.kind !== 'group' && hasPackages(m)) : [repo];
-    const summaries = wharf.catalog.repoSummaries();
     let skip = (pageNo - 1) * REPO_PAGE_SIZE;
     let want = REPO_PAGE_SIZE;
     let total = 0;
@@ -114,7 +114,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
         skip = Math.max(0, skip - n);
         continue;
       }
-      const page = wharf.catalog.packagesPage(source.id, { sort, offset: skip, limit: want });
+      const page = await wharf.catalog.packagesPage(source.id, { sort, offset: skip, limit: want });
       for (const r of page.rows) rows.push({ ...r, repo: source, url: packagePath(source, r.name) });
       want -= page.rows.length;
       skip = 0;
@@ -124,7 +124,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
   }
 
   /** The package a viewer asks for, or null: a repository it may not read is as missing as one that does not exist. */
-  function findPackage(principal: Principal, repoName: string, name: string): { repo: Repository; holder: Repository; pkg: PackageRow } | null {
+  async function findPackage(principal: Principal, repoName: string, name: string): Promise<{ repo: Repository; holder: Repository; pkg: PackageRow } | null> {
     const repo = wharf.repo(repoName);
     if (!repo || !can(principal, repo, 'read')) return null;
     // A group shows the package of the first member (that this viewer may read) holding it, as it serves it.
@@ -132,7 +132,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
     for (const holder of holders) {
       const plugin = pluginByFormat.get(holder.format);
       if (!plugin?.packageView) continue;
-      const pkg = wharf.store.getPackage(holder.id, plugin.packageName?.(name) ?? name);
+      const pkg = await wharf.store.getPackage(holder.id, plugin.packageName?.(name) ?? name);
       if (pkg) return { repo, holder, pkg };
     }
     return null;
@@ -140,7 +140,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
 
   async function packagePage(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { repo: repoName, name } = req.params as { repo: string; name: string };
-    const found = findPackage(req.principal, repoName, name);
+    const found = await findPackage(req.principal, repoName, name);
     if (!found) {
       // The same page for a missing repository, one the viewer may not read, and a missing package.
       const body = html`<h1>Not found</h1><p>There is no package ${name} in ${repoName} that you may read.</p><p><a href="${SEARCH_PATH}?${new URLSearchParams({ q: name }).toString()}">Search for ${name}</a></p>`;
@@ -149,7 +149,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
     const { repo, holder, pkg } = found;
     const site = siteFor(req);
     const plugin = pluginByFormat.get(holder.format)!;
-    const view: PackageView = plugin.packageView!(wharf.contextFor(holder), pkg, {
+    const view: PackageView = await plugin.packageView!(wharf.contextFor(holder), pkg, {
       server: site.server, url: site.repoUrl(repo), name: repo.name, filesUrl: site.repoUrl(holder), private: !repo.publicRead || !holder.publicRead,
     });
     const selected = queryOf(req).version;
@@ -167,7 +167,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
     const form = searchForm(req, params);
     const repos = readable(req.principal);
     const scope = searchScope(params, repos.filter((r) => r.kind !== 'group' && hasPackages(r)), repos.filter((r) => r.kind === 'group'), (g) => wharf.membersOf(g, req.principal));
-    const answer = runSearch(wharf.catalog, params, scope, packagePath);
+    const answer = await runSearch(wharf.catalog, params, scope, packagePath);
     // The answer names only what this viewer may read: shared among anonymous viewers only (send.ts).
     if (wantsJson(req)) return sendJson(req, reply, answer);
     return sendPage(req, reply, frame(req, params.q ? `${params.q} · Search · Wharf` : 'Search · Wharf', searchBody(form, answer), params.q), { shared: true });
@@ -181,7 +181,7 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
       // Basic auth has no form: asking for credentials here makes the browser show its own.
       if (hasQuery(req, 'login') && req.principal.kind === 'anonymous') throw unauthorized('sign in to see the repositories you may read');
       const site = siteFor(req);
-      const summaries = wharf.catalog.repoSummaries();
+      const summaries = await wharf.catalog.repoSummaries();
       const rows = readable(req.principal).map((repo) => {
         const url = site.repoPath(repo);
         return {
@@ -211,11 +211,12 @@ export function createPages(wharf: Wharf, plugins: FormatPlugin[], version: stri
           u.password = '';
           upstream = u.toString();
         } catch { /* shown as configured */ }
-        proxy = { upstream, state: wharf.catalog.proxyState(repo.id), offline: opts.offline };
+        proxy = { upstream, state: await wharf.catalog.proxyState(repo.id), offline: opts.offline };
       }
+      const summaries = await wharf.catalog.repoSummaries();
       const body = repositoryBody({
         repo, url, browseUrl: rootTaken.get(repo.format) ? site.repoPath(repo) : null, members, sections,
-        summary: wharf.catalog.repoSummaries().get(repo.id) ?? null, packages: packagesOf(req, repo, site), proxy,
+        summary: summaries.get(repo.id) ?? null, packages: await packagesOf(req, repo, site, summaries), proxy,
       });
       // A group's page names the members this viewer may read: shared only among anonymous viewers.
       return sendPage(req, reply, frame(req, `${repo.name} · Wharf`, body), { shared: repo.publicRead });

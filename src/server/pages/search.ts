@@ -89,11 +89,11 @@ export function searchScope(p: SearchParams, searchable: Repository[], readableG
   return scope;
 }
 
-export function runSearch(catalog: Catalog, p: SearchParams, scope: Repository[], packagePath: (repo: Repository, name: string) => string): SearchAnswer {
+export async function runSearch(catalog: Catalog, p: SearchParams, scope: Repository[], packagePath: (repo: Repository, name: string) => string): Promise<SearchAnswer> {
   const byId = new Map(scope.map((r) => [r.id, r]));
   const { total, rows } = p.q.trim() === ''
     ? { total: 0, rows: [] }
-    : catalog.search(p.q, { repoIds: [...byId.keys()], offset: (p.page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE });
+    : await catalog.search(p.q, { repoIds: [...byId.keys()], offset: (p.page - 1) * SEARCH_PAGE_SIZE, limit: SEARCH_PAGE_SIZE });
   return {
     query: p.q,
     total,

@@ -41,10 +41,10 @@ describe('arch db state', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wharf-arch-db-state-'));
-    const store = new Store(openDatabase(join(dir, 'wharf.db')));
+    const store = new Store(await openDatabase(join(dir, 'wharf.db')));
     const blobs = new FsBlobStore(join(dir, 'blobs'));
     await blobs.init();
-    wharf = new Wharf(store, blobs, formats, pino({ level: 'silent' }));
+    wharf = await Wharf.open(store, blobs, formats, pino({ level: 'silent' }));
     repo = await wharf.createRepo({ name: 'inc', format: 'arch', options: { architectures: ['x86_64', 'aarch64'], allowOverwrite: true } });
   });
   after(async () => {
@@ -63,7 +63,7 @@ describe('arch db state', () => {
   async function publishedDbs(): Promise<Map<string, Buffer>> {
     await wharf.publisher.flush();
     const out = new Map<string, Buffer>();
-    for (const arch of ARCHES) for (const kind of KINDS) out.set(`${arch}/${kind}`, Buffer.from(wharf.getIndex(repo, `${arch}/${kind}`)!.body));
+    for (const arch of ARCHES) for (const kind of KINDS) out.set(`${arch}/${kind}`, Buffer.from((await wharf.getIndex(repo, `${arch}/${kind}`))!.body));
     return out;
   }
 
@@ -78,7 +78,7 @@ describe('arch db state', () => {
     const full = new RepoDbState({ reusePublished: false });
     const restarted = new RepoDbState();
     const restartedStale = new RepoDbState();
-    const staleCtx: typeof ctx = { ...ctx, services: { ...ctx.services, getIndex: (r, key) => ({ ...ctx.services.getIndex(r, key)!, body: (old ?? now).get(key)! }) } };
+    const staleCtx: typeof ctx = { ...ctx, services: { ...ctx.services, getIndex: async (r, key) => ({ ...(await ctx.services.getIndex(r, key))!, body: (old ?? now).get(key)! }) } };
     // After a start with the dbs current, no file list is read again.
     let opened = 0;
     const countingCtx: typeof ctx = { ...ctx, blobs: Object.assign(Object.create(ctx.blobs) as typeof ctx.blobs, { open: (sha: string) => (opened++, ctx.blobs.open(sha)) }) };
@@ -99,7 +99,7 @@ describe('arch db state', () => {
   /** The `.files` db of x86_64, as pacman reads it: entry name → file list. */
   async function listed(): Promise<Map<string, string | undefined>> {
     await wharf.publisher.flush();
-    const db = await readRepoDb(wharf.getIndex(repo, 'x86_64/files')!.body);
+    const db = await readRepoDb((await wharf.getIndex(repo, 'x86_64/files'))!.body);
     return new Map([...db].map(([k, v]) => [k, v.files]));
   }
 
@@ -168,18 +168,18 @@ describe('arch .files db published after the .db', () => {
 
     // The upload answered with the .db published and the .files still pending...
     await upload(await pkg('second', '1.0-1', 'x86_64', ['usr/bin/second']));
-    assert.equal(filesScopeDirty(), true, 'the .files publish is deferred');
+    assert.equal(await filesScopeDirty(), true, 'the .files publish is deferred');
     const db = await readRepoDb(new Uint8Array(await (await fetch(`${server.url}/arch/x86_64/arch.db`)).arrayBuffer()));
     assert.ok(db.has('second-1.0-1'));
     // ...but reading the .files db publishes it first.
     assert.equal((await filesDb()).get('second-1.0-1'), '%FILES%\nusr/bin/second\n');
-    assert.equal(filesScopeDirty(), false);
+    assert.equal(await filesScopeDirty(), false);
 
     // Unread, it is published shortly after (250 ms).
     await upload(await pkg('third', '1.0-1', 'x86_64', ['usr/bin/third']));
     const start = Date.now();
-    while (filesScopeDirty() && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(filesScopeDirty(), false, 'published without a read');
+    while ((await filesScopeDirty()) && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await filesScopeDirty(), false, 'published without a read');
     assert.ok(Date.now() - start < 2000, `published within 2 s (took ${Date.now() - start} ms)`);
     assert.ok((await filesDb()).has('third-1.0-1'));
   });

@@ -29,13 +29,14 @@ describe('bounded caches', () => {
     assert.equal(c.bytes, 12);
   });
 
-  it('the parsed PyPI pages stay within their byte budget however large the pages', () => {
+  it('the parsed PyPI pages stay within their byte budget however large the pages', async () => {
     // 1 MiB pages: far more of them than the budget holds, far fewer than 2,000.
     const body = Buffer.from(JSON.stringify({ files: 'x'.repeat(1024 * 1024) }));
     const n = Math.ceil(PARSED_PAGES_MAX_BYTES / body.length) * 2;
-    const store = new Store(openDatabase(':memory:'));
-    const registry = new RepoStateRegistry(new ChangeFeed(store));
-    const repo = store.createRepo({ name: 'p', format: 'pypi', kind: 'proxy', publicRead: true, options: {} });
+    const store = new Store(await openDatabase(':memory:'));
+    const registry = new RepoStateRegistry(await ChangeFeed.open(store));
+    const repo = await store.createRepo(
+{ name: 'p', format: 'pypi', kind: 'proxy', publicRead: true, options: {} });
     const ctx = { repo, store, state: registry.forRepo(repo) } as unknown as RepoContext;
     let last: unknown;
     for (let i = 0; i < n; i++) last = parseOnce(ctx, { key: `simple/p${i}/`, fetchedAt: 1, body });

@@ -29,19 +29,19 @@ describe('packageView of each format', () => {
     const staged = await wharf.blobs.stageBuffer(bytes);
     await wharf.services.ingest(repo, { uploader: 'alice', staged, filename, fields });
   }
-  const view = (repo: Repository, name: string, s = site(repo.name)) => {
+  const view = async (repo: Repository, name: string, s = site(repo.name)) => {
     const plugin = wharf.pluginFor(repo);
-    const pkg = wharf.store.getPackage(repo.id, plugin.packageName?.(name) ?? name);
+    const pkg = await wharf.store.getPackage(repo.id, plugin.packageName?.(name) ?? name);
     assert.ok(pkg, `${name} stored`);
     return plugin.packageView!(wharf.contextFor(repo), pkg, s);
   };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wharf-package-view-'));
-    const store = new Store(openDatabase(join(dir, 'wharf.db')));
+    const store = new Store(await openDatabase(join(dir, 'wharf.db')));
     const blobs = new FsBlobStore(join(dir, 'blobs'));
     await blobs.init();
-    wharf = new Wharf(store, blobs, formats, pino({ level: 'silent' }));
+    wharf = await Wharf.open(store, blobs, formats, pino({ level: 'silent' }));
   });
   after(async () => {
     await wharf.publisher.flush();
@@ -60,7 +60,7 @@ describe('packageView of each format', () => {
     await wharf.pluginFor(repo).actions!.yank(wharf.contextFor(repo), { package: 'demo-pkg', version: '1.9', reason: 'broken <b>build</b>' });
 
     // The name as a person types it finds the project.
-    const v = view(repo, 'DEMO_pkg');
+    const v = await view(repo, 'DEMO_pkg');
     assert.deepEqual(v.versions.map((x) => x.version), ['2.0rc1', '1.10', '1.9', '1.0']);
     const [rc, latest, yanked] = v.versions;
     assert.deepEqual(rc.badges.map((b) => b.text), ['pre-release']);
@@ -73,7 +73,7 @@ describe('packageView of each format', () => {
     // Files: the wheel and the sdist, no .metadata companions; sizes and digests from the store.
     assert.deepEqual(latest.files.map((f) => f.filename).sort(), ['demo_pkg-1.10-py3-none-any.whl', 'demo_pkg-1.10.tar.gz']);
     const wheel = latest.files.find((f) => f.filename.endsWith('.whl'))!;
-    const row = wharf.store.getFileByPath(repo.id, 'packages/demo-pkg/demo_pkg-1.10-py3-none-any.whl')!;
+    const row = (await wharf.store.getFileByPath(repo.id, 'packages/demo-pkg/demo_pkg-1.10-py3-none-any.whl'))!;
     assert.equal(wheel.sha256, row.sha256);
     assert.equal(wheel.size, row.size);
     assert.equal(wheel.url, 'http://127.0.0.1:8080/py/packages/demo-pkg/demo_pkg-1.10-py3-none-any.whl');
@@ -89,7 +89,7 @@ describe('packageView of each format', () => {
     // Links as data: the page decides which it shows.
     assert.deepEqual(v.links, [{ label: 'Source', url: 'https://example.org/src' }, { label: 'Evil', url: 'javascript:alert(1)' }]);
     // A private repository's command carries placeholders, never a secret.
-    assert.equal(view(repo, 'demo-pkg', site('py', true)).versions[1].install[0].code, 'pip install --index-url http://__token__:YOUR_TOKEN@127.0.0.1:8080/py/simple/ demo-pkg==1.10');
+    assert.equal((await view(repo, 'demo-pkg', site('py', true))).versions[1].install[0].code, 'pip install --index-url http://__token__:YOUR_TOKEN@127.0.0.1:8080/py/simple/ demo-pkg==1.10');
   });
 
   it('apt: versions in dpkg order (an epoch wins), suites and architecture badges, relationship fields, Debian description', async () => {
@@ -103,7 +103,7 @@ describe('packageView of each format', () => {
       await put(repo, `hello-tool_${i}.deb`, await readFile(await buildDeb(dir, `hello-${i}`, { control: control(version) })));
     }
     await put(repo, 'again.deb', await readFile(join(dir, 'hello-1.deb')), { suite: ['testing'] });
-    const v = view(repo, 'hello-tool');
+    const v = await view(repo, 'hello-tool');
     assert.deepEqual(v.versions.map((x) => x.version), ['1:0.9-1', '1.0-10', '1.0-1', '1.0~rc1-1']);
     assert.equal(v.versions[0].install[0].code, 'sudo apt-get install hello-tool=1:0.9-1');
     assert.equal(v.versions[2].install[0].code, 'sudo apt-get install hello-tool=1.0-1');
@@ -127,7 +127,7 @@ describe('packageView of each format', () => {
       await buildPackage(file, { pkginfo, files: { 'usr/bin/tool': 'x' } });
       await put(repo, `tool-${version}-x86_64.pkg.tar.zst`, await readFile(file), version === '1.0-2' ? { add: ['false'] } : {});
     }
-    const v = view(repo, 'tool');
+    const v = await view(repo, 'tool');
     assert.deepEqual(v.versions.map((x) => x.version), ['1:0.5-1', '1.0-10', '1.0-2', '1.0-1']);
     const newest = v.versions[0];
     assert.equal(newest.install[0].code, 'sudo pacman -S arch/tool');
@@ -143,7 +143,7 @@ describe('packageView of each format', () => {
     assert.deepEqual(newest.fields.find(([l]) => l === 'Build date'), ['Build date', '2023-11-14T22:13:20.000Z']);
     assert.equal(v.summary, 'The tool 1:0.5-1');
     assert.equal(v.description, null);
-    assert.match(view(repo, 'tool', site('arch', true)).versions[0].install[1].code, /^sudo pacman -U http:\/\/__token__:YOUR_TOKEN@127\.0\.0\.1:8080\/arch\//);
+    assert.match((await view(repo, 'tool', site('arch', true))).versions[0].install[1].code, /^sudo pacman -U http:\/\/__token__:YOUR_TOKEN@127\.0\.0\.1:8080\/arch\//);
   });
 
   it('files: no packages, so no view', () => {

@@ -26,8 +26,8 @@ describe('deferred publishing', () => {
   it('flush() waits for a deferred build already under way', async (t) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'wharf-publisher-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const store = new Store(openDatabase(path.join(dir, 'wharf.db')));
-    const repo = store.createRepo({ name: 'r', format: 'fake', kind: 'hosted', publicRead: true, options: {} });
+    const store = new Store(await openDatabase(path.join(dir, 'wharf.db')));
+    const repo = await store.createRepo({ name: 'r', format: 'fake', kind: 'hosted', publicRead: true, options: {} });
     const publisher = new Publisher(store, new IndexCache());
     let builds = 0;
     let release = () => {};
@@ -42,7 +42,7 @@ describe('deferred publishing', () => {
     } as unknown as FormatPlugin;
     const ctx = { repo } as RepoContext;
     await publisher.publish(ctx, plugin, ['slow']); // never published: built at once
-    store.transaction(() => store.markDirty(repo.id, 'slow'));
+    await store.transaction(() => store.markDirty(repo.id, 'slow'));
     await publisher.publish(ctx, plugin, ['slow']); // deferred
     while (builds < 2) await new Promise((r) => setTimeout(r, 20)); // its timer fired, the build runs
     let flushed = false;
@@ -51,7 +51,8 @@ describe('deferred publishing', () => {
     assert.equal(flushed, false, 'flush() returned while the deferred build was still running');
     release();
     await flushing;
-    assert.equal(Buffer.from(store.getIndex(repo.id, 'doc')!.body).toString(), 'build 2');
-    assert.equal(store.isDirty(repo.id, 'slow'), false);
+    assert.equal(Buffer.from((await store.getIndex(repo.id, 'doc'))!.body).toString(), 'build 2');
+    assert.equal(await store.isDirty(repo.id, 'slow'), false);
+
   });
 });

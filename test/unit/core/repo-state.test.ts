@@ -27,97 +27,98 @@ after(async () => {
 async function twoConnections() {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-repo-state-'));
   dirs.push(dir);
-  const here = new Store(openDatabase(join(dir, 'wharf.db')));
-  const there = new Store(openDatabase(join(dir, 'wharf.db')));
-  const feed = new ChangeFeed(here);
+  const here = new Store(await openDatabase(join(dir, 'wharf.db')));
+  const there = new Store(await openDatabase(join(dir, 'wharf.db')));
+  const feed = await ChangeFeed.open(here);
   return { here, there, feed, registry: new RepoStateRegistry(feed) };
 }
 
-function addFile(store: Store, repoId: number, path: string) {
-  store.insertBlob('a'.repeat(64), 1);
+async function addFile(store: Store, repoId: number, path: string) {
+  await store.insertBlob('a'.repeat(64), 1);
   return store.insertFile({ repoId, versionId: null, path, filename: path, sha256: 'a'.repeat(64), size: 1, meta: {} });
 }
 
 describe('repository state', () => {
   it('gives a holder every change of its repository, whoever wrote it, before it is used', async () => {
     const { here, there, registry } = await twoConnections();
-    const repo = here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
-    const other = here.createRepo({ name: 'o', format: 'files', kind: 'hosted', publicRead: true, options: {} });
-    const h = registry.get(repo, 'rec', () => new Recorder());
-    addFile(here, repo.id, 'a.txt');
-    const f = addFile(there, repo.id, 'b.txt');
-    addFile(there, other.id, 'c.txt');
-    there.updateFileMeta(f.id, { x: 1 });
-    there.deleteFile(f.id);
-    assert.equal(registry.get(repo, 'rec', () => new Recorder()), h);
+    const repo = await here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    const other = await here.createRepo({ name: 'o', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    const h = await registry.get(repo, 'rec', () => new Recorder());
+    await addFile(here, repo.id, 'a.txt');
+    const f = await addFile(there, repo.id, 'b.txt');
+    await addFile(there, other.id, 'c.txt');
+    await there.updateFileMeta(f.id, { x: 1 });
+    await there.deleteFile(f.id);
+    assert.equal(await registry.get(repo, 'rec', () => new Recorder()), h);
     assert.deepEqual(h.seen.map((c) => `${c.kind}:${c.subject}`), ['file:a.txt', 'file:b.txt', 'file:b.txt', 'file:b.txt']);
     // Published documents too, only those whose bytes changed.
     const doc = { key: 'k1', contentType: 'text/plain', body: Buffer.from('x'), gzip: null, etag: '"1"' };
-    there.replaceScope(repo.id, 's', [doc, { ...doc, key: 'k2' }]);
-    there.replaceScope(repo.id, 's', [doc]);
-    registry.get(repo, 'rec', () => new Recorder());
+    await there.replaceScope(repo.id, 's', [doc, { ...doc, key: 'k2' }]);
+    await there.replaceScope(repo.id, 's', [doc]);
+    await registry.get(repo, 'rec', () => new Recorder());
     assert.deepEqual(h.seen.slice(4).map((c) => `${c.kind}:${c.subject}`), ['index:k1', 'index:k2', 'index:k2']);
   });
 
   it('drops a holder without applyChanges at any change, and all of them with the repository', async () => {
     const { here, there, registry } = await twoConnections();
-    const repo = here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    const repo = await here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
     let made = 0;
     const plain = () => registry.get(repo, 'plain', () => ({ n: ++made }));
-    assert.equal(plain().n, 1);
-    assert.equal(plain().n, 1);
-    addFile(there, repo.id, 'a.txt');
-    assert.equal(plain().n, 2);
-    registry.get(repo, 'rec', () => new Recorder());
+    assert.equal((await plain()).n, 1);
+    assert.equal((await plain()).n, 1);
+    await addFile(there, repo.id, 'a.txt');
+    assert.equal((await plain()).n, 2);
+    await registry.get(repo, 'rec', () => new Recorder());
     // Deleted and created again by another process, perhaps under the same id.
-    there.deleteRepo(repo.id);
-    const again = there.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
-    const fresh = registry.get(again, 'rec', () => new Recorder());
+    await there.deleteRepo(repo.id);
+    const again = await there.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    const fresh = await registry.get(again, 'rec', () => new Recorder());
     assert.deepEqual(fresh.seen, []);
     assert.equal(registry.holds(again.id, 'plain'), false);
   });
 
   it('keeps memos within their bounds and drops a deleted repository\'s entries', async () => {
     const { here, registry } = await twoConnections();
-    const repo = here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
-    registry.get(repo, 'x', () => ({}));
+    const repo = await here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    await registry.get(repo, 'x', () => ({}));
     const memo = registry.forRepo(repo).memo<string>('m', { maxEntries: 10, maxBytes: 100 });
     for (let i = 0; i < 50; i++) memo.set(`k${i}`, `v${i}`, 7);
     const held = registry.stats().memos.m;
     assert.ok(held.entries <= 10 && held.bytes <= 100, JSON.stringify(held));
     assert.equal(memo.get('k49'), 'v49');
     // Memos survive file changes (their keys name their content)...
-    addFile(here, repo.id, 'a.txt');
-    registry.get(repo, 'x', () => ({}));
+    await addFile(here, repo.id, 'a.txt');
+    await registry.get(repo, 'x', () => ({}));
     assert.equal(memo.get('k49'), 'v49');
     // ...but not the repository.
-    here.deleteRepo(repo.id);
-    registry.get(repo, 'x', () => ({}));
+    await here.deleteRepo(repo.id);
+    await registry.get(repo, 'x', () => ({}));
     assert.equal(registry.stats().memos.m.entries, 0);
   });
 
   it('forgets everything when the changes it missed were pruned', async () => {
     const { here, there, feed, registry } = await twoConnections();
-    const repo = here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
-    const h = registry.get(repo, 'rec', () => new Recorder());
-    addFile(there, repo.id, 'a.txt');
-    assert.ok(feed.log.prune(-10, 0) > 0);
-    const after = registry.get(repo, 'rec', () => new Recorder());
+    const repo = await here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    const h = await registry.get(repo, 'rec', () => new Recorder());
+    await addFile(there, repo.id, 'a.txt');
+    assert.ok((await feed.log.prune(-10, 0)) > 0);
+    const after = await registry.get(repo, 'rec', () => new Recorder());
     assert.notEqual(after, h);
     assert.deepEqual(h.seen, []);
   });
 
   it('does not apply changes from inside a transaction, which a rollback could take back', async () => {
     const { here, registry } = await twoConnections();
-    const repo = here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
-    const h = registry.get(repo, 'rec', () => new Recorder());
-    assert.throws(() => here.transaction(() => {
-      addFile(here, repo.id, 'gone.txt');
-      registry.get(repo, 'rec', () => new Recorder());
+    const repo = await here.createRepo({ name: 'r', format: 'files', kind: 'hosted', publicRead: true, options: {} });
+    const h = await registry.get(repo, 'rec', () => new Recorder());
+    await assert.rejects(here.transaction(async () => {
+      await addFile(here, repo.id, 'gone.txt');
+      await registry.get(repo, 'rec', () => new Recorder());
       throw new Error('roll back');
-    }));
-    addFile(here, repo.id, 'kept.txt');
-    registry.get(repo, 'rec', () => new Recorder());
+    }), /roll back/);
+
+    await addFile(here, repo.id, 'kept.txt');
+    await registry.get(repo, 'rec', () => new Recorder());
     assert.deepEqual(h.seen.map((c) => c.subject), ['kept.txt']);
   });
 });
