@@ -18,7 +18,8 @@ export class Publisher {
   private readonly store: Store;
   private readonly cache: IndexCache;
   private readonly mutex = new KeyedMutex();
-  private readonly pending = new Map<number, Set<string>>();
+  /** Scopes asked for per repository: true if only while still dirty (see publishNow). */
+  private readonly pending = new Map<number, Map<string, boolean>>();
   private readonly deferred = new Map<number, { scopes: Set<string>; timer: NodeJS.Timeout | null; ctx: RepoContext; plugin: FormatPlugin }>();
   /** Deferred builds under way (their timer fired). */
   private readonly flushing = new Set<Promise<void>>();
@@ -75,7 +76,7 @@ export class Publisher {
     this.deferred.delete(repoId);
     if (entry.timer) clearTimeout(entry.timer);
     if (entry.scopes.size === 0) return Promise.resolve();
-    const run = this.publishNow(entry.ctx, entry.plugin, [...entry.scopes]).catch(() => {
+    const run = this.publishNow(entry.ctx, entry.plugin, [...entry.scopes], { ifDirty: true }).catch(() => {
       // Left dirty: rebuilt by the next publish of the scope or at the next start.
     }).finally(() => this.flushing.delete(run));
     this.flushing.add(run);
@@ -88,25 +89,44 @@ export class Publisher {
     await Promise.all([...this.flushing]);
   }
 
-  private async publishNow(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<void> {
+  /**
+   * Publish dirty scopes whether or not this process marked them: at start, and from time to
+   * time on every replica, so a deferred publish whose replica died still happens. A scope
+   * another process published meanwhile is skipped, so each change is published once.
+   */
+  async publishDirty(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<void> {
+    await this.publishNow(ctx, plugin, scopes, { ifDirty: true });
+  }
+
+  /**
+   * Build and write scopes, one repository at a time in this process (the mutex) and across
+   * every process on the database (a lock per repository). `ifDirty` skips a scope that is
+   * published up to its last change by the time its turn comes (a deferred build, or a sweep,
+   * that another replica already did); without it the scope is built regardless (a repository's
+   * first publish, fsck's repair, signing with a new key).
+   */
+  private async publishNow(ctx: RepoContext, plugin: FormatPlugin, scopes: string[], opts: { ifDirty?: boolean } = {}): Promise<void> {
     const repo = ctx.repo;
-    let set = this.pending.get(repo.id);
-    if (!set) {
-      set = new Set();
-      this.pending.set(repo.id, set);
+    let asked = this.pending.get(repo.id);
+    if (!asked) {
+      asked = new Map();
+      this.pending.set(repo.id, asked);
     }
-    for (const s of scopes) set.add(s);
+    for (const s of scopes) asked.set(s, (asked.get(s) ?? true) && opts.ifDirty === true);
     await this.mutex.run(`repo:${repo.id}`, async () => {
       const todo = this.pending.get(repo.id);
       if (!todo || todo.size === 0) return;
       this.pending.delete(repo.id);
-      for (const scope of todo) {
-        // Read before the build reads the database: a change that commits while the build
-        // runs bumps the generation past this, and the scope stays dirty.
-        const generation = await this.store.dirtyGeneration(repo.id, scope);
-        const docs = await plugin.buildScope(ctx, scope);
-        await this.writeScope(repo, scope, docs, generation);
-      }
+      await this.store.sql.lock(`publish:${repo.id}`, async () => {
+        for (const [scope, ifDirty] of todo) {
+          if (ifDirty && !(await this.store.isDirty(repo.id, scope))) continue;
+          // Read before the build reads the database: a change that commits while the build
+          // runs bumps the generation past this, and the scope stays dirty.
+          const generation = await this.store.dirtyGeneration(repo.id, scope);
+          const docs = await plugin.buildScope(ctx, scope);
+          await this.writeScope(repo, scope, docs, generation);
+        }
+      });
     });
   }
 

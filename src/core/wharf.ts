@@ -336,19 +336,31 @@ export class Wharf {
    * answers. A scope that fails to build stays dirty and is logged; the others go on.
    */
   async recover(): Promise<void> {
+    const n = await this.publishDirty();
+    await this.publisher.flush();
+    if (n.repos) this.log.info(n, 'republished indexes left dirty by the last run');
+  }
+
+  /**
+   * Publish every dirty scope, whoever marked it (a crash, or another replica that died with
+   * a deferred publish pending); one that another process publishes first is skipped. Runs at
+   * start and, on a server, every minute on one replica at a time (the scheduler).
+   */
+  async publishDirty(): Promise<{ repos: number; scopes: number }> {
     const byRepo = new Map<number, string[]>();
     for (const { repoId, scope } of await this.store.listDirty()) byRepo.set(repoId, [...(byRepo.get(repoId) ?? []), scope]);
-    for (const [repoId, scopes] of byRepo) {
+    let scopes = 0;
+    for (const [repoId, dirty] of byRepo) {
       const repo = await this.store.getRepoById(repoId);
       if (!repo) continue;
-      for (const scope of scopes) {
-        await this.publish(repo, [scope]).catch((err: unknown) => {
+      for (const scope of dirty) {
+        scopes++;
+        await this.publisher.publishDirty(this.contextFor(repo), this.pluginFor(repo), [scope]).catch((err: unknown) => {
           this.log.error({ err, repo: repo.name, scope }, 'republishing a dirty index failed; it stays dirty');
         });
       }
     }
-    await this.publisher.flush();
-    if (byRepo.size) this.log.info({ repos: byRepo.size, scopes: [...byRepo.values()].reduce((n, s) => n + s.length, 0) }, 'republished indexes left dirty by the last run');
+    return { repos: byRepo.size, scopes };
   }
 
   /** Create the `admin` user on first start. Returns the generated password, if one was. */

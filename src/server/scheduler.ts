@@ -1,14 +1,24 @@
-// Runs formats' scheduled actions (e.g. a proxy's configured mirror sync) in the server,
-// one at a time per repository, and logs how each run went.
+// Runs formats' scheduled actions (e.g. a proxy's configured mirror sync) in the server and
+// logs how each run went; and, every minute, publishes dirty indexes whoever left them.
+//
+// With several replicas on one database each job runs once: a replica takes the job's lock
+// (Sql.tryLock) and reads when the job last finished from the database; the others skip it
+// while it runs. The finish time is written only after a run completes, so a replica killed
+// mid-run leaves the job due, and another replica runs it at its next tick (the lock went
+// with the dead replica's database session).
 import type { FastifyBaseLogger } from 'fastify';
 import type { Wharf } from '../core/wharf.ts';
+
+const DIRTY_SWEEP_MS = 60_000;
 
 export class Scheduler {
   private readonly wharf: Wharf;
   private readonly log: FastifyBaseLogger;
-  private readonly lastRun = new Map<string, number>();
+  /** When each job is next worth asking the database about (ms). */
+  private readonly nextCheck = new Map<string, number>();
   private readonly running = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private lastSweep = 0;
 
   constructor(wharf: Wharf, log: FastifyBaseLogger) {
     this.wharf = wharf;
@@ -24,22 +34,49 @@ export class Scheduler {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Start every job that is due; resolves when they have started (not finished). */
   async tick(now = Date.now()): Promise<void> {
+    const runs: Promise<void>[] = [];
     for (const repo of this.wharf.listRepos()) {
       const job = this.wharf.pluginFor(repo).schedule?.(repo);
-      if (!job || this.running.has(repo.name)) continue;
+      const action = job && this.wharf.pluginFor(repo).actions?.[job.action];
+      if (!job || !action || this.running.has(repo.name)) continue;
       const key = `${repo.name}:${job.action}`;
-      const last = this.lastRun.get(key);
-      if (last !== undefined && now - last < job.everyMinutes * 60_000) continue;
-      this.lastRun.set(key, now);
+      if ((this.nextCheck.get(key) ?? 0) > now) continue;
       this.running.add(repo.name);
-      const action = this.wharf.pluginFor(repo).actions?.[job.action];
-      if (!action) continue;
-      const started = Date.now();
-      void action(this.wharf.contextFor(repo), job.args)
-        .then((result) => this.log.info({ repo: repo.name, action: job.action, ms: Date.now() - started, result }, 'scheduled action done'))
-        .catch((err: Error) => this.log.warn({ repo: repo.name, action: job.action, err: err.message }, 'scheduled action failed'))
-        .finally(() => this.running.delete(repo.name));
+      const everyMs = job.everyMinutes * 60_000;
+      const run = this.wharf.store.sql.tryLock(`schedule:${key}`, async () => {
+        // Read under the lock: another replica may have just finished it.
+        const finished = Number(await this.wharf.store.getSetting(`schedule:${key}`) ?? 0);
+        if (now - finished < everyMs) return { ran: false as const, finished };
+        const started = Date.now();
+        const result = await action(this.wharf.contextFor(repo), job.args);
+        await this.wharf.store.setSetting(`schedule:${key}`, String(Date.now()));
+        this.log.info({ repo: repo.name, action: job.action, ms: Date.now() - started, result }, 'scheduled action done');
+        return { ran: true as const, finished: Date.now() };
+      }).then((r) => {
+        // Held elsewhere: that replica runs it; look again next tick in case it dies.
+        if (r.ran) this.nextCheck.set(key, r.value.finished + everyMs);
+      }, (err: Error) => {
+        this.nextCheck.set(key, Date.now() + everyMs);
+        this.log.warn({ repo: repo.name, action: job.action, err: err.message }, 'scheduled action failed');
+      }).finally(() => this.running.delete(repo.name));
+      runs.push(run);
+    }
+    if (now - this.lastSweep >= DIRTY_SWEEP_MS) {
+      this.lastSweep = now;
+      void this.sweepDirty();
+    }
+    void Promise.all(runs);
+  }
+
+  /** Publish indexes left dirty (a deferred publish whose replica died), on one replica at a time. */
+  async sweepDirty(): Promise<void> {
+    try {
+      const r = await this.wharf.store.sql.tryLock('publish-dirty', () => this.wharf.publishDirty());
+      if (r.ran && r.value.scopes) this.log.info(r.value, 'published dirty indexes');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'publishing dirty indexes failed');
     }
   }
 }
