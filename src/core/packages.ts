@@ -64,7 +64,19 @@ export class PackageService {
     if (early instanceof WharfError) throw early;
     const merges = plan.files.some((f) => f.mergeMeta);
     if (early.identical && !merges) return this.exists(repo, plan, early.existing as FileRow[]);
-    for (const f of plan.files) await blobs.commit(f.blob);
+    // Pinned in the database before the bytes are stored and until the rows naming them
+    // commit: gc on any process leaves them alone meanwhile (docs/scale-out.md).
+    const pins = await pinForCommit(store, plan.files.map((f) => f.blob.sha256));
+    try {
+      for (const f of plan.files) await blobs.commit(f.blob);
+      return await this.recordRows(repo, plugin, plan, uploader, pins);
+    } finally {
+      await store.unpinBlobs(pins);
+    }
+  }
+
+  private async recordRows(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, pins: string[]): Promise<IngestResult> {
+    const { store } = this.deps;
     let scopes: string[] = [];
     // Only the database is awaited in here (the plan's callbacks included): every other
     // database call of the process waits for this commit.
@@ -106,6 +118,7 @@ export class PackageService {
       scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
       // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
       for (const s of scopes) await store.markDirty(repo.id, s);
+      await store.unpinBlobs(pins);
       return { status: 'created', files: rows };
     });
     if (outcome instanceof WharfError) throw outcome;
@@ -246,5 +259,22 @@ export class PackageService {
       }
     }
     for (const s of scopes) await store.markDirty(repo.id, s);
+  }
+}
+
+/** How long an upload's pin holds if its process dies before unpinning. */
+export const BLOB_PIN_TTL_MS = 60 * 60_000;
+
+/**
+ * Pin blobs before storing them. While gc (on any process) is deleting one of them, wait for
+ * it: the commit that follows then stores the bytes again.
+ */
+async function pinForCommit(store: Store, sha256s: string[]): Promise<string[]> {
+  const unique = [...new Set(sha256s)];
+  for (let waited = 0; ; waited += 20) {
+    const pins = await store.pinBlobs(unique, BLOB_PIN_TTL_MS);
+    if (pins) return pins;
+    if (waited > 60_000) throw new Error('a blob stayed claimed by gc for a minute');
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

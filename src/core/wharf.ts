@@ -23,7 +23,7 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import type { Logger } from './logger.ts';
 import type { IndexRow, RepoKind, Repository } from './model.ts';
 import { REPO_KINDS, isValidRepoName } from './model.ts';
-import { PackageService } from './packages.ts';
+import { BLOB_PIN_TTL_MS, PackageService } from './packages.ts';
 import { Publisher } from './publisher.ts';
 import { RepoKeys } from './repo-keys.ts';
 import { Rerun } from './rerun.ts';
@@ -377,7 +377,8 @@ export class Wharf {
    * ago: an upload in flight commits its blob before it writes the rows that name it.
    */
   gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
-    return this.blobMaintenance.run('blobs', () => this.collect(opts));
+    // One gc at a time in the process (it takes turns with backups) and across replicas.
+    return this.blobMaintenance.run('blobs', () => this.store.sql.lock('gc', () => this.collect(opts)));
   }
 
   /** Copy the data, consistently, into `dir` (absolute, absent or empty, outside `dataDir`) while serving. */
@@ -399,8 +400,17 @@ export class Wharf {
   private async collect(opts: { graceMs?: number }): Promise<GcResult> {
     const graceMs = opts.graceMs ?? this.gcGraceMs;
     const result: GcResult = { blobs: 0, bytes: 0, kept: 0 };
+    await this.store.dropExpiredBlobPins();
     const free = async (sha256: string, size: number) => {
-      const gone = await this.blobs.free(sha256, { graceMs, unused: () => this.store.dropBlobIfUnreferenced(sha256) });
+      // Claimed in the database before the delete, so an upload on another process waits for
+      // it (and stores the bytes again) instead of naming bytes about to go.
+      let claim: string | null = null;
+      let gone: boolean;
+      try {
+        gone = await this.blobs.free(sha256, { graceMs, unused: async () => (claim = await this.store.claimBlobForDelete(sha256, BLOB_PIN_TTL_MS)) !== null });
+      } finally {
+        if (claim) await this.store.unpinBlobs([claim]);
+      }
       if (gone) {
         result.blobs++;
         result.bytes += size;

@@ -250,4 +250,13 @@ export const postgresMigrations: string[] = [
   END $$;
   CREATE TRIGGER repo_changes_repo AFTER INSERT OR UPDATE OR DELETE ON repositories FOR EACH ROW EXECUTE FUNCTION repo_changes_repo();
   `,
+  `
+  CREATE TABLE blob_pins (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    sha256 TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('commit', 'delete')),
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX blob_pins_by_blob ON blob_pins(sha256);
+  `,
 ];

@@ -237,4 +237,18 @@ export const migrations: string[] = [
     INSERT INTO repo_changes (repo_id, kind, subject) VALUES (old.id, 'repo', old.name);
   END;
   `,
+  // Blob pins shared by every process on the database (docs/scale-out.md): an upload pins
+  // its blobs before storing them and until its rows commit, and gc claims a blob before it
+  // deletes it; each waits for the other, so gc on one replica never deletes bytes that an
+  // upload on another is committing, however short the grace period. Pins of a process that
+  // died expire (ms since the epoch).
+  `
+  CREATE TABLE blob_pins (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('commit', 'delete')),
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX blob_pins_by_blob ON blob_pins(sha256);
+  `,
 ];

@@ -1,5 +1,6 @@
 // The metadata store: every read and write of the database goes through here, so the
 // SQL stays in one place and another engine (PostgreSQL) can implement the same methods.
+import { randomUUID } from 'node:crypto';
 import type { Row, Sql } from './sql.ts';
 import type {
   FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, SessionRow, TokenRow, User, VersionRow,
@@ -272,6 +273,48 @@ export class Store {
     const rows = (await this.sql.all(`SELECT b.sha256, b.size FROM blobs b WHERE b.sha256 > ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
       ORDER BY b.sha256 LIMIT ?`, [after, limit])) as Row[];
     return rows.map((r) => ({ sha256: String(r.sha256), size: Number(r.size) }));
+  }
+  /**
+   * Pin blobs an upload is about to store, until `unpinBlobs` (call it in the transaction that
+   * writes the rows naming them, and again after, in case that failed). Null, with nothing
+   * pinned, while gc deletes one of them: wait and ask again, then store the bytes anew.
+   */
+  async pinBlobs(sha256s: string[], ttlMs: number): Promise<string[] | null> {
+    return this.transaction(async () => {
+      const now = Date.now();
+      for (const sha256 of sha256s) {
+        if (await this.sql.get("SELECT 1 FROM blob_pins WHERE sha256 = ? AND kind = 'delete' AND expires_at > ?", [sha256, now])) return null;
+      }
+      const ids: string[] = [];
+      for (const sha256 of sha256s) {
+        const id = randomUUID();
+        await this.sql.run("INSERT INTO blob_pins (id, sha256, kind, expires_at) VALUES (?, ?, 'commit', ?)", [id, sha256, now + ttlMs]);
+        ids.push(id);
+      }
+      return ids;
+    });
+  }
+  async unpinBlobs(ids: string[]): Promise<void> {
+    for (const id of ids) await this.sql.run('DELETE FROM blob_pins WHERE id = ?', [id]);
+  }
+  /**
+   * gc's claim on a blob: if no file references it and no upload has it pinned, drop its row
+   * and pin it for deletion (returning the pin, to unpin once the bytes are gone); else null,
+   * and nothing changed.
+   */
+  async claimBlobForDelete(sha256: string, ttlMs: number): Promise<string | null> {
+    return this.transaction(async () => {
+      if (await this.isBlobReferenced(sha256)) return null;
+      if (await this.sql.get('SELECT 1 FROM blob_pins WHERE sha256 = ? AND expires_at > ?', [sha256, Date.now()])) return null;
+      await this.sql.run('DELETE FROM blobs WHERE sha256 = ?', [sha256]);
+      const id = randomUUID();
+      await this.sql.run("INSERT INTO blob_pins (id, sha256, kind, expires_at) VALUES (?, ?, 'delete', ?)", [id, sha256, Date.now() + ttlMs]);
+      return id;
+    });
+  }
+  /** Forget pins past their time (their process died). */
+  async dropExpiredBlobPins(): Promise<number> {
+    return (await this.sql.run('DELETE FROM blob_pins WHERE expires_at <= ?', [Date.now()])).changes;
   }
   /** Drop a blob's row if no file references it; false (and nothing changed) if one does. */
   async dropBlobIfUnreferenced(sha256: string): Promise<boolean> {

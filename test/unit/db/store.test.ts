@@ -138,6 +138,30 @@ for (const engine of engines()) {
       assert.equal((await store.unreferencedBlobs('', 1))[0].size, 3);
     });
 
+    it('pins blobs for a commit or for gc, each keeping the other off, until unpinned or expired', async () => {
+      const { store, repo } = await fresh();
+      const [x, y] = [sha('1'), sha('2')];
+      await store.insertBlob(x, 1);
+      await store.insertBlob(y, 1);
+      const pins = (await store.pinBlobs([x], 60_000))!;
+      assert.equal(pins.length, 1);
+      assert.equal(await store.claimBlobForDelete(x, 60_000), null, 'an upload has it pinned');
+      await store.unpinBlobs(pins);
+      const claim = await store.claimBlobForDelete(x, 60_000);
+      assert.ok(claim, 'unpinned and unreferenced: gc may take it');
+      assert.equal((await store.unreferencedBlobs('', 10)).some((b) => b.sha256 === x), false, 'its row is gone with the claim');
+      assert.equal(await store.pinBlobs([y, x], 60_000), null, 'an upload waits while gc deletes');
+      assert.equal(await store.claimBlobForDelete(x, 60_000), null, 'one delete at a time');
+      await store.unpinBlobs([claim!]);
+      assert.equal((await store.pinBlobs([y, x], 60_000))!.length, 2);
+      await store.insertFile({ repoId: repo.id, versionId: null, path: 'y', filename: 'y', sha256: y, size: 1, meta: {} });
+      assert.equal(await store.claimBlobForDelete(y, 60_000), null, 'a referenced blob is never claimed');
+      // A process that died leaves pins that expire.
+      const stale = (await store.pinBlobs([sha('3')], -1))!;
+      assert.ok(await store.claimBlobForDelete(sha('3'), 60_000), 'an expired pin holds nothing');
+      assert.ok((await store.dropExpiredBlobPins()) >= stale.length);
+    });
+
     it('replaces a scope\'s documents at once, noting only documents that changed', async () => {
       const { sql, store, repo } = await fresh();
       const log = new ChangeLog(sql);

@@ -1,0 +1,92 @@
+// gc on one process never frees bytes that an upload on another process is committing, on
+// either engine, however short the grace period: the upload pins its blobs in the database
+// before storing them, gc claims a blob there before deleting it, and each waits for the
+// other. Two Wharf instances on one database and one blob directory stand for two replicas.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { Wharf } from '../../../src/core/wharf.ts';
+import { openDatabase } from '../../../src/db/database.ts';
+import { Store } from '../../../src/db/store.ts';
+import { formats } from '../../../src/formats/index.ts';
+import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import { engines } from '../../helpers/engines.ts';
+
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
+
+async function read(blobs: FsBlobStore, sha256: string): Promise<string | null> {
+  if (!(await blobs.has(sha256))) return null;
+  const chunks: Buffer[] = [];
+  for await (const c of blobs.open(sha256)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+for (const engine of engines()) {
+  describe(`gc across replicas on ${engine.name}`, () => {
+    const cleanup: (() => Promise<unknown>)[] = [];
+    after(async () => {
+      for (const c of cleanup.reverse()) await c();
+    });
+
+    async function twoReplicas() {
+      const dir = await mkdtemp(join(tmpdir(), 'wharf-gc-replicas-'));
+      cleanup.push(() => rm(dir, { recursive: true, force: true }));
+      const location = await engine.location(join(dir, 'wharf.db'));
+      const open = async () => {
+        const sql = await openDatabase(location);
+        cleanup.push(() => sql.close());
+        const blobs = new FsBlobStore(join(dir, 'blobs'));
+        await blobs.init();
+        return { wharf: await Wharf.open(new Store(sql), blobs, formats, silent), blobs };
+      };
+      const a = await open();
+      const b = await open();
+      return { a, b };
+    }
+
+    it('keeps a blob that another replica has stored but not yet recorded', async () => {
+      const { a, b } = await twoReplicas();
+      const repo = await a.wharf.createRepo({ name: 'f', format: 'files' });
+      // A stores the bytes, then stops before writing the rows that name them.
+      let stored!: () => void;
+      const isStored = new Promise<void>((r) => { stored = r; });
+      let resume!: () => void;
+      const gate = new Promise<void>((r) => { resume = r; });
+      const commit = a.blobs.commit.bind(a.blobs);
+      a.blobs.commit = async (staged) => {
+        await commit(staged);
+        stored();
+        await gate;
+      };
+      const staged = await a.blobs.stage(Readable.from([Buffer.from('precious bytes')]));
+      const upload = a.wharf.services.ingest(repo, { staged, filename: 'p.txt', fields: { path: ['p.txt'] } });
+      await isStored;
+      const freed = await b.wharf.gc({ graceMs: 0 });
+      resume();
+      const result = await upload;
+      assert.equal(result.status, 'created');
+      assert.equal(freed.blobs, 0, 'gc on the other replica freed nothing');
+      const file = (await b.wharf.store.getFileByPath(repo.id, 'p.txt'))!;
+      assert.equal(await read(b.blobs, file.sha256), 'precious bytes', 'the recorded file can be read');
+    });
+
+    it('stores the bytes again when gc deleted them just before an upload of the same bytes', async () => {
+      const { a, b } = await twoReplicas();
+      const repo = await a.wharf.createRepo({ name: 'f', format: 'files' });
+      const up = async (w: typeof a, path: string) => w.wharf.services.ingest(repo, {
+        staged: await w.blobs.stage(Readable.from([Buffer.from('same bytes')])), filename: path, fields: { path: [path] },
+      });
+      await up(a, 'one.txt');
+      await a.wharf.packages.deleteFile(repo, 'one.txt');
+      // gc frees the now unreferenced blob while B uploads the same bytes under another name.
+      const [freed, second] = await Promise.all([a.wharf.gc({ graceMs: 0 }), up(b, 'two.txt')]);
+      assert.equal(second.status, 'created');
+      assert.ok(freed.blobs <= 1);
+      const file = (await a.wharf.store.getFileByPath(repo.id, 'two.txt'))!;
+      assert.equal(await read(a.blobs, file.sha256), 'same bytes');
+    });
+  });
+}
