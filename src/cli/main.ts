@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// The `wharf` command line. `serve` runs the server and `fsck` checks a stopped server's data
-// directory; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
+// The `wharf` command line. `serve` runs the server, `fsck` checks a stopped server's data
+// directory and `migrate` moves it into PostgreSQL and object storage; every other command talks HTTP to a running server (WHARF_URL, WHARF_TOKEN or
 // WHARF_USER/WHARF_PASSWORD) through the typed client in src/client/.
 import { Command, Help } from 'commander';
 import { callerCwd } from './caller-cwd.ts';
 import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerFsckCommand } from './commands/fsck.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
@@ -52,5 +53,6 @@ registerAdminCommands(program, globals);
 registerPackageCommands(program, globals);
 registerMirrorCommands(program, globals);
 registerFsckCommand(program, globals);
+registerMigrateCommand(program, globals);
 
 await program.parseAsync(process.argv);

@@ -46,6 +46,20 @@ export class ChangeLog {
     return r ? Number(r.value) : 0;
   }
 
+  /**
+   * Drop every change, as if pruned up to the head: for a database just filled by a copy
+   * (`wharf migrate`), whose rows no process has applied. A process started on it begins at
+   * the head, and the next change is numbered after it.
+   */
+  async forgetAll(): Promise<number> {
+    return this.sql.transaction(async () => {
+      const head = Number(((await this.sql.get('SELECT COALESCE(MAX(seq), 0) AS s FROM repo_changes')) as Row).s);
+      await this.sql.run('DELETE FROM repo_changes');
+      await this.sql.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [PRUNED_KEY, String(head)]);
+      return head;
+    });
+  }
+
   /** Drop changes older than `olderThanS` seconds (keeping the newest `keep`); returns how many went. */
   async prune(olderThanS: number, keep: number): Promise<number> {
     const head = await this.head();

@@ -4,8 +4,9 @@
 // call from outside its async context waits for the commit: a request's read can never see,
 // or its write land in, another request's unfinished transaction.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { constants, copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { migrations } from './migrations.ts';
 import type { Param, Row, RunResult, Sql, TransactionOptions } from './sql.ts';
@@ -133,6 +134,30 @@ export function openSqlite(file: string): SqliteSql {
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
   migrate(db);
   return new SqliteSql(db);
+}
+
+/**
+ * Open an existing database only to read it (`wharf migrate`'s source), leaving every byte of
+ * its files as it was: no migration, no write, and no file created or touched beside it.
+ * Without a write-ahead log the file is opened immutable (SQLite then creates no -shm or -wal
+ * either). A log left by a server that stopped without a checkpoint holds committed rows, and
+ * reading it would rewrite the -shm index beside it: then `wharf.db` and its log are copied
+ * into `scratch` (a directory of the caller's) and the copy is read.
+ */
+export function openSqliteReadOnly(file: string, scratch?: string): SqliteSql {
+  if (!existsSync(file)) throw new Error(`${file}: no such database`);
+  const wal = statSync(`${file}-wal`, { throwIfNoEntry: false });
+  if (wal && wal.size > 0) {
+    if (!scratch) throw new Error(`${file} has a write-ahead log: give a scratch directory to read a copy`);
+    const copy = join(scratch, basename(file));
+    copyFileSync(file, copy, constants.COPYFILE_FICLONE);
+    copyFileSync(`${file}-wal`, `${copy}-wal`, constants.COPYFILE_FICLONE);
+    return new SqliteSql(new DatabaseSync(copy, { readOnly: true }));
+  }
+  const location = pathToFileURL(file);
+  location.searchParams.set('mode', 'ro');
+  location.searchParams.set('immutable', '1');
+  return new SqliteSql(new DatabaseSync(location, { readOnly: true }));
 }
 
 function migrate(db: DatabaseSync): void {

@@ -19,8 +19,11 @@ export interface BlobSettings {
 
 export type OpenedBlobStore = BlobStore & { init(): Promise<void> };
 
-/** The store for `data`, not yet initialised (`init` empties the staging area and checks the store). */
-export function createBlobStore(data: string, settings: BlobSettings, opts: { maxBytes?: number } = {}): OpenedBlobStore {
+/**
+ * The store for `data`, not yet initialised (`init` empties the staging area and checks the
+ * store). `staging` puts an object store's staging area elsewhere than <data>/blobs/tmp.
+ */
+export function createBlobStore(data: string, settings: BlobSettings, opts: { maxBytes?: number; staging?: string } = {}): OpenedBlobStore {
   if (!settings.blobs) return new FsBlobStore(join(data, 'blobs'), opts);
   const where = parseS3Url(settings.blobs);
   const s3: S3Settings = {
@@ -31,5 +34,5 @@ export function createBlobStore(data: string, settings: BlobSettings, opts: { ma
     accessKeyId: settings.s3AccessKeyId,
     secretAccessKey: settings.s3SecretAccessKey,
   };
-  return new S3BlobStore(s3ClientFor(s3), where, { staging: join(data, 'blobs', 'tmp'), maxBytes: opts.maxBytes, presignSeconds: settings.s3PresignSeconds });
+  return new S3BlobStore(s3ClientFor(s3), where, { staging: opts.staging ?? join(data, 'blobs', 'tmp'), maxBytes: opts.maxBytes, presignSeconds: settings.s3PresignSeconds });
 }
