@@ -151,6 +151,9 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   // onClose hooks run last-registered first: this one runs after every other has finished.
   app.addHook('onClose', async () => lock.release());
   const store = new Store(await openDatabase(config.database ?? join(config.data, 'wharf.db')));
+  // Runs after every hook registered later (the publisher's flush, listeners): closed last,
+  // SQLite folds its write-ahead log back into wharf.db; PostgreSQL's pools end.
+  app.addHook('onClose', async () => store.sql.close());
   if (config.database) app.log.info({ database: redactDatabaseUrl(config.database) }, 'metadata in PostgreSQL');
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
   const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes });

@@ -2,6 +2,7 @@
 // once, also those whose response finished after the shutdown began; a response still being
 // written gets a short grace (shutdownGraceSeconds) and is then cut.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,13 @@ describe('wharf serve shuts down promptly', () => {
     const ms = Date.now() - t0;
     assert.ok(ms < 8_000, `stopped after ${ms} ms`);
     await c.closed;
+  });
+
+  it('closes its database on the way out: SQLite folds its write-ahead log back and removes it', async () => {
+    const server = await serverWithBigFile();
+    assert.ok(existsSync(path.join(data, 'wharf.db-wal')), 'a log while it runs');
+    await server.stop();
+    assert.equal(existsSync(path.join(data, 'wharf.db-wal')), false, 'no log left after SIGTERM');
   });
 
   it('a response that stalls is cut after the shutdown grace', async () => {
