@@ -19,7 +19,7 @@ import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
 import { pip, run, twineUpload, type RunResult } from '../helpers/clients.ts';
 import { sharedPostgres } from '../helpers/engines.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
-import { REPLICA_PASSWORD, replicaAuth, startReplicas, type Replica, type ReplicaSet } from '../helpers/replicas.ts';
+import { NGINX, nginxConf, REPLICA_PASSWORD, replicaAuth, startReplicas, type Replica, type ReplicaSet } from '../helpers/replicas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { keyring, pacman, tinyPackage, trustKey } from './arch-helpers.ts';
 
@@ -482,4 +482,32 @@ describe('several replicas on PostgreSQL and S3 behind nginx', { timeout: 600_00
       assert.deepEqual(missing, []);
     });
   }
+});
+
+describe('docs/scale-out.md: the compose file and the nginx configuration', () => {
+  it('docker-compose reads the compose file; nginx -t accepts the configuration, the one the tests run', async () => {
+    const doc = await readFile(path.join(import.meta.dirname, '../../docs/scale-out.md'), 'utf8');
+    const block = (lang: string) => new RegExp(`^\`\`\`${lang}\\n([\\s\\S]*?)^\`\`\`$`, 'm').exec(doc)![1];
+    const d = await mkdtemp(path.join(tmpdir(), 'wharf-scale-doc-'));
+    try {
+      await writeFile(path.join(d, 'compose.yaml'), block('yaml'));
+      await writeFile(path.join(d, 'wharf.json'), block('json'));
+      const compose = await run('docker-compose', ['-f', path.join(d, 'compose.yaml'), 'config'], {
+        env: { PATH: process.env.PATH, WHARF_ADMIN_PASSWORD: 'a', POSTGRES_PASSWORD: 'b', MINIO_ROOT_PASSWORD: 'c' },
+      });
+      assert.equal(compose.code, 0, compose.stderr);
+      assert.match(compose.stdout, /wharf-b:/);
+      // The doc's nginx.conf with the tests' addresses: the same proxy settings as nginxConf().
+      const conf = block('nginx');
+      const tested = nginxConf(d, 1, ['127.0.0.1:1']);
+      const proxyLines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => /^(proxy_(?!temp_path)|client_max_body_size|keepalive )/.test(l));
+      assert.deepEqual(proxyLines(conf), proxyLines(tested));
+      await mkdir(path.join(d, 'logs'), { recursive: true });
+      await writeFile(path.join(d, 'nginx.conf'), conf.replace(/wharf-[ab]:8080/g, '127.0.0.1:1').replace('listen 80;', 'listen 127.0.0.1:1;'));
+      const t = await run(NGINX, ['-t', '-p', d, '-e', path.join(d, 'logs/error.log'), '-c', 'nginx.conf', '-g', `pid ${d}/nginx.pid;`]);
+      assert.equal(t.code, 0, t.stderr);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
 });
