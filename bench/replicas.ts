@@ -113,7 +113,7 @@ export async function main(argv: string[]): Promise<void> {
       '',
       `Upload on A to the new page on B: the time from A's answer to a twine-style upload (a multipart POST) until B's \`/pypi/simple/replica-prop/\` lists the file, over ${uploads} uploads: median **${propagation.length ? median(propagation).toFixed(1) : 'n/a'} ms**, p95 ${percentile(propagation, 95).toFixed(1)} ms, max ${Math.max(...propagation).toFixed(1)} ms; B's first read listed it ${polls.filter((n) => n === 1).length} times of ${uploads} (read-after-write across replicas: the change feed is read before every request).`,
       '',
-      'Every process (load generator, nginx, both replicas, PostgreSQL, s3rver) shares the same CPUs: on two cores a second replica adds no CPU, only a second process competing for them (and s3rver bounds the file's rate), so a ratio below 1× here is not what a second machine would give; why the page loses that much was not investigated.',
+      'Every process (load generator, nginx, both replicas, PostgreSQL, s3rver) shares the same CPUs: on two cores a second replica adds no CPU, only a second process competing for them (and s3rver bounds the file\'s rate), so a ratio below 1× here is not what a second machine would give; why the page loses that much was not investigated.',
     ].join('\n');
     process.stdout.write(`${body}\n`);
     if (!values['no-write']) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Replicas', body);
