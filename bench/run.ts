@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   load: () => import('./load.ts'),
   pages: () => import('./pages.ts'),
   'blob-upload': () => import('./blob-upload.ts'),
+  replicas: () => import('./replicas.ts'),
   'pages-vs-devpi': () => import('./pages-vs-devpi.ts'),
 };
 

@@ -39,6 +39,7 @@ tools=(
   "systemd-analyze systemd systemd unit check"
   "/usr/lib/postgresql/15/bin/initdb postgresql-15 PostgreSQL tests (a cluster per test run)"
   "/usr/lib/postgresql/15/bin/pg_ctl postgresql-15 PostgreSQL tests (a cluster per test run)"
+  "/usr/sbin/nginx nginx the load balancer before several replicas"
 )
 
 missing=()

@@ -173,24 +173,31 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     if (['trace', 'debug', 'info'].includes(app.log.level)) app.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: status }, cached: true }, 'request answered from the response cache');
   };
 
-  const firstStart = (await store.countUsers()) === 0;
-  const generatedAdminPassword = await wharf.bootstrapAdmin(config.adminPassword);
-  if (config.adminPassword && !firstStart) {
-    // Said out loud: a password that silently does nothing makes the next login fail for no visible reason.
-    app.log.warn({ data: config.data }, 'WHARF_ADMIN_PASSWORD (adminPassword) is ignored: users already exist in this data directory, and it only sets the password of "admin" on the first start; change it with `wharf user passwd admin`');
-  }
-  for (const [i, spec] of config.repositories.entries()) {
-    try {
-      await wharf.ensureRepo(spec);
-    } catch (err) {
-      if (!isWharfError(err)) throw err;
-      throw repoConfigError(`repositories[${i}]`, spec.name, err.message);
+  // Replicas started together on an empty database (docs/scale-out.md) take turns here, or
+  // each would see no admin and no repository and all but one would fail to create them.
+  const generatedAdminPassword = await store.sql.lock('first-start', async () => {
+    // What the one before wrote (its repositories) is in this process's memory too.
+    await wharf.feed.catchUp();
+    const firstStart = (await store.countUsers()) === 0;
+    const generated = await wharf.bootstrapAdmin(config.adminPassword);
+    if (config.adminPassword && !firstStart) {
+      // Said out loud: a password that silently does nothing makes the next login fail for no visible reason.
+      app.log.warn({ data: config.data }, 'WHARF_ADMIN_PASSWORD (adminPassword) is ignored: users already exist in this data directory, and it only sets the password of "admin" on the first start; change it with `wharf user passwd admin`');
     }
-  }
-  if (wharf.listRepos().length === 0 && config.repositories.length === 0 && !(await store.getSetting('initialized'))) {
-    await wharf.createRepo({ name: 'pypi', format: 'pypi', kind: 'hosted', public: true });
-  }
-  await store.setSetting('initialized', new Date().toISOString());
+    for (const [i, spec] of config.repositories.entries()) {
+      try {
+        await wharf.ensureRepo(spec);
+      } catch (err) {
+        if (!isWharfError(err)) throw err;
+        throw repoConfigError(`repositories[${i}]`, spec.name, err.message);
+      }
+    }
+    if (wharf.listRepos().length === 0 && config.repositories.length === 0 && !(await store.getSetting('initialized'))) {
+      await wharf.createRepo({ name: 'pypi', format: 'pypi', kind: 'hosted', public: true });
+    }
+    await store.setSetting('initialized', new Date().toISOString());
+    return generated;
+  });
   await wharf.recover();
 
   app.setErrorHandler(errorHandler);
@@ -247,7 +254,9 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   app.addHook('onListen', async () => {
     await listeners.sync();
     wharf.onReposChanged(() => void listeners.sync());
-    scheduler.start();
+    // WHARF_SCHEDULER_TICK_MS: for tests only (a shorter tick than the default 30 s), not a setting.
+    const tickMs = Number(process.env.WHARF_SCHEDULER_TICK_MS);
+    scheduler.start(tickMs > 0 ? tickMs : undefined);
     void scheduler.tick();
   });
   app.addHook('onClose', async () => {
