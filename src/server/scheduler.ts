@@ -36,6 +36,12 @@ export class Scheduler {
 
   /** Start every job that is due; resolves when they have started (not finished). */
   async tick(now = Date.now()): Promise<void> {
+    // A replica that answers no requests learns of repositories created elsewhere here.
+    try {
+      await this.wharf.feed.catchUp();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'reading the change feed failed; the scheduler goes on with what it knows');
+    }
     const runs: Promise<void>[] = [];
     for (const repo of this.wharf.listRepos()) {
       const job = this.wharf.pluginFor(repo).schedule?.(repo);
