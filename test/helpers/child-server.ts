@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { freePort } from './ports.ts';
 import { ADMIN_PASSWORD, basic } from './server.ts';
+import { databaseEnv } from './test-database.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
@@ -34,7 +35,7 @@ export async function spawnServer(data: string, opts: { logLevel?: string; env?:
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const child = spawn(NODE, [MAIN, 'serve', '--data', data, '--host', '127.0.0.1', '--port', String(port), '--log-level', opts.logLevel ?? 'warn'], {
-      env: { ...process.env, ...opts.env, WHARF_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      env: { ...process.env, ...(await databaseEnv(data)), ...opts.env, WHARF_ADMIN_PASSWORD: ADMIN_PASSWORD },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -71,7 +72,9 @@ export async function spawnServer(data: string, opts: { logLevel?: string; env?:
 
 /** Run a `wharf` command (e.g. an offline `fsck --data D`) to its end: exit code and output. */
 export async function wharfCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
-  const child = spawn(NODE, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const data = args.indexOf('--data');
+  const db = data >= 0 && args[data + 1] ? await databaseEnv(args[data + 1]) : {};
+  const child = spawn(NODE, [MAIN, ...args], { env: { ...process.env, ...db, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
   child.stderr!.on('data', (d: Buffer) => (out += d));

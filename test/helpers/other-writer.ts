@@ -32,7 +32,8 @@ export async function ingestSample(w: Wharf, repo: string, name: string): Promis
 
 async function main(data: string, ops: OtherWrite[]): Promise<void> {
   const silent = { info() {}, warn() {}, error() {}, debug() {} };
-  const store = new Store(await openDatabase(join(data, 'wharf.db')));
+  // The server's database: PostgreSQL when the test gave one (WHARF_DATABASE_URL), else its SQLite file.
+  const store = new Store(await openDatabase(process.env.WHARF_DATABASE_URL ?? join(data, 'wharf.db')));
   const blobs = new FsBlobStore(join(data, 'blobs'));
   await blobs.init();
   const w = await Wharf.open(store, blobs, formats, silent);

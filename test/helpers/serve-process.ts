@@ -2,6 +2,7 @@
 // that need separate processes (the data-directory lock, kill -9).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { databaseEnv } from './test-database.ts';
 
 export const NODE = process.execPath;
 export const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -16,9 +17,10 @@ export interface ServeProcess {
   stderr(): string;
 }
 
-export function startServe(data: string, env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): ServeProcess {
+/** Start `wharf serve --data <data>` (with the data directory's database, test/helpers/test-database.ts). */
+export async function startServe(data: string, env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<ServeProcess> {
   const child = spawn(NODE, [MAIN, 'serve', '--data', data, '--port', '0', '--log-level', 'info', ...extraArgs], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(await databaseEnv(data)), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -8,6 +8,7 @@ import { buildServer } from '../../src/server/app.ts';
 import { DEFAULTS, type Config } from '../../src/server/config.ts';
 import type { ExtraListeners } from '../../src/server/extra-listeners.ts';
 import type { Scheduler } from '../../src/server/scheduler.ts';
+import { databaseFor, forgetDatabase } from './test-database.ts';
 
 export const ADMIN_PASSWORD = 'admin-secret-pw';
 
@@ -32,7 +33,10 @@ export function basic(user: string, password: string): string {
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const data = await mkdtemp(join(tmpdir(), 'wharf-test-'));
   const config: Config = { ...DEFAULTS, data, port: 0, logLevel: 'warn', adminPassword: ADMIN_PASSWORD, ...overrides };
+  // WHARF_TEST_DATABASE=postgres: the data directory's own PostgreSQL database, unless the test pins one.
+  if (!('database' in overrides)) config.database = await databaseFor(config.data);
   const { app, wharf, listeners, scheduler } = await buildServer(config, { logger: { level: process.env.WHARF_TEST_LOG ?? 'silent' } });
+  if (config.database && wharf.store.sql.dialect !== 'postgres') throw new Error(`the server did not open ${config.database}`);
   const requests: TestServer['requests'] = [];
   app.addHook('onResponse', async (req, reply) => {
     requests.push({ method: req.method, url: req.url, status: reply.statusCode });
@@ -54,6 +58,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
       // idle then, and would hold close() for the keep-alive timeout (about a minute).
       const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       await app.close().finally(() => clearInterval(idle));
+      await forgetDatabase(data);
       await rm(data, { recursive: true, force: true });
     },
   };

@@ -33,7 +33,7 @@ describe('certificates from an ACME CA (pebble)', () => {
 
   const acmeArgs = () => ['--acme-domain', 'localhost', '--acme-email', 'ops@example.org', '--acme-directory', pebble.directory, '--http-port', String(httpPort), '--http-redirect', '--log-format', 'json'];
   async function serve(extra: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-    const p = startServe(data, { WHARF_ADMIN_PASSWORD: PASSWORD, ...env }, [...acmeArgs(), ...extra]);
+    const p = await startServe(data, { WHARF_ADMIN_PASSWORD: PASSWORD, ...env }, [...acmeArgs(), ...extra]);
     const url = await p.ready;
     port = Number(new URL(url).port);
     return p;
@@ -57,7 +57,7 @@ describe('certificates from an ACME CA (pebble)', () => {
   });
 
   it('refuses to start, in one line, when the ACME server cannot be trusted', async () => {
-    const p = startServe(join(dir, 'untrusted'), { WHARF_ADMIN_PASSWORD: PASSWORD }, acmeArgs());
+    const p = await startServe(join(dir, 'untrusted'), { WHARF_ADMIN_PASSWORD: PASSWORD }, acmeArgs());
     const code = await p.exited;
     assert.equal(code, 1);
     assert.equal(p.stderr().trim().split('\n').length, 1, p.stderr());
@@ -67,7 +67,7 @@ describe('certificates from an ACME CA (pebble)', () => {
   it('says in one line why the CA could not validate the name', async () => {
     // The plain HTTP port is not the one pebble validates on.
     const other = await freePort();
-    const p = startServe(join(dir, 'unvalidated'), { WHARF_ADMIN_PASSWORD: PASSWORD }, [...acmeArgs().map((a) => (a === String(httpPort) ? String(other) : a)), '--acme-ca-cert', pebble.httpsCaFile]);
+    const p = await startServe(join(dir, 'unvalidated'), { WHARF_ADMIN_PASSWORD: PASSWORD }, [...acmeArgs().map((a) => (a === String(httpPort) ? String(other) : a)), '--acme-ca-cert', pebble.httpsCaFile]);
     assert.equal(await p.exited, 1);
     assert.equal(p.stderr().trim().split('\n').length, 1, p.stderr());
     assert.match(p.stderr(), new RegExp(`^wharf: could not get a certificate for localhost from .*http://localhost:${httpPort}/\\.well-known/acme-challenge/.*connection refused.*each name must resolve to this server`));

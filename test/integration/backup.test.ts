@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { run } from '../helpers/clients.ts';
 import { MAIN, NODE, startServe, type ServeProcess } from '../helpers/serve-process.ts';
+import { sqliteOnly } from '../helpers/test-database.ts';
 
 const PASSWORD = 'backup-test-password';
 const auth = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
@@ -16,7 +17,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Uploads in flight during the backup (WHARF_TEST_BACKUP_UPLOADS for a longer run by hand). */
 const UPLOADS = Number(process.env.WHARF_TEST_BACKUP_UPLOADS ?? 40);
 
-describe('wharf backup', () => {
+describe('wharf backup', { skip: sqliteOnly('wharf backup copies the embedded SQLite database; PostgreSQL is backed up with pg_dump') }, () => {
   const procs: ServeProcess[] = [];
   let work = '';
   after(async () => {
@@ -29,7 +30,7 @@ describe('wharf backup', () => {
     const data = join(work, 'data');
     const copy = join(work, 'copy');
     const env = { WHARF_ADMIN_PASSWORD: PASSWORD };
-    const live = startServe(data, env);
+    const live = await startServe(data, env);
     procs.push(live);
     const url = await live.ready;
     const api = (path: string, init: RequestInit = {}) => fetch(`${url}/-/api/v1${path}`, { ...init, headers: { authorization: auth, 'content-type': 'application/json', ...init.headers } });
@@ -81,7 +82,7 @@ describe('wharf backup', () => {
     assert.equal(await live.exited, 0);
 
     // Restore: serve the copy; what it lists downloads, and what was acknowledged before is there.
-    const restored = startServe(copy, env);
+    const restored = await startServe(copy, env);
     procs.push(restored);
     const url2 = await restored.ready;
     const listed = await (await fetch(`${url2}/-/api/v1/repositories/files/files`, { headers: { authorization: auth } })).json() as { files: { path: string; sha256: string }[] };

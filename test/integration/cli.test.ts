@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { run, twineUpload } from '../helpers/clients.ts';
 import { freePort } from '../helpers/ports.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
+import { databaseEnv } from '../helpers/test-database.ts';
 
 const NODE = process.execPath;
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -27,7 +28,7 @@ describe('wharf CLI against wharf serve', () => {
     data = await mkdtemp(join(tmpdir(), 'wharf-cli-'));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    const env = { ...process.env };
+    const env = { ...process.env, ...(await databaseEnv(join(data, 'd'))) };
     delete env.WHARF_ADMIN_PASSWORD;
     child = spawn(NODE, [MAIN, 'serve', '--data', join(data, 'd'), '--port', String(port), '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr += d));

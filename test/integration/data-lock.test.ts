@@ -50,7 +50,7 @@ describe('the data directory lock', () => {
   it('refuses a second server, keeps the first one\'s upload alive, and is taken over after kill -9', async () => {
     data = await mkdtemp(join(tmpdir(), 'wharf-lock-'));
     const env = { WHARF_ADMIN_PASSWORD: PASSWORD };
-    const first = startServe(data, env);
+    const first = await startServe(data, env);
     procs.push(first);
     const url = await first.ready;
     const created = await fetch(`${url}/-/api/v1/repositories`, {
@@ -64,7 +64,7 @@ describe('the data directory lock', () => {
     const upload = slowPut(`${url}/files/big.bin`, chunks, 100);
 
     await new Promise((r) => setTimeout(r, 300));
-    const second = startServe(data, env);
+    const second = await startServe(data, env);
     procs.push(second);
     // Before the lock, the second server started (port 0 is free) and emptied blobs/tmp.
     const outcome = await Promise.race([second.exited.then((c) => ({ exited: c })), second.ready.then((u) => ({ ready: u }), () => ({ exited: -1 }))]);
@@ -83,7 +83,7 @@ describe('the data directory lock', () => {
     // kill -9 leaves the lock file behind, but not the lock: the next server starts.
     first.child.kill('SIGKILL');
     await first.exited;
-    const third = startServe(data, env);
+    const third = await startServe(data, env);
     procs.push(third);
     const url3 = await third.ready;
     const again = Buffer.from(await (await fetch(`${url3}/files/big.bin`)).arrayBuffer());

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pip, run, twineUpload, type RunResult } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
+import { onPostgres, sqliteOnly } from '../helpers/test-database.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CACHE = process.env.WHARF_DOCKER_CACHE ?? '/var/cache/wharf-test';
@@ -150,13 +151,14 @@ function compose(project: string, args: string[], env: Record<string, string>): 
 const unavailable = await dockerUnavailable();
 const required = process.env.WHARF_REQUIRE_DOCKER === '1';
 
-if (unavailable && required) {
+if (unavailable && required && !onPostgres) {
   it('a Docker daemon to build and run the image (WHARF_REQUIRE_DOCKER=1)', () => {
     assert.fail(unavailable);
   });
 }
 
-describe('the Docker image', { skip: unavailable ? `no Docker daemon: ${unavailable}` : false }, () => {
+// The image and its compose files run the embedded SQLite; the suite's PostgreSQL is this test process's.
+describe('the Docker image', { skip: unavailable ? `no Docker daemon: ${unavailable}` : sqliteOnly('the image runs its own embedded SQLite database') }, () => {
   let work: string;
   const project = `wharftest${process.pid}`;
   const variants = `wharf-test-variants-${process.pid}`;

@@ -10,6 +10,7 @@ import { spawnServer } from '../helpers/child-server.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { startServe } from '../helpers/serve-process.ts';
 import { basic, startServer, type TestServer } from '../helpers/server.ts';
+import { sqliteOnly } from '../helpers/test-database.ts';
 
 describe('login throttle under concurrency', () => {
   let server: TestServer;
@@ -48,7 +49,7 @@ describe('login throttle under concurrency', () => {
   });
 });
 
-describe('wharf backup: a target inside the data directory by any path', () => {
+describe('wharf backup: a target inside the data directory by any path', { skip: sqliteOnly('wharf backup copies the embedded SQLite database; PostgreSQL is backed up with pg_dump') }, () => {
   let server: TestServer;
   let outside: string;
   before(async () => {
@@ -171,7 +172,7 @@ describe('held: throttle behind a trusted proxy, data-directory lock by another 
     await symlink(data, join(dir, 'link'));
     const first = await spawnServer(data);
     try {
-      const second = startServe(join(dir, 'link'));
+      const second = await startServe(join(dir, 'link'));
       const code = await second.exited;
       assert.equal(code, 1, second.stderr());
       assert.match(second.stderr(), /in use by pid/);

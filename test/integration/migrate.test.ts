@@ -100,7 +100,8 @@ describe('wharf migrate: SQLite + files → PostgreSQL + S3', () => {
     data = path.join(dir, 'data');
     dbUrl = await freshPostgresUrl();
     sdist = await buildSdist({ name: 'moved-lib', version: '1.0', summary: 'moved to PostgreSQL' });
-    serve = startServe(data, { WHARF_ADMIN_PASSWORD: PASSWORD });
+    // The source is SQLite on either pass of the suite (WHARF_TEST_DATABASE).
+    serve = await startServe(data, { WHARF_ADMIN_PASSWORD: PASSWORD, WHARF_DATABASE_URL: '' });
     const url = await serve.ready;
     const admin = new WharfClient({ url, user: 'admin', password: PASSWORD });
     const auth = { authorization: basic('admin', PASSWORD) };
@@ -235,7 +236,7 @@ describe('wharf migrate: SQLite + files → PostgreSQL + S3', () => {
   });
 
   it('wharf serve on the migrated installation: pip, apt-get, pacman and curl, the token still works', async () => {
-    serve = startServe(path.join(dir, 'replica'), { ...s3.env }, ['--database', dbUrl, '--blobs', blobsUrl()]);
+    serve = await startServe(path.join(dir, 'replica'), { ...s3.env }, ['--database', dbUrl, '--blobs', blobsUrl()]);
     const url = await serve.ready;
 
     const target = path.join(dir, 'pip-target');

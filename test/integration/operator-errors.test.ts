@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.ts';
+import { databaseEnv } from '../helpers/test-database.ts';
 
 const NODE = process.execPath;
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -15,9 +16,12 @@ const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 interface Result { code: number | null; stdout: string; stderr: string }
 
 /** The CLI with only the WHARF_* variables given (none inherited from the caller). */
-function wharf(args: string[], opts: { env?: Record<string, string>; uid?: number; cwd?: string; timeoutMs?: number; until?: RegExp } = {}): Promise<Result> {
+async function wharf(args: string[], opts: { env?: Record<string, string>; uid?: number; cwd?: string; timeoutMs?: number; until?: RegExp } = {}): Promise<Result> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('WHARF_') || k.startsWith('npm_') || k === 'INIT_CWD') delete env[k];
+  // The data directory's database (WHARF_TEST_DATABASE=postgres), as the test harness gives every server.
+  const data = args.indexOf('--data');
+  if (data >= 0 && args[data + 1]) Object.assign(env, await databaseEnv(args[data + 1]));
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, [MAIN, ...args], { env: { ...env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}) });
     let stdout = '';

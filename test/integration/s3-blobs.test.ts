@@ -35,7 +35,7 @@ describe('wharf serve --blobs s3://', () => {
   before(async () => {
     s3 = await startS3();
     dir = await tempDir('wharf-s3-it-');
-    serve = startServe(path.join(dir, 'data'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD }, ['--blobs', `s3://${s3.bucket}/wharf`]);
+    serve = await startServe(path.join(dir, 'data'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD }, ['--blobs', `s3://${s3.bucket}/wharf`]);
     url = await serve.ready;
     client = new WharfClient({ url, user: 'admin', password: PASSWORD });
     bucket = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
@@ -122,7 +122,7 @@ describe('wharf serve --blobs s3://', () => {
   });
 
   it('with WHARF_S3_PRESIGN_SECONDS, downloads redirect to presigned URLs that pip and curl follow', async () => {
-    const signed = startServe(path.join(dir, 'data-presign'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD, WHARF_S3_PRESIGN_SECONDS: '60' }, ['--blobs', `s3://${s3.bucket}/presign`]);
+    const signed = await startServe(path.join(dir, 'data-presign'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD, WHARF_S3_PRESIGN_SECONDS: '60' }, ['--blobs', `s3://${s3.bucket}/presign`]);
     try {
       const base = await signed.ready;
       const name = wheelFilename({ name: 'signed-lib', version: '2.0' });
@@ -159,7 +159,7 @@ describe('wharf serve --blobs s3://', () => {
   });
 
   it('a bucket that does not exist stops the start with one line', async () => {
-    const bad = startServe(path.join(dir, 'data-bad'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD }, ['--blobs', 's3://no-such-bucket/x']);
+    const bad = await startServe(path.join(dir, 'data-bad'), { ...s3.env, WHARF_ADMIN_PASSWORD: PASSWORD }, ['--blobs', 's3://no-such-bucket/x']);
     assert.equal(await bad.exited, 1);
     assert.match(bad.stderr(), /^wharf: blob store s3:\/\/no-such-bucket\/x cannot be listed: NoSuchBucket/m);
   });

@@ -10,13 +10,14 @@ import { promisify } from 'node:util';
 import { readRepoDb } from '../../src/formats/arch/db-archive.ts';
 import { ingestSample, type OtherWrite } from '../helpers/other-writer.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { databaseEnv } from '../helpers/test-database.ts';
 
 const run = promisify(execFile);
 
 describe('a second writer on the same database', () => {
   let a: TestServer;
   const other = async (ops: OtherWrite[]) => {
-    await run(process.execPath, ['test/helpers/other-writer.ts', a.data, JSON.stringify(ops)]);
+    await run(process.execPath, ['test/helpers/other-writer.ts', a.data, JSON.stringify(ops)], { env: { ...process.env, ...(await databaseEnv(a.data)) } });
   };
 
   // What server A serves, as package names.

@@ -43,7 +43,7 @@ describe('HTTPS from --tls-cert/--tls-key', () => {
     ownPort = await freePort();
     httpPort = await freePort();
     await writeFile(join(dir, 'wharf.json'), JSON.stringify({ repositories: [{ name: 'pypi', format: 'pypi', options: { listen: ownPort } }] }));
-    proc = startServe(join(dir, 'data'), { WHARF_ADMIN_PASSWORD: PASSWORD, WHARF_TLS_KEY: keyFile() }, ['--config', join(dir, 'wharf.json'), '--tls-cert', certFile(), '--http-port', String(httpPort), '--http-redirect', '--log-format', 'json']);
+    proc = await startServe(join(dir, 'data'), { WHARF_ADMIN_PASSWORD: PASSWORD, WHARF_TLS_KEY: keyFile() }, ['--config', join(dir, 'wharf.json'), '--tls-cert', certFile(), '--http-port', String(httpPort), '--http-redirect', '--log-format', 'json']);
     const url = await proc.ready;
     assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
     port = Number(new URL(url).port);
@@ -133,7 +133,7 @@ describe('HTTPS start-up failures are one line', () => {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   async function failing(args: string[]): Promise<string> {
-    const p = startServe(join(dir, `data-${Math.random()}`), { WHARF_ADMIN_PASSWORD: PASSWORD }, args);
+    const p = await startServe(join(dir, `data-${Math.random()}`), { WHARF_ADMIN_PASSWORD: PASSWORD }, args);
     const code = await p.exited;
     assert.notEqual(code, 0);
     const lines = p.stderr().trim().split('\n');

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { run, type RunResult } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { databaseEnv } from '../helpers/test-database.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -138,7 +139,7 @@ describe('the npm package, installed with npm install -g', () => {
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
 
     const port = await freePort();
-    const child = spawn(bin, ['serve', '--port', String(port), '--data', join(dir, 'data'), '--log-format', 'json'], { env: plainEnv({ WHARF_ADMIN_PASSWORD: 'pkg-test-pw' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['serve', '--port', String(port), '--data', join(dir, 'data'), '--log-format', 'json'], { env: plainEnv({ WHARF_ADMIN_PASSWORD: 'pkg-test-pw', ...(await databaseEnv(join(dir, 'data'))) }), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d));
     child.stderr.on('data', (d: Buffer) => (output += d));
