@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrations } from './migrations-postgres.ts';
 import { SchemaTooNewError } from './sqlite-sql.ts';
-import type { Param, Row, RunResult, Sql, TransactionOptions } from './sql.ts';
+import { refuseNul, type Param, type Row, type RunResult, type Sql, type TransactionOptions } from './sql.ts';
 
 /** The advisory lock every writing transaction holds until it ends (pg_advisory_xact_lock). */
 export const WRITER_LOCK = 0x77686172; // "whar"
@@ -46,7 +46,15 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
-type Queryable = pg.Pool | pg.PoolClient;
+/**
+ * An open transaction: its connection, and the last query sent on it. A connection runs one
+ * query at a time, so queries a transaction issues at once (a Promise.all) are sent in turn
+ * (node-postgres would queue them itself, deprecated, and refuses it from pg@9).
+ */
+interface OpenTransaction {
+  client: pg.PoolClient;
+  tail: Promise<unknown>;
+}
 
 /** A lock name as the two 32-bit keys of pg_advisory_lock: the first 8 bytes of its SHA-256. */
 export function lockKey(name: string): [number, number] {
@@ -57,7 +65,7 @@ export function lockKey(name: string): [number, number] {
 export class PostgresSql implements Sql {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
-  private readonly context = new AsyncLocalStorage<pg.PoolClient>();
+  private readonly context = new AsyncLocalStorage<OpenTransaction>();
   private readonly texts = new Map<string, string>();
 
   /**
@@ -85,7 +93,7 @@ export class PostgresSql implements Sql {
   }
 
   async exec(script: string): Promise<void> {
-    await this.on().query(script);
+    await this.send((q) => q.query(script));
   }
 
   async transaction<T>(fn: () => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
@@ -95,7 +103,7 @@ export class PostgresSql implements Sql {
     try {
       await client.query('BEGIN');
       if (!opts.rollback) await client.query('SELECT pg_advisory_xact_lock($1)', [WRITER_LOCK]);
-      const result = await this.context.run(client, fn);
+      const result = await this.context.run({ client, tail: Promise.resolve() }, fn);
       await client.query(opts.rollback ? 'ROLLBACK' : 'COMMIT');
       return result;
     } catch (err) {
@@ -157,17 +165,23 @@ export class PostgresSql implements Sql {
     await Promise.all([this.pool.end(), this.lockPool.end()]);
   }
 
-  private on(): Queryable {
-    return this.context.getStore() ?? this.pool;
+  /** On the pool, or in turn on the open transaction's connection. */
+  private send<T>(query: (on: pg.Pool | pg.PoolClient) => Promise<T>): Promise<T> {
+    const tx = this.context.getStore();
+    if (!tx) return query(this.pool);
+    const result = tx.tail.then(() => query(tx.client));
+    tx.tail = result.catch(() => {});
+    return result;
   }
 
-  private query(sql: string, params: readonly Param[]): Promise<pg.QueryResult<Row>> {
+  private async query(sql: string, params: readonly Param[]): Promise<pg.QueryResult<Row>> {
+    refuseNul(params);
     let text = this.texts.get(sql);
     if (text === undefined) {
       text = numberPlaceholders(sql);
       this.texts.set(sql, text);
     }
-    return this.on().query<Row>(text, params as unknown[]);
+    return this.send((q) => q.query<Row>(text, params as unknown[]));
   }
 }
 

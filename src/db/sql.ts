@@ -3,6 +3,8 @@
 // ProxyCacheStore) are written once. SQL text uses `?` placeholders; an engine that numbers
 // its parameters rewrites them.
 
+import { badRequest } from '../core/errors.ts';
+
 export type Row = Record<string, unknown>;
 export type Param = string | number | bigint | null | Uint8Array;
 
@@ -43,4 +45,16 @@ export interface Sql {
   /** Whether the caller runs inside a transaction (its rows are not committed yet). */
   inTransaction(): boolean;
   close(): Promise<void>;
+}
+
+/**
+ * Refuse text holding a NUL byte (a `%00` in a URL, a field of a hostile package) as the
+ * client's mistake. PostgreSQL's text cannot hold one at all; SQLite's can, but no name, path
+ * or field Wharf keeps has one, and both engines must answer alike (400, not a 500 from
+ * PostgreSQL or a 404 from SQLite).
+ */
+export function refuseNul(params: readonly Param[]): void {
+  for (const p of params) {
+    if (typeof p === 'string' && p.includes('\0')) throw badRequest('text with a NUL byte is not accepted');
+  }
 }

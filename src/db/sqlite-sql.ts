@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { migrations } from './migrations.ts';
-import type { Param, Row, RunResult, Sql, TransactionOptions } from './sql.ts';
+import { refuseNul, type Param, type Row, type RunResult, type Sql, type TransactionOptions } from './sql.ts';
 
 /** The database was written by a newer Wharf: opening it with this one could corrupt it. */
 export class SchemaTooNewError extends Error {
@@ -36,15 +36,15 @@ export class SqliteSql implements Sql {
   }
 
   get(sql: string, params: readonly Param[] = []): Promise<Row | undefined> {
-    return this.when(() => this.stmt(sql).get(...params) as Row | undefined);
+    return this.when(() => this.stmt(sql, params).get(...params) as Row | undefined);
   }
 
   all(sql: string, params: readonly Param[] = []): Promise<Row[]> {
-    return this.when(() => this.stmt(sql).all(...params) as Row[]);
+    return this.when(() => this.stmt(sql, params).all(...params) as Row[]);
   }
 
   run(sql: string, params: readonly Param[] = []): Promise<RunResult> {
-    return this.when(() => ({ changes: Number(this.stmt(sql).run(...params).changes) }));
+    return this.when(() => ({ changes: Number(this.stmt(sql, params).run(...params).changes) }));
   }
 
   exec(script: string): Promise<void> {
@@ -115,7 +115,8 @@ export class SqliteSql implements Sql {
     }
   }
 
-  private stmt(sql: string): StatementSync {
+  private stmt(sql: string, params: readonly Param[]): StatementSync {
+    refuseNul(params);
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare(sql);

@@ -183,3 +183,23 @@ describe('held: throttle behind a trusted proxy, data-directory lock by another 
     }
   });
 });
+
+describe('a NUL byte in a name or path', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer();
+    for (const [name, format] of [['deb', 'apt'], ['pac', 'arch'], ['py', 'pypi'], ['f', 'files']]) await server.wharf.createRepo({ name, format });
+  });
+  after(() => server.close());
+
+  it('is refused as the client\'s mistake (400) wherever it is looked up, on every metadata engine', async () => {
+    const paths = ['/deb/pool/main/h/hello/a%00b.deb', '/pac/x86_64/a%00b-1.0-1-x86_64.pkg.tar.zst', '/-/api/v1/repositories/py/packages/a%00b', '/f/dir/a%00b.bin'];
+    const answers = await Promise.all(paths.map(async (path) => {
+      const r = await fetch(`${server.url}${path}`, { headers: { authorization: server.adminAuth } });
+      return `${path} ${r.status}`;
+    }));
+    assert.deepEqual(answers, paths.map((path) => `${path} 400`));
+    const put = await fetch(`${server.url}/f/dir/a%00b.bin`, { method: 'PUT', headers: { authorization: server.adminAuth }, body: 'x' });
+    assert.equal(put.status, 400);
+  });
+});
