@@ -6,6 +6,18 @@ import type {
   FileRow, Grant, IndexRow, PackageRow, Permission, RepoKind, Repository, SessionRow, TokenRow, User, VersionRow,
 } from '../core/model.ts';
 import { nowIso } from '../core/model.ts';
+import { badRequest } from '../core/errors.ts';
+
+/**
+ * Metadata as stored JSON. A NUL byte in it (a field of a hostile package) is refused as the
+ * client's mistake on both engines: PostgreSQL's JSON functions, which read the metadata back
+ * (listVersionsBrief), cannot turn \u0000 into text.
+ */
+function metaJson(meta: unknown): string {
+  const text = JSON.stringify(meta);
+  if (/(^|[^\\])(\\\\)*\\u0000/.test(text)) throw badRequest('text with a NUL byte is not accepted');
+  return text;
+}
 
 const json = (v: unknown): Record<string, unknown> => JSON.parse(String(v ?? '{}'));
 
@@ -126,7 +138,7 @@ export class Store {
     return Number(((await this.sql.get('SELECT id FROM packages WHERE repo_id = ? AND name = ?', [repoId, name])) as Row).id);
   }
   async updatePackageMeta(id: number, meta: Record<string, unknown>): Promise<void> {
-    await this.sql.run('UPDATE packages SET meta = ? WHERE id = ?', [JSON.stringify(meta), id]);
+    await this.sql.run('UPDATE packages SET meta = ? WHERE id = ?', [metaJson(meta), id]);
   }
   async setPackageSummary(id: number, summary: string): Promise<void> {
     await this.sql.run('UPDATE packages SET summary = ? WHERE id = ? AND summary IS DISTINCT FROM ?', [summary, id, summary]);
@@ -150,11 +162,11 @@ export class Store {
   }
   async upsertVersion(packageId: number, version: string, meta: Record<string, unknown>): Promise<number> {
     (await this.sql.run(`INSERT INTO versions (package_id, version, meta, created_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (package_id, version) DO NOTHING`, [packageId, version, JSON.stringify(meta), nowIso()]));
+      ON CONFLICT (package_id, version) DO NOTHING`, [packageId, version, metaJson(meta), nowIso()]));
     return Number(((await this.sql.get('SELECT id FROM versions WHERE package_id = ? AND version = ?', [packageId, version])) as Row).id);
   }
   async updateVersionMeta(id: number, meta: Record<string, unknown>): Promise<void> {
-    await this.sql.run('UPDATE versions SET meta = ? WHERE id = ?', [JSON.stringify(meta), id]);
+    await this.sql.run('UPDATE versions SET meta = ? WHERE id = ?', [metaJson(meta), id]);
   }
   async getVersion(packageId: number, version: string): Promise<VersionRow | undefined> {
     const r = (await this.sql.get('SELECT * FROM versions WHERE package_id = ? AND version = ?', [packageId, version]));
@@ -195,14 +207,14 @@ export class Store {
   async insertFile(f: NewFile): Promise<FileRow> {
     const r = await this.sql.get(`INSERT INTO files (repo_id, version_id, path, filename, sha256, size, meta, created_at, uploaded_by)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    [f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null]);
+    [f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, metaJson(f.meta), nowIso(), f.uploadedBy ?? null]);
     return toFile(r!);
   }
   async replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown>; uploadedBy?: string | null }): Promise<void> {
-    await this.sql.run('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?', [f.sha256, f.size, JSON.stringify(f.meta), nowIso(), f.uploadedBy ?? null, id]);
+    await this.sql.run('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?', [f.sha256, f.size, metaJson(f.meta), nowIso(), f.uploadedBy ?? null, id]);
   }
   async updateFileMeta(id: number, meta: Record<string, unknown>): Promise<void> {
-    await this.sql.run('UPDATE files SET meta = ? WHERE id = ?', [JSON.stringify(meta), id]);
+    await this.sql.run('UPDATE files SET meta = ? WHERE id = ?', [metaJson(meta), id]);
   }
   async getFileById(id: number): Promise<FileRow | undefined> {
     const r = (await this.sql.get('SELECT * FROM files WHERE id = ?', [id]));

@@ -250,6 +250,18 @@ for (const engine of engines()) {
       assert.equal((await store.getPackage(repo.id, 'n'))!.summary, '');
     });
 
+    it('refuses metadata holding a NUL byte, which PostgreSQL\'s JSON functions cannot read back', async () => {
+      const { store, repo } = await fresh();
+      const refused = (e: unknown) => isWharfError(e) && e.status === 400 && /NUL/.test(e.message);
+      const p = await store.upsertPackage(repo.id, 'n', 'n');
+      await assert.rejects(store.upsertVersion(p, '1.0', { description: 'a\0b' }), refused);
+      await assert.rejects(store.updatePackageMeta(p, { k: ['x\0'] }), refused);
+      // A backslash and "u0000" as text are no NUL.
+      const v = await store.upsertVersion(p, '2.0', { description: 'see \\u0000', summary: 's' });
+      assert.deepEqual((await store.listVersionsBrief(p)).map((r) => [r.id, r.meta]), [[v, { summary: 's' }]]);
+      assert.equal(await store.versionDescription(v), 'see \\u0000');
+    });
+
     it('serializes writers: a check-then-insert in two concurrent transactions never collides', async () => {
       const { store, repo } = await fresh();
       await store.insertBlob(sha('c'), 1);
