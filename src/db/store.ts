@@ -437,6 +437,10 @@ export class Store {
     const r = await this.sql.get('INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING *', [name, passwordHash, isAdmin ? 1 : 0, nowIso()]);
     return toUser(r!);
   }
+  /** Create the user unless one of that name exists (null then): the check and the insert are one transaction. */
+  async createUserIfAbsent(name: string, passwordHash: string, isAdmin: boolean): Promise<User | null> {
+    return this.transaction(async () => ((await this.getUserByName(name)) ? null : this.createUser(name, passwordHash, isAdmin)));
+  }
   async getUserByName(name: string): Promise<User | undefined> {
     const r = (await this.sql.get('SELECT * FROM users WHERE name = ?', [name]));
     return r && toUser(r);

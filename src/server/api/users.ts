@@ -58,7 +58,9 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         if (!USER_RE.test(name) || name === '__token__') throw badRequest(`invalid user name ${JSON.stringify(name)}`);
         if (password.length < MIN_PASSWORD) throw badRequest(`passwords need at least ${MIN_PASSWORD} characters`);
         if (await wharf.store.getUserByName(name)) throw conflict(`user ${name} already exists`);
-        const user = await wharf.store.createUser(name, await hashPassword(password), admin ?? false);
+        // Checked again with the insert: another request may create the name while we hash.
+        const user = await wharf.store.createUserIfAbsent(name, await hashPassword(password), admin ?? false);
+        if (!user) throw conflict(`user ${name} already exists`);
         return reply.code(201).send(await userView(wharf, user));
       },
     },

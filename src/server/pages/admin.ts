@@ -159,7 +159,11 @@ ${hidden(p.session.csrf)}
     else if (password.length < MIN_PASSWORD || password.length > 1024) refusal = badRequest(`Passwords need ${MIN_PASSWORD} to 1024 characters.`);
     else if (await wharf.store.getUserByName(v.name)) refusal = conflict(`User ${v.name} already exists.`);
     if (refusal) return usersPage(req, reply, p, refusal.status, v, refusal.message);
-    await wharf.store.createUser(v.name, await hashPassword(password), v.admin);
+    // Checked again with the insert: another request may create the name while we hash.
+    if (!(await wharf.store.createUserIfAbsent(v.name, await hashPassword(password), v.admin))) {
+      const taken = conflict(`User ${v.name} already exists.`);
+      return usersPage(req, reply, p, taken.status, v, taken.message);
+    }
     req.log.info({ user: p.user.name, created: v.name }, 'user created in the pages');
     return reply.redirect('/-/admin/users', 303);
   });
