@@ -67,11 +67,15 @@ export class PackageService {
     // Pinned in the database before the bytes are stored and until the rows naming them
     // commit: gc on any process leaves them alone meanwhile (docs/scale-out.md).
     const pins = await pinForCommit(store, plan.files.map((f) => f.blob.sha256));
+    let recorded = false;
     try {
       for (const f of plan.files) await blobs.commit(f.blob);
-      return await this.recordRows(repo, plugin, plan, uploader, pins);
+      const result = await this.recordRows(repo, plugin, plan, uploader, pins);
+      recorded = true;
+      return result;
     } finally {
-      await store.unpinBlobs(pins);
+      // The rows' transaction drops the pins when it commits; after a failure, drop them here.
+      if (!recorded) await store.unpinBlobs(pins);
     }
   }
 
@@ -84,6 +88,8 @@ export class PackageService {
       // Blob rows first, whatever is decided: a committed blob no file ends up naming is then
       // known to the database, and gc frees it.
       for (const f of plan.files) await store.insertBlob(f.blob.sha256, f.blob.size);
+      // Gone with this commit, whatever is decided below: from then on the rows protect the blobs.
+      await store.unpinBlobs(pins);
       const now = await this.compare(repo, plan);
       if (now instanceof WharfError) return now;
       if (now.identical) return { status: 'exists', files: await this.merge(repo, plan, now.existing as FileRow[]) };
@@ -118,7 +124,6 @@ export class PackageService {
       scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
       // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
       for (const s of scopes) await store.markDirty(repo.id, s);
-      await store.unpinBlobs(pins);
       return { status: 'created', files: rows };
     });
     if (outcome instanceof WharfError) throw outcome;

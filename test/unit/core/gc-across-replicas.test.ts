@@ -71,6 +71,7 @@ for (const engine of engines()) {
       assert.equal(freed.blobs, 0, 'gc on the other replica freed nothing');
       const file = (await b.wharf.store.getFileByPath(repo.id, 'p.txt'))!;
       assert.equal(await read(b.blobs, file.sha256), 'precious bytes', 'the recorded file can be read');
+      assert.equal(Number((await b.wharf.store.sql.get('SELECT COUNT(*) AS n FROM blob_pins'))!.n), 0, 'the upload left no pin behind');
     });
 
     it('stores the bytes again when gc deleted them just before an upload of the same bytes', async () => {
