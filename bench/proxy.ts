@@ -2,6 +2,7 @@
 // against the same bytes from a hosted repository, and the overhead of a cold fetch through
 // the proxy against fetching from the upstream directly. Results go to the `## Proxy`
 // section of docs/benchmarks.md. Run by hand: node bench/run.ts proxy [--quick] [--no-write]
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { buildWheel, wheelFilename } from '../test/helpers/python-dists.ts';
 import { wrk } from './lib/load.ts';
 import { machineInfo, machineLine } from './lib/machine.ts';
-import { ROOT, startWharf, type RunningServer } from './lib/processes.ts';
+import { cpuSecondsOf, ROOT, startWharf, type RunningServer } from './lib/processes.ts';
 import { table, writeSection } from './lib/report.ts';
 import { fmt, median } from './lib/stats.ts';
 
@@ -35,12 +36,23 @@ async function timedGet(url: string): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+      // Profile one side: e.g. --local-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"
+      'local-node-args': { type: 'string' },
+      // `cold` skips the warm-cache rounds (for profiling; the section is then not written).
+      only: { type: 'string', default: 'warm,cold' },
+      cold: { type: 'string' },
+    },
+  });
   const quick = values.quick;
   const rounds = quick ? 1 : 3;
   const duration = quick ? 3 : 8;
   const files = quick ? 50 : 200;
-  const coldFiles = quick ? 10 : 30;
+  const coldFiles = values.cold ? Number(values.cold) : quick ? 10 : 30;
   const work = join(ROOT, 'bench/.work/proxy');
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -48,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
   const load0 = loadavg();
 
   const upstream = await startWharf({ data: join(work, 'upstream'), adminPassword: PASSWORD });
-  const local = await startWharf({ data: join(work, 'local'), adminPassword: PASSWORD });
+  const local = await startWharf({ data: join(work, 'local'), adminPassword: PASSWORD, nodeArgs: values['local-node-args']?.split(' ').filter(Boolean) });
   try {
     process.stderr.write(`populating: ${files} files in hosted repositories, ${coldFiles} 1 MiB wheels upstream\n`);
     await api(local, 'POST', '/repositories', { name: 'proxy', format: 'pypi', kind: 'proxy', options: { upstream: `${upstream.url}/pypi/simple/`, metadataTtl: 3600 } });
@@ -60,8 +72,11 @@ export async function main(argv: string[]): Promise<void> {
       await upload(upstream, 'pypi', name, data);
       await upload(local, 'pypi', name, data);
     }
+    let coldBytes = 0;
     for (let i = 0; i < coldFiles; i++) {
-      const data = buildWheel({ name: 'cold-project', version: `2.${i}`, extraFiles: { 'cold_project/blob.bin': Buffer.alloc(1024 * 1024, i) } });
+      // Random bytes: deflate cannot shrink them, so the wheel really weighs 1 MiB.
+      const data = buildWheel({ name: 'cold-project', version: `2.${i}`, extraFiles: { 'cold_project/blob.bin': randomBytes(1024 * 1024) } });
+      coldBytes = data.length;
       await upload(upstream, 'pypi', wheelFilename({ name: 'cold-project', version: `2.${i}` }), data);
     }
 
@@ -78,7 +93,8 @@ export async function main(argv: string[]): Promise<void> {
     ];
     const rows: string[][] = [];
     const ratios: number[] = [];
-    for (const c of cases) {
+    const parts = values.only.split(',');
+    for (const c of parts.includes('warm') ? cases : []) {
       const hosted: number[] = [];
       const proxied: number[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -96,6 +112,7 @@ export async function main(argv: string[]): Promise<void> {
     const direct: number[] = [];
     const cold: number[] = [];
     await timedGet(`${local.url}/proxy/simple/cold-project/`);
+    const cpu0 = await cpuSecondsOf(local.pid);
     for (let i = 0; i < coldFiles; i++) {
       const name = wheelFilename({ name: 'cold-project', version: `2.${i}` });
       const d = () => timedGet(`${upstream.url}/pypi/packages/cold-project/${name}`).then((ms) => direct.push(ms));
@@ -108,6 +125,9 @@ export async function main(argv: string[]): Promise<void> {
         await d();
       }
     }
+    // Whatever the proxy still does after a fetch (storing) is in its CPU time too.
+    await new Promise((r) => setTimeout(r, 500));
+    const proxyCpuMs = ((await cpuSecondsOf(local.pid)) - cpu0) * 1000 / coldFiles;
     const load1 = loadavg();
     const body = [
       '',
@@ -123,17 +143,17 @@ export async function main(argv: string[]): Promise<void> {
       '',
       '### Cold fetch: through the proxy against the upstream directly',
       '',
-      `${coldFiles} different 1 MiB wheels, each fetched once directly from the upstream and once through the proxy (first request: fetched, verified against the sha256 of the upstream page, stored, streamed), interleaved.`,
+      `${coldFiles} different 1 MiB wheels (${fmt(coldBytes)} bytes each: random, incompressible content), each fetched once directly from the upstream and once through the proxy (first request: fetched, verified against the sha256 of the upstream page, stored, streamed), interleaved.`,
       '',
       table(['', 'median', 'p90'], [
         ['upstream directly', `${median(direct).toFixed(1)} ms`, `${direct.sort((a, b) => a - b)[Math.floor(direct.length * 0.9)].toFixed(1)} ms`],
         ['through the proxy, cold', `${median(cold).toFixed(1)} ms`, `${cold.sort((a, b) => a - b)[Math.floor(cold.length * 0.9)].toFixed(1)} ms`],
       ]),
       '',
-      `Cold overhead: **${(median(cold) / median(direct)).toFixed(2)}×** the direct fetch (${(median(cold) - median(direct)).toFixed(1)} ms more at the median).`,
+      `Cold overhead: **${(median(cold) / median(direct)).toFixed(2)}×** the direct fetch (${(median(cold) - median(direct)).toFixed(1)} ms more at the median). CPU of the proxy process per cold fetch (fetch, verify, stream, store; /proc/<pid>/stat over the phase): ${proxyCpuMs.toFixed(1)} ms.`,
       '',
     ].join('\n');
-    if (!values['no-write']) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Proxy', body);
+    if (!values['no-write'] && parts.includes('warm')) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Proxy', body);
     process.stdout.write(body + '\n');
   } finally {
     await local.stop();

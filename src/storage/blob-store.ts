@@ -42,15 +42,22 @@ export interface BlobReader {
 export interface StageOptions {
   maxBytes?: number;
   signal?: AbortSignal;
-  /** `chunk` is what the last write added, the file's last bytes (valid during the call). */
-  onWritten?(path: string, bytes: number, chunk: Buffer): void;
+  /** Told of each chunk as it arrives, hashed but before it is written (the caller may keep it). */
+  onReceived?(bytes: number, chunk: Buffer): void;
+  /** Told after each write how many bytes the file at `path` holds. */
+  onWritten?(path: string, bytes: number): void;
+  /**
+   * False: hash sha256 only and leave `md5` empty until `withMd5` (a proxy's first client
+   * should not wait for a digest only some indexes list).
+   */
+  md5?: boolean;
 }
 
 export interface BlobStore {
   /**
    * Stream `source` to a temp file, hashing as it goes; refuses more than `maxBytes`.
-   * `onWritten` is told, after each write, how many bytes the file at `path` holds, so that
-   * a reader can follow the file while it grows (a proxy's first client).
+   * `onReceived` and `onWritten` let a reader follow the download while it is staged (a
+   * proxy's first client).
    */
   stage(source: Readable, opts?: StageOptions): Promise<StagedBlob>;
   stageBuffer(data: Uint8Array): Promise<StagedBlob>;

@@ -1,9 +1,9 @@
 // The staging area every blob store uses: uploads are streamed to a local temp file while
-// hashed (sha256, md5), so the format can parse them from disk, before they are committed
+// hashed (sha256, and md5 unless the caller defers it), so the format can parse them from disk, before they are committed
 // to the store or discarded. A store on local disk renames from here; an object store
 // uploads from here.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
@@ -35,15 +35,17 @@ export class StagingArea {
   async stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
     const path = this.newPath();
     const sha = createHash('sha256');
-    const md5 = createHash('md5');
+    const md5 = opts.md5 === false ? null : createHash('md5');
     const max = Math.min(opts.maxBytes ?? Infinity, this.maxBytes);
     let size = 0;
+    const onReceived = opts.onReceived;
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
         if (size > max) return cb(tooLarge(`upload exceeds the limit of ${max} bytes`));
         sha.update(chunk);
-        md5.update(chunk);
+        md5?.update(chunk);
+        onReceived?.(size, chunk);
         cb(null, chunk);
       },
     });
@@ -54,7 +56,7 @@ export class StagingArea {
       await unlink(path).catch(() => {});
       throw err;
     }
-    return { sha256: sha.digest('hex'), md5: md5.digest('hex'), size, path };
+    return { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path };
   }
 
   async stageBuffer(data: Uint8Array): Promise<StagedBlob> {
@@ -86,6 +88,19 @@ export class StagingArea {
     if (name.includes('/') || name === '..' || name === '.') throw new Error(`not a temp file name: ${name}`);
     await rm(join(this.dir, name), { recursive: true, force: true });
   }
+}
+
+/** `staged` with its md5 (read back from its file if staging skipped it). */
+export async function withMd5(staged: StagedBlob): Promise<StagedBlob> {
+  if (!staged.md5) staged.md5 = await fileDigest(staged.path, 'md5');
+  return staged;
+}
+
+/** The hex digest of a local file. */
+export async function fileDigest(path: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /**
@@ -155,7 +170,7 @@ export class CommitPins {
 }
 
 /** A file written chunk by chunk that says after each write how many bytes it holds. */
-function followableFile(path: string, onWritten: (path: string, bytes: number, chunk: Buffer) => void): Writable {
+function followableFile(path: string, onWritten: (path: string, bytes: number) => void): Writable {
   let fh: FileHandle | null = null;
   let bytes = 0;
   return new Writable({
@@ -170,7 +185,7 @@ function followableFile(path: string, onWritten: (path: string, bytes: number, c
       void (async () => {
         for (let off = 0; off < chunk.length; ) off += (await fh!.write(chunk, off, chunk.length - off)).bytesWritten;
         bytes += chunk.length;
-        onWritten(path, bytes, chunk);
+        onWritten(path, bytes);
       })().then(() => cb(), cb);
     },
     final(cb) {

@@ -7,6 +7,7 @@
 // Concurrent requests for the same file wait for that one fetch and are then served from the store.
 import { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
+import { withMd5 } from '../../storage/staging.ts';
 import { notFound, WharfError } from '../errors.ts';
 import type { IngestPlan, IngestResult } from '../format-plugin.ts';
 import type { FileRow, Repository } from '../model.ts';
@@ -91,9 +92,11 @@ export class ContentCache {
       throw err;
     }
 
-    // The download is staged at the upstream's pace; the first client follows the staged
-    // file as it grows, so a client that stops reading holds up neither the download nor the
-    // others waiting for it (it is cut by the server's sendIdleTimeout).
+    // The download is staged at the upstream's pace; the first client is handed each chunk as
+    // it arrives, or reads the staged file when it lags, so a client that stops reading holds
+    // up neither the download nor the others waiting for it (it is cut by the server's
+    // sendIdleTimeout). Only sha256 is computed on the way: the md5 some indexes list is
+    // read back after this client has its bytes.
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
     const toClient = new StagedFileTail();
     toClient.on('error', () => {});
@@ -102,7 +105,11 @@ export class ContentCache {
       let staged: StagedBlob | undefined;
       let verified = false;
       try {
-        staged = await this.blobs.stage(body, { onWritten: (path, bytes, chunk) => toClient.grow(path, bytes, chunk) });
+        staged = await this.blobs.stage(body, {
+          md5: false,
+          onReceived: (bytes, chunk) => toClient.arrived(bytes, chunk),
+          onWritten: (path, bytes) => toClient.grow(path, bytes),
+        });
         if (spec.expectedSha256 && staged.sha256 !== spec.expectedSha256.toLowerCase()) {
           throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its index says ${spec.expectedSha256}; not stored`);
         }
@@ -116,7 +123,7 @@ export class ContentCache {
         // from its open descriptor whatever the commit does to the staged path.
         verified = true;
         toClient.complete(staged.size);
-        const result = await this.record(spec.repo, spec.plan(staged));
+        const result = await this.record(spec.repo, spec.plan(await withMd5(staged)));
         staged = undefined;
         resolveDone(result.files.find((f) => f.path === spec.path) ?? result.files[0]);
       } catch (err) {

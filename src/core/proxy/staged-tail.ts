@@ -1,6 +1,6 @@
-// A client's copy of an upstream download that is still being written: the bytes are read
-// from the staged file as it grows (or taken from the writer's chunk while the client keeps
-// up), so the download goes at the upstream's and the disk's pace, never at this client's.
+// A client's copy of an upstream download that is still being written: the bytes are taken
+// from the writer's chunks as they arrive while the client keeps up, and read from the staged
+// file when it lags, so the download goes at the upstream's pace, never at this client's.
 // The last byte is held back until `complete()` (the content was verified): a client told
 // the Content-Length cannot finish a download that then fails, and one without it sees the
 // end of the stream only after verification. Nothing is sent before HOLD_BYTES are staged:
@@ -14,20 +14,45 @@ const HOLD_BYTES = 64 * 1024;
 
 export class StagedFileTail extends Readable {
   private fd: number | null = null;
+  /** Bytes the writer has received (handed to `arrived`), on disk or not yet. */
+  private received = 0;
+  /** Bytes on disk in the staged file (told by `grow`). */
   private written = 0;
-  /** The file's last byte, once a chunk told it. */
+  /** The last byte received, held back until complete(). */
   private lastByte: number | null = null;
   private size: number | null = null;
   private pos = 0;
   private reading = false;
   private wanted = false;
 
+  constructor() {
+    // Room for a few of the writer's chunks: a client slightly behind is still fed from memory.
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
   /**
-   * The staged file at `path` now holds `bytes` bytes, the last of them `chunk`. A client
-   * that has read all before `chunk` and wants more gets it from memory, sparing a read of
-   * the file; one that lags reads the file later, so it never holds up the writer.
+   * The writer received `chunk`, its bytes now number `bytes`, before it writes them to disk.
+   * A client that has read all before `chunk` and wants more gets it from memory at once, so
+   * the first client does not wait for the disk; one that lags reads the file later, so it
+   * never holds up the writer. The chunk is kept, not copied: staging never reuses it.
    */
-  grow(path: string, bytes: number, chunk?: Buffer): void {
+  arrived(bytes: number, chunk: Buffer): void {
+    if (this.destroyed || !chunk.length) return;
+    const before = this.received;
+    const lastBefore = this.lastByte;
+    this.received = bytes;
+    this.lastByte = chunk[chunk.length - 1];
+    // Caught up: everything up to the byte held back (the last before this chunk) is sent.
+    if (bytes - chunk.length !== before || !this.wanted || this.reading || this.size !== null || before <= HOLD_BYTES || this.pos < before - 1) return;
+    const held = this.pos === before - 1 ? 1 : 0;
+    if (held && lastBefore === null) return;
+    if (held) this.push(Buffer.of(lastBefore!));
+    this.pos = bytes - 1;
+    this.wanted = this.push(chunk.subarray(0, chunk.length - 1));
+  }
+
+  /** The staged file at `path` now holds `bytes` bytes: a client that lags may read them. */
+  grow(path: string, bytes: number): void {
     if (this.destroyed) return;
     if (this.fd === null) {
       // Opened at once, while the file is surely still at `path` (a commit renames it, a
@@ -39,30 +64,14 @@ export class StagedFileTail extends Readable {
         return;
       }
     }
-    const before = this.written;
-    const lastBefore = this.lastByte;
     this.written = bytes;
-    if (chunk?.length) this.lastByte = chunk[chunk.length - 1];
-    const start = bytes - (chunk?.length ?? 0);
-    // Caught up: everything up to the byte held back (the file's last before this chunk) is sent.
-    if (chunk?.length && start === before && this.wanted && !this.reading && this.size === null && before > HOLD_BYTES && this.pos >= before - 1) {
-      // A copy: the writer's chunk is not ours to keep once this call returns. The new last
-      // byte stays held back until complete(), as in pump().
-      const held = this.pos === before - 1 && lastBefore !== null ? 1 : 0;
-      if (this.pos === before - 1 && !held) return this.pump();
-      const out = Buffer.allocUnsafe(held + chunk.length - 1);
-      if (held) out[0] = lastBefore!;
-      chunk.copy(out, held, 0, chunk.length - 1);
-      this.pos = bytes - 1;
-      this.wanted = this.push(out);
-      return;
-    }
     this.pump();
   }
 
   /** The download was verified and stored: `size` bytes in all. */
   complete(size: number): void {
     this.size = size;
+    this.received = size;
     this.written = size;
     this.pump();
   }
@@ -74,7 +83,8 @@ export class StagedFileTail extends Readable {
 
   private pump(): void {
     if (!this.wanted || this.reading || this.destroyed) return;
-    const limit = this.size ?? (this.written > HOLD_BYTES ? this.written - 1 : 0);
+    // From the file: what is on disk, short of the byte held back.
+    const limit = this.size ?? (this.received > HOLD_BYTES ? Math.min(this.written, this.received - 1) : 0);
     if (this.pos >= limit) {
       if (this.size !== null && this.pos >= this.size) {
         this.wanted = false;

@@ -5,7 +5,6 @@
 // immutable: content, fetched once, verified and kept for good. A pool file is checked against
 // the SHA256 that a cached Packages index lists for it; one no cached index lists is only
 // checked to be an ar archive (.deb/.udeb) before it is stored.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound, WharfError } from '../../core/errors.ts';
@@ -18,6 +17,7 @@ import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
 import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
 import { markStale, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
+import { fileDigest } from '../../storage/staging.ts';
 import type { RepoChange } from '../../core/change-feed.ts';
 import { assertDistsFileLooksRight, assertPackagesText, isBinaryByHashPath, isPackagesPath, parseByHashPath, poolHashes } from './proxy-index.ts';
 
@@ -181,12 +181,6 @@ async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
   return reply.send(Buffer.from(entry.body!.buffer, entry.body!.byteOffset, entry.body!.byteLength));
 }
 
-async function fileDigest(path: string, algorithm: string): Promise<string> {
-  const h = createHash(algorithm);
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /** `dists/.../by-hash/<algorithm>/<hex>`: immutable content named by its own digest. */
 async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, path: string, segments: string[], algorithm: string, hex: string) {
   const opts = proxyOptionsOf(ctx.repo.options);
@@ -202,7 +196,7 @@ async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
     expectedSha256: algorithm === 'SHA256' ? hex : null,
     validate: async (staged: StagedBlob, res) => {
       if (/text\/html/i.test(res.headers.get('content-type') ?? '')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${path}; not stored`);
-      const got = algorithm === 'SHA256' ? staged.sha256 : algorithm === 'MD5Sum' ? staged.md5 : await fileDigest(staged.path, algorithm === 'SHA1' ? 'sha1' : 'sha512');
+      const got = algorithm === 'SHA256' ? staged.sha256 : await fileDigest(staged.path, ({ MD5Sum: 'md5', SHA1: 'sha1' } as Record<string, string>)[algorithm] ?? 'sha512');
       if (got !== hex) throw new WharfError('UPSTREAM_FAILED', `upstream sent ${path} with ${algorithm} ${got}; not stored`);
       if (isBinaryByHashPath(path)) {
         // Packages (or the directory's small Release): remember the pool hashes it lists.
