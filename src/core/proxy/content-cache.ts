@@ -5,24 +5,25 @@
 // the client gets a 502, after them its connection is cut. It does not wait for the store
 // (fsync, rename, database) as well. Nothing partial or unverified is ever stored.
 // Concurrent requests for the same file wait for that one fetch and are then served from the store.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
 import { withMd5 } from '../../storage/staging.ts';
 import { notFound, WharfError } from '../errors.ts';
 import type { IngestPlan, IngestResult } from '../format-plugin.ts';
 import type { FileRow, Repository } from '../model.ts';
 import { StagedFileTail } from './staged-tail.ts';
+import type { Download } from './download.ts';
 import { announcedSha256, UpstreamUnavailable } from './upstream.ts';
 
 export interface ContentFetchSpec {
   repo: Repository;
   /** The path the file is stored and served under. */
   path: string;
-  fetch(): Promise<Response>;
+  fetch(): Promise<Download>;
   /** Digest the upstream's index promises; a mismatch is never stored. */
   expectedSha256?: string | null;
   /** Further checks on the staged bytes (e.g. an HTML error page where a package was expected). */
-  validate?(staged: StagedBlob, res: Response): Promise<void>;
+  validate?(staged: StagedBlob, res: Download): Promise<void>;
   /** How to record the verified file. */
   plan(staged: StagedBlob): IngestPlan;
   /** The file if it is stored already (checked again here, after any waiting the caller did). */
@@ -77,7 +78,7 @@ export class ContentCache {
     this.inflight.set(key, done);
     done.finally(() => this.inflight.delete(key)).catch(() => {});
 
-    let res: Response;
+    let res: Download;
     try {
       this.fetches++;
       res = await spec.fetch();
@@ -97,7 +98,7 @@ export class ContentCache {
     // up neither the download nor the others waiting for it (it is cut by the server's
     // sendIdleTimeout). Only sha256 is computed on the way: the md5 some indexes list is
     // read back after this client has its bytes.
-    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    const body = res.body;
     const toClient = new StagedFileTail();
     toClient.on('error', () => {});
 

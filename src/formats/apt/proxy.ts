@@ -192,7 +192,7 @@ async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
   const result = await ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments)),
+    fetch: () => ctx.services.upstream.download(ctx.repo, opts, encodePath(segments)),
     expectedSha256: algorithm === 'SHA256' ? hex : null,
     validate: async (staged: StagedBlob, res) => {
       if (/text\/html/i.test(res.headers.get('content-type') ?? '')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${path}; not stored`);
@@ -257,7 +257,7 @@ export async function proxyPool(req: FastifyRequest, reply: FastifyReply, ctx: R
   const result = await ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments)),
+    fetch: () => ctx.services.upstream.download(ctx.repo, opts, encodePath(segments)),
     expectedSha256: expected ?? null,
     validate: (staged, res) => assertLooksLike(staged, filename.replace(/\.udeb$/, '.deb'), res.headers.get('content-type')),
     plan: (staged) => ({

@@ -202,7 +202,7 @@ async function proxyPackageFile(ctx: RepoContext, arch: string, name: string): P
   return ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, target),
+    fetch: () => ctx.services.upstream.download(ctx.repo, opts, target),
     expectedSha256,
     validate: (staged, res) => (isSig ? assertSignatureFile(staged, name, res.headers.get('content-type')) : assertLooksLike(staged, name, res.headers.get('content-type'))),
     plan: (staged) => ({ files: [{ path, filename: name, blob: staged, meta: { upstreamUrl: new URL(target, opts.upstream).toString() } }], scopes: [] }),

@@ -26,7 +26,7 @@ async function proxyFile(ctx: RouteContext, path: string, segments: string[]): P
   return ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments)),
+    fetch: () => ctx.services.upstream.download(ctx.repo, opts, encodePath(segments)),
     validate: (staged, res) => assertLooksLike(staged, baseName(path), res.headers.get('content-type')),
     plan: (staged) => ({ files: [{ path, filename: baseName(path), blob: staged, meta: { upstreamUrl: new URL(encodePath(segments), opts.upstream).toString() } }], scopes: [] }),
     existing: () => ctx.store.getFileByPath(ctx.repo.id, path),

@@ -149,7 +149,7 @@ export async function proxiedFile(ctx: RepoContext, project: string, name: strin
   return ctx.services.content.get({
     repo: ctx.repo,
     path,
-    fetch: () => ctx.services.upstream.fetch(ctx.repo, opts, isMetadata ? `${f.url}.metadata` : f.url),
+    fetch: () => ctx.services.upstream.download(ctx.repo, opts, isMetadata ? `${f.url}.metadata` : f.url),
     expectedSha256: expected,
     validate: isMetadata ? undefined : (staged, res) => assertLooksLike(staged, filename, res.headers.get('content-type')),
     plan: (staged) => planCachedFile(project, f, staged, isMetadata),

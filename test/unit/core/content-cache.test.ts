@@ -5,11 +5,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { IngestPlan, IngestResult } from '../../../src/core/format-plugin.ts';
 import type { FileRow, Repository } from '../../../src/core/model.ts';
 import { ContentCache } from '../../../src/core/proxy/content-cache.ts';
+import type { Download } from '../../../src/core/proxy/download.ts';
 import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
 
 const repo = { id: 1, name: 'proxy', format: 'files', kind: 'proxy', options: {} } as unknown as Repository;
@@ -43,15 +44,18 @@ const spec = (expectedSha256: string) => ({
   repo,
   path: 'f.bin',
   // In 16 KiB pieces with pauses, as a network delivers it.
-  fetch: async () => new Response(new ReadableStream({
-    async start(c) {
+  fetch: async (): Promise<Download> => ({
+    status: 200,
+    ok: true,
+    url: 'http://upstream/f.bin',
+    headers: new Headers({ 'content-length': String(data.length) }),
+    body: Readable.from((async function* () {
       for (let off = 0; off < data.length; off += 16 * 1024) {
-        c.enqueue(data.subarray(off, off + 16 * 1024));
+        yield data.subarray(off, off + 16 * 1024);
         if (off % (128 * 1024) === 0) await new Promise((res) => setTimeout(res, 1));
       }
-      c.close();
-    },
-  }), { headers: { 'content-length': String(data.length) } }),
+    })()),
+  }),
   expectedSha256,
   plan: (staged: import('../../../src/storage/blob-store.ts').StagedBlob): IngestPlan => ({ files: [{ path: 'f.bin', filename: 'f.bin', blob: staged, meta: {} }], scopes: [] }),
 });
