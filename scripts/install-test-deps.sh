@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, on a fresh Debian machine (as root): the real clients
 # (twine, pip's python, apt/dpkg, pacman, curl, gpg; Docker, debootstrap, docker-compose and
-# systemd-analyze for the deployment tests; nginx in front of several replicas; PostgreSQL 15, whose clusters the tests make
+# systemd-analyze for the deployment tests; nginx in front of several replicas, nginx and Caddy before the static tree; PostgreSQL 15, whose clusters the tests make
 # themselves in temporary directories) and the project's npm dependencies
 # (which include Node 24 itself). Safe to run again: it installs only what is missing.
 # scripts/test-preflight.sh (run by npm test) names anything still missing.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Every package whose programs the tests run; scripts/test-preflight.sh checks the programs.
-debs=(twine nginx pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 gzip tar curl wget
+debs=(twine nginx caddy pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 gzip tar curl wget
   gpg gpgv gnupg gpg-agent dpkg dpkg-dev apt apt-utils ca-certificates chromium python3 python3-pip
   openssl pebble postgresql-15
   docker.io debootstrap docker-compose systemd)

@@ -39,7 +39,8 @@ tools=(
   "systemd-analyze systemd systemd unit check"
   "/usr/lib/postgresql/15/bin/initdb postgresql-15 PostgreSQL tests (a cluster per test run)"
   "/usr/lib/postgresql/15/bin/pg_ctl postgresql-15 PostgreSQL tests (a cluster per test run)"
-  "/usr/sbin/nginx nginx the load balancer before several replicas"
+  "/usr/sbin/nginx nginx the load balancer before several replicas, and before the static tree"
+  "/usr/bin/caddy caddy Caddy before the static tree"
 )
 
 missing=()

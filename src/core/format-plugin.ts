@@ -150,6 +150,24 @@ export interface IndexDocument {
   body: string | Uint8Array;
 }
 
+/**
+ * One file of a repository's static tree (core/static-tree.ts): what Wharf answers at one URL
+ * below the repository, written where a web server can send it without asking Wharf.
+ */
+export interface StaticEntry {
+  /** The URL path below the repository root, decoded; ends in '/' for a page chosen by content negotiation. */
+  path: string;
+  /** For a path ending in '/': the representation (`html`, `json`) the web server picks by the request's Accept header. */
+  variant?: string;
+  /** The bytes: a published index document (decompressed when `gunzip`), or a stored file's blob. */
+  source: { index: string; gunzip?: boolean } | { blob: string; size: number };
+  /**
+   * Entries are written in increasing phase: a document that names others (a Release, a .db,
+   * a root page) comes after what it names. Blobs default to 0, documents to 1.
+   */
+  phase?: number;
+}
+
 /** Where and how a viewer reaches a repository, for its set-up instructions. */
 export interface SetupSite {
   /** The server's URL as this viewer reached it, ending in `/` (its API is below `-/`). */
@@ -264,6 +282,12 @@ export interface FormatPlugin {
   sameDocument?(key: string, published: Uint8Array, fresh: Uint8Array): boolean;
   /** Files that go with a file when it is deleted (e.g. a wheel's `.metadata`). */
   companionPaths?(file: FileRow): string[];
+  /**
+   * The static tree of a public hosted repository: every URL a web server may answer in
+   * Wharf's stead, exactly as Wharf would, given the keys of its published documents. A URL
+   * left out is answered by Wharf (the web server falls back to it). Absent: none.
+   */
+  staticEntries?(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]>;
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
   onCreate?(ctx: RepoContext): Promise<void>;
   /**

@@ -25,6 +25,11 @@ export class Publisher {
   private readonly flushing = new Set<Promise<void>>();
   /** Told after every published change (e.g. to drop cached HTTP answers). */
   onPublished: (() => void) | null = null;
+  /**
+   * Run after a repository's scopes are written, still holding its publish lock (the static
+   * tree follows each publish there). It must not throw: the publish is done by then.
+   */
+  afterPublish: ((ctx: RepoContext, plugin: FormatPlugin) => Promise<void>) | null = null;
 
   /** Brings memory up to date with the database (the change feed), before new rows are cached. */
   private readonly catchUp: () => Promise<void> | void;
@@ -118,6 +123,7 @@ export class Publisher {
       if (!todo || todo.size === 0) return;
       this.pending.delete(repo.id);
       await this.store.sql.lock(`publish:${repo.id}`, async () => {
+        let wrote = false;
         for (const [scope, ifDirty] of todo) {
           if (ifDirty && !(await this.store.isDirty(repo.id, scope))) continue;
           // Read before the build reads the database: a change that commits while the build
@@ -125,7 +131,9 @@ export class Publisher {
           const generation = await this.store.dirtyGeneration(repo.id, scope);
           const docs = await plugin.buildScope(ctx, scope);
           await this.writeScope(repo, scope, docs, generation);
+          wrote = true;
         }
+        if (wrote && this.afterPublish) await this.afterPublish(ctx, plugin);
       });
     });
   }

@@ -27,6 +27,7 @@ import { BLOB_PIN_TTL_MS, PackageService } from './packages.ts';
 import { Publisher } from './publisher.ts';
 import { RepoKeys } from './repo-keys.ts';
 import { Rerun } from './rerun.ts';
+import { servedStatically, StaticTree } from './static-tree.ts';
 
 export interface RepoSpec {
   name: string;
@@ -67,6 +68,12 @@ export class Wharf {
   gcGraceMs = DEFAULT_GC_GRACE_MS;
   /** gc and backup take turns: a backup copies blobs that gc must not free meanwhile. */
   private readonly blobMaintenance = new KeyedMutex();
+  /** The static tree (configuration: staticDir), when enabled. */
+  staticTree: StaticTree | null = null;
+  /** Repositories whose static part another process changed, synced a moment later (enableStaticTree). */
+  private readonly staticPending = new Set<number>();
+  private staticTimer: NodeJS.Timeout | null = null;
+  private staticRunning: Promise<void> = Promise.resolve();
 
   /** The core over an open store: the change feed's position and the repositories are read first. */
   static async open(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger): Promise<Wharf> {
@@ -304,18 +311,22 @@ export class Wharf {
       await this.reloadRepos();
       return this.requireRepo(spec.name);
     });
+    if (updated) await this.syncStatic(updated);
     return updated ?? this.createRepo(spec);
   }
 
   async updateRepo(name: string, patch: { public?: boolean; options?: Record<string, unknown> }): Promise<Repository> {
     // In turn: each patch merges into the options the previous one left, none is lost.
-    return this.repoWrites.run('repos', async () => {
+    const updated = await this.repoWrites.run('repos', async () => {
       const repo = this.requireRepo(name);
       const options = patch.options ? this.normalizeOptions(this.pluginFor(repo), repo.name, repo.kind, { ...repo.options, ...patch.options }) : repo.options;
       await this.store.updateRepo(repo.id, { publicRead: patch.public ?? repo.publicRead, options });
       await this.reloadRepos();
       return this.requireRepo(name);
     });
+    // Made private: out of the static tree before this answers; made public: into it.
+    await this.syncStatic(updated);
+    return updated;
   }
 
   async deleteRepo(name: string): Promise<void> {
@@ -327,6 +338,8 @@ export class Wharf {
       // The feed drops what this process holds for it (index documents, format state, memos).
       await this.feed.catchUp();
       await this.reloadRepos();
+      const tree = this.staticTree;
+      if (tree) await this.store.sql.lock(`publish:${repo.id}`, () => tree.removeRepo(repo.name));
     });
     this.log.info({ repo: name }, 'repository deleted; its blobs are freed by gc');
   }
@@ -361,6 +374,90 @@ export class Wharf {
       }
     }
     return { repos: byRepo.size, scopes };
+  }
+
+  // --- the static tree (core/static-tree.ts, docs/static.md)
+
+  /**
+   * Write the indexes and files of public hosted repositories into `root` from now on, in step
+   * with each publish, and bring the whole tree in step with the database (at start: a crash
+   * may have come between a publish and the tree's write).
+   */
+  async enableStaticTree(root: string): Promise<void> {
+    const tree = new StaticTree(root, this.store, this.blobs, this.log);
+    await tree.init();
+    this.staticTree = tree;
+    this.publisher.afterPublish = (ctx, plugin) => this.syncStaticLocked(tree, ctx, plugin);
+    // Another replica's publishes, visibility changes and deletions: the tree follows them too,
+    // so a tree local to each machine stays whole (a shared one is synced twice, the second time a no-op).
+    this.feed.subscribe({
+      apply: (changes) => {
+        for (const c of changes) if (c.kind === 'index' || c.kind === 'repo') this.staticPending.add(c.repoId);
+        this.scheduleStaticSync();
+      },
+      reset: () => {
+        for (const r of this.listRepos()) this.staticPending.add(r.id);
+        this.scheduleStaticSync();
+      },
+    });
+    const known = new Set<string>();
+    for (const repo of this.listRepos()) {
+      known.add(repo.name);
+      await this.syncStatic(repo, { full: true });
+    }
+    for (const name of await tree.repoNames()) if (!known.has(name)) await tree.removeRepo(name);
+  }
+
+  private async syncStaticLocked(tree: StaticTree, ctx: RepoContext, plugin: FormatPlugin, opts: { full?: boolean } = {}): Promise<void> {
+    try {
+      const r = await tree.syncLocked(ctx, plugin, opts);
+      if (r.written || r.removed) this.log.debug({ repo: ctx.repo.name, ...r }, 'static tree synced');
+    } catch (err) {
+      // The database stays the truth; the next publish or start writes the tree again.
+      this.log.error({ err, repo: ctx.repo.name }, 'static tree: sync failed; Wharf answers for what is missing');
+    }
+  }
+
+  /** Bring one repository's part of the static tree in step (or take it out), under its publish lock. */
+  async syncStatic(repo: Repository, opts: { full?: boolean } = {}): Promise<void> {
+    const tree = this.staticTree;
+    if (!tree) return;
+    const plugin = this.pluginFor(repo);
+    if (!servedStatically(repo, plugin) && !(await tree.repoNames()).includes(repo.name)) return;
+    await this.store.sql.lock(`publish:${repo.id}`, () => this.syncStaticLocked(tree, this.contextFor(repo), plugin, opts));
+  }
+
+  private scheduleStaticSync(): void {
+    this.staticTimer ??= setTimeout(() => {
+      this.staticTimer = null;
+      this.staticRunning = this.staticRunning.then(() => this.syncPendingStatic())
+        .catch((err: unknown) => this.log.error({ err }, 'static tree: following a change failed'));
+    }, 100);
+  }
+
+  private async syncPendingStatic(): Promise<void> {
+    const tree = this.staticTree;
+    const ids = [...this.staticPending];
+    this.staticPending.clear();
+    if (!tree) return;
+    for (const id of ids) {
+      const repo = [...this.repoCache.values()].find((r) => r.id === id);
+      if (repo) await this.syncStatic(repo);
+      else {
+        // Deleted: its name is no longer known here, so every name the tree holds is checked.
+        for (const name of await tree.repoNames()) if (!this.repoCache.has(name)) await tree.removeRepo(name);
+      }
+    }
+  }
+
+  /** Wait for the syncs that follow other processes' changes (before shutting down; tests). */
+  async settleStatic(): Promise<void> {
+    if (this.staticTimer) {
+      clearTimeout(this.staticTimer);
+      this.staticTimer = null;
+      this.staticRunning = this.staticRunning.then(() => this.syncPendingStatic());
+    }
+    await this.staticRunning.catch(() => {});
   }
 
   /** Create the `admin` user on first start. Returns the generated password, if one was. */

@@ -381,6 +381,11 @@ export class Store {
     const rows = (await this.sql.all('SELECT key, etag, updated_at FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope])) as Row[];
     return new Map(rows.map((r) => [String(r.key), { etag: String(r.etag), updatedAt: String(r.updated_at) }]));
   }
+  /** Key, ETag and change time of every document of a repository, without their bodies (the static tree's sync). */
+  async listIndexMeta(repoId: number): Promise<{ key: string; etag: string; updatedAt: string; gzip: boolean }[]> {
+    const rows = (await this.sql.all('SELECT key, etag, updated_at, gzip IS NOT NULL AS has_gzip FROM indexes WHERE repo_id = ?', [repoId])) as Row[];
+    return rows.map((r) => ({ key: String(r.key), etag: String(r.etag), updatedAt: String(r.updated_at), gzip: Boolean(Number(r.has_gzip)) }));
+  }
   /**
    * Replace every document of one scope at once: readers see the old set or the new one.
    * `builtAt` is the scope's dirty generation read before the build (dirtyGeneration): only

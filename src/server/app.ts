@@ -199,6 +199,10 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     return generated;
   });
   await wharf.recover();
+  if (config.staticDir) {
+    await wharf.enableStaticTree(config.staticDir);
+    app.log.info({ staticDir: config.staticDir }, 'public hosted repositories are written to the static tree');
+  }
 
   app.setErrorHandler(errorHandler);
   registerAuth(app, wharf);
@@ -262,6 +266,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   app.addHook('onClose', async () => {
     scheduler.stop();
     await wharf.publisher.flush();
+    await wharf.settleStatic();
     await listeners.close();
   });
 

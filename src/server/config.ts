@@ -74,6 +74,8 @@ export interface Config {
   s3SecretAccessKey?: string;
   /** Redirect downloads to S3 presigned URLs valid this many seconds; 0: stream through Wharf. */
   s3PresignSeconds: number;
+  /** Write public hosted repositories' indexes and files here for a web server to send (docs/static.md); unset: off. */
+  staticDir?: string;
 }
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -109,7 +111,7 @@ const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirector
 type TlsFlag = (typeof TLS_FLAGS)[number];
 
 export interface ConfigSources {
-  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | 'database' | TlsFlag, string | string[] | number | boolean | undefined>>;
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | 'database' | 'staticDir' | TlsFlag, string | string[] | number | boolean | undefined>>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -286,7 +288,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
-      'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds']);
+      'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds', 'staticDir']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -319,6 +321,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.s3Region !== undefined) cfg.s3Region = String(parsed.s3Region);
     if (parsed.s3PresignSeconds !== undefined) cfg.s3PresignSeconds = presignSeconds(parsed.s3PresignSeconds, 's3PresignSeconds');
     if (parsed.s3ForcePathStyle !== undefined) cfg.s3ForcePathStyle = bool(parsed.s3ForcePathStyle, 's3ForcePathStyle');
+    if (parsed.staticDir !== undefined) cfg.staticDir = here(parsed.staticDir);
     if (parsed.repositories !== undefined) {
       if (!Array.isArray(parsed.repositories)) throw new ConfigError(`${file}: repositories must be a list`);
       cfg.repositories = parsed.repositories.map((r, i) => repoEntry(r, `repositories[${i}]`, file));
@@ -357,6 +360,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_S3_ACCESS_KEY_ID) cfg.s3AccessKeyId = env.WHARF_S3_ACCESS_KEY_ID;
   if (env.WHARF_S3_SECRET_ACCESS_KEY) cfg.s3SecretAccessKey = env.WHARF_S3_SECRET_ACCESS_KEY;
   if (Boolean(cfg.s3AccessKeyId) !== Boolean(cfg.s3SecretAccessKey)) throw new ConfigError('WHARF_S3_ACCESS_KEY_ID and WHARF_S3_SECRET_ACCESS_KEY go together: give both, or neither to use the AWS variables');
+  if (env.WHARF_STATIC_DIR) cfg.staticDir = env.WHARF_STATIC_DIR;
   if (flags.host !== undefined) cfg.host = String(flags.host);
   if (flags.port !== undefined) cfg.port = num(flags.port, '--port');
   if (flags.data !== undefined) cfg.data = String(flags.data);
@@ -374,7 +378,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (flags.acmeRenewBefore !== undefined) cfg.acmeRenewBefore = num(flags.acmeRenewBefore, '--acme-renew-before');
   if (flags.httpPort !== undefined) cfg.httpPort = port(flags.httpPort, '--http-port');
   if (flags.httpRedirect !== undefined) cfg.httpRedirect = bool(flags.httpRedirect, '--http-redirect');
+  if (flags.staticDir !== undefined) cfg.staticDir = String(flags.staticDir);
   cfg.data = resolve(cfg.data);
+  if (cfg.staticDir) cfg.staticDir = resolve(cfg.staticDir);
   for (const k of ['tlsCert', 'tlsKey', 'acmeCaCert'] as const) if (cfg[k]) cfg[k] = resolve(cfg[k]);
   checkTls(cfg);
   return cfg;

@@ -16,6 +16,7 @@ export interface ServeOptions {
   trustedProxies?: string;
   blobs?: string;
   database?: string;
+  staticDir?: string;
   tlsCert?: string;
   tlsKey?: string;
   acmeDomain?: string[];
@@ -32,9 +33,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   let app: FastifyInstance | undefined;
   let tls: TlsService | null = null;
   try {
-    const { host, port, data, config: file, logLevel, logFormat, trustedProxies, blobs, database, tlsCert, tlsKey, acmeEmail, acmeDirectory, acmeCaCert, acmeRenewBefore, httpPort, httpRedirect } = opts;
+    const { host, port, data, config: file, logLevel, logFormat, trustedProxies, blobs, database, staticDir, tlsCert, tlsKey, acmeEmail, acmeDirectory, acmeCaCert, acmeRenewBefore, httpPort, httpRedirect } = opts;
     const acmeDomain = opts.acmeDomain?.length ? opts.acmeDomain : undefined;
-    config = loadConfig({ flags: { host, port, data, config: file, logLevel, logFormat, trustedProxies, blobs, database, tlsCert, tlsKey, acmeDomain, acmeEmail, acmeDirectory, acmeCaCert, acmeRenewBefore, httpPort, httpRedirect } });
+    config = loadConfig({ flags: { host, port, data, config: file, logLevel, logFormat, trustedProxies, blobs, database, staticDir, tlsCert, tlsKey, acmeDomain, acmeEmail, acmeDirectory, acmeCaCert, acmeRenewBefore, httpPort, httpRedirect } });
     prepareDataDir(config.data);
     // Takes the data directory's lock before it touches blobs/tmp or the database.
     const built = await buildServer(config);

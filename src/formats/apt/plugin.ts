@@ -12,6 +12,7 @@ import { aptPackageView } from './package-view.ts';
 import { aptRoutes } from './routes.ts';
 import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
 import { aptSetup, aptSetupFacts } from './setup.ts';
+import { aptStaticEntries } from './static.ts';
 
 export const aptFormat: FormatPlugin = {
   format: 'apt',
@@ -25,6 +26,7 @@ export const aptFormat: FormatPlugin = {
     return normalizeAptOptions(options) as unknown as Record<string, unknown>;
   },
   routes: aptRoutes,
+  staticEntries: aptStaticEntries,
   ingest: planAptUpload,
   sameDocument: sameAptDocument,
   async buildScope(ctx, scope) {

@@ -14,6 +14,7 @@ import { fileListPath, scopesOfArch, signaturePath } from './paths.ts';
 import { archRoutes } from './routes.ts';
 import { archSetup, archSetupFacts } from './setup.ts';
 import { archPackageView } from './package-view.ts';
+import { archStaticEntries } from './static.ts';
 
 const allScopes = async (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => (await repoArchitectures(ctx)).flatMap(scopesOfArch);
 
@@ -28,6 +29,7 @@ export const archFormat: FormatPlugin = {
     return {};
   },
   routes: archRoutes,
+  staticEntries: archStaticEntries,
   ingest: planArchUpload,
   async buildScope(ctx, scope) {
     if (ctx.repo.kind !== 'hosted') return [];

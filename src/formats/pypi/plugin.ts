@@ -11,6 +11,7 @@ import { pypiRoutes } from './routes.ts';
 import { normalizeVersion } from './version.ts';
 import { pypiSetup } from './setup.ts';
 import { pypiPackageView } from './package-view.ts';
+import { pypiStaticEntries } from './static.ts';
 
 /** PEP 592: yank or unyank every file of a version, or one file of it. */
 async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked: boolean) {
@@ -49,6 +50,7 @@ export const pypiFormat: FormatPlugin = {
     return { allowOverwrite: options.allowOverwrite === true };
   },
   routes: pypiRoutes,
+  staticEntries: pypiStaticEntries,
   ingest: planPypiUpload,
   async buildScope(ctx, scope) {
     if (scope === ROOT_SCOPE) return buildRootDocuments(ctx);
