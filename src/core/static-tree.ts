@@ -168,8 +168,9 @@ export class StaticTree {
       if (!m) continue;
       const mtime = new Date(m.updatedAt);
       add({ rel, identity: `i:${m.etag}${src.gunzip ? ':z' : ''}`, phase: e.phase ?? 1, write: (tmp) => this.writeIndex(repo.id, src.index, src.gunzip === true, 'body', tmp, mtime) });
-      // A precompressed copy for gzip_static (nginx) and precompressed gzip (Caddy).
-      if (m.gzip && !src.gunzip) {
+      // A precompressed copy of a negotiated page for gzip_static (nginx) and precompressed
+      // gzip (Caddy); only below -/, where no URL of Wharf's own is.
+      if (m.gzip && !src.gunzip && e.variant !== undefined) {
         compressed.push({ rel: `${rel}.gz`, identity: `g:${m.etag}`, phase: e.phase ?? 1, write: (tmp) => this.writeIndex(repo.id, src.index, false, 'gzip', tmp, mtime) });
       }
     }
@@ -240,9 +241,10 @@ export class StaticTree {
     try {
       await unlink(join(this.root, rel));
     } catch (err) {
-      if (code(err) === 'ENOENT') return false;
-      if (code(err) !== 'EISDIR' && code(err) !== 'EPERM') throw err;
-      await rm(join(this.root, rel), { recursive: true, force: true });
+      if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return false;
+      // A directory by now: what the repository holds below it was just written there.
+      if (code(err) === 'EISDIR' || code(err) === 'EPERM') return false;
+      throw err;
     }
     const stops = new Set([repoName, `${INTERNAL}/negotiated/${repoName}`]);
     for (let d = dirname(rel); d !== '.' && !stops.has(d); d = dirname(d)) {
