@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   'blob-upload': () => import('./blob-upload.ts'),
   replicas: () => import('./replicas.ts'),
   'pages-vs-devpi': () => import('./pages-vs-devpi.ts'),
+  static: () => import('./static.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -433,6 +433,8 @@ export class Wharf {
       this.staticRunning = this.staticRunning.then(() => this.syncPendingStatic())
         .catch((err: unknown) => this.log.error({ err }, 'static tree: following a change failed'));
     }, 100);
+    // Never what keeps a process alive: shutting down settles it (settleStatic).
+    this.staticTimer.unref();
   }
 
   private async syncPendingStatic(): Promise<void> {

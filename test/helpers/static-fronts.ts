@@ -15,12 +15,17 @@ export async function docBlock(lang: string): Promise<string> {
   return m[1];
 }
 
-/** The documented server block with the test's tree, Wharf and port, inside a minimal nginx.conf. */
-export async function staticNginxConf(dir: string, o: { port: number; root: string; wharf: string }): Promise<string> {
-  const site = (await docBlock('nginx'))
+/** docs/static.md's nginx configuration (the `http` context) with another tree, Wharf and port. */
+export async function staticNginxSite(o: { port: number; root: string; wharf: string }): Promise<string> {
+  return (await docBlock('nginx'))
     .replace('server 127.0.0.1:8080;', `server ${o.wharf};`)
     .replace('listen 80;', `listen 127.0.0.1:${o.port};`)
     .replace('root /var/lib/wharf/static;', `root ${o.root};`);
+}
+
+/** The documented configuration with the test's tree, Wharf and port, inside a minimal nginx.conf. */
+export async function staticNginxConf(dir: string, o: { port: number; root: string; wharf: string }): Promise<string> {
+  const site = await staticNginxSite(o);
   return `worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;

@@ -31,6 +31,15 @@ describe('loadConfig', () => {
     assert.deepEqual([c.sessionIdleTimeout, c.sessionMaxAge], [600, 7200]);
     assert.throws(() => loadConfig({ env: { WHARF_SESSION_IDLE_TIMEOUT: 'soon' } }), ConfigError);
   });
+  it('reads the static tree\'s directory from the file (relative to it), the environment and --static-dir; off by default', async () => {
+    assert.equal(loadConfig({ env: {} }).staticDir, undefined);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const file = join(dir, 'wharf.json');
+    await writeFile(file, JSON.stringify({ staticDir: 'tree' }));
+    assert.equal(loadConfig({ env: { WHARF_CONFIG: file } }).staticDir, join(dir, 'tree'));
+    assert.equal(loadConfig({ env: { WHARF_CONFIG: file, WHARF_STATIC_DIR: '/srv/env-tree' } }).staticDir, '/srv/env-tree');
+    assert.equal(loadConfig({ env: { WHARF_STATIC_DIR: '/srv/env-tree' }, flags: { staticDir: 'flag-tree' } }).staticDir, join(process.cwd(), 'flag-tree'));
+  });
   it('reads the S3 blob store from the file, the environment and --blobs; files on disk by default', async () => {
     const none = loadConfig({ env: {} });
     assert.equal(none.blobs, undefined);
