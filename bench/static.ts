@@ -167,7 +167,7 @@ export async function main(argv: string[]): Promise<void> {
     ...CONTENDERS.map((c) => fmt(median(v.cpuUs[c]))),
   ]);
   const m = machineInfo();
-  const body = `${machineLine(m)}; load average ${load0.toFixed(2)} at the start. \`npm run bench -- static${quick ? ' --quick' : ''}\`.
+  const body = `${machineLine(m)} Load average ${load0.toFixed(2)} at the start. \`npm run bench -- static${quick ? ' --quick' : ''}\`.
 
 Requests/s of \`${page}\` (${plan.targetFiles} files, in a repository of ${totalFiles(plan).toLocaleString('en')} files and ${totalProjects(plan).toLocaleString('en')} projects) through nginx with
 docs/static.md's configuration (the map on Accept, \`try_files\` into the tree, Wharf behind it), against

@@ -288,6 +288,13 @@ export interface FormatPlugin {
    * left out is answered by Wharf (the web server falls back to it). Absent: none.
    */
   staticEntries?(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]>;
+  /**
+   * The part of the static tree some scopes' documents need (those documents and the files
+   * they name), written right after they are published so the answer to an upload finds them
+   * there; the full sync (staticEntries) follows a moment later and removes what went. Absent:
+   * the full sync runs at once after every publish, its cost growing with the repository.
+   */
+  staticEntriesOf?(ctx: RepoContext, scopes: string[]): Promise<StaticEntry[]>;
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
   onCreate?(ctx: RepoContext): Promise<void>;
   /**

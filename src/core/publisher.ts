@@ -29,7 +29,7 @@ export class Publisher {
    * Run after a repository's scopes are written, still holding its publish lock (the static
    * tree follows each publish there). It must not throw: the publish is done by then.
    */
-  afterPublish: ((ctx: RepoContext, plugin: FormatPlugin) => Promise<void>) | null = null;
+  afterPublish: ((ctx: RepoContext, plugin: FormatPlugin, scopes: string[]) => Promise<void>) | null = null;
 
   /** Brings memory up to date with the database (the change feed), before new rows are cached. */
   private readonly catchUp: () => Promise<void> | void;
@@ -123,7 +123,7 @@ export class Publisher {
       if (!todo || todo.size === 0) return;
       this.pending.delete(repo.id);
       await this.store.sql.lock(`publish:${repo.id}`, async () => {
-        let wrote = false;
+        const wrote: string[] = [];
         for (const [scope, ifDirty] of todo) {
           if (ifDirty && !(await this.store.isDirty(repo.id, scope))) continue;
           // Read before the build reads the database: a change that commits while the build
@@ -131,9 +131,9 @@ export class Publisher {
           const generation = await this.store.dirtyGeneration(repo.id, scope);
           const docs = await plugin.buildScope(ctx, scope);
           await this.writeScope(repo, scope, docs, generation);
-          wrote = true;
+          wrote.push(scope);
         }
-        if (wrote && this.afterPublish) await this.afterPublish(ctx, plugin);
+        if (wrote.length && this.afterPublish) await this.afterPublish(ctx, plugin, wrote);
       });
     });
   }

@@ -62,6 +62,11 @@ export class StaticTree {
   private seq = 0;
   /** False once a hard link from the blob store failed (another filesystem, S3): blobs are copied. */
   private linkable = true;
+  /**
+   * Manifests as this process last read or wrote them, with the file's identity then: one
+   * another process rewrote since (a replica sharing the tree) is read again.
+   */
+  private readonly manifests = new Map<string, { stamp: string; entries: Record<string, string> }>();
 
   constructor(root: string, store: Store, blobs: BlobStore, log: Logger) {
     this.root = root;
@@ -113,6 +118,7 @@ export class StaticTree {
     const onDisk = full ? await this.scan(repo.name) : new Set<string>();
     const previous = old ?? {};
 
+    const unchanged = !full && Object.keys(previous).length === desired.size;
     const todo: Planned[] = [];
     for (const p of desired.values()) {
       if (previous[p.rel] !== p.identity) todo.push(p);
@@ -138,6 +144,8 @@ export class StaticTree {
         this.log.warn({ err, repo: repo.name, path: p.rel }, 'static tree: a file could not be written; Wharf answers for it');
       }
     }
+    // Same size and every desired entry as before: nothing to remove, the manifest stands.
+    if (unchanged && todo.length === 0) return { written: 0, removed: 0, failed: 0 };
     let removed = 0;
     for (const rel of new Set([...Object.keys(previous), ...onDisk])) {
       if (desired.has(rel)) continue;
@@ -145,6 +153,39 @@ export class StaticTree {
     }
     await this.writeManifest(repo.name, manifest);
     return { written: todo.length - failed, removed, failed };
+  }
+
+  /**
+   * Write what some just-published scopes need (StaticEntry lists from staticEntriesOf), never
+   * removing anything: the full sync that follows does. The caller holds the publish lock.
+   * Returns false when it cannot (no manifest yet): run the full sync instead.
+   */
+  async writeScopesLocked(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): Promise<boolean> {
+    const repo = await this.store.getRepoById(ctx.repo.id);
+    if (!repo || repo.name !== ctx.repo.name || !servedStatically(repo, plugin) || !plugin.staticEntriesOf) return false;
+    const previous = await this.readManifest(repo.name);
+    const cached = this.manifests.get(repo.name);
+    if (!previous || !cached) return false;
+    const meta = new Map<string, { etag: string; updatedAt: string; gzip: boolean }>();
+    for (const scope of scopes) for (const m of await this.store.listIndexMetaOfScope(repo.id, scope)) meta.set(m.key, m);
+    const desired = this.plan(repo, await plugin.staticEntriesOf({ ...ctx, repo }, scopes), meta);
+    const todo = [...desired.values()].filter((p) => previous[p.rel] !== p.identity).sort((a, b) => a.phase - b.phase);
+    if (todo.length === 0) return true;
+    const entries = { ...previous };
+    for (const p of todo) {
+      const tmp = this.tmpPath();
+      try {
+        await p.write(tmp);
+        await this.place(tmp, join(this.root, p.rel));
+        entries[p.rel] = p.identity;
+      } catch (err) {
+        await rm(tmp, { force: true }).catch(() => {});
+        this.log.warn({ err, repo: repo.name, path: p.rel }, 'static tree: a file could not be written; Wharf answers for it');
+      }
+    }
+    // Kept in memory under the file's stamp; the full sync writes the manifest.
+    this.manifests.set(repo.name, { stamp: cached.stamp, entries });
+    return true;
   }
 
   /** What the tree should hold for a repository, by path relative to the root. */
@@ -271,10 +312,18 @@ export class StaticTree {
   }
 
   private async readManifest(repoName: string): Promise<Record<string, string> | null> {
+    const file = this.manifestPath(repoName);
     try {
-      const parsed = JSON.parse(await readFile(this.manifestPath(repoName), 'utf8')) as { entries?: Record<string, string> };
-      return parsed.entries ?? null;
+      const st = await stat(file);
+      const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      const cached = this.manifests.get(repoName);
+      if (cached?.stamp === stamp) return cached.entries;
+      const parsed = JSON.parse(await readFile(file, 'utf8')) as { entries?: Record<string, string> };
+      if (!parsed.entries) return null;
+      this.manifests.set(repoName, { stamp, entries: parsed.entries });
+      return parsed.entries;
     } catch {
+      this.manifests.delete(repoName);
       return null;
     }
   }
@@ -283,6 +332,9 @@ export class StaticTree {
     const tmp = this.tmpPath();
     await writeFile(tmp, JSON.stringify({ entries }));
     await rename(tmp, this.manifestPath(repoName));
+    // Renamed into place: the inode is the written file's, so the stamp names this version.
+    const st = await stat(this.manifestPath(repoName));
+    this.manifests.set(repoName, { stamp: `${st.ino}:${st.size}:${st.mtimeMs}`, entries });
   }
 
   /**
@@ -291,6 +343,7 @@ export class StaticTree {
    */
   async removeRepo(repoName: string): Promise<number> {
     let removed = 0;
+    this.manifests.delete(repoName);
     await rm(this.manifestPath(repoName), { force: true });
     for (const top of [repoName, `${INTERNAL}/negotiated/${repoName}`]) {
       const trash = this.tmpPath();

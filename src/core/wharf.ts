@@ -29,6 +29,9 @@ import { RepoKeys } from './repo-keys.ts';
 import { Rerun } from './rerun.ts';
 import { servedStatically, StaticTree } from './static-tree.ts';
 
+/** How long after a change the full sync of a repository's static tree runs: once for a burst. */
+const STATIC_FOLLOW_MS = 1000;
+
 export interface RepoSpec {
   name: string;
   format: string;
@@ -387,7 +390,21 @@ export class Wharf {
     const tree = new StaticTree(root, this.store, this.blobs, this.log);
     await tree.init();
     this.staticTree = tree;
-    this.publisher.afterPublish = (ctx, plugin) => this.syncStaticLocked(tree, ctx, plugin);
+    this.publisher.afterPublish = async (ctx, plugin, scopes) => {
+      // What the published scopes need at once, the rest (removals) a moment later.
+      if (plugin.staticEntriesOf) {
+        const done = await tree.writeScopesLocked(ctx, plugin, scopes).catch((err: unknown) => {
+          this.log.error({ err, repo: ctx.repo.name }, 'static tree: writing a publish failed; the full sync follows');
+          return false;
+        });
+        if (done) {
+          this.staticPending.add(ctx.repo.id);
+          this.scheduleStaticSync();
+          return;
+        }
+      }
+      await this.syncStaticLocked(tree, ctx, plugin);
+    };
     // Another replica's publishes, visibility changes and deletions: the tree follows them too,
     // so a tree local to each machine stays whole (a shared one is synced twice, the second time a no-op).
     this.feed.subscribe({
@@ -432,7 +449,7 @@ export class Wharf {
       this.staticTimer = null;
       this.staticRunning = this.staticRunning.then(() => this.syncPendingStatic())
         .catch((err: unknown) => this.log.error({ err }, 'static tree: following a change failed'));
-    }, 100);
+    }, STATIC_FOLLOW_MS);
     // Never what keeps a process alive: shutting down settles it (settleStatic).
     this.staticTimer.unref();
   }

@@ -238,6 +238,11 @@ export class Store {
     const rows = (await this.sql.all(`SELECT * FROM files WHERE repo_id = ? AND path >= ? AND path < ? ORDER BY path`, [repoId, prefix, prefix + '\uffff'])) as Row[];
     return rows.map(toFile);
   }
+  /** Path, blob and size of the files below a path prefix, without their metadata (the static tree's sync reads every file of a repository). */
+  async listFileBlobs(repoId: number, prefix: string): Promise<{ path: string; sha256: string; size: number }[]> {
+    const rows = (await this.sql.all('SELECT path, sha256, size FROM files WHERE repo_id = ? AND path >= ? AND path < ?', [repoId, prefix, prefix + '\uffff'])) as Row[];
+    return rows.map((r) => ({ path: String(r.path), sha256: String(r.sha256), size: Number(r.size) }));
+  }
   /**
    * The entries directly inside one directory of a path tree (`dir` is '' or ends with '/'):
    * its files, and the names of its subdirectories. A skip scan over the (repo_id, path)
@@ -380,6 +385,11 @@ export class Store {
   async indexVersions(repoId: number, scope: string): Promise<Map<string, { etag: string; updatedAt: string }>> {
     const rows = (await this.sql.all('SELECT key, etag, updated_at FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope])) as Row[];
     return new Map(rows.map((r) => [String(r.key), { etag: String(r.etag), updatedAt: String(r.updated_at) }]));
+  }
+  /** Key, ETag and change time of the documents of one scope, without their bodies (the static tree). */
+  async listIndexMetaOfScope(repoId: number, scope: string): Promise<{ key: string; etag: string; updatedAt: string; gzip: boolean }[]> {
+    const rows = (await this.sql.all('SELECT key, etag, updated_at, gzip IS NOT NULL AS has_gzip FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope])) as Row[];
+    return rows.map((r) => ({ key: String(r.key), etag: String(r.etag), updatedAt: String(r.updated_at), gzip: Boolean(Number(r.has_gzip)) }));
   }
   /** Key, ETag and change time of every document of a repository, without their bodies (the static tree's sync). */
   async listIndexMeta(repoId: number): Promise<{ key: string; etag: string; updatedAt: string; gzip: boolean }[]> {

@@ -9,7 +9,7 @@ const HASH_FIELDS = { MD5Sum: 'md5', SHA256: 'sha256', SHA512: 'sha512' } as con
 
 export async function aptStaticEntries(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]> {
   const out: StaticEntry[] = [];
-  for (const f of await ctx.store.listFilesByPrefix(ctx.repo.id, 'pool/')) out.push({ path: f.path, source: { blob: f.sha256, size: f.size } });
+  for (const f of await ctx.store.listFileBlobs(ctx.repo.id, 'pool/')) out.push({ path: f.path, source: { blob: f.sha256, size: f.size } });
   for (const key of indexKeys) {
     // Release, InRelease and Release.gpg name the index files: they go last.
     if (SIGNED_KEY.test(key)) out.push({ path: key, source: { index: key }, phase: 2 });

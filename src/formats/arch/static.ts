@@ -12,7 +12,7 @@ const DB_KEY = /^([^/]+)\/db(\.sig)?$/;
 export async function archStaticEntries(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]> {
   const out: StaticEntry[] = [];
   const arches = await repoArchitectures(ctx);
-  for (const f of await ctx.store.listFilesByPrefix(ctx.repo.id, '')) {
+  for (const f of await ctx.store.listFileBlobs(ctx.repo.id, '')) {
     const slash = f.path.indexOf('/');
     if (slash < 0) continue;
     const fileArch = f.path.slice(0, slash);

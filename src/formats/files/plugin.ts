@@ -7,7 +7,7 @@ import { dirScope, SCOPE_PREFIX } from './paths.ts';
 import { filesRoutes } from './routes.ts';
 import { buildDirectoryDocuments, scopesForPathChange } from './tree.ts';
 import { filesSetup } from './setup.ts';
-import { filesStaticEntries } from './static.ts';
+import { filesStaticEntries, filesStaticEntriesOf } from './static.ts';
 
 const BOOLEAN_OPTIONS = { allowOverwrite: false, listings: true } as const;
 
@@ -31,6 +31,7 @@ export const filesFormat: FormatPlugin = {
   },
   routes: filesRoutes,
   staticEntries: filesStaticEntries,
+  staticEntriesOf: filesStaticEntriesOf,
   ingest: planFilesUpload,
   async buildScope(ctx, scope) {
     if (!scope.startsWith(SCOPE_PREFIX)) return [];

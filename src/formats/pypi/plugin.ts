@@ -11,7 +11,7 @@ import { pypiRoutes } from './routes.ts';
 import { normalizeVersion } from './version.ts';
 import { pypiSetup } from './setup.ts';
 import { pypiPackageView } from './package-view.ts';
-import { pypiStaticEntries } from './static.ts';
+import { pypiStaticEntries, pypiStaticEntriesOf } from './static.ts';
 
 /** PEP 592: yank or unyank every file of a version, or one file of it. */
 async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked: boolean) {
@@ -51,6 +51,7 @@ export const pypiFormat: FormatPlugin = {
   },
   routes: pypiRoutes,
   staticEntries: pypiStaticEntries,
+  staticEntriesOf: pypiStaticEntriesOf,
   ingest: planPypiUpload,
   async buildScope(ctx, scope) {
     if (scope === ROOT_SCOPE) return buildRootDocuments(ctx);

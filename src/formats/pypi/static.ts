@@ -1,12 +1,13 @@
 // PyPI's part of the static tree: the distributions and their core metadata at their own
 // URLs, the simple pages as negotiated pages (HTML or JSON by Accept), and the JSON API.
 import type { RepoContext, StaticEntry } from '../../core/format-plugin.ts';
+import { jsonApiKey, projectKey, ROOT_SCOPE, rootKey } from './paths.ts';
 
 const SIMPLE_KEY = /^(simple\/(?:[^/#]+\/)?)#(html|json)$/;
 
-export async function pypiStaticEntries(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]> {
+/** The entries of published documents, by key. */
+function pageEntries(indexKeys: string[]): StaticEntry[] {
   const out: StaticEntry[] = [];
-  for (const f of await ctx.store.listFilesByPrefix(ctx.repo.id, 'packages/')) out.push({ path: f.path, source: { blob: f.sha256, size: f.size } });
   for (const key of indexKeys) {
     const m = SIMPLE_KEY.exec(key);
     // The root page names every project page: it goes last.
@@ -14,4 +15,28 @@ export async function pypiStaticEntries(ctx: RepoContext, indexKeys: string[]): 
     else if (/^pypi\/[^/]+\/json$/.test(key)) out.push({ path: key, source: { index: key } });
   }
   return out;
+}
+
+async function fileEntries(ctx: RepoContext, prefix: string): Promise<StaticEntry[]> {
+  return (await ctx.store.listFileBlobs(ctx.repo.id, prefix)).map((f) => ({ path: f.path, source: { blob: f.sha256, size: f.size } }));
+}
+
+export async function pypiStaticEntries(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]> {
+  return [...(await fileEntries(ctx, 'packages/')), ...pageEntries(indexKeys)];
+}
+
+/** The files and pages of the projects whose scopes were published, and the root pages. */
+export async function pypiStaticEntriesOf(ctx: RepoContext, scopes: string[]): Promise<StaticEntry[]> {
+  const out: StaticEntry[] = [];
+  const keys: string[] = [];
+  for (const scope of scopes) {
+    if (scope === ROOT_SCOPE) keys.push(rootKey('html'), rootKey('json'));
+    else if (scope.startsWith('project:')) {
+      const project = scope.slice('project:'.length);
+      out.push(...(await fileEntries(ctx, `packages/${project}/`)));
+      keys.push(projectKey(project, 'html'), projectKey(project, 'json'), jsonApiKey(project));
+    }
+  }
+  // A key the scopes no longer hold has no ETag: the core leaves it out.
+  return [...out, ...pageEntries(keys)];
 }

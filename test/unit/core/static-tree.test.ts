@@ -88,6 +88,9 @@ describe('the static tree writer', () => {
     await putFile(wharf, 'fs', 'old/deep/gone.txt', 'x');
     assert.ok((await treeFiles(root)).includes('fs/old/deep/gone.txt'));
     await wharf.services.deleteFile(wharf.requireRepo('fs'), 'old/deep/gone.txt');
+    // Written at once are what a publish adds; what went goes with the full sync a moment later.
+    assert.ok((await treeFiles(root)).includes('fs/old/deep/gone.txt'));
+    await wharf.settleStatic();
     assert.ok(!(await treeFiles(root)).includes('fs/old/deep/gone.txt'));
     await assert.rejects(stat(join(root, 'fs/old')), 'the emptied directories went too');
   });
@@ -96,9 +99,11 @@ describe('the static tree writer', () => {
     await putFile(wharf, 'fs', 'swap', 'a file');
     await wharf.services.deleteFile(wharf.requireRepo('fs'), 'swap');
     await putFile(wharf, 'fs', 'swap/inner.txt', 'now a directory');
+    await wharf.settleStatic();
     assert.equal(await readFile(join(root, 'fs/swap/inner.txt'), 'utf8'), 'now a directory');
     await wharf.services.deleteFile(wharf.requireRepo('fs'), 'swap/inner.txt');
     await putFile(wharf, 'fs', 'swap', 'a file again');
+    await wharf.settleStatic();
     assert.equal(await readFile(join(root, 'fs/swap'), 'utf8'), 'a file again');
     // Both changes in one sync (as when the tree follows another process, or at start).
     const other = await open({ static: false });
