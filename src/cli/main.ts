@@ -48,6 +48,7 @@ program.command('serve')
   .option('--acme-renew-before <days>', 'renew when fewer days than this remain (WHARF_ACME_RENEW_BEFORE, default a third of the lifetime)')
   .option('--http-port <port>', 'plain HTTP port for ACME HTTP-01 challenges and --http-redirect (WHARF_HTTP_PORT, default 80 with ACME or --http-redirect)')
   .option('--http-redirect', 'redirect plain HTTP requests on --http-port to HTTPS (WHARF_HTTP_REDIRECT)')
+  .option('--workers <n>', 'processes serving the port, or auto (one per core); above 1 needs --database postgres://… (WHARF_WORKERS, default 1)')
   .action(serve);
 
 registerAdminCommands(program, globals);

@@ -3,6 +3,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FormatPlugin } from '../core/format-plugin.ts';
 import { isWharfError } from '../core/errors.ts';
@@ -80,19 +81,34 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Form fields larger than this are refused (a twine description is far smaller). */
 const MAX_FORM_FIELD_BYTES = 1024 * 1024;
 
-/** `pages: false`: no pages for browsers (every request gets what package clients get). */
-export interface BuildOptions { formats?: FormatPlugin[]; logger?: boolean | object; pages?: boolean }
+/**
+ * `pages: false`: no pages for browsers (every request gets what package clients get).
+ * `worker`: this process is worker `slot` of `wharf serve --workers` (src/server/workers.ts):
+ * the primary holds the data directory's lock for it, and it stages uploads in a directory of
+ * its own, which it alone empties at start.
+ */
+export interface BuildOptions { formats?: FormatPlugin[]; logger?: boolean | object; pages?: boolean; worker?: { slot: number } }
+
+/** Where worker `slot` stages uploads: below <data>/blobs/tmp, which the primary empties at start. */
+export function workerStaging(data: string, slot: number): string {
+  return join(data, 'blobs', 'tmp', `worker-${slot}`);
+}
 
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<WharfServer> {
   // Before anything touches the data directory: a second process must not empty blobs/tmp
   // under the first one's uploads (throws DataDirLockedError naming the holder).
-  const lock = lockDataDir(config.data, 'serve');
+  const lock: DataDirLock = opts.worker ? heldByPrimary(config.data) : lockDataDir(config.data, 'serve');
   try {
     return await assemble(config, opts, lock);
   } catch (err) {
     lock.release();
     throw err;
   }
+}
+
+/** A worker's stand-in for the lock its primary holds (and releases when every worker is gone). */
+function heldByPrimary(dir: string): DataDirLock {
+  return { dir, holder: { pid: process.ppid, host: hostname(), since: new Date().toISOString(), command: 'serve --workers' }, release() {} };
 }
 
 async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): Promise<WharfServer> {
@@ -156,7 +172,8 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   app.addHook('onClose', async () => store.sql.close());
   if (config.database) app.log.info({ database: redactDatabaseUrl(config.database) }, 'metadata in PostgreSQL');
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
-  const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes });
+  const staging = opts.worker ? workerStaging(config.data, opts.worker.slot) : undefined;
+  const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes, staging });
   await blobs.init();
   const wharf = await Wharf.open(store, blobs, plugins, app.log);
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;

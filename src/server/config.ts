@@ -2,6 +2,7 @@
 // Every option is documented once, in docs/configuration.md.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { REPO_KINDS, type RepoKind } from '../core/model.ts';
 import { isPostgresUrl } from '../db/database.ts';
@@ -76,6 +77,8 @@ export interface Config {
   s3PresignSeconds: number;
   /** Write public hosted repositories' indexes and files here for a web server to send (docs/static.md); unset: off. */
   staticDir?: string;
+  /** Processes serving the port (node:cluster), replicas of one another on PostgreSQL; 1: no cluster. */
+  workers: number;
 }
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -105,13 +108,14 @@ export const DEFAULTS: Config = {
   shutdownGraceSeconds: 5,
   s3ForcePathStyle: false,
   s3PresignSeconds: 0,
+  workers: 1,
 };
 
 const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect'] as const;
 type TlsFlag = (typeof TLS_FLAGS)[number];
 
 export interface ConfigSources {
-  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | 'database' | 'staticDir' | TlsFlag, string | string[] | number | boolean | undefined>>;
+  flags?: Partial<Record<'host' | 'port' | 'data' | 'config' | 'logLevel' | 'logFormat' | 'trustedProxies' | 'blobs' | 'database' | 'staticDir' | 'workers' | TlsFlag, string | string[] | number | boolean | undefined>>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -240,6 +244,31 @@ function port(value: unknown, what: string): number {
   return n;
 }
 
+/** Most workers accepted: far more than the cores of any machine Wharf is meant for. */
+export const MAX_WORKERS = 64;
+
+/** A whole number of worker processes, or `auto`: one per core Node may use. */
+function workerCount(value: unknown, what: string): number {
+  if (String(value).trim() === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new ConfigError(`${what} must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per core), not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * Several workers are replicas of one another: what keeps them from stepping on each other is
+ * PostgreSQL's (advisory locks, the change feed read per request). Refused where that is missing.
+ */
+function checkWorkers(cfg: Config): void {
+  if (cfg.workers <= 1) return;
+  if (!cfg.database) {
+    throw new ConfigError(`--workers ${cfg.workers} needs PostgreSQL (--database postgres://…, WHARF_DATABASE_URL): on SQLite the locks that keep two processes from publishing one repository at once are local to one process, so workers could corrupt each other's indexes. Run one worker, move the metadata to PostgreSQL (wharf migrate --database), or let nginx send public reads from the static tree (--static-dir, docs/static.md)`);
+  }
+  if (cfg.acmeDomains.length) {
+    throw new ConfigError(`--workers ${cfg.workers} and --acme-domain exclude each other: each worker would order its own certificate and answer only its own HTTP-01 challenges. Give certificate files (--tls-cert/--tls-key, e.g. from certbot; every worker reloads them) or terminate TLS at a proxy`);
+  }
+}
+
 /** The TLS options that only make sense together (named as the flags, which everyone sees). */
 function checkTls(cfg: Config): void {
   if (Boolean(cfg.tlsCert) !== Boolean(cfg.tlsKey)) throw new ConfigError(`${cfg.tlsCert ? '--tls-cert needs --tls-key (WHARF_TLS_KEY, tlsKey)' : '--tls-key needs --tls-cert (WHARF_TLS_CERT, tlsCert)'}`);
@@ -288,7 +317,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
-      'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds', 'staticDir']);
+      'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds', 'staticDir', 'workers']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
     if (parsed.host !== undefined) cfg.host = String(parsed.host);
     if (parsed.port !== undefined) cfg.port = num(parsed.port, 'port');
@@ -322,6 +351,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.s3PresignSeconds !== undefined) cfg.s3PresignSeconds = presignSeconds(parsed.s3PresignSeconds, 's3PresignSeconds');
     if (parsed.s3ForcePathStyle !== undefined) cfg.s3ForcePathStyle = bool(parsed.s3ForcePathStyle, 's3ForcePathStyle');
     if (parsed.staticDir !== undefined) cfg.staticDir = here(parsed.staticDir);
+    if (parsed.workers !== undefined) cfg.workers = workerCount(parsed.workers, 'workers');
     if (parsed.repositories !== undefined) {
       if (!Array.isArray(parsed.repositories)) throw new ConfigError(`${file}: repositories must be a list`);
       cfg.repositories = parsed.repositories.map((r, i) => repoEntry(r, `repositories[${i}]`, file));
@@ -361,6 +391,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_S3_SECRET_ACCESS_KEY) cfg.s3SecretAccessKey = env.WHARF_S3_SECRET_ACCESS_KEY;
   if (Boolean(cfg.s3AccessKeyId) !== Boolean(cfg.s3SecretAccessKey)) throw new ConfigError('WHARF_S3_ACCESS_KEY_ID and WHARF_S3_SECRET_ACCESS_KEY go together: give both, or neither to use the AWS variables');
   if (env.WHARF_STATIC_DIR) cfg.staticDir = env.WHARF_STATIC_DIR;
+  if (env.WHARF_WORKERS) cfg.workers = workerCount(env.WHARF_WORKERS, 'WHARF_WORKERS');
   if (flags.host !== undefined) cfg.host = String(flags.host);
   if (flags.port !== undefined) cfg.port = num(flags.port, '--port');
   if (flags.data !== undefined) cfg.data = String(flags.data);
@@ -379,9 +410,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (flags.httpPort !== undefined) cfg.httpPort = port(flags.httpPort, '--http-port');
   if (flags.httpRedirect !== undefined) cfg.httpRedirect = bool(flags.httpRedirect, '--http-redirect');
   if (flags.staticDir !== undefined) cfg.staticDir = String(flags.staticDir);
+  if (flags.workers !== undefined) cfg.workers = workerCount(flags.workers, '--workers');
   cfg.data = resolve(cfg.data);
   if (cfg.staticDir) cfg.staticDir = resolve(cfg.staticDir);
   for (const k of ['tlsCert', 'tlsKey', 'acmeCaCert'] as const) if (cfg[k]) cfg[k] = resolve(cfg[k]);
   checkTls(cfg);
+  checkWorkers(cfg);
   return cfg;
 }

@@ -16,9 +16,10 @@ export class FsBlobStore implements BlobStore {
   private readonly staging: StagingArea;
   private readonly pins = new CommitPins();
 
-  constructor(root: string, opts: { maxBytes?: number } = {}) {
+  /** `staging`: a worker's own staging area (on the same filesystem: commits rename from it); default <root>/tmp. */
+  constructor(root: string, opts: { maxBytes?: number; staging?: string } = {}) {
     this.root = root;
-    this.staging = new StagingArea(join(root, 'tmp'), opts.maxBytes);
+    this.staging = new StagingArea(opts.staging ?? join(root, 'tmp'), opts.maxBytes);
   }
 
   init(): Promise<void> {

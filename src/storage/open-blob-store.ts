@@ -21,7 +21,7 @@ export type OpenedBlobStore = BlobStore & { init(): Promise<void> };
 
 /**
  * The store for `data`, not yet initialised (`init` empties the staging area and checks the
- * store). `staging` puts an object store's staging area elsewhere than <data>/blobs/tmp.
+ * store). `staging` puts the staging area elsewhere than <data>/blobs/tmp (a worker's own, below it).
  */
 export function createBlobStore(data: string, settings: BlobSettings, opts: { maxBytes?: number; staging?: string } = {}): OpenedBlobStore {
   if (!settings.blobs) return new FsBlobStore(join(data, 'blobs'), opts);

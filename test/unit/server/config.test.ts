@@ -40,6 +40,22 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { WHARF_CONFIG: file, WHARF_STATIC_DIR: '/srv/env-tree' } }).staticDir, '/srv/env-tree');
     assert.equal(loadConfig({ env: { WHARF_STATIC_DIR: '/srv/env-tree' }, flags: { staticDir: 'flag-tree' } }).staticDir, join(process.cwd(), 'flag-tree'));
   });
+  it('reads --workers from the file, the environment and the flag; one by default; more only on PostgreSQL and without ACME', async () => {
+    const pg = 'postgres://wharf@127.0.0.1/wharf';
+    assert.equal(loadConfig({ env: {} }).workers, 1);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const file = join(dir, 'wharf.json');
+    await writeFile(file, JSON.stringify({ workers: 3, database: pg }));
+    assert.equal(loadConfig({ env: { WHARF_CONFIG: file } }).workers, 3);
+    assert.equal(loadConfig({ env: { WHARF_CONFIG: file, WHARF_WORKERS: '2' } }).workers, 2);
+    assert.equal(loadConfig({ env: { WHARF_CONFIG: file, WHARF_WORKERS: '2' }, flags: { workers: '4' } }).workers, 4);
+    assert.ok(loadConfig({ env: { WHARF_DATABASE_URL: pg }, flags: { workers: 'auto' } }).workers >= 1);
+    // One worker is one process: fine on SQLite.
+    assert.equal(loadConfig({ env: {}, flags: { workers: '1' } }).workers, 1);
+    for (const bad of ['0', '-1', '1.5', 'two', '65']) assert.throws(() => loadConfig({ env: { WHARF_DATABASE_URL: pg }, flags: { workers: bad } }), (e: Error) => e instanceof ConfigError && /--workers must be a whole number from 1 to 64, or auto/.test(e.message), bad);
+    assert.throws(() => loadConfig({ env: {}, flags: { workers: '2' } }), (e: Error) => e instanceof ConfigError && /needs PostgreSQL/.test(e.message) && /local to one process/.test(e.message) && /static tree/.test(e.message));
+    assert.throws(() => loadConfig({ env: { WHARF_DATABASE_URL: pg }, flags: { workers: '2', acmeDomain: ['pkg.example.org'] } }), (e: Error) => e instanceof ConfigError && /--acme-domain exclude each other/.test(e.message) && /--tls-cert/.test(e.message));
+  });
   it('reads the S3 blob store from the file, the environment and --blobs; files on disk by default', async () => {
     const none = loadConfig({ env: {} });
     assert.equal(none.blobs, undefined);
