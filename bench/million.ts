@@ -1,0 +1,240 @@
+// A server holding a million files (issue 12, item 3): start-up time, resident memory at rest,
+// page latency at 1k / 100k / 1M files, and `wharf status` / `wharf gc` wall time, each against
+// a fresh `wharf serve` process on a data set generated in-process (bench/million/dataset.ts,
+// cached under bench/.work/million-<N>/).
+//   node bench/run.ts million [--files N] [--quick] [--rounds N] [--requests N] [--no-write]
+// --files N measures 1,000, N/10 and N files (default 1,000,000); --quick is --files 100000.
+import { spawn, execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { APT_SUITES, archName, debName, ensureMillion, filesDir, filesPrefix, pypiName, REPOS, type Built } from './million/dataset.ts';
+import { sequentialLatency } from './lib/load.ts';
+import { machineInfo, machineLine } from './lib/machine.ts';
+import { freePort, memoryOf, NODE, ROOT, stop } from './lib/processes.ts';
+import { table, writeSection } from './lib/report.ts';
+import { fmt, median, mib, percentile } from './lib/stats.ts';
+
+const ADMIN_PASSWORD = 'million-bench-admin-pw';
+const run = promisify(execFile);
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Target {
+  what: string;
+  path: string;
+  accept?: string;
+  /** Rendered for a signed-in viewer (never from the response cache). */
+  signedIn?: boolean;
+}
+
+const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+function targets(b: Built): Target[] {
+  const mid = Math.floor(b.plan.packagesPerFormat / 2);
+  const f = Math.floor(b.plan.filesProjects / 2);
+  return [
+    { what: 'PyPI simple page of a project', path: `/${REPOS.pypi}/simple/${pypiName(mid)}/` },
+    { what: 'PyPI JSON API of a project', path: `/${REPOS.pypi}/pypi/${pypiName(mid)}/json` },
+    { what: 'APT InRelease', path: `/${REPOS.apt}/dists/${APT_SUITES[0]}/InRelease` },
+    { what: 'APT Packages.gz (amd64)', path: `/${REPOS.apt}/dists/${APT_SUITES[0]}/main/binary-amd64/Packages.gz` },
+    { what: 'Arch db (x86_64)', path: `/${REPOS.arch}/x86_64/${REPOS.arch}.db` },
+    { what: 'files: a release directory', path: `/${REPOS.files}/${filesDir(f, 2)}` },
+    { what: 'files: a directory of ~80 projects', path: `/${REPOS.files}/releases/${filesPrefix(f)}/` },
+    { what: 'web: repository page (PyPI)', path: `/${REPOS.pypi}/`, accept: HTML, signedIn: true },
+    { what: 'web: repository page (APT), by last upload, page 3', path: `/${REPOS.apt}/?sort=updated&page=3`, accept: HTML, signedIn: true },
+    { what: 'web: package page (PyPI)', path: `/-/package/${REPOS.pypi}/${pypiName(mid)}`, accept: HTML, signedIn: true },
+    { what: 'web: package page (APT)', path: `/-/package/${REPOS.apt}/${debName(mid)}`, accept: HTML, signedIn: true },
+    { what: 'web: package page (Arch)', path: `/-/package/${REPOS.arch}/${archName(mid)}`, accept: HTML, signedIn: true },
+    { what: 'web: search, one word', path: '/-/search?q=crypto', accept: HTML, signedIn: true },
+    { what: 'web: search, JSON (as you type)', path: '/-/search?q=vec', accept: 'application/json', signedIn: true },
+  ];
+}
+
+/** Documents every repository must serve before the server counts as ready. */
+function indexPaths(): string[] {
+  return [
+    `/${REPOS.pypi}/simple/`,
+    ...APT_SUITES.map((s) => `/${REPOS.apt}/dists/${s}/InRelease`),
+    `/${REPOS.arch}/x86_64/${REPOS.arch}.db`, `/${REPOS.arch}/aarch64/${REPOS.arch}.files`,
+    `/${REPOS.files}/`,
+  ];
+}
+
+interface Started {
+  url: string;
+  pid: number;
+  /** Spawn → first answer of /-/health; → every repository's indexes answered. */
+  healthMs: number;
+  indexesMs: number;
+  stop(): Promise<void>;
+}
+
+async function startTimed(data: string): Promise<Started> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = spawn(NODE, [join(ROOT, 'src/cli/main.ts'), 'serve', '--data', data, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], {
+    cwd: ROOT, env: { ...process.env, WHARF_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wharf serve exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/-/health`).then(async (r) => (await r.arrayBuffer(), r.status === 200), () => false);
+    if (ok) break;
+    if (performance.now() - t0 > 600_000) throw new Error('wharf serve did not answer within 10 minutes');
+    await sleep(10);
+  }
+  const healthMs = performance.now() - t0;
+  await Promise.all(indexPaths().map(async (p) => {
+    const res = await fetch(url + p);
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${p}: HTTP ${res.status}`);
+  }));
+  const indexesMs = performance.now() - t0;
+  return { url, pid: child.pid!, healthMs, indexesMs, stop: () => stop(child) };
+}
+
+async function tokenFor(url: string): Promise<string> {
+  const res = await fetch(`${url}/-/api/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `bench-${Date.now()}`, permission: 'admin' }),
+  });
+  const body = (await res.json()) as { token?: string };
+  if (res.status !== 201 && res.status !== 200) throw new Error(`token: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body.token!;
+}
+
+/** Wall time of a CLI command against the server (a new Node process each time, as a user runs it). */
+async function cliMs(url: string, token: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  await run(NODE, [join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, WHARF_URL: url, WHARF_TOKEN: token }, timeout: 600_000 });
+  return performance.now() - t0;
+}
+
+/** VmRSS once it stops falling: sampled every 500 ms until two samples agree within 1 MiB (at most `maxMs`). */
+async function restingRss(pid: number, maxMs = 10_000): Promise<number> {
+  let prev = (await memoryOf(pid)).rss;
+  const deadline = performance.now() + maxMs;
+  while (performance.now() < deadline) {
+    await sleep(500);
+    const now = (await memoryOf(pid)).rss;
+    if (Math.abs(now - prev) < 1024 * 1024) return now;
+    prev = now;
+  }
+  return prev;
+}
+
+interface SizeResult {
+  built: Built;
+  healthMs: number[];
+  indexesMs: number[];
+  rssStart: number;
+  rssAfter: number;
+  hwm: number;
+  pages: { what: string; bytes: number; p50: number; p95: number }[];
+  statusMs: number[];
+  statusCliMs: number[];
+  gcMs: number[];
+  gcCliMs: number[];
+}
+
+async function measure(built: Built, rounds: number, requests: number): Promise<SizeResult> {
+  const r: SizeResult = { built, healthMs: [], indexesMs: [], rssStart: 0, rssAfter: 0, hwm: 0, pages: [], statusMs: [], statusCliMs: [], gcMs: [], gcCliMs: [] };
+  // Start-up, several times: each a fresh process on the same data (the OS page cache is warm after the first).
+  for (let i = 0; i < rounds - 1; i++) {
+    const s = await startTimed(built.data);
+    r.healthMs.push(s.healthMs);
+    r.indexesMs.push(s.indexesMs);
+    await s.stop();
+  }
+  const s = await startTimed(built.data);
+  r.healthMs.push(s.healthMs);
+  r.indexesMs.push(s.indexesMs);
+  try {
+    r.rssStart = await restingRss(s.pid);
+    const token = await tokenFor(s.url);
+    for (const t of targets(built)) {
+      const headers: Record<string, string> = { ...(t.accept ? { accept: t.accept } : {}), ...(t.signedIn ? { authorization: `Bearer ${token}` } : {}) };
+      await sequentialLatency(s.url + t.path, 10, headers);
+      const run = await sequentialLatency(s.url + t.path, requests, headers);
+      r.pages.push({ what: t.what, bytes: run.bytes, p50: median(run.latenciesMs), p95: percentile(run.latenciesMs, 95) });
+    }
+    r.rssAfter = await restingRss(s.pid);
+    r.hwm = (await memoryOf(s.pid)).hwm;
+    const auth = { authorization: `Bearer ${token}` };
+    for (let i = 0; i < rounds; i++) {
+      let t0 = performance.now();
+      const st = await fetch(`${s.url}/-/api/v1/status`, { headers: auth });
+      await st.arrayBuffer();
+      if (st.status !== 200) throw new Error(`status: HTTP ${st.status}`);
+      r.statusMs.push(performance.now() - t0);
+      r.statusCliMs.push(await cliMs(s.url, token, ['status']));
+      t0 = performance.now();
+      const gc = await fetch(`${s.url}/-/api/v1/gc`, { method: 'POST', headers: auth });
+      const body = (await gc.json()) as { blobs: number };
+      if (gc.status !== 200) throw new Error(`gc: HTTP ${gc.status}`);
+      if (body.blobs !== 0) throw new Error(`gc freed ${body.blobs} blobs of a data set that references all of them`);
+      r.gcMs.push(performance.now() - t0);
+      r.gcCliMs.push(await cliMs(s.url, token, ['gc']));
+    }
+  } finally {
+    await s.stop();
+  }
+  return r;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: 'string' }, quick: { type: 'boolean', default: false }, rounds: { type: 'string' },
+      requests: { type: 'string' }, 'no-write': { type: 'boolean', default: false },
+    },
+  });
+  const largest = Number(values.files ?? (values.quick ? 100_000 : 1_000_000));
+  const sizes = [...new Set([1000, Math.round(largest / 10), largest])].filter((n) => n >= 1000).sort((a, b) => a - b);
+  const rounds = Number(values.rounds ?? (values.quick ? 2 : 3));
+  const requests = Number(values.requests ?? (values.quick ? 50 : 200));
+  const machine = machineInfo();
+  const results: SizeResult[] = [];
+  for (const size of sizes) {
+    const t0 = performance.now();
+    const built = await ensureMillion(join(ROOT, 'bench/.work'), size, ADMIN_PASSWORD, log);
+    log(`million: data set of ${fmt(built.counts.files)} files ready (${((performance.now() - t0) / 1000).toFixed(0)} s); measuring`);
+    results.push(await measure(built, rounds, requests));
+    const last = results[results.length - 1];
+    log(`million: ${fmt(size)} files: start ${fmt(median(last.healthMs))} ms, ready ${fmt(median(last.indexesMs))} ms, RSS ${mib(last.rssStart)} → ${mib(last.rssAfter)}, gc ${fmt(median(last.gcMs))} ms`);
+  }
+  const head = ['', ...results.map((r) => `${fmt(r.built.counts.files)} files`)];
+  const startRows = [
+    ['packages', ...results.map((r) => fmt(r.built.counts.packages))],
+    ['data set generated in (rows + publish)', ...results.map((r) => `${fmt(r.built.seconds.rows)} + ${fmt(r.built.seconds.publish)} s`)],
+    ['start: spawn → first answer (median)', ...results.map((r) => `${fmt(median(r.healthMs))} ms`)],
+    ['start: spawn → every repository\'s indexes served', ...results.map((r) => `${fmt(median(r.indexesMs))} ms`)],
+    ['RSS at rest after start', ...results.map((r) => mib(r.rssStart))],
+    ['RSS at rest after the page round', ...results.map((r) => mib(r.rssAfter))],
+    ['peak RSS (VmHWM)', ...results.map((r) => mib(r.hwm))],
+    ['`GET /-/api/v1/status`', ...results.map((r) => `${fmt(median(r.statusMs), 1)} ms`)],
+    ['`wharf status` (a new CLI process)', ...results.map((r) => `${fmt(median(r.statusCliMs))} ms`)],
+    ['`POST /-/api/v1/gc`, nothing to collect', ...results.map((r) => `${fmt(median(r.gcMs))} ms`)],
+    ['`wharf gc` (a new CLI process)', ...results.map((r) => `${fmt(median(r.gcCliMs))} ms`)],
+  ];
+  const pageRows = results[0].pages.map((p, i) => [p.what, ...results.map((r) => `${fmt(r.pages[i].p50, 2)} / ${fmt(r.pages[i].p95, 2)} (${fmt(r.pages[i].bytes / 1024, 1)} KiB)`)]);
+  const body = [
+    machineLine(machine) + ` Load average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    '',
+    `\`npm run bench -- million${values.quick ? ' --quick' : values.files ? ` --files ${largest}` : ''}\`. One hosted repository per format; per ${fmt(largest)} files: ` +
+      `PyPI, APT and Arch each hold ${fmt(results[results.length - 1].built.plan.packagesPerFormat)} packages of 8 files (sdists, wheels and their .metadata; .debs of 4 versions × 2 architectures in 2 suites; ` +
+      'packages with .sig and .files in two architectures), the files repository the rest in `releases/<xx>/<project>/<version>/`. Rows are written through the Store, ' +
+      'a small distinct blob per file, every index published by the core. Each measure is a fresh `wharf serve` process on that data ' +
+      `(${rounds} starts, median; the OS page cache is warm). RSS "at rest": VmRSS once two samples 500 ms apart agree within 1 MiB.`,
+    '',
+    table(head, startRows),
+    '',
+    `Page latency, median / p95 in ms of ${requests} sequential keep-alive requests (anonymous, so cached answers, except the web pages, rendered for a signed-in viewer), and the body size:`,
+    '',
+    table(['page', ...head.slice(1)], pageRows),
+  ].join('\n');
+  process.stdout.write(`${body}\n`);
+  if (!values['no-write']) writeSection(join(ROOT, 'docs/benchmarks.md'), '## A million files', body);
+}
