@@ -341,6 +341,12 @@ export class Store {
       return true;
     });
   }
+  /** Which of `sha256s` (a batch: at most a few hundred) some file references: one query. */
+  async referencedBlobs(sha256s: readonly string[]): Promise<Set<string>> {
+    if (sha256s.length === 0) return new Set();
+    const rows = await this.sql.all(`SELECT DISTINCT sha256 FROM files WHERE sha256 IN (${sha256s.map(() => '?').join(', ')})`, sha256s);
+    return new Set(rows.map((r) => String(r.sha256)));
+  }
   async isBlobReferenced(sha256: string): Promise<boolean> {
     return (await this.sql.get('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined;
   }
