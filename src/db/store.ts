@@ -123,11 +123,18 @@ export class Store {
   async deleteRepo(id: number): Promise<void> {
     await this.sql.run('DELETE FROM repositories WHERE id = ?', [id]);
   }
+  /**
+   * A repository's totals: from repo_stats, which triggers keep in the transactions that write
+   * (counting and summing the files took seconds at a million), and its versions counted
+   * through the package index.
+   */
   async repoStats(id: number): Promise<{ packages: number; versions: number; files: number; bytes: number; lastUpdate: string | null }> {
-    const p = (await this.sql.get('SELECT COUNT(*) AS n FROM packages WHERE repo_id = ?', [id])) as Row;
+    const s = await this.sql.get('SELECT packages, files, bytes, last_change FROM repo_stats WHERE repo_id = ?', [id]);
     const v = (await this.sql.get('SELECT COUNT(*) AS n FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.repo_id = ?', [id])) as Row;
-    const f = (await this.sql.get('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(created_at) AS last FROM files WHERE repo_id = ?', [id])) as Row;
-    return { packages: Number(p.n), versions: Number(v.n), files: Number(f.n), bytes: Number(f.bytes), lastUpdate: (f.last as string | null) ?? null };
+    return {
+      packages: Number(s?.packages ?? 0), versions: Number(v.n), files: Number(s?.files ?? 0), bytes: Number(s?.bytes ?? 0),
+      lastUpdate: (s?.last_change as string | null | undefined) ?? null,
+    };
   }
 
   // --- packages and versions
