@@ -1,6 +1,6 @@
 // The core assembled: metadata store, blob store, format plugins, auth and publishing.
 // Nothing here knows about HTTP; the server and the CLI's local commands both use it.
-import type { Store } from '../db/store.ts';
+import { BLOB_BATCH, type Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
@@ -558,7 +558,7 @@ export class Wharf {
     const pending: string[] = [];
     for await (const ids of this.blobs.listIds()) {
       for (const id of ids) if (!seen.has(id)) pending.push(id);
-      while (pending.length >= GC_BATCH) await check(pending.splice(0, GC_BATCH));
+      while (pending.length >= BLOB_BATCH) await check(pending.splice(0, BLOB_BATCH));
     }
     await check(pending);
     if (result.blobs || result.kept) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
@@ -573,9 +573,6 @@ export interface GcResult {
   /** Unreferenced blobs kept because they were committed within the grace period. */
   kept: number;
 }
-
-/** Blobs found on disk checked against the rows per query in gc. */
-const GC_BATCH = 500;
 
 /** How long a blob nothing references is kept after its last commit (see Wharf.gc). */
 export const DEFAULT_GC_GRACE_MS = 3600_000;

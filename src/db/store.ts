@@ -86,6 +86,8 @@ export interface FileWithVersion extends FileRow {
 
 /** Rows per query when walking a whole table. */
 const PAGE = 1000;
+/** sha256s per query when asking which blobs files reference. */
+export const BLOB_BATCH = 500;
 
 export class Store {
   readonly sql: Sql;
@@ -348,11 +350,17 @@ export class Store {
       return true;
     });
   }
-  /** Which of `sha256s` (a batch: at most a few hundred) some file references: one query. */
+  /** Which of `sha256s` some file references, one query per BLOB_BATCH of them. */
   async referencedBlobs(sha256s: readonly string[]): Promise<Set<string>> {
-    if (sha256s.length === 0) return new Set();
-    const rows = await this.sql.all(`SELECT DISTINCT sha256 FROM files WHERE sha256 IN (${sha256s.map(() => '?').join(', ')})`, sha256s);
-    return new Set(rows.map((r) => String(r.sha256)));
+    const out = new Set<string>();
+    for (let i = 0; i < sha256s.length; i += BLOB_BATCH) {
+      // Padded to the full width with repeats: one statement text, so one prepared statement.
+      const batch = sha256s.slice(i, i + BLOB_BATCH);
+      while (batch.length < BLOB_BATCH) batch.push(batch[0]);
+      const rows = await this.sql.all(`SELECT DISTINCT sha256 FROM files WHERE sha256 IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const r of rows) out.add(String(r.sha256));
+    }
+    return out;
   }
   async isBlobReferenced(sha256: string): Promise<boolean> {
     return (await this.sql.get('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined;
