@@ -46,7 +46,7 @@ export class Wharf {
   readonly log: Logger;
   readonly auth: Authenticator;
   readonly sessions: Sessions;
-  readonly indexCache = new IndexCache();
+  readonly indexCache: IndexCache;
   readonly publisher: Publisher;
   readonly packages: PackageService;
   readonly services: CoreServices;
@@ -79,14 +79,15 @@ export class Wharf {
   private staticRunning: Promise<void> = Promise.resolve();
 
   /** The core over an open store: the change feed's position and the repositories are read first. */
-  static async open(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger): Promise<Wharf> {
-    const wharf = new Wharf(store, blobs, plugins, log, await ChangeFeed.open(store));
+  static async open(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, memory: MemoryBudgets = {}): Promise<Wharf> {
+    const wharf = new Wharf(store, blobs, plugins, log, await ChangeFeed.open(store), memory);
     await wharf.reloadRepos();
     return wharf;
   }
 
-  private constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, feed: ChangeFeed) {
+  private constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, feed: ChangeFeed, memory: MemoryBudgets) {
     this.store = store;
+    this.indexCache = new IndexCache(memory.indexBytes);
     this.blobs = blobs;
     this.log = log;
     this.upstreams.log = log;
@@ -94,7 +95,7 @@ export class Wharf {
     this.auth = new Authenticator(store);
     this.sessions = new Sessions(store);
     this.feed = feed;
-    this.state = new RepoStateRegistry(this.feed);
+    this.state = new RepoStateRegistry(this.feed, { memoBytes: memory.memoBytes });
     this.publisher = new Publisher(store, this.indexCache, () => this.feed.catchUp());
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.sql);
@@ -564,6 +565,14 @@ export class Wharf {
     if (result.blobs || result.kept) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
     return result;
   }
+}
+
+/** What the core's in-process caches may hold, in bytes (docs/memory.md); defaults where absent. */
+export interface MemoryBudgets {
+  /** Published index documents (IndexCache). */
+  indexBytes?: number;
+  /** Every memo of parsed upstream data and rendered proxy/group pages together (ctx.state.memo). */
+  memoBytes?: number;
 }
 
 export interface GcResult {

@@ -79,6 +79,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** Form fields larger than this are refused (a twine description is far smaller). */
 const MAX_FORM_FIELD_BYTES = 1024 * 1024;
+const MiB = 1024 * 1024;
 
 /** `pages: false`: no pages for browsers (every request gets what package clients get). */
 export interface BuildOptions { formats?: FormatPlugin[]; logger?: boolean | object; pages?: boolean }
@@ -97,7 +98,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 
 async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
-  const responseCache = new ResponseCache();
+  const responseCache = new ResponseCache(config.responseCacheMiB * MiB);
   // Every request first applies what changed in the database since the last one (the change
   // feed): another process's upload or delete is served at once, cached answers included.
   // Set once the core is open; no request arrives before (the server is not listening yet).
@@ -158,7 +159,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   // Every upload path (twine, PUT, the API, proxied content) is bounded by maxUploadBytes.
   const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes });
   await blobs.init();
-  const wharf = await Wharf.open(store, blobs, plugins, app.log);
+  const wharf = await Wharf.open(store, blobs, plugins, app.log, { indexBytes: config.indexCacheMiB * MiB, memoBytes: config.upstreamCacheMiB * MiB });
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;
   wharf.sessions.options = { idleMs: config.sessionIdleTimeout * 1000, maxAgeMs: config.sessionMaxAge * 1000 };
   app.decorate('responseCache', responseCache);
