@@ -8,6 +8,8 @@ import { spawn, execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { APT_SUITES, archName, debName, ensureMillion, filesDir, filesPrefix, pypiName, REPOS, type Built } from './million/dataset.ts';
+import { buildArchSample, buildDebSample } from '../test/helpers/fuzz-corpus.ts';
+import { buildWheel } from '../test/helpers/python-dists.ts';
 import { sequentialLatency } from './lib/load.ts';
 import { machineInfo, machineLine } from './lib/machine.ts';
 import { freePort, memoryOf, NODE, ROOT, stop } from './lib/processes.ts';
@@ -130,6 +132,9 @@ interface SizeResult {
   indexesMs: number[];
   rssStart: number;
   rssAfter: number;
+  /** After one upload to each repository (which loads the formats' incremental index state). */
+  rssUploads: number;
+  uploads: { what: string; ms: number }[];
   hwm: number;
   pages: { what: string; bytes: number; p50: number; p95: number }[];
   statusMs: number[];
@@ -139,7 +144,7 @@ interface SizeResult {
 }
 
 async function measure(built: Built, rounds: number, requests: number): Promise<SizeResult> {
-  const r: SizeResult = { built, healthMs: [], indexesMs: [], rssStart: 0, rssAfter: 0, hwm: 0, pages: [], statusMs: [], statusCliMs: [], gcMs: [], gcCliMs: [] };
+  const r: SizeResult = { built, healthMs: [], indexesMs: [], rssStart: 0, rssAfter: 0, rssUploads: 0, uploads: [], hwm: 0, pages: [], statusMs: [], statusCliMs: [], gcMs: [], gcCliMs: [] };
   // Start-up, several times: each a fresh process on the same data (the OS page cache is warm after the first).
   for (let i = 0; i < rounds - 1; i++) {
     const s = await startTimed(built.data);
@@ -160,8 +165,26 @@ async function measure(built: Built, rounds: number, requests: number): Promise<
       r.pages.push({ what: t.what, bytes: run.bytes, p50: median(run.latenciesMs), p95: percentile(run.latenciesMs, 95) });
     }
     r.rssAfter = await restingRss(s.pid);
-    r.hwm = (await memoryOf(s.pid)).hwm;
     const auth = { authorization: `Bearer ${token}` };
+    // One upload to each repository, answered once published: what an add costs at this size,
+    // and the memory the formats' incremental state (APT's .deb list, Arch's db buckets) holds after.
+    const stamp = Date.now();
+    const uploads: { what: string; repo: string; filename: string; bytes: Uint8Array; fields?: Record<string, string> }[] = [
+      { what: 'PyPI wheel', repo: REPOS.pypi, filename: `bench_added_${stamp}-1.0-py3-none-any.whl`, bytes: buildWheel({ name: `bench-added-${stamp}`, version: '1.0' }) },
+      { what: 'APT .deb', repo: REPOS.apt, ...(await buildDebSample(`bench-added-${stamp}`, '1.0-1', 'gzip')), fields: { suite: APT_SUITES[0] } },
+      { what: 'Arch package', repo: REPOS.arch, ...(await buildArchSample(`bench-added-${stamp}`, '1.0-1', 'zstd')) },
+      { what: 'file', repo: REPOS.files, filename: `added-${stamp}.tar.gz`, bytes: Buffer.from(`added ${stamp}\n`), fields: { path: `releases/added/${stamp}/added-${stamp}.tar.gz` } },
+    ];
+    for (const u of uploads) {
+      const query = new URLSearchParams({ filename: u.filename, ...(u.fields ?? {}) });
+      const t0 = performance.now();
+      const res = await fetch(`${s.url}/-/api/v1/repositories/${u.repo}/upload?${query}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: u.bytes });
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`upload ${u.what}: HTTP ${res.status} ${text}`);
+      r.uploads.push({ what: u.what, ms: performance.now() - t0 });
+    }
+    r.rssUploads = await restingRss(s.pid);
+    r.hwm = (await memoryOf(s.pid)).hwm;
     for (let i = 0; i < rounds; i++) {
       let t0 = performance.now();
       const st = await fetch(`${s.url}/-/api/v1/status`, { headers: auth });
@@ -213,6 +236,8 @@ export async function main(argv: string[]): Promise<void> {
     ['start: spawn → every repository\'s indexes served', ...results.map((r) => `${fmt(median(r.indexesMs))} ms`)],
     ['RSS at rest after start', ...results.map((r) => mib(r.rssStart))],
     ['RSS at rest after the page round', ...results.map((r) => mib(r.rssAfter))],
+    ['RSS at rest after one upload to each repository', ...results.map((r) => mib(r.rssUploads))],
+    ...results[0].uploads.map((u, i) => [`upload one ${u.what}, answered once published`, ...results.map((r) => `${fmt(r.uploads[i].ms)} ms`)]),
     ['peak RSS (VmHWM)', ...results.map((r) => mib(r.hwm))],
     ['`GET /-/api/v1/status`', ...results.map((r) => `${fmt(median(r.statusMs), 1)} ms`)],
     ['`wharf status` (a new CLI process)', ...results.map((r) => `${fmt(median(r.statusCliMs))} ms`)],
