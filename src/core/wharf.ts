@@ -493,7 +493,7 @@ export class Wharf {
    * (committed, then killed before the rows). Only those last committed more than `graceMs`
    * ago: an upload in flight commits its blob before it writes the rows that name it.
    */
-  gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
+  gc(opts: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcResult> {
     // One gc at a time in the process (it takes turns with backups) and across replicas.
     return this.blobMaintenance.run('blobs', () => this.store.sql.lock('gc', () => this.collect(opts)));
   }
@@ -514,11 +514,21 @@ export class Wharf {
     });
   }
 
-  private async collect(opts: { graceMs?: number }): Promise<GcResult> {
+  private async collect(opts: { graceMs?: number; dryRun?: boolean }): Promise<GcResult> {
     const graceMs = opts.graceMs ?? this.gcGraceMs;
-    const result: GcResult = { blobs: 0, bytes: 0, kept: 0 };
-    await this.store.dropExpiredBlobPins();
+    const result: GcResult = { blobs: 0, bytes: 0, kept: 0, ...(opts.dryRun ? { dryRun: true } : {}) };
+    if (!opts.dryRun) await this.store.dropExpiredBlobPins();
     const free = async (sha256: string, size: number) => {
+      if (opts.dryRun) {
+        // What a real run would decide now, without claiming or deleting anything.
+        const st = await this.blobs.stat(sha256);
+        if (st && Date.now() - st.mtimeMs < graceMs) result.kept++;
+        else {
+          result.blobs++;
+          result.bytes += size;
+        }
+        return;
+      }
       // Claimed in the database before the delete, so an upload on another process waits for
       // it (and stores the bytes again) instead of naming bytes about to go.
       let claim: string | null = null;
@@ -562,7 +572,7 @@ export class Wharf {
       while (pending.length >= BLOB_BATCH) await check(pending.splice(0, BLOB_BATCH));
     }
     await check(pending);
-    if (result.blobs || result.kept) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
+    if (!opts.dryRun && (result.blobs || result.kept)) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
     return result;
   }
 }
@@ -581,6 +591,8 @@ export interface GcResult {
   bytes: number;
   /** Unreferenced blobs kept because they were committed within the grace period. */
   kept: number;
+  /** Set on a dry run: `blobs` and `bytes` are what a run now would free; nothing was. */
+  dryRun?: true;
 }
 
 /** How long a blob nothing references is kept after its last commit (see Wharf.gc). */

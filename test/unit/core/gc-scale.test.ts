@@ -70,6 +70,13 @@ for (const engine of engines()) {
         return stat(sha256);
       };
 
+      // A dry run names what would go and deletes nothing, at the same cost.
+      const dry = await wharf.gc({ graceMs: 0, dryRun: true });
+      assert.deepEqual(dry, { blobs: 1, bytes: 'orphan\n'.length, kept: 0, dryRun: true });
+      assert.equal(await blobs.has(orphan.sha256), true, 'the dry run deleted the blob');
+      assert.equal(listed, 0);
+      stats.length = 0;
+      queries = 0;
       const r = await wharf.gc({ graceMs: 0 });
       assert.deepEqual(r, { blobs: 1, bytes: 'orphan\n'.length, kept: 0 });
       assert.equal(await blobs.has(orphan.sha256), false);
