@@ -141,10 +141,12 @@ interface SizeResult {
   statusCliMs: number[];
   gcMs: number[];
   gcCliMs: number[];
+  gcDryMs: number[];
+  gcDryCliMs: number[];
 }
 
 async function measure(built: Built, rounds: number, requests: number): Promise<SizeResult> {
-  const r: SizeResult = { built, healthMs: [], indexesMs: [], rssStart: 0, rssAfter: 0, rssUploads: 0, uploads: [], hwm: 0, pages: [], statusMs: [], statusCliMs: [], gcMs: [], gcCliMs: [] };
+  const r: SizeResult = { built, healthMs: [], indexesMs: [], rssStart: 0, rssAfter: 0, rssUploads: 0, uploads: [], hwm: 0, pages: [], statusMs: [], statusCliMs: [], gcMs: [], gcCliMs: [], gcDryMs: [], gcDryCliMs: [] };
   // Start-up, several times: each a fresh process on the same data (the OS page cache is warm after the first).
   for (let i = 0; i < rounds - 1; i++) {
     const s = await startTimed(built.data);
@@ -192,6 +194,12 @@ async function measure(built: Built, rounds: number, requests: number): Promise<
       if (st.status !== 200) throw new Error(`status: HTTP ${st.status}`);
       r.statusMs.push(performance.now() - t0);
       r.statusCliMs.push(await cliMs(s.url, token, ['status']));
+      t0 = performance.now();
+      const dry = await fetch(`${s.url}/-/api/v1/gc?dryRun=true`, { method: 'POST', headers: auth });
+      await dry.arrayBuffer();
+      if (dry.status !== 200) throw new Error(`gc dry run: HTTP ${dry.status}`);
+      r.gcDryMs.push(performance.now() - t0);
+      r.gcDryCliMs.push(await cliMs(s.url, token, ['gc', '--dry-run']));
       t0 = performance.now();
       const gc = await fetch(`${s.url}/-/api/v1/gc`, { method: 'POST', headers: auth });
       const body = (await gc.json()) as { blobs: number };
@@ -241,6 +249,8 @@ export async function main(argv: string[]): Promise<void> {
     ['peak RSS (VmHWM)', ...results.map((r) => mib(r.hwm))],
     ['`GET /-/api/v1/status`', ...results.map((r) => `${fmt(median(r.statusMs), 1)} ms`)],
     ['`wharf status` (a new CLI process)', ...results.map((r) => `${fmt(median(r.statusCliMs))} ms`)],
+    ['`POST /-/api/v1/gc?dryRun=true`', ...results.map((r) => `${fmt(median(r.gcDryMs))} ms`)],
+    ['`wharf gc --dry-run` (a new CLI process)', ...results.map((r) => `${fmt(median(r.gcDryCliMs))} ms`)],
     ['`POST /-/api/v1/gc`, nothing to collect', ...results.map((r) => `${fmt(median(r.gcMs))} ms`)],
     ['`wharf gc` (a new CLI process)', ...results.map((r) => `${fmt(median(r.gcCliMs))} ms`)],
   ];
