@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   'pages-vs-devpi': () => import('./pages-vs-devpi.ts'),
   static: () => import('./static.ts'),
   workers: () => import('./workers.ts'),
+  million: () => import('./million.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

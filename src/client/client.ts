@@ -217,9 +217,10 @@ export class WharfClient {
   status(): Promise<{ version: string; repositories: RepoStatus[] }> {
     return this.request('GET', '/status');
   }
-  /** Free unreferenced blobs; `graceSeconds` overrides the server's grace period. */
-  gc(graceSeconds?: number): Promise<{ blobs: number; bytes: number; kept: number }> {
-    return this.request('POST', graceSeconds === undefined ? '/gc' : `/gc?graceSeconds=${graceSeconds}`);
+  /** Free unreferenced blobs; `graceSeconds` overrides the server's grace period; `dryRun` only counts them. */
+  gc(graceSeconds?: number, opts: { dryRun?: boolean } = {}): Promise<{ blobs: number; bytes: number; kept: number; dryRun?: true }> {
+    const query = new URLSearchParams({ ...(graceSeconds === undefined ? {} : { graceSeconds: String(graceSeconds) }), ...(opts.dryRun ? { dryRun: 'true' } : {}) });
+    return this.request('POST', query.size ? `/gc?${query}` : '/gc');
   }
 
   /** Have the server write a consistent copy of its data into `dir`, a path on the server's machine. */

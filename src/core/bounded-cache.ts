@@ -41,6 +41,16 @@ export class BoundedCache<V> {
     this.bytes -= e.bytes;
   }
 
+  /** Drop the oldest entry; false when there is none. */
+  evictOldest(): boolean {
+    for (const [k, e] of this.map) {
+      this.map.delete(k);
+      this.bytes -= e.bytes;
+      return true;
+    }
+    return false;
+  }
+
   /** Drop every entry whose key `pred` picks. */
   deleteWhere(pred: (key: string) => boolean): void {
     for (const [k, e] of this.map) {

@@ -37,6 +37,8 @@ export class ChangeFeed {
   private readonly applying = new AsyncLocalStorage<true>();
   private readonly passes: Rerun;
   private lastPrune = Date.now();
+  /** The prune under way, if any. */
+  private pruning: Promise<void> | null = null;
 
   /** State is loaded from the database after this, so it already shows every change so far. */
   static async open(store: Store): Promise<ChangeFeed> {
@@ -90,9 +92,14 @@ export class ChangeFeed {
         for (const s of this.subscribers) await s.apply(changes);
       });
     }
-    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS && !this.pruning) {
       this.lastPrune = Date.now();
-      await this.log.prune(KEEP_SECONDS, KEEP_ROWS);
+      // Beside the pass, not in it: every request waits for the pass, and pruning the changes
+      // of an import (a million rows) takes seconds even in steps. A failed prune is tried
+      // again at the next minute; nothing depends on it but the log's size.
+      this.pruning = this.log.prune(KEEP_SECONDS, KEEP_ROWS).then(() => {}, () => {}).finally(() => {
+        this.pruning = null;
+      });
     }
   }
 }

@@ -4,6 +4,9 @@
 // too, under keys a client chooses, and a flood of them must not outgrow the budget.
 import type { IndexRow } from './model.ts';
 
+/** indexCacheMiB's default (docs/memory.md). */
+export const DEFAULT_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
+
 export class IndexCache {
   private readonly entries = new Map<string, IndexRow | null>();
   private bytes = 0;
@@ -14,7 +17,7 @@ export class IndexCache {
    */
   private dropped = 0;
 
-  constructor(maxBytes = 128 * 1024 * 1024) {
+  constructor(maxBytes = DEFAULT_INDEX_CACHE_BYTES) {
     this.maxBytes = maxBytes;
   }
 

@@ -9,7 +9,8 @@
 //   the new holder (or, without `applyChanges`, keep it from being kept).
 // - `memo(name, bounds)`: a bounded, process-wide memo whose keys name the content they stand
 //   for (an ETag, a cache generation), so no change can make an entry wrong; the repository's
-//   entries go with it.
+//   entries go with it. Every memo together stays within one byte budget (`memoBytes`, the
+//   operator's upstreamCacheMiB): past it the largest memo gives up its oldest entries.
 import { BoundedCache } from './bounded-cache.ts';
 import type { ChangeFeed, RepoChange } from './change-feed.ts';
 import type { Repository } from './model.ts';
@@ -47,14 +48,20 @@ interface Slot {
   creating: Map<string, { holder: Promise<StateHolder>; missed: RepoChange[] }>;
 }
 
+/** Default budget of every memo together: upstreamCacheMiB's default (docs/memory.md). */
+export const DEFAULT_MEMO_BYTES = 128 * 1024 * 1024;
+
 export class RepoStateRegistry {
   private readonly feed: ChangeFeed;
   private readonly slots = new Map<number, Slot>();
   private readonly memos = new Map<string, BoundedCache<unknown>>();
   private readonly inTransaction: () => boolean;
+  /** What every memo may hold together (estimated bytes). */
+  readonly memoBytes: number;
 
-  constructor(feed: ChangeFeed) {
+  constructor(feed: ChangeFeed, opts: { memoBytes?: number } = {}) {
     this.feed = feed;
+    this.memoBytes = opts.memoBytes ?? DEFAULT_MEMO_BYTES;
     this.inTransaction = () => feed.log.sql.inTransaction();
     feed.subscribe({ apply: (changes) => this.apply(changes), reset: () => this.dropAll() });
   }
@@ -112,10 +119,30 @@ export class RepoStateRegistry {
 
   private memoFor<V>(repo: Repository, name: string, bounds: MemoBounds): RepoMemo<V> {
     let cache = this.memos.get(name);
-    if (!cache) this.memos.set(name, (cache = new BoundedCache<unknown>(bounds)));
+    if (!cache) this.memos.set(name, (cache = new BoundedCache<unknown>({ ...bounds, maxBytes: Math.min(bounds.maxBytes, this.memoBytes) })));
     const c = cache as BoundedCache<V>;
     const prefix = `${repo.id}:${repo.createdAt}\0`;
-    return { get: (k) => c.get(prefix + k), set: (k, v, bytes) => c.set(prefix + k, v, bytes) };
+    return {
+      get: (k) => c.get(prefix + k),
+      set: (k, v, bytes) => {
+        c.set(prefix + k, v, bytes);
+        this.withinBudget(c);
+      },
+    };
+  }
+
+  /** Past the budget, the largest memo gives up its oldest entries (never the one just set, unless it is alone). */
+  private withinBudget(justSet: BoundedCache<unknown>): void {
+    let total = 0;
+    for (const m of this.memos.values()) total += m.bytes;
+    while (total > this.memoBytes) {
+      let largest: BoundedCache<unknown> | undefined;
+      for (const m of this.memos.values()) if (m.size > (m === justSet ? 1 : 0) && (!largest || m.bytes > largest.bytes)) largest = m;
+      if (!largest) break;
+      const before = largest.bytes;
+      largest.evictOldest();
+      total -= before - largest.bytes;
+    }
   }
 
   /** Forget everything held for a repository (deleted, recreated, or its settings changed). */

@@ -1,6 +1,6 @@
 // The core assembled: metadata store, blob store, format plugins, auth and publishing.
 // Nothing here knows about HTTP; the server and the CLI's local commands both use it.
-import type { Store } from '../db/store.ts';
+import { BLOB_BATCH, type Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
@@ -46,7 +46,7 @@ export class Wharf {
   readonly log: Logger;
   readonly auth: Authenticator;
   readonly sessions: Sessions;
-  readonly indexCache = new IndexCache();
+  readonly indexCache: IndexCache;
   readonly publisher: Publisher;
   readonly packages: PackageService;
   readonly services: CoreServices;
@@ -79,14 +79,15 @@ export class Wharf {
   private staticRunning: Promise<void> = Promise.resolve();
 
   /** The core over an open store: the change feed's position and the repositories are read first. */
-  static async open(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger): Promise<Wharf> {
-    const wharf = new Wharf(store, blobs, plugins, log, await ChangeFeed.open(store));
+  static async open(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, memory: MemoryBudgets = {}): Promise<Wharf> {
+    const wharf = new Wharf(store, blobs, plugins, log, await ChangeFeed.open(store), memory);
     await wharf.reloadRepos();
     return wharf;
   }
 
-  private constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, feed: ChangeFeed) {
+  private constructor(store: Store, blobs: BlobStore, plugins: FormatPlugin[], log: Logger, feed: ChangeFeed, memory: MemoryBudgets) {
     this.store = store;
+    this.indexCache = new IndexCache(memory.indexBytes);
     this.blobs = blobs;
     this.log = log;
     this.upstreams.log = log;
@@ -94,7 +95,7 @@ export class Wharf {
     this.auth = new Authenticator(store);
     this.sessions = new Sessions(store);
     this.feed = feed;
-    this.state = new RepoStateRegistry(this.feed);
+    this.state = new RepoStateRegistry(this.feed, { memoBytes: memory.memoBytes });
     this.publisher = new Publisher(store, this.indexCache, () => this.feed.catchUp());
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.sql);
@@ -492,7 +493,7 @@ export class Wharf {
    * (committed, then killed before the rows). Only those last committed more than `graceMs`
    * ago: an upload in flight commits its blob before it writes the rows that name it.
    */
-  gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
+  gc(opts: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcResult> {
     // One gc at a time in the process (it takes turns with backups) and across replicas.
     return this.blobMaintenance.run('blobs', () => this.store.sql.lock('gc', () => this.collect(opts)));
   }
@@ -513,11 +514,21 @@ export class Wharf {
     });
   }
 
-  private async collect(opts: { graceMs?: number }): Promise<GcResult> {
+  private async collect(opts: { graceMs?: number; dryRun?: boolean }): Promise<GcResult> {
     const graceMs = opts.graceMs ?? this.gcGraceMs;
-    const result: GcResult = { blobs: 0, bytes: 0, kept: 0 };
-    await this.store.dropExpiredBlobPins();
+    const result: GcResult = { blobs: 0, bytes: 0, kept: 0, ...(opts.dryRun ? { dryRun: true } : {}) };
+    if (!opts.dryRun) await this.store.dropExpiredBlobPins();
     const free = async (sha256: string, size: number) => {
+      if (opts.dryRun) {
+        // What a real run would decide now, without claiming or deleting anything.
+        const st = await this.blobs.stat(sha256);
+        if (st && Date.now() - st.mtimeMs < graceMs) result.kept++;
+        else {
+          result.blobs++;
+          result.bytes += size;
+        }
+        return;
+      }
       // Claimed in the database before the delete, so an upload on another process waits for
       // it (and stores the bytes again) instead of naming bytes about to go.
       let claim: string | null = null;
@@ -545,13 +556,33 @@ export class Wharf {
       }
       after = batch[batch.length - 1].sha256;
     }
-    for await (const b of this.blobs.list()) {
-      if (seen.has(b.sha256) || (await this.store.isBlobReferenced(b.sha256))) continue;
-      await free(b.sha256, b.size);
+    // Names only, checked against the rows in batches: at a million blobs a stat and a query
+    // each took minutes. Only a blob no row references is looked at (its size and time).
+    const check = async (batch: string[]) => {
+      const referenced = await this.store.referencedBlobs(batch);
+      for (const id of batch) {
+        if (referenced.has(id)) continue;
+        const st = await this.blobs.stat(id);
+        if (st) await free(id, st.size);
+      }
+    };
+    const pending: string[] = [];
+    for await (const ids of this.blobs.listIds()) {
+      for (const id of ids) if (!seen.has(id)) pending.push(id);
+      while (pending.length >= BLOB_BATCH) await check(pending.splice(0, BLOB_BATCH));
     }
-    if (result.blobs || result.kept) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
+    await check(pending);
+    if (!opts.dryRun && (result.blobs || result.kept)) this.log.info({ ...result, graceSeconds: graceMs / 1000 }, 'gc freed unreferenced blobs');
     return result;
   }
+}
+
+/** What the core's in-process caches may hold, in bytes (docs/memory.md); defaults where absent. */
+export interface MemoryBudgets {
+  /** Published index documents (IndexCache). */
+  indexBytes?: number;
+  /** Every memo of parsed upstream data and rendered proxy/group pages together (ctx.state.memo). */
+  memoBytes?: number;
 }
 
 export interface GcResult {
@@ -560,6 +591,8 @@ export interface GcResult {
   bytes: number;
   /** Unreferenced blobs kept because they were committed within the grace period. */
   kept: number;
+  /** Set on a dry run: `blobs` and `bytes` are what a run now would free; nothing was. */
+  dryRun?: true;
 }
 
 /** How long a blob nothing references is kept after its last commit (see Wharf.gc). */

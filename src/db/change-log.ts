@@ -14,6 +14,8 @@ export interface RepoChange {
 }
 
 const PRUNED_KEY = 'repo_changes:pruned';
+/** Changes deleted per transaction when pruning. */
+const PRUNE_BATCH = 10_000;
 
 export class ChangeLog {
   readonly sql: Sql;
@@ -60,16 +62,32 @@ export class ChangeLog {
     });
   }
 
-  /** Drop changes older than `olderThanS` seconds (keeping the newest `keep`); returns how many went. */
-  async prune(olderThanS: number, keep: number): Promise<number> {
+  /**
+   * Drop changes older than `olderThanS` seconds (keeping the newest `keep`); returns how many
+   * went. In steps of `batch` rows, each its own transaction, with other work let in between:
+   * an import of a million files leaves a million changes, and one DELETE of them all held
+   * the (synchronous) SQLite connection, and so every request, for seconds.
+   */
+  async prune(olderThanS: number, keep: number, batch = PRUNE_BATCH): Promise<number> {
     const head = await this.head();
     const limit = (await this.sql.get('SELECT COALESCE(MAX(seq), 0) AS s FROM repo_changes WHERE seq <= ? AND at < ?', [head - keep, Math.floor(Date.now() / 1000) - olderThanS])) as Row;
     const upTo = Number(limit.s);
-    if (upTo <= await this.prunedThrough()) return 0;
-    return this.sql.transaction(async () => {
-      const n = Number((await this.sql.run('DELETE FROM repo_changes WHERE seq <= ?', [upTo])).changes);
-      await this.sql.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [PRUNED_KEY, String(upTo)]);
-      return n;
-    });
+    let from = await this.prunedThrough();
+    if (upTo <= from) return 0;
+    // Rows below the first one left need no step each.
+    const first = Number(((await this.sql.get('SELECT COALESCE(MIN(seq), 0) AS s FROM repo_changes')) as Row).s);
+    from = Math.max(from, first - 1);
+    let n = 0;
+    while (from < upTo) {
+      const to = Math.min(upTo, from + batch);
+      n += await this.sql.transaction(async () => {
+        const gone = Number((await this.sql.run('DELETE FROM repo_changes WHERE seq > ? AND seq <= ?', [from, to])).changes);
+        await this.sql.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [PRUNED_KEY, String(to)]);
+        return gone;
+      });
+      from = to;
+      if (from < upTo) await new Promise((r) => setImmediate(r));
+    }
+    return n;
   }
 }

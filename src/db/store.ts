@@ -86,6 +86,8 @@ export interface FileWithVersion extends FileRow {
 
 /** Rows per query when walking a whole table. */
 const PAGE = 1000;
+/** sha256s per query when asking which blobs files reference. */
+export const BLOB_BATCH = 500;
 
 export class Store {
   readonly sql: Sql;
@@ -123,11 +125,18 @@ export class Store {
   async deleteRepo(id: number): Promise<void> {
     await this.sql.run('DELETE FROM repositories WHERE id = ?', [id]);
   }
+  /**
+   * A repository's totals: from repo_stats, which triggers keep in the transactions that write
+   * (counting and summing the files took seconds at a million), and its versions counted
+   * through the package index.
+   */
   async repoStats(id: number): Promise<{ packages: number; versions: number; files: number; bytes: number; lastUpdate: string | null }> {
-    const p = (await this.sql.get('SELECT COUNT(*) AS n FROM packages WHERE repo_id = ?', [id])) as Row;
+    const s = await this.sql.get('SELECT packages, files, bytes, last_change FROM repo_stats WHERE repo_id = ?', [id]);
     const v = (await this.sql.get('SELECT COUNT(*) AS n FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.repo_id = ?', [id])) as Row;
-    const f = (await this.sql.get('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(created_at) AS last FROM files WHERE repo_id = ?', [id])) as Row;
-    return { packages: Number(p.n), versions: Number(v.n), files: Number(f.n), bytes: Number(f.bytes), lastUpdate: (f.last as string | null) ?? null };
+    return {
+      packages: Number(s?.packages ?? 0), versions: Number(v.n), files: Number(s?.files ?? 0), bytes: Number(s?.bytes ?? 0),
+      lastUpdate: (s?.last_change as string | null | undefined) ?? null,
+    };
   }
 
   // --- packages and versions
@@ -340,6 +349,18 @@ export class Store {
       await this.sql.run('DELETE FROM blobs WHERE sha256 = ?', [sha256]);
       return true;
     });
+  }
+  /** Which of `sha256s` some file references, one query per BLOB_BATCH of them. */
+  async referencedBlobs(sha256s: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < sha256s.length; i += BLOB_BATCH) {
+      // Padded to the full width with repeats: one statement text, so one prepared statement.
+      const batch = sha256s.slice(i, i + BLOB_BATCH);
+      while (batch.length < BLOB_BATCH) batch.push(batch[0]);
+      const rows = await this.sql.all(`SELECT DISTINCT sha256 FROM files WHERE sha256 IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const r of rows) out.add(String(r.sha256));
+    }
+    return out;
   }
   async isBlobReferenced(sha256: string): Promise<boolean> {
     return (await this.sql.get('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined;

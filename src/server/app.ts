@@ -80,6 +80,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** Form fields larger than this are refused (a twine description is far smaller). */
 const MAX_FORM_FIELD_BYTES = 1024 * 1024;
+const MiB = 1024 * 1024;
 
 /**
  * `pages: false`: no pages for browsers (every request gets what package clients get).
@@ -113,7 +114,7 @@ function heldByPrimary(dir: string): DataDirLock {
 
 async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): Promise<WharfServer> {
   const plugins = opts.formats ?? defaultFormats;
-  const responseCache = new ResponseCache();
+  const responseCache = new ResponseCache(config.responseCacheMiB * MiB);
   // Every request first applies what changed in the database since the last one (the change
   // feed): another process's upload or delete is served at once, cached answers included.
   // Set once the core is open; no request arrives before (the server is not listening yet).
@@ -175,7 +176,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   const staging = opts.worker ? workerStaging(config.data, opts.worker.slot) : undefined;
   const blobs = createBlobStore(config.data, config, { maxBytes: config.maxUploadBytes, staging });
   await blobs.init();
-  const wharf = await Wharf.open(store, blobs, plugins, app.log);
+  const wharf = await Wharf.open(store, blobs, plugins, app.log, { indexBytes: config.indexCacheMiB * MiB, memoBytes: config.upstreamCacheMiB * MiB });
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;
   wharf.sessions.options = { idleMs: config.sessionIdleTimeout * 1000, maxAgeMs: config.sessionMaxAge * 1000 };
   app.decorate('responseCache', responseCache);

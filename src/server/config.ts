@@ -39,6 +39,10 @@ export interface Config {
   trustedProxies: string[];
   /** gc frees an unreferenced blob only this long after its last commit (uploads in flight). */
   gcGraceSeconds: number;
+  /** In-process caches, MiB each (docs/memory.md): published index documents; anonymous answers; parsed upstream data and proxy/group pages. */
+  indexCacheMiB: number;
+  responseCacheMiB: number;
+  upstreamCacheMiB: number;
   /** HTTPS from PEM files (chain included), reloaded when they change or on SIGHUP. */
   tlsCert?: string;
   tlsKey?: string;
@@ -100,6 +104,9 @@ export const DEFAULTS: Config = {
   repositories: [],
   trustedProxies: [],
   gcGraceSeconds: 3600,
+  indexCacheMiB: 64,
+  responseCacheMiB: 32,
+  upstreamCacheMiB: 128,
   sessionIdleTimeout: 12 * 3600,
   sessionMaxAge: 7 * 86400,
   acmeDomains: [],
@@ -110,6 +117,8 @@ export const DEFAULTS: Config = {
   s3PresignSeconds: 0,
   workers: 1,
 };
+
+const CACHE_OPTIONS = ['indexCacheMiB', 'responseCacheMiB', 'upstreamCacheMiB'] as const;
 
 const TLS_FLAGS = ['tlsCert', 'tlsKey', 'acmeDomain', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect'] as const;
 type TlsFlag = (typeof TLS_FLAGS)[number];
@@ -316,6 +325,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
+      'indexCacheMiB', 'responseCacheMiB', 'upstreamCacheMiB',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
       'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds', 'staticDir', 'workers']);
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new ConfigError(`${file}: unknown option ${JSON.stringify(k)}`);
@@ -326,6 +336,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.logFormat !== undefined) cfg.logFormat = oneOf(parsed.logFormat, LOG_FORMATS, 'logFormat');
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
     if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
+    for (const k of CACHE_OPTIONS) if (parsed[k] !== undefined) cfg[k] = num(parsed[k], k);
     if (parsed.shutdownGraceSeconds !== undefined) cfg.shutdownGraceSeconds = num(parsed.shutdownGraceSeconds, 'shutdownGraceSeconds');
     if (parsed.sessionIdleTimeout !== undefined) cfg.sessionIdleTimeout = num(parsed.sessionIdleTimeout, 'sessionIdleTimeout');
     if (parsed.sessionMaxAge !== undefined) cfg.sessionMaxAge = num(parsed.sessionMaxAge, 'sessionMaxAge');
@@ -364,6 +375,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_LOG_FORMAT) cfg.logFormat = oneOf(env.WHARF_LOG_FORMAT, LOG_FORMATS, 'WHARF_LOG_FORMAT');
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
   if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
+  if (env.WHARF_INDEX_CACHE_MIB) cfg.indexCacheMiB = num(env.WHARF_INDEX_CACHE_MIB, 'WHARF_INDEX_CACHE_MIB');
+  if (env.WHARF_RESPONSE_CACHE_MIB) cfg.responseCacheMiB = num(env.WHARF_RESPONSE_CACHE_MIB, 'WHARF_RESPONSE_CACHE_MIB');
+  if (env.WHARF_UPSTREAM_CACHE_MIB) cfg.upstreamCacheMiB = num(env.WHARF_UPSTREAM_CACHE_MIB, 'WHARF_UPSTREAM_CACHE_MIB');
   if (env.WHARF_SHUTDOWN_GRACE_SECONDS) cfg.shutdownGraceSeconds = num(env.WHARF_SHUTDOWN_GRACE_SECONDS, 'WHARF_SHUTDOWN_GRACE_SECONDS');
   if (env.WHARF_SESSION_IDLE_TIMEOUT) cfg.sessionIdleTimeout = num(env.WHARF_SESSION_IDLE_TIMEOUT, 'WHARF_SESSION_IDLE_TIMEOUT');
   if (env.WHARF_SESSION_MAX_AGE) cfg.sessionMaxAge = num(env.WHARF_SESSION_MAX_AGE, 'WHARF_SESSION_MAX_AGE');

@@ -83,6 +83,13 @@ export interface BlobStore {
   /** Every stored blob (for gc and fsck), in no particular order. */
   list(): AsyncIterable<StoredBlob>;
   /**
+   * Every stored blob's sha256, in batches (a directory, a listing page), without sizes or
+   * times: what gc walks, since a stat per blob is most of the cost of list() on a filesystem.
+   */
+  listIds(): AsyncIterable<string[]>;
+  /** Size and last commit time of one stored blob; null if the store has none. */
+  stat(sha256: string): Promise<{ size: number; mtimeMs: number } | null>;
+  /**
    * Delete a blob unless an upload is committing it or it was committed less than `graceMs`
    * ago. `unused` is asked last, right before the delete: it checks that no row names the blob
    * (and drops the blob's own row). A commit of these bytes that begins meanwhile waits for

@@ -136,6 +136,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async *listIds(): AsyncIterable<string[]> {
+    for (const a of await readdir(this.root)) {
+      if (!HEX2_RE.test(a)) continue;
+      for (const b of await readdir(join(this.root, a)).catch(() => [] as string[])) {
+        if (!HEX2_RE.test(b)) continue;
+        const names = await readdir(join(this.root, a, b)).catch(() => [] as string[]);
+        const ids = names.filter((n) => SHA256_RE.test(n) && n.startsWith(a + b));
+        if (ids.length) yield ids;
+      }
+    }
+  }
+
+  async stat(sha256: string): Promise<{ size: number; mtimeMs: number } | null> {
+    const st = await stat(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    return st?.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
+  }
+
   free(sha256: string, opts: { graceMs: number; unused(): boolean | Promise<boolean> }): Promise<boolean> {
     const look = () => stat(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null;

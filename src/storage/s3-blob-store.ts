@@ -309,6 +309,23 @@ export class S3BlobStore implements BlobStore {
     } while (ContinuationToken);
   }
 
+  async *listIds(): AsyncIterable<string[]> {
+    // A listing page already carries sizes and times: nothing to save by leaving them out.
+    let batch: string[] = [];
+    for await (const b of this.list()) {
+      batch.push(b.sha256);
+      if (batch.length >= this.pageSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+
+  stat(sha256: string): Promise<{ size: number; mtimeMs: number } | null> {
+    return this.head(sha256);
+  }
+
   free(sha256: string, opts: { graceMs: number; unused(): boolean | Promise<boolean> }): Promise<boolean> {
     return this.pins.freeIfStale(sha256, opts, () => this.head(sha256), () => this.delete(sha256));
   }

@@ -98,6 +98,7 @@ describe('wharf CLI against wharf serve', () => {
     assert.equal((await fetch(`${url}/pypi/simple/tool/`)).status, 404);
     // Just uploaded: inside the grace period, kept unless the operator says otherwise.
     assert.match((await wharf(['gc'])).stdout, /freed 0 blobs, 0 B; kept 2 younger than the grace period/);
+    assert.match((await wharf(['gc', '--grace', '0', '--dry-run'])).stdout, /would free 2 blobs/);
     const gc = await wharf(['gc', '--grace', '0']);
     assert.match(gc.stdout, /freed 2 blobs/);
   });

@@ -196,12 +196,13 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
 
   program.command('gc').description('delete blobs no file references (administrators)')
     .option('--grace <seconds>', 'keep blobs committed less than this long ago (default: the server\'s gcGraceSeconds, 3600)')
-    .action((o: { grace?: string }) => run(async () => {
+    .option('--dry-run', 'only count what would be freed')
+    .action((o: { grace?: string; dryRun?: boolean }) => run(async () => {
       const grace = o.grace === undefined ? undefined : Number(o.grace);
       if (grace !== undefined && !(grace >= 0)) throw new Error('--grace must be a number of seconds');
-      const r = await clientFrom(globals()).gc(grace);
+      const r = await clientFrom(globals()).gc(grace, { dryRun: o.dryRun === true });
       if (globals().json) return out(JSON.stringify(r));
-      out(`freed ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.kept ? `; kept ${r.kept} younger than the grace period` : ''}`);
+      out(`${r.dryRun ? 'would free' : 'freed'} ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.kept ? `; kept ${r.kept} younger than the grace period` : ''}`);
     }));
 
   program.command('backup <dir>')

@@ -1,21 +1,23 @@
 // Pages of proxy and group repositories are rendered on request from cached models; the
-// rendering is kept (bounded in bytes) under a key that includes the state of every source,
-// so a warm page costs a lookup, like a hosted one.
+// rendering is kept (bounded in bytes, a memo the core holds with the others under one
+// budget) under a key that includes the state of every source, so a warm page costs a
+// lookup, like a hosted one.
 import { gzipSync } from 'node:zlib';
-import { IndexCache } from '../../core/index-cache.ts';
-import type { IndexRow, Repository } from '../../core/model.ts';
+import type { RepoContext } from '../../core/format-plugin.ts';
+import type { IndexRow } from '../../core/model.ts';
 import { etagOf } from './proxy.ts';
 
-const cache = new IndexCache(64 * 1024 * 1024);
+const RENDERED = { maxEntries: 20_000, maxBytes: 64 * 1024 * 1024 };
 
-export function renderedRow(repo: Repository, key: string, contentType: string, build: () => string): IndexRow {
-  const hit = cache.get(repo.id, key);
+export function renderedRow(ctx: Pick<RepoContext, 'repo' | 'state'>, key: string, contentType: string, build: () => string): IndexRow {
+  const memo = ctx.state.memo<IndexRow>('pypi:rendered', RENDERED);
+  const hit = memo.get(key);
   if (hit) return hit;
   const body = Buffer.from(build(), 'utf8');
   const row: IndexRow = {
-    repoId: repo.id, key, scope: 'rendered', contentType, body,
+    repoId: ctx.repo.id, key, scope: 'rendered', contentType, body,
     gzip: body.length >= 512 ? gzipSync(body, { level: 6 }) : null, etag: etagOf(body), updatedAt: new Date().toISOString(),
   };
-  cache.set(repo.id, key, row);
+  memo.set(key, row, body.length + (row.gzip?.length ?? 0) + 2 * key.length + 512);
   return row;
 }

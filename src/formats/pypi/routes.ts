@@ -38,7 +38,7 @@ async function rootPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
     ? await upstreamRoot(ctx).then((r) => ({ ...r, names: new Set(r.names) }))
     : await groupRoot(ctx);
   const entries = () => [...names].map((name) => ({ name }));
-  const row = renderedRow(ctx.repo, `root#${format}@${state}`, contentTypeFor(format), () => (format === 'json' ? renderRootJson(entries()) : renderRootHtml(entries())));
+  const row = renderedRow(ctx, `root#${format}@${state}`, contentTypeFor(format), () => (format === 'json' ? renderRootJson(entries()) : renderRootHtml(entries())));
   markStale(reply, stale);
   return sendIndex(req, reply, groupAnswerRepo(ctx.repo, ctx.principal), row, { vary: ['Accept'] });
 }
@@ -51,7 +51,7 @@ function sendMergedPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
     const page = { name: project, files, versions };
     return format === 'json' ? renderProjectJson(page) : renderProjectHtml(page);
   };
-  const row = renderedRow(ctx.repo, `project:${project}#${format}@${merged.state}`, contentTypeFor(format), build);
+  const row = renderedRow(ctx, `project:${project}#${format}@${merged.state}`, contentTypeFor(format), build);
   markStale(reply, merged.stale);
   // While every proxied part is fresh, the answer can be reused like a hosted page's.
   const cacheable = !merged.stale && merged.freshUntil > Date.now();

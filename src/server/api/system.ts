@@ -18,12 +18,12 @@ export function systemRoutes(wharf: Wharf, version: string, dataDir: string): Ap
     },
     {
       method: 'POST', url: '/gc', tag: 'system',
-      summary: 'Delete blobs no file references any more and last committed longer than the grace period ago (administrators)',
-      querystring: { type: 'object', properties: { graceSeconds: { type: 'number', minimum: 0 } }, additionalProperties: false },
+      summary: 'Delete blobs no file references any more and last committed longer than the grace period ago (administrators); `dryRun=true` only counts them',
+      querystring: { type: 'object', properties: { graceSeconds: { type: 'number', minimum: 0 }, dryRun: { type: 'boolean' } }, additionalProperties: false },
       handler: async (req) => {
         requireServerAdmin(req);
-        const { graceSeconds } = req.query as { graceSeconds?: number };
-        return wharf.gc(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 });
+        const { graceSeconds, dryRun } = req.query as { graceSeconds?: number; dryRun?: boolean };
+        return wharf.gc({ ...(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 }), ...(dryRun ? { dryRun: true } : {}) });
       },
     },
     {

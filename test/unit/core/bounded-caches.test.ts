@@ -47,3 +47,20 @@ describe('bounded caches', () => {
     assert.equal(parseOnce(ctx, { key: `simple/p${n - 1}/`, fetchedAt: 1, body }), last);
   });
 });
+
+describe('the memos together', () => {
+  it('stay within the registry\'s one budget, however many memos the formats open', async () => {
+    const store = new Store(await openDatabase(':memory:'));
+    const budget = 1024 * 1024;
+    const registry = new RepoStateRegistry(await ChangeFeed.open(store), { memoBytes: budget });
+    const repo = await store.createRepo({ name: 'p', format: 'pypi', kind: 'proxy', publicRead: true, options: {} });
+    const state = registry.forRepo(repo);
+    // Each memo alone allows the whole budget; four of them filled would hold four times it.
+    const memos = ['a', 'b', 'c', 'd'].map((name) => state.memo<string>(name, { maxEntries: 1000, maxBytes: budget }));
+    for (let i = 0; i < 200; i++) for (const m of memos) m.set(`k${i}`, 'v', 16 * 1024);
+    const total = Object.values(registry.stats().memos).reduce((n, m) => n + m.bytes, 0);
+    assert.ok(total <= budget, `the memos hold ${total} bytes together, over the budget of ${budget}`);
+    // The newest entry of each memo is still there.
+    for (const m of memos) assert.equal(m.get('k199'), 'v');
+  });
+});

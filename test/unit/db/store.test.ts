@@ -290,6 +290,27 @@ for (const engine of engines()) {
       assert.equal(await log.prunedThrough(), (await log.head()) - 5);
     });
 
+    it('prunes the change feed in small steps, so a million changes from an import do not stop the server for seconds', async () => {
+      const { sql, store, repo } = await fresh();
+      const log = new ChangeLog(sql);
+      await store.insertBlob(sha('e'), 1);
+      await store.transaction(async () => {
+        for (let i = 0; i < 45; i++) await store.insertFile({ repoId: repo.id, versionId: null, path: `q${i}`, filename: 'x', sha256: sha('e'), size: 1, meta: {} });
+      });
+      const deletes: number[] = [];
+      const run = sql.run.bind(sql);
+      sql.run = async (text, params) => {
+        const r = await run(text, params);
+        if (/^DELETE FROM repo_changes/.test(text)) deletes.push(r.changes);
+        return r;
+      };
+      const total = (await log.since(0, 1000)).length;
+      assert.equal(await log.prune(-10, 0, 10), total);
+      assert.equal((await log.since(0, 1000)).length, 0);
+      assert.equal(await log.prunedThrough(), await log.head());
+      assert.ok(deletes.length >= Math.ceil(total / 10) && deletes.every((n) => n <= 10), `deleted ${deletes.join(', ')} rows per statement`);
+    });
+
     it('keeps users, grants, tokens, sessions and settings', async () => {
       const { store } = await fresh();
       const u = await store.createUser('alice', 'hash1', false);

@@ -22,6 +22,16 @@ describe('loadConfig', () => {
     assert.equal(c.data, join(dir, 'd'), 'relative to the config file');
     assert.deepEqual(c.repositories, [{ name: 'x', format: 'pypi' }]);
   });
+  it('reads the in-process cache budgets (MiB) from the file and the environment', async () => {
+    const d = loadConfig({ env: {} });
+    assert.deepEqual([d.indexCacheMiB, d.responseCacheMiB, d.upstreamCacheMiB], [64, 32, 128]);
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
+    const file = join(dir, 'wharf.json');
+    await writeFile(file, JSON.stringify({ indexCacheMiB: 16, upstreamCacheMiB: 8 }));
+    const c = loadConfig({ env: { WHARF_CONFIG: file, WHARF_RESPONSE_CACHE_MIB: '4', WHARF_UPSTREAM_CACHE_MIB: '2' } });
+    assert.deepEqual([c.indexCacheMiB, c.responseCacheMiB, c.upstreamCacheMiB], [16, 4, 2]);
+    assert.throws(() => loadConfig({ env: { WHARF_INDEX_CACHE_MIB: 'lots' } }), ConfigError);
+  });
   it('reads the browser session lifetimes from the file and the environment', async () => {
     assert.deepEqual([loadConfig({ env: {} }).sessionIdleTimeout, loadConfig({ env: {} }).sessionMaxAge], [43200, 604800]);
     const dir = await mkdtemp(join(tmpdir(), 'wharf-cfg-'));
