@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   replicas: () => import('./replicas.ts'),
   'pages-vs-devpi': () => import('./pages-vs-devpi.ts'),
   static: () => import('./static.ts'),
+  bulk: () => import('./bulk.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
