@@ -11,7 +11,7 @@
 // Writes the `## Bulk import` section of docs/benchmarks.md (not with --quick).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,8 @@ interface Result {
   wharfAckS: number[];
   /** Wharf: until every file is in the published indexes. */
   wharfS: number[];
+  /** CPU time of the server process over the burst, per file (ms): steadier than wall time on a shared machine. */
+  wharfCpuMs: number[];
   refS: number[];
   refName: string;
 }
@@ -145,13 +147,23 @@ async function wheelsPublished(url: string, repo: string, projects: string[]): P
   return pages.reduce((n, b) => n + (b ? (b.toString('utf8').match(/\.whl#sha256=/g) ?? []).length : 0), 0);
 }
 
+let wharfRoot: string | undefined;
+
 async function freshWharf(nodeArgs: string[]): Promise<{ server: RunningServer; data: string }> {
   const data = await mkdtemp(join(tmpdir(), 'wharf-bench-bulk-'));
-  const server = await startWharf({ data, adminPassword: ADMIN_PASSWORD, nodeArgs });
+  const server = await startWharf({ data, adminPassword: ADMIN_PASSWORD, nodeArgs, root: wharfRoot });
   return { server, data };
 }
 
-async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, nodeArgs: string[]): Promise<{ ack: number; done: number }> {
+/** User + system CPU time of a process so far (ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, nodeArgs: string[]): Promise<{ ack: number; done: number; cpuPerFile: number }> {
   const { server, data } = await freshWharf(nodeArgs);
   try {
     const repo = `bulk-${kind}`;
@@ -160,11 +172,13 @@ async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, 
     const fields = kind === 'deb' ? ['suite=stable', 'component=main'] : [];
     const projects = kind === 'wheel' ? [...new Set((await readdir(dir)).map((f) => f.split('-')[0].replace(/_/g, '-')))] : [];
     const published = kind === 'deb' ? () => debsPublished(server.url, repo) : kind === 'arch' ? () => archPublished(server.url, repo) : () => wheelsPublished(server.url, repo, projects);
+    const cpu0 = await cpuMs(server.pid);
     const t0 = performance.now();
     await wharfImport(server.url, repo, dir, jobs, fields);
     const ack = performance.now();
     const done = await until(published, count);
-    return { ack: (ack - t0) / 1000, done: (done - t0) / 1000 };
+    const cpuPerFile = (await cpuMs(server.pid) - cpu0) / count;
+    return { ack: (ack - t0) / 1000, done: (done - t0) / 1000, cpuPerFile };
   } finally {
     await server.stop();
     await rm(data, { recursive: true, force: true });
@@ -238,12 +252,12 @@ function report(results: Result[], jobs: number, rounds: number): string {
     const a = median(r.wharfAckS);
     const ref = median(r.refS);
     const what = r.kind === 'deb' ? '.debs into one suite' : r.kind === 'arch' ? 'Arch packages (each server-signed)' : 'tiny wheels';
-    return [`${r.files.toLocaleString('en')} ${what}`, `${fmt(w, 1)} s (${fmt(r.files / w, 0)} files/s)`, `${fmt(a, 1)} s`, r.refName, `${fmt(ref, 1)} s (${fmt(r.files / ref, 0)} files/s)`, ratio(ref, w)];
+    return [`${r.files.toLocaleString('en')} ${what}`, `${fmt(w, 1)} s (${fmt(r.files / w, 0)} files/s)`, `${fmt(a, 1)} s`, fmt(median(r.wharfCpuMs), 2), r.refName, `${fmt(ref, 1)} s (${fmt(r.files / ref, 0)} files/s)`, ratio(ref, w)];
   });
   return [
     `A burst of uploads into one repository (\`bench/bulk.ts\`): Wharf by \`wharf import --jobs ${jobs}\` over HTTP into a fresh server, timed from the start until every file is in the published, signed indexes (polled); the reference on the same files in the same run, rounds interleaved, median of ${rounds}.`,
     '',
-    table(['burst', 'Wharf: published', 'Wharf: all acknowledged', 'reference', 'reference time', 'ratio (ref / Wharf)'], rows),
+    table(['burst', 'Wharf: published', 'Wharf: all acknowledged', 'Wharf server CPU ms/file', 'reference', 'reference time', 'ratio (ref / Wharf)'], rows),
     '',
     'References: `reprepro includedeb` with `SignWith` (Ed25519, gpg) in batches of 2,000 files; `repo-add` (unsigned, its TMPDIR on /dev/shm) in batches of 2,000 files; `twine upload` of all wheels to the same kind of fresh Wharf server (pypiserver and devpi are not installed on this machine; twine\'s one-file-at-a-time upload is the client-side limit there).',
     '',
@@ -266,6 +280,8 @@ export async function main(argv: string[]): Promise<void> {
       wheels: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       'wharf-node-args': { type: 'string', default: '' },
+      'wharf-root': { type: 'string' },
+      'no-reference': { type: 'boolean', default: false },
     },
   });
   const quick = values.quick;
@@ -278,24 +294,26 @@ export async function main(argv: string[]): Promise<void> {
   const rounds = Number(values.rounds);
   const nodeArgs = values['wharf-node-args'].split(' ').filter(Boolean);
   const kinds = values.only.split(',') as Kind[];
+  wharfRoot = values['wharf-root'];
   const results: Result[] = [];
   for (const kind of kinds) {
     const count = sizes[kind];
     const dir = await dataset(kind, count);
-    const r: Result = { kind, files: count, wharfAckS: [], wharfS: [], refS: [], refName: kind === 'deb' ? 'reprepro includedeb' : kind === 'arch' ? 'repo-add (TMPDIR on tmpfs)' : 'twine upload to Wharf' };
+    const r: Result = { kind, files: count, wharfAckS: [], wharfS: [], wharfCpuMs: [], refS: [], refName: kind === 'deb' ? 'reprepro includedeb' : kind === 'arch' ? 'repo-add (TMPDIR on tmpfs)' : 'twine upload to Wharf' };
     for (let i = 0; i < rounds; i++) {
       const w = await wharfRound(kind, dir, count, jobs, nodeArgs);
       r.wharfAckS.push(w.ack);
       r.wharfS.push(w.done);
-      const ref = kind === 'deb' ? await repreproRound(dir) : kind === 'arch' ? await repoAddRound(dir) : await twineRound(dir, count, nodeArgs);
+      r.wharfCpuMs.push(w.cpuPerFile);
+      const ref = values['no-reference'] ? NaN : kind === 'deb' ? await repreproRound(dir) : kind === 'arch' ? await repoAddRound(dir) : await twineRound(dir, count, nodeArgs);
       r.refS.push(ref);
-      log(`${kind} round ${i + 1}: wharf acknowledged ${w.ack.toFixed(1)} s, published ${w.done.toFixed(1)} s; ${r.refName} ${ref.toFixed(1)} s`);
+      log(`${kind} round ${i + 1}: wharf acknowledged ${w.ack.toFixed(1)} s, published ${w.done.toFixed(1)} s, server CPU ${w.cpuPerFile.toFixed(2)} ms/file; ${r.refName} ${ref.toFixed(1)} s`);
     }
     results.push(r);
   }
   const body = report(results, jobs, rounds);
   console.log(body);
-  if (!quick && !values['no-write']) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Bulk import', body);
+  if (!quick && !values['no-write'] && !values['no-reference'] && !wharfRoot) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Bulk import', body);
 }
 
 if (import.meta.main) await main(process.argv.slice(2));
