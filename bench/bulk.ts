@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -246,7 +246,7 @@ async function twineRound(dir: string, count: number, nodeArgs: string[]): Promi
 
 // --- report ------------------------------------------------------------------------------
 
-function report(results: Result[], jobs: number, rounds: number): string {
+function report(results: Result[], jobs: number, rounds: number, load: string): string {
   const rows = results.map((r) => {
     const w = median(r.wharfS);
     const a = median(r.wharfAckS);
@@ -261,7 +261,9 @@ function report(results: Result[], jobs: number, rounds: number): string {
     '',
     'References: `reprepro includedeb` with `SignWith` (Ed25519, gpg) in batches of 2,000 files; `repo-add` (unsigned, its TMPDIR on /dev/shm) in batches of 2,000 files; `twine upload` of all wheels to the same kind of fresh Wharf server (pypiserver and devpi are not installed on this machine; twine\'s one-file-at-a-time upload is the client-side limit there).',
     '',
-    machineLine(machineInfo()),
+    `${machineLine(machineInfo())} Load average (1 min) at the start and the end: ${load}: other work on the machine stretches wall times; the server's CPU time per file is the steadier figure.`,
+    '',
+    'How a burst is published: an upload that commits while others to the repository are still coming is answered once durable, and the burst is published (and signed) once per max(250 ms, one build), not once per file; the last upload waits for the publish (docs/reliability.md). What is left per file is spread thin (CPU profile of the server, `--wharf-node-args="--cpu-prof --cpu-prof-dir=DIR"`): the HTTP request and answer, authentication, staging and hashing, parsing the package, two fsyncs and a rename per blob (two blobs per Arch package and per wheel: its file list or core metadata), one SQLite transaction per upload, and for Arch the server\'s signature of each package.',
     '',
     'Run: `npm run bench -- bulk` (`--quick`: a tenth of the sizes, prints only).',
   ].join('\n');
@@ -296,6 +298,7 @@ export async function main(argv: string[]): Promise<void> {
   const kinds = values.only.split(',') as Kind[];
   wharfRoot = values['wharf-root'];
   const results: Result[] = [];
+  const loadAtStart = loadavg()[0].toFixed(1);
   for (const kind of kinds) {
     const count = sizes[kind];
     const dir = await dataset(kind, count);
@@ -311,7 +314,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     results.push(r);
   }
-  const body = report(results, jobs, rounds);
+  const body = report(results, jobs, rounds, `${loadAtStart} and ${loadavg()[0].toFixed(1)}`);
   console.log(body);
   if (!quick && !values['no-write'] && !values['no-reference'] && !wharfRoot) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Bulk import', body);
 }
