@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   static: () => import('./static.ts'),
   workers: () => import('./workers.ts'),
   million: () => import('./million.ts'),
+  bulk: () => import('./bulk.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -59,11 +59,13 @@ export interface WharfProcessOptions {
   nodeArgs?: string[];
   /** More `wharf serve` flags, e.g. `['--static-dir', DIR]`. */
   serveArgs?: string[];
+  /** Another checkout to run (e.g. the main branch, for a before/after comparison). */
+  root?: string;
 }
 
 export async function startWharf(opts: WharfProcessOptions): Promise<RunningServer> {
   const port = await freePort();
-  const args = [...(opts.nodeArgs ?? []), join(ROOT, 'src/cli/main.ts'), 'serve', '--data', opts.data, '--host', '127.0.0.1', '--port', String(port), '--log-level', opts.logLevel ?? 'warn', ...(opts.serveArgs ?? [])];
+  const args = [...(opts.nodeArgs ?? []), join(opts.root ?? ROOT, 'src/cli/main.ts'), 'serve', '--data', opts.data, '--host', '127.0.0.1', '--port', String(port), '--log-level', opts.logLevel ?? 'warn', ...(opts.serveArgs ?? [])];
   const child = spawn(NODE, args, {
     cwd: ROOT,
     env: { ...process.env, WHARF_ADMIN_PASSWORD: opts.adminPassword },

@@ -12,7 +12,8 @@ export interface PackageServiceDeps {
   blobs: BlobStore;
   contextFor(repo: Repository): RepoContext;
   pluginFor(repo: Repository): FormatPlugin;
-  publish(repo: Repository, scopes: string[]): Promise<void>;
+  /** `burst`: the change is durable and its scopes dirty; during a burst it may be published a moment later (Publisher). */
+  publish(repo: Repository, scopes: string[], opts?: { burst?: boolean }): Promise<void>;
 }
 
 /** A summary as lists show it: one line, bounded. */
@@ -23,12 +24,36 @@ function oneLine(s: string): string {
 
 export class PackageService {
   private readonly deps: PackageServiceDeps;
+  /**
+   * Uploads per repository received and not yet committed (or refused). An upload that commits
+   * while others are still coming is part of a burst: it is answered once durable and published
+   * with them; the last of a burst to commit finds none coming and waits for the publish,
+   * which includes every change committed before it.
+   */
+  private readonly coming = new Map<number, number>();
 
   constructor(deps: PackageServiceDeps) {
     this.deps = deps;
   }
 
   async ingest(repo: Repository, upload: UploadInput): Promise<IngestResult> {
+    this.coming.set(repo.id, (this.coming.get(repo.id) ?? 0) + 1);
+    let counted = true;
+    const arrived = () => {
+      if (!counted) return;
+      counted = false;
+      const left = this.coming.get(repo.id)! - 1;
+      if (left > 0) this.coming.set(repo.id, left);
+      else this.coming.delete(repo.id);
+    };
+    try {
+      return await this.ingestOne(repo, upload, arrived);
+    } finally {
+      arrived();
+    }
+  }
+
+  private async ingestOne(repo: Repository, upload: UploadInput, arrived: () => void): Promise<IngestResult> {
     const plugin = this.deps.pluginFor(repo);
     const ctx = this.deps.contextFor(repo);
     let plan: IngestPlan;
@@ -39,7 +64,7 @@ export class PackageService {
       throw err;
     }
     try {
-      return await this.record(repo, plugin, plan, upload.uploader ?? null);
+      return await this.record(repo, plugin, plan, upload.uploader ?? null, arrived);
     } finally {
       for (const f of plan.files) await this.deps.blobs.discard(f.blob);
       await this.deps.blobs.discard(upload.staged);
@@ -55,7 +80,7 @@ export class PackageService {
     }
   }
 
-  private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null): Promise<IngestResult> {
+  private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, arrived: () => void = () => {}): Promise<IngestResult> {
     const { store, blobs } = this.deps;
     // A first look, so an obvious duplicate or conflict commits no blob. It decides nothing:
     // another upload of the same name may commit meanwhile, so the decision is taken again
@@ -70,7 +95,7 @@ export class PackageService {
     let recorded = false;
     try {
       for (const f of plan.files) await blobs.commit(f.blob);
-      const result = await this.recordRows(repo, plugin, plan, uploader, pins);
+      const result = await this.recordRows(repo, plugin, plan, uploader, pins, arrived);
       recorded = true;
       return result;
     } finally {
@@ -79,7 +104,7 @@ export class PackageService {
     }
   }
 
-  private async recordRows(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, pins: string[]): Promise<IngestResult> {
+  private async recordRows(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, pins: string[], arrived: () => void): Promise<IngestResult> {
     const { store } = this.deps;
     let scopes: string[] = [];
     // Only the database is awaited in here (the plan's callbacks included): every other
@@ -126,9 +151,12 @@ export class PackageService {
       for (const s of scopes) await store.markDirty(repo.id, s);
       return { status: 'created', files: rows };
     });
+    arrived();
     if (outcome instanceof WharfError) throw outcome;
     if (outcome.status === 'exists') return this.exists(repo, plan, outcome.files);
-    await this.deps.publish(repo, scopes);
+    // Alone (or last of a burst), an upload is answered once it is published; while others
+    // are still coming, once it is durable: they publish it.
+    await this.deps.publish(repo, scopes, { burst: this.coming.has(repo.id) });
     return outcome;
   }
 

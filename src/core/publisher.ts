@@ -14,6 +14,14 @@ import type { IndexRow, Repository } from './model.ts';
 const GZIP_MIN_BYTES = 512;
 const DEFER_MS = 250;
 
+/**
+ * An upload made while others to its repository are under way (a burst) is answered once it
+ * is durable; the build that publishes it is scheduled this long after the first such change
+ * (or as long as the last build took, if longer, so a burst spends at most about half its
+ * time publishing), and waits for a build under way. docs/reliability.md states the bound.
+ */
+export const BURST_DELAY_MS = DEFER_MS;
+
 export class Publisher {
   private readonly store: Store;
   private readonly cache: IndexCache;
@@ -23,6 +31,9 @@ export class Publisher {
   private readonly deferred = new Map<number, { scopes: Set<string>; timer: NodeJS.Timeout | null; ctx: RepoContext; plugin: FormatPlugin }>();
   /** Deferred builds under way (their timer fired). */
   private readonly flushing = new Set<Promise<void>>();
+  /** How long the last build of each repository took (ms): a burst waits at least that long between builds. */
+  private readonly lastBuildMs = new Map<number, number>();
+  private readonly longestMs = new Map<number, number>();
   /** Told after every published change (e.g. to drop cached HTTP answers). */
   onPublished: (() => void) | null = null;
   /**
@@ -44,9 +55,13 @@ export class Publisher {
    * Publish the given scopes. Concurrent calls for one repository coalesce: scopes asked for
    * while a publish runs are built once by the next run.
    */
-  async publish(ctx: RepoContext, plugin: FormatPlugin, scopes: string[], opts: { now?: boolean } = {}): Promise<void> {
+  async publish(ctx: RepoContext, plugin: FormatPlugin, scopes: string[], opts: { now?: boolean; burst?: boolean } = {}): Promise<void> {
     const d = plugin.deferredScopes;
-    const deferrable = opts.now || !d ? () => false : typeof d === 'function' ? d : (s: string) => d.includes(s);
+    // An upload made while others to the repository are under way is part of a burst: its
+    // change is durable and its scopes dirty, so it is answered now and published with the
+    // rest of the burst a moment later.
+    const burst = opts.burst === true && !opts.now;
+    const deferrable = burst ? () => true : opts.now || !d ? () => false : typeof d === 'function' ? d : (s: string) => d.includes(s);
     if (opts.now) {
       // Built below: a pending deferred build of them would only repeat it.
       const entry = this.deferred.get(ctx.repo.id);
@@ -72,7 +87,7 @@ export class Publisher {
       this.deferred.set(ctx.repo.id, entry);
     }
     for (const s of scopes) entry.scopes.add(s);
-    entry.timer ??= setTimeout(() => void this.flushRepo(ctx.repo.id), DEFER_MS);
+    entry.timer ??= setTimeout(() => void this.flushRepo(ctx.repo.id), Math.max(BURST_DELAY_MS, this.lastBuildMs.get(ctx.repo.id) ?? 0));
   }
 
   private flushRepo(repoId: number): Promise<void> {
@@ -122,6 +137,7 @@ export class Publisher {
       const todo = this.pending.get(repo.id);
       if (!todo || todo.size === 0) return;
       this.pending.delete(repo.id);
+      const started = performance.now();
       await this.store.sql.lock(`publish:${repo.id}`, async () => {
         const wrote: string[] = [];
         for (const [scope, ifDirty] of todo) {
@@ -135,6 +151,9 @@ export class Publisher {
         }
         if (wrote.length && this.afterPublish) await this.afterPublish(ctx, plugin, wrote);
       });
+      const took = performance.now() - started;
+      this.lastBuildMs.set(repo.id, took);
+      this.longestMs.set(repo.id, Math.max(took, this.longestMs.get(repo.id) ?? 0));
     });
   }
 
@@ -157,6 +176,11 @@ export class Publisher {
       this.cache.set(repo.id, r.key, row);
     }
     this.onPublished?.();
+  }
+
+  /** The longest build of the repository's indexes so far in this process (ms): the visibility bound of a burst is stated in it. */
+  longestBuildMs(repoId: number): number {
+    return this.longestMs.get(repoId) ?? 0;
   }
 
   /** Wait until every publish already asked for a repository is done. */

@@ -106,7 +106,7 @@ export class Wharf {
       store, blobs,
       contextFor: (r) => this.contextFor(r),
       pluginFor: (r) => this.pluginFor(r),
-      publish: (r, scopes) => this.publish(r, scopes),
+      publish: (r, scopes, o) => this.publish(r, scopes, o),
     });
     this.contentCache = new ContentCache(blobs, (r, plan) => this.packages.recordPlan(r, plan));
     this.contentCache.log = log;
@@ -171,7 +171,7 @@ export class Wharf {
     await this.reloadRepos();
   }
 
-  publish(repo: Repository, scopes: string[], opts: { now?: boolean } = {}): Promise<void> {
+  publish(repo: Repository, scopes: string[], opts: { now?: boolean; burst?: boolean } = {}): Promise<void> {
     return this.publisher.publish(this.contextFor(repo), this.pluginFor(repo), scopes, opts);
   }
 

@@ -9,6 +9,9 @@ export interface StagedBlob {
   size: number;
   /** A local file holding the bytes until commit or discard; formats parse it from here. */
   path: string;
+  /** Present when staged with `allHashes` (APT lists them), hashed as the bytes arrived. */
+  sha1?: string;
+  sha512?: string;
 }
 
 export interface ByteRange {
@@ -51,6 +54,8 @@ export interface StageOptions {
    * should not wait for a digest only some indexes list).
    */
   md5?: boolean;
+  /** Also SHA-1 and SHA-512, in the same pass (a format that lists them need not read the file again). */
+  allHashes?: boolean;
 }
 
 export interface BlobStore {

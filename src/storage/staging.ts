@@ -36,6 +36,8 @@ export class StagingArea {
     const path = this.newPath();
     const sha = createHash('sha256');
     const md5 = opts.md5 === false ? null : createHash('md5');
+    const sha1 = opts.allHashes ? createHash('sha1') : null;
+    const sha512 = opts.allHashes ? createHash('sha512') : null;
     const max = Math.min(opts.maxBytes ?? Infinity, this.maxBytes);
     let size = 0;
     const onReceived = opts.onReceived;
@@ -45,6 +47,8 @@ export class StagingArea {
         if (size > max) return cb(tooLarge(`upload exceeds the limit of ${max} bytes`));
         sha.update(chunk);
         md5?.update(chunk);
+        sha1?.update(chunk);
+        sha512?.update(chunk);
         onReceived?.(size, chunk);
         cb(null, chunk);
       },
@@ -56,7 +60,12 @@ export class StagingArea {
       await unlink(path).catch(() => {});
       throw err;
     }
-    return { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path };
+    const staged: StagedBlob = { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path };
+    if (sha1 && sha512) {
+      staged.sha1 = sha1.digest('hex');
+      staged.sha512 = sha512.digest('hex');
+    }
+    return staged;
   }
 
   async stageBuffer(data: Uint8Array): Promise<StagedBlob> {

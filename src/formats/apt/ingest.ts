@@ -85,7 +85,8 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
   const info = await readDeb(staged.path, { listFiles: true });
   checkFilename(upload.filename, info.name, info.version, info.architecture);
   const path = poolPath(component, info.source, info.name, info.version, info.architecture);
-  const { sha1, sha512 } = await sha1And512(staged.path);
+  // Hashed as the upload arrived when the route asked for it; otherwise read again.
+  const { sha1, sha512 } = staged.sha1 && staged.sha512 ? { sha1: staged.sha1, sha512: staged.sha512 } : await sha1And512(staged.path);
   const stanza = formatPackagesStanza({ control: info.fields, filename: path, size: staged.size, md5: staged.md5, sha1, sha256: staged.sha256, sha512 });
 
   const suites = [suite];

@@ -102,7 +102,7 @@ function assertHosted(ctx: RouteContext): void {
 /** `curl -T x.deb .../upload/<suite>/<component>/`: the body is the .deb. */
 async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   assertHosted(ctx);
-  const staged = await ctx.blobs.stage(req.raw);
+  const staged = await ctx.blobs.stage(req.raw, { allHashes: true });
   return ingestStaged(reply, ctx, staged, ctx.params.filename ?? '');
 }
 

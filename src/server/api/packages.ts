@@ -89,7 +89,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       handler: async (req, reply) => {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
         const { filename, sha256 } = req.query as { filename: string; sha256?: string };
-        const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes });
+        const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes, allHashes: repo.format === 'apt' });
         if (sha256 && sha256.toLowerCase() !== staged.sha256) {
           await wharf.blobs.discard(staged);
           throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
