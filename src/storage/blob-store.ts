@@ -50,8 +50,8 @@ export interface StageOptions {
   /** Told after each write how many bytes the file at `path` holds. */
   onWritten?(path: string, bytes: number): void;
   /**
-   * False: hash sha256 only and leave `md5` empty until `withMd5` (a proxy's first client
-   * should not wait for a digest only some indexes list).
+   * False: hash sha256 only and leave `md5` empty (a proxy's cached content: nothing lists
+   * its md5, and its first client should not wait for one).
    */
   md5?: boolean;
   /** Also SHA-1 and SHA-512, in the same pass (a format that lists them need not read the file again). */

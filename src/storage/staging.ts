@@ -99,12 +99,6 @@ export class StagingArea {
   }
 }
 
-/** `staged` with its md5 (read back from its file if staging skipped it). */
-export async function withMd5(staged: StagedBlob): Promise<StagedBlob> {
-  if (!staged.md5) staged.md5 = await fileDigest(staged.path, 'md5');
-  return staged;
-}
-
 /** The hex digest of a local file. */
 export async function fileDigest(path: string, algorithm: string): Promise<string> {
   const hash = createHash(algorithm);

@@ -7,7 +7,6 @@
 // Concurrent requests for the same file wait for that one fetch and are then served from the store.
 import type { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
-import { withMd5 } from '../../storage/staging.ts';
 import { notFound, WharfError } from '../errors.ts';
 import type { IngestPlan, IngestResult } from '../format-plugin.ts';
 import type { FileRow, Repository } from '../model.ts';
@@ -96,8 +95,8 @@ export class ContentCache {
     // The download is staged at the upstream's pace; the first client is handed each chunk as
     // it arrives, or reads the staged file when it lags, so a client that stops reading holds
     // up neither the download nor the others waiting for it (it is cut by the server's
-    // sendIdleTimeout). Only sha256 is computed on the way: the md5 some indexes list is
-    // read back after this client has its bytes.
+    // sendIdleTimeout). Only sha256 is computed: it is what is verified, and nothing served
+    // from cached upstream content lists an md5 (a proxy's pages come from its upstream's).
     const body = res.body;
     const toClient = new StagedFileTail();
     toClient.on('error', () => {});
@@ -124,7 +123,7 @@ export class ContentCache {
         // from its open descriptor whatever the commit does to the staged path.
         verified = true;
         toClient.complete(staged.size);
-        const result = await this.record(spec.repo, spec.plan(await withMd5(staged)));
+        const result = await this.record(spec.repo, spec.plan(staged));
         staged = undefined;
         resolveDone(result.files.find((f) => f.path === spec.path) ?? result.files[0]);
       } catch (err) {

@@ -119,7 +119,7 @@ function planCachedFile(project: string, f: UpstreamFile, staged: StagedBlob, me
       // an odd upstream file (an .egg, an .exe): served all the same
     }
     meta = {
-      kind: 'dist', packagetype, pythonVersion, requiresPython: f.requiresPython, md5: staged.md5,
+      kind: 'dist', packagetype, pythonVersion, requiresPython: f.requiresPython, md5: staged.md5 || null,
       coreMetadataSha256: f.coreMetadata?.sha256 ?? null, yanked: f.yanked, yankedReason: f.yankedReason, upstreamUrl: f.url,
     };
   }
