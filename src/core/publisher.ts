@@ -28,7 +28,8 @@ export class Publisher {
   private readonly mutex = new KeyedMutex();
   /** Scopes asked for per repository: true if only while still dirty (see publishNow). */
   private readonly pending = new Map<number, Map<string, boolean>>();
-  private readonly deferred = new Map<number, { scopes: Set<string>; timer: NodeJS.Timeout | null; ctx: RepoContext; plugin: FormatPlugin }>();
+  /** Per repository: scopes to build a moment later; `burst` those deferred only because a burst was under way. */
+  private readonly deferred = new Map<number, { scopes: Set<string>; burst: Set<string>; timer: NodeJS.Timeout | null; ctx: RepoContext; plugin: FormatPlugin }>();
   /** Deferred builds under way (their timer fired). */
   private readonly flushing = new Set<Promise<void>>();
   /** How long the last build of each repository took (ms): a burst waits at least that long between builds. */
@@ -62,16 +63,30 @@ export class Publisher {
     // rest of the burst a moment later.
     const burst = opts.burst === true && !opts.now;
     const deferrable = burst ? () => true : opts.now || !d ? () => false : typeof d === 'function' ? d : (s: string) => d.includes(s);
+    const entry = this.deferred.get(ctx.repo.id);
     if (opts.now) {
       // Built below: a pending deferred build of them would only repeat it.
-      const entry = this.deferred.get(ctx.repo.id);
-      for (const s of scopes) entry?.scopes.delete(s);
+      for (const s of scopes) {
+        entry?.scopes.delete(s);
+        entry?.burst.delete(s);
+      }
     }
     // A scope never published yet is built at once: only updates may lag.
     const later: string[] = [];
     for (const s of scopes) if (deferrable(s) && (await this.store.listIndexKeys(ctx.repo.id, s)).length > 0) later.push(s);
-    if (later.length) this.defer(ctx, plugin, later);
+    if (later.length) this.defer(ctx, plugin, later, burst);
     const now = later.length ? scopes.filter((s) => !later.includes(s)) : scopes;
+    // An upload answered after its publish (alone, or the last of a burst) also carries what the
+    // burst before it deferred: a client that waited for all its uploads then reads them all,
+    // whichever scopes they changed.
+    if (!burst) {
+      const waiting = this.deferred.get(ctx.repo.id);
+      for (const s of waiting?.burst ?? []) {
+        waiting!.scopes.delete(s);
+        if (!now.includes(s)) now.push(s);
+      }
+      waiting?.burst.clear();
+    }
     if (now.length) await this.publishNow(ctx, plugin, now);
   }
 
@@ -80,13 +95,16 @@ export class Publisher {
    * built a moment later, once for a burst of uploads, instead of once per upload. They stay
    * marked dirty until then, so a crash in between rebuilds them at the next start.
    */
-  private defer(ctx: RepoContext, plugin: FormatPlugin, scopes: string[]): void {
+  private defer(ctx: RepoContext, plugin: FormatPlugin, scopes: string[], burst = false): void {
     let entry = this.deferred.get(ctx.repo.id);
     if (!entry) {
-      entry = { scopes: new Set(), timer: null, ctx, plugin };
+      entry = { scopes: new Set(), burst: new Set(), timer: null, ctx, plugin };
       this.deferred.set(ctx.repo.id, entry);
     }
-    for (const s of scopes) entry.scopes.add(s);
+    for (const s of scopes) {
+      entry.scopes.add(s);
+      if (burst) entry.burst.add(s);
+    }
     entry.timer ??= setTimeout(() => void this.flushRepo(ctx.repo.id), Math.max(BURST_DELAY_MS, this.lastBuildMs.get(ctx.repo.id) ?? 0));
   }
 

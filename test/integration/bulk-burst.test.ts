@@ -88,6 +88,23 @@ describe('a burst of uploads', () => {
     assert.ok(publishes <= UPLOADS / 4, `${publishes} publishes for ${UPLOADS} uploads`);
   });
 
+  it('once every upload of a burst over several projects is answered, every project page lists its files', async () => {
+    // Projects published once already, so their pages are updates (the ones a burst defers).
+    const projects = ['multi-a', 'multi-b', 'multi-c', 'multi-d'];
+    for (const name of projects) assert.equal((await upload(wheelFilename({ name, version: '0.1' }), buildWheel({ name, version: '0.1' }))).status, 201);
+    for (let round = 0; round < 3; round++) {
+      const files = projects.flatMap((name) => [1, 2, 3].map((i) => ({ name, version: `${round + 1}.${i}` })));
+      const answers = await Promise.all(files.map(async (f) => {
+        const res = await upload(wheelFilename(f), buildWheel(f));
+        await res.arrayBuffer();
+        return res.status;
+      }));
+      assert.deepEqual(new Set(answers), new Set([201]));
+      // Everything was answered: a client that waited for all its uploads reads all of them.
+      for (const f of files) assert.ok((await page(f.name)).includes(`>${wheelFilename(f)}<`), `${wheelFilename(f)} not listed once the whole burst was answered`);
+    }
+  });
+
   it('answers a lone upload once it is published', async () => {
     for (let i = 0; i < 3; i++) {
       const s = { name: 'lone', version: `2.${i}` };
