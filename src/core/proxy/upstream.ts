@@ -79,6 +79,30 @@ export class Upstreams {
   }
 
   /**
+   * Send a request and wait for its answer's headers within `opts.timeout`: a failure (refused,
+   * timed out) counts against the breaker and is an UpstreamUnavailable; a 5xx counts too.
+   */
+  private async answer<T extends { status: number; ok: boolean }>(repo: Repository, opts: ProxyOptions, origin: string, abort: AbortController, send: () => Promise<T>): Promise<T> {
+    let timedOut: string | null = null;
+    const headersTimer = setTimeout(() => {
+      timedOut = `no answer within ${opts.timeout} s`;
+      abort.abort(new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut}`));
+    }, opts.timeout * 1000);
+    let res: T;
+    try {
+      res = await send();
+    } catch (err) {
+      this.failed(repo);
+      throw new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut ?? reason(err)}`);
+    } finally {
+      clearTimeout(headersTimer);
+    }
+    if (res.status >= 500) this.failed(repo);
+    else if (!res.ok) this.succeeded(repo);
+    return res;
+  }
+
+  /**
    * Resolve `target` (relative to the upstream base, or absolute) and fetch it. The returned
    * body is guarded by the idle timeout; reading it throws UpstreamUnavailable when the
    * upstream stalls or breaks off. A 5xx counts as a failure of the upstream (and is returned).
@@ -96,22 +120,9 @@ export class Upstreams {
       headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
     }
     const abort = new AbortController();
+    const res = await this.answer(repo, opts, origin, abort, () => fetch(url, { headers, redirect: 'follow', signal: abort.signal }));
+    /** Why the body's reading was cut off, once it was. */
     let timedOut: string | null = null;
-    const headersTimer = setTimeout(() => {
-      timedOut = `no answer within ${opts.timeout} s`;
-      abort.abort(new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut}`));
-    }, opts.timeout * 1000);
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, redirect: 'follow', signal: abort.signal });
-    } catch (err) {
-      this.failed(repo);
-      throw new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut ?? reason(err)}`);
-    } finally {
-      clearTimeout(headersTimer);
-    }
-    if (res.status >= 500) this.failed(repo);
-    else if (!res.ok) this.succeeded(repo);
     if (!res.ok || !res.body) {
       // Nobody reads the body of an error or a 304: free the connection now.
       await res.body?.cancel().catch(() => {});
@@ -173,32 +184,16 @@ export class Upstreams {
     const origin = url.origin;
     this.checkBreaker(repo, opts, base.origin);
     const abort = new AbortController();
-    let timedOut: string | null = null;
-    const headersTimer = setTimeout(() => {
-      timedOut = `no answer within ${opts.timeout} s`;
-      abort.abort();
-    }, opts.timeout * 1000);
     const what = url.pathname;
-    let res: Download;
-    try {
-      res = await download(url, {
-        headers: { 'user-agent': 'wharf-proxy' },
-        authorization: opts.username === undefined ? undefined : { origin: base.origin, value: `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` },
-        signal: abort.signal,
-        idleMs: opts.idleTimeout * 1000,
-        stalled: () => new UpstreamUnavailable(`upstream ${origin} stalled: no bytes of ${what} for ${opts.idleTimeout} s`),
-        brokeOff: (cause) => new UpstreamUnavailable(`upstream ${origin} broke off ${what}: ${reason(cause)}`),
-        settled: (complete) => (complete ? this.succeeded(repo) : this.failed(repo)),
-      });
-    } catch (err) {
-      this.failed(repo);
-      throw new UpstreamUnavailable(`upstream ${origin} unavailable: ${timedOut ?? reason(err)}`);
-    } finally {
-      clearTimeout(headersTimer);
-    }
-    if (res.status >= 500) this.failed(repo);
-    else if (!res.ok) this.succeeded(repo);
-    return res;
+    return this.answer(repo, opts, origin, abort, () => download(url, {
+      headers: { 'user-agent': 'wharf-proxy' },
+      authorization: opts.username === undefined ? undefined : { origin: base.origin, value: `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` },
+      signal: abort.signal,
+      idleMs: opts.idleTimeout * 1000,
+      stalled: () => new UpstreamUnavailable(`upstream ${origin} stalled: no bytes of ${what} for ${opts.idleTimeout} s`),
+      brokeOff: (cause) => new UpstreamUnavailable(`upstream ${origin} broke off ${what}: ${reason(cause)}`),
+      settled: (complete) => (complete ? this.succeeded(repo) : this.failed(repo)),
+    }));
   }
 }
 
