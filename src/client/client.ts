@@ -166,6 +166,10 @@ export class WharfClient {
   unyank(repo: string, pkg: string, version: string, opts: { filename?: string } = {}) {
     return this.action(repo, 'unyank', { package: pkg, version, ...opts });
   }
+  /** PyPI (PEP 792): set a hosted project's status (active, archived, quarantined, deprecated), or without `status` read it. */
+  projectStatus(repo: string, pkg: string, status?: string, opts: { reason?: string } = {}): Promise<{ package: string; status: string; reason: string | null }> {
+    return this.action(repo, 'project-status', { package: pkg, ...(status === undefined ? {} : { status, ...opts }) });
+  }
   /** Delete all but the newest `keep` versions of every package, or of `package` (formats with a `clean` action: Arch). */
   clean(repo: string, opts: { keep: number; dryRun?: boolean; package?: string }): Promise<CleanResult> {
     return this.action(repo, 'clean', { ...opts });

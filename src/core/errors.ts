@@ -15,6 +15,8 @@ export const ErrorCodes = {
   NOT_ACCEPTABLE: 406,
   REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
+  /** The project's status (PEP 792: archived, quarantined) takes no uploads. */
+  PROJECT_STATUS: 409,
   TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,

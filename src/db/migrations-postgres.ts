@@ -259,4 +259,25 @@ export const postgresMigrations: string[] = [
   );
   CREATE INDEX blob_pins_by_blob ON blob_pins(sha256);
   `,
+  `
+  CREATE TABLE package_status (
+    repo_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repo_id, name)
+  );
+  CREATE FUNCTION repo_changes_status() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF TG_OP = 'DELETE' THEN
+      IF EXISTS (SELECT 1 FROM repositories WHERE id = OLD.repo_id) THEN
+        INSERT INTO repo_changes (repo_id, kind, subject) VALUES (OLD.repo_id, 'status', OLD.name);
+      END IF;
+    ELSE
+      INSERT INTO repo_changes (repo_id, kind, subject) VALUES (NEW.repo_id, 'status', NEW.name);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER repo_changes_status AFTER INSERT OR UPDATE OR DELETE ON package_status FOR EACH ROW EXECUTE FUNCTION repo_changes_status();
+  `,
 ];

@@ -251,4 +251,27 @@ export const migrations: string[] = [
   );
   CREATE INDEX blob_pins_by_blob ON blob_pins(sha256);
   `,
+  // Project status (PEP 792; src/formats/pypi/project-status.ts): a row per project whose
+  // status is not the default, by name, so it outlives the project's last file (a quarantined
+  // name stays closed to uploads). Each change goes through the change feed, by trigger.
+  `
+  CREATE TABLE package_status (
+    repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repo_id, name)
+  );
+  CREATE TRIGGER repo_changes_status_in AFTER INSERT ON package_status BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.repo_id, 'status', new.name);
+  END;
+  CREATE TRIGGER repo_changes_status_change AFTER UPDATE ON package_status BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (new.repo_id, 'status', new.name);
+  END;
+  CREATE TRIGGER repo_changes_status_out AFTER DELETE ON package_status
+    WHEN EXISTS (SELECT 1 FROM repositories WHERE id = old.repo_id) BEGIN
+    INSERT INTO repo_changes (repo_id, kind, subject) VALUES (old.repo_id, 'status', old.name);
+  END;
+  `,
 ];

@@ -169,6 +169,25 @@ export class Store {
   async deletePackage(id: number): Promise<void> {
     await this.sql.run('DELETE FROM packages WHERE id = ?', [id]);
   }
+  // --- package status (PEP 792 for PyPI): only statuses other than the format's default are kept
+  async getPackageStatus(repoId: number, name: string): Promise<{ status: string; reason: string | null } | undefined> {
+    const r = await this.sql.get('SELECT status, reason FROM package_status WHERE repo_id = ? AND name = ?', [repoId, name]);
+    return r && { status: String(r.status), reason: (r.reason as string | null) ?? null };
+  }
+  async listPackageStatuses(repoId: number): Promise<{ name: string; status: string; reason: string | null }[]> {
+    return (await this.sql.all('SELECT name, status, reason FROM package_status WHERE repo_id = ? ORDER BY name', [repoId]))
+      .map((r) => ({ name: String(r.name), status: String(r.status), reason: (r.reason as string | null) ?? null }));
+  }
+  /** Sets a package's status; `null` drops the row (the default status). */
+  async setPackageStatus(repoId: number, name: string, status: { status: string; reason: string | null } | null): Promise<void> {
+    if (status === null) {
+      await this.sql.run('DELETE FROM package_status WHERE repo_id = ? AND name = ?', [repoId, name]);
+      return;
+    }
+    await this.sql.run(`INSERT INTO package_status (repo_id, name, status, reason, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (repo_id, name) DO UPDATE SET status = excluded.status, reason = excluded.reason, updated_at = excluded.updated_at`,
+    [repoId, name, status.status, status.reason, nowIso()]);
+  }
   async upsertVersion(packageId: number, version: string, meta: Record<string, unknown>): Promise<number> {
     (await this.sql.run(`INSERT INTO versions (package_id, version, meta, created_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (package_id, version) DO NOTHING`, [packageId, version, metaJson(meta), nowIso()]));

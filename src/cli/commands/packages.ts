@@ -1,4 +1,4 @@
-// `wharf upload|import|ls|rm|yank|download|status|gc|backup`: package and server operations over HTTP.
+// `wharf upload|import|ls|rm|yank|project-status|download|status|gc|backup`: package and server operations over HTTP.
 import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
@@ -162,6 +162,15 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
         ? await client.unyank(repo, pkg, version, { filename: o.file })
         : await client.yank(repo, pkg, version, { reason: o.reason, filename: o.file });
       out(`${o.undo ? 'unyanked' : 'yanked'}: ${(res as { files: string[] }).files.join(', ')}`);
+    }));
+
+  program.command('project-status <repo> <package> [status]')
+    .description('PyPI: a hosted project\'s status (PEP 792): active, archived (no uploads), quarantined (no uploads, no files served) or deprecated; without a status, show it')
+    .option('--reason <text>', 'shown to installers with the status')
+    .action((repo: string, pkg: string, status: string | undefined, o: { reason?: string }) => run(async () => {
+      const client = clientFrom(globals());
+      const res = await client.projectStatus(repo, pkg, status, { reason: o.reason });
+      out(`${res.package}: ${res.status}${res.reason ? ` (${res.reason})` : ''}`);
     }));
 
   program.command('download <repo> <path>')

@@ -12,6 +12,7 @@ import { proxyOptionsOf } from '../../core/proxy/options.ts';
 import { projectFiles } from './pages.ts';
 import { projectKey } from './paths.ts';
 import { proxiedFile, upstreamProjectPage, upstreamRoot } from './proxy.ts';
+import { ACTIVE, hostedStatus, offersFiles, refuseDownload, type ProjectStatus } from './project-status.ts';
 import type { SimpleFile } from './simple-types.ts';
 
 export interface MergedPage {
@@ -22,6 +23,8 @@ export interface MergedPage {
   state: string;
   /** Until when (ms) answers built from this may be reused (Infinity: until something is published). */
   freshUntil: number;
+  /** PEP 792: a hosted project's own, a proxy's upstream's, a group's first member's that has the project. */
+  status: ProjectStatus;
 }
 
 const MAX_DEPTH = 4;
@@ -33,7 +36,7 @@ const memberCtx = (ctx: GroupContext, member: Repository): GroupContext => ({ ..
 
 function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProjectPage>>['page']>['files']): SimpleFile[] {
   return files.map((f) => ({
-    filename: f.filename, url: '', sha256: f.sha256 ?? '', size: f.size ?? 0, uploadTime: f.uploadTime ?? '',
+    filename: f.filename, url: '', sha256: f.sha256 ?? '', size: f.size ?? 0, uploadTime: f.uploadTime ?? f.firstSeen ?? '',
     requiresPython: f.requiresPython, coreMetadataSha256: f.coreMetadata?.sha256 ?? null, yanked: f.yanked, yankedReason: f.yankedReason,
   }));
 }
@@ -47,12 +50,17 @@ export async function memberPage(ctx: GroupContext, project: string, depth = 0):
     // The state before the files: a change between the two reads leaves an older state with
     // newer files (answered again at the next request), never a newer state with older files.
     const state = (await ctx.services.getIndex(repo, projectKey(project, 'json')))?.etag ?? pkg.updatedAt;
+    const status = await hostedStatus(ctx, project);
+    if (!offersFiles(status)) return { files: [], versions: [], stale: false, state, freshUntil: Infinity, status };
     const { files } = await projectFiles(ctx, pkg.id);
-    return { files, versions: await ctx.store.listVersionNames(pkg.id), stale: false, state, freshUntil: Infinity };
+    return { files, versions: await ctx.store.listVersionNames(pkg.id), stale: false, state, freshUntil: Infinity, status };
   }
   if (repo.kind === 'proxy') {
     const p = await upstreamProjectPage(ctx, project);
     if (!p.page) return null;
+    const status = p.page.status ?? ACTIVE;
+    // PEP 792: the upstream offers no file of a quarantined project; neither does this proxy, cached or not.
+    if (!offersFiles(status)) return { files: [], versions: [], stale: p.stale, state: p.state, freshUntil: p.freshUntil, status };
     let files = fromUpstream(p.page.files);
     let state = p.state;
     if (p.stale || proxyOptionsOf(repo.options).offline) {
@@ -63,7 +71,7 @@ export async function memberPage(ctx: GroupContext, project: string, depth = 0):
       files = files.filter((f) => cached.has(f.filename));
       state += `|cached:${[...cached].length}`;
     }
-    return { files, versions: [], stale: p.stale, state, freshUntil: p.freshUntil };
+    return { files, versions: [], stale: p.stale, state, freshUntil: p.freshUntil, status };
   }
   if (depth >= MAX_DEPTH) return null;
   return groupPage(ctx, project, depth + 1);
@@ -95,7 +103,7 @@ export async function groupPage(ctx: GroupContext, project: string, depth = 0): 
   const versions = new Set<string>();
   const states: string[] = [];
   let stale = false;
-  let any = false;
+  let status: ProjectStatus | null = null;
   let freshUntil = Infinity;
   for (const m of await eligibleMembers(ctx, project)) {
     const page = await memberPage(memberCtx(ctx, m), project, depth);
@@ -103,18 +111,24 @@ export async function groupPage(ctx: GroupContext, project: string, depth = 0): 
     // A proxy member without the project may get it when its miss expires.
     if (m.kind !== 'hosted') freshUntil = Math.min(freshUntil, page?.freshUntil ?? 0);
     if (!page) continue;
-    any = true;
+    // The first member that has the project decides its status (docs/decisions.md); a
+    // quarantine there withholds every member's files.
+    status ??= page.status;
     stale ||= page.stale;
+    if (!offersFiles(status)) break;
     for (const f of page.files) if (!seen.has(f.filename)) seen.set(f.filename, f);
     for (const v of page.versions) versions.add(v);
   }
-  if (!any) return null;
-  return { files: [...seen.values()], versions: [...versions], stale, state: states.join(';'), freshUntil };
+  if (!status) return null;
+  if (!offersFiles(status)) return { files: [], versions: [], stale, state: states.join(';'), freshUntil, status };
+  return { files: [...seen.values()], versions: [...versions], stale, state: states.join(';'), freshUntil, status };
 }
 
 /** The first eligible member that has the file serves it (a proxy fetches it on demand). */
 export async function groupFile(ctx: GroupContext, project: string, name: string, depth = 0): Promise<ContentResult> {
   const filename = name.endsWith('.metadata') ? name.slice(0, -'.metadata'.length) : name;
+  const status = await groupStatus(ctx, project, depth);
+  if (!offersFiles(status)) throw refuseDownload(project, status, ` in ${ctx.repo.name}`);
   for (const m of await eligibleMembers(ctx, project)) {
     const mctx = memberCtx(ctx, m);
     if (m.kind === 'hosted') {
@@ -134,6 +148,28 @@ export async function groupFile(ctx: GroupContext, project: string, name: string
     }
   }
   throw notFound(`${ctx.repo.name} has no ${name}`);
+}
+
+/** The status of the first eligible member that has the project (active when none has it). */
+export async function groupStatus(ctx: GroupContext, project: string, depth = 0): Promise<ProjectStatus> {
+  return (await firstStatus(ctx, project, depth)) ?? ACTIVE;
+}
+
+async function firstStatus(ctx: GroupContext, project: string, depth: number): Promise<ProjectStatus | null> {
+  for (const m of await eligibleMembers(ctx, project)) {
+    const mctx = memberCtx(ctx, m);
+    if (m.kind === 'hosted') {
+      if (await ctx.store.getPackage(m.id, project)) return hostedStatus(mctx, project);
+    } else if (m.kind === 'proxy') {
+      // A member whose upstream cannot be asked decides nothing (as on the page).
+      const p = await upstreamProjectPage(mctx, project).catch(() => null);
+      if (p?.page) return p.page.status ?? ACTIVE;
+    } else if (depth < MAX_DEPTH) {
+      const s = await firstStatus(mctx, project, depth + 1);
+      if (s) return s;
+    }
+  }
+  return null;
 }
 
 /** Project names across members (hosted from the database, proxies from their upstream's root). */

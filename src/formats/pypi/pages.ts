@@ -8,6 +8,7 @@ import { contentTypeFor } from './negotiate.ts';
 import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
 import { renderProjectJson, renderRootJson } from './simple-json.ts';
+import { ACTIVE, offersFiles, statusFromUpstream } from './project-status.ts';
 import { pageVersions, toIsoUtc } from './simple-types.ts';
 
 /** The distribution files of one project (not their `.metadata` companions), as pages list them. */
@@ -59,11 +60,17 @@ export async function jsonApiInput(ctx: RepoContext, packageId: number, displayN
 export async function buildProjectDocuments(ctx: RepoContext, project: string): Promise<IndexDocument[]> {
   const pkg = await ctx.store.getPackage(ctx.repo.id, project);
   if (!pkg) return [];
-  const { files } = await projectFiles(ctx, pkg.id);
-  const versions = pageVersions(await ctx.store.listVersionNames(pkg.id));
-  const page = { name: project, files, versions };
+  // From the database, not the per-process table: this build follows the change at once.
+  const stored = await ctx.store.getPackageStatus(ctx.repo.id, project);
+  const status = stored ? statusFromUpstream(stored.status, stored.reason) : ACTIVE;
+  // PEP 792: a quarantined project lists no file (and no version) anywhere.
+  const shown = offersFiles(status);
+  const { files } = shown ? await projectFiles(ctx, pkg.id) : { files: [] };
+  const versions = shown ? pageVersions(await ctx.store.listVersionNames(pkg.id)) : [];
+  const page = { name: project, files, versions, status };
   // The JSON API sits two levels below the repository, like the simple pages.
-  const api = renderProjectJsonApi(await jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => fileUrlFromPage(p, f)));
+  const input = await jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => fileUrlFromPage(p, f));
+  const api = renderProjectJsonApi(shown ? input : { ...input, versions: input.versions.map((v) => ({ ...v, files: [] })) });
   return [
     { key: projectKey(project, 'html'), contentType: contentTypeFor('html'), body: renderProjectHtml(page) },
     { key: projectKey(project, 'json'), contentType: contentTypeFor('json'), body: renderProjectJson(page) },

@@ -4,7 +4,8 @@ import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import { planPypiUpload } from './ingest.ts';
 import { mirrorSync, normalizeMirrorSchedule, type MirrorSchedule } from './mirror-sync.ts';
-import { normalizeName } from './names.ts';
+import { isValidProjectName, normalizeName } from './names.ts';
+import { ACTIVE, parseStatusInput, statusFromUpstream } from './project-status.ts';
 import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
 import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
 import { pypiRoutes } from './routes.ts';
@@ -35,6 +36,28 @@ async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked
   });
   await ctx.services.publish(ctx.repo, [projectScope(project)]);
   return { package: project, version, files: files.map((f) => f.filename), yanked, reason: yanked ? reason : null };
+}
+
+/**
+ * PEP 792: set a hosted project's status (`status`: active, archived, quarantined, deprecated;
+ * `reason` optional), or with no `status` read it. The pages are rebuilt at once; the change
+ * reaches other processes through the change feed (the status row's trigger).
+ */
+async function projectStatus(ctx: RepoContext, args: Record<string, unknown>) {
+  const project = normalizeName(String(args.package ?? ''));
+  if (!project || !isValidProjectName(String(args.package))) throw badRequest('give "package" (and "status", optionally "reason")');
+  if (ctx.repo.kind !== 'hosted') throw badRequest(`${ctx.repo.name} is a ${ctx.repo.kind} repository: a project's status is set where it is hosted (proxies show their upstream's)`);
+  if (args.status === undefined) {
+    const s = await ctx.store.getPackageStatus(ctx.repo.id, project);
+    return { package: project, ...(s ? statusFromUpstream(s.status, s.reason) : ACTIVE) };
+  }
+  const status = parseStatusInput(args.status, args.reason);
+  await ctx.store.transaction(async () => {
+    await ctx.store.setPackageStatus(ctx.repo.id, project, status.status === 'active' && !status.reason ? null : status);
+    await ctx.store.markDirty(ctx.repo.id, projectScope(project));
+  });
+  await ctx.services.publish(ctx.repo, [projectScope(project)]);
+  return { package: project, ...status };
 }
 
 export const pypiFormat: FormatPlugin = {
@@ -74,6 +97,7 @@ export const pypiFormat: FormatPlugin = {
   actions: {
     yank: (ctx, args) => setYanked(ctx, args, true),
     unyank: (ctx, args) => setYanked(ctx, args, false),
+    'project-status': (ctx, args) => projectStatus(ctx, args),
     'mirror-sync': (ctx, args, progress) => mirrorSync(ctx, args, progress),
   },
   setupGuide: (ctx, site) => pypiSetup(ctx.repo, site),

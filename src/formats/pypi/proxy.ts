@@ -14,13 +14,14 @@ import type { StagedBlob } from '../../storage/blob-store.ts';
 import { parseDistFilename } from './filename.ts';
 import { normalizeName } from './names.ts';
 import { distPath, fileUrlFromPage, metadataPath } from './paths.ts';
+import { offersFiles, refuseDownload } from './project-status.ts';
 import { pageKind, parseProjectHtml, parseProjectJson, parseRoot, type UpstreamFile, type UpstreamPage } from './simple-parse.ts';
 import { normalizeVersion } from './version.ts';
 
 const ACCEPT_PAGE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1';
 const MODEL_TYPE = 'application/x-wharf-upstream-page+json';
 
-async function cachedUpstream(ctx: RepoContext, key: string, target: string, parse: (text: string, res: Response) => unknown): Promise<MetadataResult> {
+async function cachedUpstream(ctx: RepoContext, key: string, target: string, parse: (text: string, res: Response, prev: Uint8Array | null) => unknown): Promise<MetadataResult> {
   const opts = proxyOptionsOf(ctx.repo.options);
   return ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
     const res = await ctx.services.upstream.fetch(ctx.repo, opts, target, { accept: ACCEPT_PAGE, etag: prev?.etag, lastModified: prev?.lastModified, maxBytes: opts.maxMetadataBytes });
@@ -28,7 +29,7 @@ async function cachedUpstream(ctx: RepoContext, key: string, target: string, par
     if (res.status === 404 || res.status === 410) return { status: 404 };
     if (!res.ok) throw new UpstreamUnavailable(`upstream answered ${res.status} for ${target}`);
     // Parse before storing: an error page that answers 200 is never cached.
-    const model = parse(await res.text(), res);
+    const model = parse(await res.text(), res, prev?.body ?? null);
     return { status: 200, body: Buffer.from(JSON.stringify(model)), contentType: MODEL_TYPE, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified') };
   });
 }
@@ -59,13 +60,30 @@ export function parseOnce<T>(ctx: RepoContext, entry: { key: string; fetchedAt: 
   return v as T;
 }
 
+/**
+ * Files the upstream gives no upload time for get the time this proxy first saw them listed:
+ * carried over from the page cached before (so a refresh keeps it), now for a new file.
+ */
+export function markFirstSeen(page: UpstreamPage, prevModel: Uint8Array | null, now = new Date().toISOString()): UpstreamPage {
+  let seen = new Map<string, string>();
+  if (prevModel) {
+    try {
+      const prev = JSON.parse(Buffer.from(prevModel).toString()) as UpstreamPage;
+      seen = new Map((prev.files ?? []).filter((f) => typeof f.firstSeen === 'string').map((f) => [f.filename, f.firstSeen!]));
+    } catch {
+      // a model of another shape: every file is new to it
+    }
+  }
+  return { ...page, files: page.files.map((f) => (f.uploadTime ? f : { ...f, firstSeen: seen.get(f.filename) ?? now })) };
+}
+
 /** A project's page as the upstream has it (cached for metadataTtl, stale when it is down). */
 export async function upstreamProjectPage(ctx: RepoContext, project: string): Promise<ProxyPage> {
-  const r = await cachedUpstream(ctx, `simple/${project}/`, `${encodeURIComponent(project)}/`, (text, res) => {
+  const r = await cachedUpstream(ctx, `simple/${project}/`, `${encodeURIComponent(project)}/`, (text, res, prev) => {
     const kind = pageKind(res.headers.get('content-type'), text);
     const page = kind === 'json' ? parseProjectJson(text, res.url) : parseProjectHtml(text, res.url, project);
     if (normalizeName(page.name) !== project && kind === 'json') throw invalidPackage(`upstream answered for ${page.name}, not ${project}`);
-    return { ...page, name: project };
+    return markFirstSeen({ ...page, name: project }, prev);
   });
   return { page: r.entry ? parseOnce<UpstreamPage>(ctx, r.entry) : null, stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
 }
@@ -136,12 +154,19 @@ function planCachedFile(project: string, f: UpstreamFile, staged: StagedBlob, me
  */
 export async function proxiedFile(ctx: RepoContext, project: string, name: string): Promise<ContentResult> {
   const path = `packages/${project}/${name}`;
+  // The page first: a project the upstream has quarantined since is not served, cached or not
+  // (an installer reads the page just before, so it is usually fresh). A cached file is still
+  // served when the page cannot be had at all (upstream down and nothing cached).
   const cached = await ctx.store.getFileByPath(ctx.repo.id, path);
+  const page = await upstreamProjectPage(ctx, project).then((p) => p.page, (err: unknown) => {
+    if (cached && err instanceof UpstreamUnavailable) return null;
+    throw err;
+  });
+  if (page?.status && !offersFiles(page.status)) throw refuseDownload(project, page.status, ` at ${ctx.repo.name}'s upstream`);
   if (cached) return { kind: 'stored', file: cached };
   const opts = proxyOptionsOf(ctx.repo.options);
   const isMetadata = name.endsWith('.metadata');
   const filename = isMetadata ? name.slice(0, -'.metadata'.length) : name;
-  const { page } = await upstreamProjectPage(ctx, project);
   const f = page?.files.find((x) => x.filename === filename);
   if (!f || (isMetadata && !f.coreMetadata)) throw notFound(`${ctx.repo.name} has no ${name}`);
   if (opts.offline) throw notFound(`${name} is not cached and ${ctx.repo.name} is offline`);

@@ -14,6 +14,7 @@ import { handleUpload } from './upload.ts';
 import { eligibleMembers, groupFile, groupPage, groupRoot, memberPage, type MergedPage } from './group.ts';
 import { contentTypeFor } from './negotiate.ts';
 import { proxiedFile, upstreamJsonApi, upstreamRoot } from './proxy.ts';
+import { hostedStatus, offersFiles, refuseDownload } from './project-status.ts';
 import { renderedRow } from './rendered.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
 import { renderProjectJson, renderRootJson } from './simple-json.ts';
@@ -48,7 +49,7 @@ function sendMergedPage(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   const build = () => {
     const files = merged.files.map((f) => ({ ...f, url: fileUrlFromPage(project, f.filename) }));
     const versions = merged.versions.length ? merged.versions : [...new Set(files.map((f) => f.version).filter((v): v is string => !!v))];
-    const page = { name: project, files, versions };
+    const page = { name: project, files, versions, status: merged.status };
     return format === 'json' ? renderProjectJson(page) : renderProjectHtml(page);
   };
   const row = renderedRow(ctx, `project:${project}#${format}@${merged.state}`, contentTypeFor(format), build);
@@ -83,6 +84,8 @@ async function download(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   const path = `packages/${project}/${name}`;
   const file = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${ctx.params.filename}`);
+  const status = await hostedStatus(ctx, project);
+  if (!offersFiles(status)) throw refuseDownload(project, status, ` in ${ctx.repo.name}`);
   return sendFile(req, reply, ctx.repo, ctx.blobs, file, { immutable: ctx.repo.options.allowOverwrite !== true });
 }
 
@@ -129,7 +132,9 @@ async function jsonApiVersion(_req: FastifyRequest, reply: FastifyReply, ctx: Ro
   const pkg = await ctx.store.getPackage(ctx.repo.id, project);
   if (!pkg) throw notFound(`no project ${project} in ${ctx.repo.name}`);
   const input = await jsonApiInput(ctx, pkg.id, pkg.displayName, (p, f) => `../../../packages/${p}/${encodeURIComponent(f)}`, ctx.params.version!);
-  const doc = renderProjectJsonApi(input);
+  // PEP 792: a quarantined project's files are listed nowhere.
+  const shown = offersFiles(await hostedStatus(ctx, project));
+  const doc = renderProjectJsonApi(shown ? input : { ...input, versions: input.versions.map((v) => ({ ...v, files: [] })) });
   return reply.header('cache-control', 'max-age=0, must-revalidate').send(doc);
 }
 

@@ -1,7 +1,10 @@
 // PEP 503 simple pages in HTML, with the attributes of PEP 592 (yanked), 629
-// (repository version), 658/714 (core metadata) and data-requires-python (PEP 503).
+// (repository version), 658/714 (core metadata), data-requires-python (PEP 503), PEP 792's
+// project status in <meta> tags, and data-upload-time (PEP 700's time, which PEP 700 gives
+// only in JSON; uv and newer pip read it from HTML too).
 import { normalizeName } from './names.ts';
-import { REPOSITORY_API_VERSION, sortFiles, sortRootEntries, type SimpleFile, type SimpleProjectPage, type SimpleRootEntry } from './simple-types.ts';
+import type { ProjectStatus } from './project-status.ts';
+import { REPOSITORY_API_VERSION, sortFiles, sortRootEntries, toIsoUtc, type SimpleFile, type SimpleProjectPage, type SimpleRootEntry } from './simple-types.ts';
 
 export type { SimpleFile, SimpleProjectPage, SimpleRootEntry } from './simple-types.ts';
 
@@ -10,12 +13,21 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function page(title: string, links: string[]): string {
+/** PEP 792: active is the default and goes unsaid. */
+function statusMeta(status: ProjectStatus | undefined): string[] {
+  if (!status || status.status === 'active') return [];
+  const out = [`    <meta name="pypi:project-status" content="${escapeHtml(status.status)}">`];
+  if (status.reason) out.push(`    <meta name="pypi:project-status-reason" content="${escapeHtml(status.reason)}">`);
+  return out;
+}
+
+function page(title: string, links: string[], status?: ProjectStatus): string {
   return [
     '<!DOCTYPE html>',
     '<html>',
     '  <head>',
     `    <meta name="pypi:repository-version" content="${REPOSITORY_API_VERSION}">`,
+    ...statusMeta(status),
     `    <title>${escapeHtml(title)}</title>`,
     '  </head>',
     '  <body>',
@@ -38,11 +50,13 @@ function fileAnchor(f: SimpleFile): string {
   }
   // An empty value still marks the file yanked (pip reads an attribute without a value as not yanked).
   if (f.yanked) attrs.push(`data-yanked="${escapeHtml(f.yankedReason ?? '')}"`);
+  const uploaded = toIsoUtc(f.uploadTime);
+  if (uploaded) attrs.push(`data-upload-time="${uploaded}"`);
   return `<a ${attrs.join(' ')}>${escapeHtml(f.filename)}</a><br />`;
 }
 
 export function renderProjectHtml(p: SimpleProjectPage): string {
-  return page(`Links for ${p.name}`, sortFiles(p.files).map(fileAnchor));
+  return page(`Links for ${p.name}`, sortFiles(p.files).map(fileAnchor), p.status);
 }
 
 export function renderRootHtml(projects: SimpleRootEntry[]): string {

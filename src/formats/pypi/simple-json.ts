@@ -1,11 +1,12 @@
-// PEP 691 simple pages in JSON (api-version 1.1: PEP 700 `versions`, `size`,
-// `upload-time`; PEP 714 `core-metadata` beside the older `dist-info-metadata`).
+// PEP 691 simple pages in JSON (api-version 1.4: PEP 700 `versions`, `size`, `upload-time`;
+// PEP 714 `core-metadata` beside the older `dist-info-metadata`; PEP 792 `project-status`).
 import { pageVersions, REPOSITORY_API_VERSION, sortFiles, sortRootEntries, toIsoUtc, type SimpleFile, type SimpleProjectPage, type SimpleRootEntry } from './simple-types.ts';
 
 export type { SimpleFile, SimpleProjectPage, SimpleRootEntry } from './simple-types.ts';
 
 function fileJson(f: SimpleFile): Record<string, unknown> {
   const metadata = f.coreMetadataSha256 ? { sha256: f.coreMetadataSha256 } : false;
+  const uploaded = toIsoUtc(f.uploadTime);
   return {
     filename: f.filename,
     url: f.url,
@@ -15,7 +16,8 @@ function fileJson(f: SimpleFile): Record<string, unknown> {
     'dist-info-metadata': metadata,
     yanked: f.yanked ? (f.yankedReason ? f.yankedReason : true) : false,
     size: f.size,
-    'upload-time': toIsoUtc(f.uploadTime),
+    // PEP 700: optional; left out rather than given as anything but a time.
+    ...(uploaded ? { 'upload-time': uploaded } : {}),
   };
 }
 
@@ -23,6 +25,7 @@ export function renderProjectJson(p: SimpleProjectPage): string {
   return JSON.stringify({
     meta: { 'api-version': REPOSITORY_API_VERSION },
     name: p.name,
+    'project-status': { status: p.status?.status ?? 'active', ...(p.status?.reason ? { reason: p.status.reason } : {}) },
     files: sortFiles(p.files).map(fileJson),
     versions: pageVersions(p.versions),
   });

@@ -4,6 +4,8 @@
 // type, JSON of another shape) is refused: the proxy then counts the upstream as failing and
 // serves its last good copy, instead of an empty project that hides every cached file.
 import { invalidPackage } from '../../core/errors.ts';
+import { statusFromUpstream, type ProjectStatus } from './project-status.ts';
+import { toIsoUtc } from './simple-types.ts';
 
 export interface UpstreamFile {
   filename: string;
@@ -16,14 +18,22 @@ export interface UpstreamFile {
   /** PEP 658/714: the upstream serves `<url>.metadata`; its sha256 when given. */
   coreMetadata: { sha256: string | null } | null;
   size: number | null;
+  /** PEP 700's upload-time (JSON) or data-upload-time (HTML), as ISO 8601 UTC; null when not given. */
   uploadTime: string | null;
+  /** When this proxy first saw the file listed (set by the proxy, kept across refreshes); for files without uploadTime. */
+  firstSeen?: string;
 }
 
 export interface UpstreamPage {
   name: string;
   files: UpstreamFile[];
   versions: string[] | null;
+  /** PEP 792; absent in pages cached before Wharf read it (active). */
+  status?: ProjectStatus;
 }
+
+/** An upstream's time in PEP 700's form, or null. */
+const uploadTimeOf = (v: unknown): string | null => (typeof v === 'string' && toIsoUtc(v)) || null;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
 
@@ -120,10 +130,24 @@ function parseProjectAnchors(html: string, pageUrl: string, name: string): Upstr
       yankedReason: yanked ? attrs.get('data-yanked') || null : null,
       coreMetadata: metadataAttr(attrs.get('data-core-metadata') ?? attrs.get('data-dist-info-metadata')),
       size: null,
-      uploadTime: null,
+      uploadTime: uploadTimeOf(attrs.get('data-upload-time')),
     });
   }
-  return { name, files, versions: null };
+  return { name, files, versions: null, status: htmlStatus(html) };
+}
+
+/** PEP 792's <meta name="pypi:project-status"> and pypi:project-status-reason, from the page's head. */
+function htmlStatus(html: string): ProjectStatus {
+  const head = html.slice(0, Math.max(0, html.search(/<body[\s>]/i))) || html;
+  const meta = new Map<string, string>();
+  const re = /<meta\s([^>]*)>/gi;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(head))) {
+    const attrs = parseAttributes(m[1]);
+    const name = attrs.get('name')?.toLowerCase();
+    if (name && !meta.has(name)) meta.set(name, attrs.get('content') ?? '');
+  }
+  return statusFromUpstream(meta.get('pypi:project-status'), meta.get('pypi:project-status-reason'));
 }
 
 /** A PEP 691 project page. */
@@ -153,11 +177,12 @@ export function parseProjectJson(text: string, pageUrl: string): UpstreamPage {
       yankedReason: typeof f.yanked === 'string' && f.yanked ? f.yanked : null,
       coreMetadata: meta ? { sha256: typeof metaSha === 'string' ? metaSha.toLowerCase() : null } : null,
       size: typeof f.size === 'number' ? f.size : null,
-      uploadTime: typeof f['upload-time'] === 'string' ? f['upload-time'] : null,
+      uploadTime: uploadTimeOf(f['upload-time']),
     });
   }
   const versions = Array.isArray(d.versions) ? d.versions.filter((v): v is string => typeof v === 'string') : null;
-  return { name: d.name, files, versions };
+  const ps = (doc as { 'project-status'?: { status?: unknown; reason?: unknown } })['project-status'];
+  return { name: d.name, files, versions, status: statusFromUpstream(ps && typeof ps === 'object' ? ps.status : undefined, ps && typeof ps === 'object' ? ps.reason : undefined) };
 }
 
 /** Project names of a root page, HTML or JSON. */

@@ -2,6 +2,7 @@
 // renderers and the JSON API, plus the ordering both must agree on.
 import { parseDistFilename } from './filename.ts';
 import { normalizeName } from './names.ts';
+import type { ProjectStatus } from './project-status.ts';
 import { compareVersions, sortVersions } from './version.ts';
 
 export interface SimpleFile {
@@ -10,7 +11,10 @@ export interface SimpleFile {
   url: string;
   sha256: string;
   size: number;
-  /** ISO 8601, UTC. */
+  /**
+   * ISO 8601, UTC (PEP 700): when the file was uploaded here (hosted), to the upstream when it
+   * says so, else when Wharf first saw it listed (proxies); '' when unknown.
+   */
   uploadTime: string;
   requiresPython: string | null;
   /** sha256 of the served `.metadata` file (PEP 658/714), null when none is served. */
@@ -27,6 +31,8 @@ export interface SimpleProjectPage {
   files: SimpleFile[];
   /** PEP 700 list of versions. */
   versions: string[];
+  /** PEP 792; active when absent. */
+  status?: ProjectStatus;
 }
 
 export interface SimpleRootEntry {
@@ -34,7 +40,8 @@ export interface SimpleRootEntry {
   name: string;
 }
 
-export const REPOSITORY_API_VERSION = '1.1';
+// 1.1: PEP 700 (`versions`, `size`, `upload-time`); 1.4: PEP 792 (`project-status`).
+export const REPOSITORY_API_VERSION = '1.4';
 
 function fileVersion(f: SimpleFile): string {
   if (f.version !== undefined) return f.version;
@@ -64,10 +71,18 @@ export function pageVersions(versions: readonly string[]): string[] {
   return sortVersions([...new Set(versions)]);
 }
 
-/** An ISO 8601 UTC timestamp; a zone-less time (as SQLite writes it) is taken as UTC. */
+/** PEP 700's form: `yyyy-mm-ddThh:mm:ss[.f…]Z`. */
+const PEP700_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/**
+ * An ISO 8601 UTC timestamp as PEP 700 writes it; a zone-less time (as SQLite writes it) is
+ * taken as UTC. A time already in that form is kept as given (an upstream's microseconds
+ * stay); '' for no time or one that is not a time.
+ */
 export function toIsoUtc(time: string): string {
   let s = time.trim();
+  if (PEP700_TIME.test(s)) return s;
   if (/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) s = s.replace(' ', 'T') + 'Z';
-  const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? time : d.toISOString();
+  const d = s === '' ? new Date(NaN) : new Date(s);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 }

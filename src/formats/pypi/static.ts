@@ -1,5 +1,6 @@
 // PyPI's part of the static tree: the distributions and their core metadata at their own
-// URLs, the simple pages as negotiated pages (HTML or JSON by Accept), and the JSON API.
+// URLs (less a quarantined project's), the simple pages as negotiated pages (HTML or JSON by
+// Accept), and the JSON API.
 import type { RepoContext, StaticEntry } from '../../core/format-plugin.ts';
 import { jsonApiKey, projectKey, ROOT_SCOPE, rootKey } from './paths.ts';
 
@@ -17,8 +18,12 @@ function pageEntries(indexKeys: string[]): StaticEntry[] {
   return out;
 }
 
+/** Files below `prefix`, less those of quarantined projects (PEP 792: not offered for download). */
 async function fileEntries(ctx: RepoContext, prefix: string): Promise<StaticEntry[]> {
-  return (await ctx.store.listFileBlobs(ctx.repo.id, prefix)).map((f) => ({ path: f.path, source: { blob: f.sha256, size: f.size } }));
+  const quarantined = new Set((await ctx.store.listPackageStatuses(ctx.repo.id)).filter((s) => s.status === 'quarantined').map((s) => `packages/${s.name}/`));
+  return (await ctx.store.listFileBlobs(ctx.repo.id, prefix))
+    .filter((f) => quarantined.size === 0 || !quarantined.has(f.path.slice(0, f.path.indexOf('/', 'packages/'.length) + 1)))
+    .map((f) => ({ path: f.path, source: { blob: f.sha256, size: f.size } }));
 }
 
 export async function pypiStaticEntries(ctx: RepoContext, indexKeys: string[]): Promise<StaticEntry[]> {

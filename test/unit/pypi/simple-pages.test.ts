@@ -22,15 +22,15 @@ test('project page in HTML: attributes, escaping, yanked with and without a reas
   assert.equal(renderProjectHtml(page), `<!DOCTYPE html>
 <html>
   <head>
-    <meta name="pypi:repository-version" content="1.1">
+    <meta name="pypi:repository-version" content="1.4">
     <title>Links for demo-pkg</title>
   </head>
   <body>
     <h1>Links for demo-pkg</h1>
-    <a href="https://h.example/f/demo_pkg-0.9-py3-none-any.whl#sha256=${sha('d')}" data-requires-python="&lt;4,&gt;=3.6" data-yanked="broken &lt;b&gt;&quot;bad&quot;&lt;/b&gt; &amp; &#39;worse&#39;">demo_pkg-0.9-py3-none-any.whl</a><br />
-    <a href="demo_pkg-1.0rc1-py3-none-any.whl#sha256=${sha('e')}" data-dist-info-metadata="sha256=${sha('f')}" data-core-metadata="sha256=${sha('f')}">demo_pkg-1.0rc1-py3-none-any.whl</a><br />
-    <a href="/f/demo_pkg-1.0-py3-none-any.whl?a=1&amp;b=2#sha256=${sha('b')}" data-dist-info-metadata="sha256=${sha('c')}" data-core-metadata="sha256=${sha('c')}" data-yanked="">demo_pkg-1.0-py3-none-any.whl</a><br />
-    <a href="../../files/demo_pkg-1.0.tar.gz#sha256=${sha('a')}" data-requires-python="&gt;=3.8">demo_pkg-1.0.tar.gz</a><br />
+    <a href="https://h.example/f/demo_pkg-0.9-py3-none-any.whl#sha256=${sha('d')}" data-requires-python="&lt;4,&gt;=3.6" data-yanked="broken &lt;b&gt;&quot;bad&quot;&lt;/b&gt; &amp; &#39;worse&#39;" data-upload-time="2023-12-31T23:59:59.000Z">demo_pkg-0.9-py3-none-any.whl</a><br />
+    <a href="demo_pkg-1.0rc1-py3-none-any.whl#sha256=${sha('e')}" data-dist-info-metadata="sha256=${sha('f')}" data-core-metadata="sha256=${sha('f')}" data-upload-time="2024-01-02T03:04:05.000Z">demo_pkg-1.0rc1-py3-none-any.whl</a><br />
+    <a href="/f/demo_pkg-1.0-py3-none-any.whl?a=1&amp;b=2#sha256=${sha('b')}" data-dist-info-metadata="sha256=${sha('c')}" data-core-metadata="sha256=${sha('c')}" data-yanked="" data-upload-time="2024-01-02T03:04:05.000Z">demo_pkg-1.0-py3-none-any.whl</a><br />
+    <a href="../../files/demo_pkg-1.0.tar.gz#sha256=${sha('a')}" data-requires-python="&gt;=3.8" data-upload-time="2024-01-02T03:04:05.000Z">demo_pkg-1.0.tar.gz</a><br />
   </body>
 </html>
 `);
@@ -39,8 +39,9 @@ test('project page in HTML: attributes, escaping, yanked with and without a reas
 test('project page in JSON (PEP 691 + 700)', () => {
   const doc = JSON.parse(renderProjectJson(page));
   assert.deepEqual(doc, {
-    meta: { 'api-version': '1.1' },
+    meta: { 'api-version': '1.4' },
     name: 'demo-pkg',
+    'project-status': { status: 'active' },
     files: [
       { filename: 'demo_pkg-0.9-py3-none-any.whl', url: 'https://h.example/f/demo_pkg-0.9-py3-none-any.whl', hashes: { sha256: sha('d') }, 'requires-python': '<4,>=3.6', 'core-metadata': false, 'dist-info-metadata': false, yanked: `broken <b>"bad"</b> & 'worse'`, size: 7, 'upload-time': '2023-12-31T23:59:59.000Z' },
       { filename: 'demo_pkg-1.0rc1-py3-none-any.whl', url: 'demo_pkg-1.0rc1-py3-none-any.whl', hashes: { sha256: sha('e') }, 'core-metadata': { sha256: sha('f') }, 'dist-info-metadata': { sha256: sha('f') }, yanked: false, size: 100, 'upload-time': '2024-01-02T03:04:05.000Z' },
@@ -59,7 +60,7 @@ test('root pages link normalized names and sort them', () => {
   assert.equal(renderRootHtml(projects), `<!DOCTYPE html>
 <html>
   <head>
-    <meta name="pypi:repository-version" content="1.1">
+    <meta name="pypi:repository-version" content="1.4">
     <title>Simple index</title>
   </head>
   <body>
@@ -70,14 +71,38 @@ test('root pages link normalized names and sort them', () => {
   </body>
 </html>
 `);
-  assert.equal(renderRootJson(projects), '{"meta":{"api-version":"1.1"},"projects":[{"name":"a<b"},{"name":"demo-pkg"},{"name":"Zope.Interface"}]}');
-  assert.equal(renderRootJson([]), '{"meta":{"api-version":"1.1"},"projects":[]}');
+  assert.equal(renderRootJson(projects), '{"meta":{"api-version":"1.4"},"projects":[{"name":"a<b"},{"name":"demo-pkg"},{"name":"Zope.Interface"}]}');
+  assert.equal(renderRootJson([]), '{"meta":{"api-version":"1.4"},"projects":[]}');
 });
 
 test('upload times become ISO 8601 UTC', () => {
   assert.equal(toIsoUtc('2024-05-06 07:08:09'), '2024-05-06T07:08:09.000Z');
   assert.equal(toIsoUtc('2024-05-06T07:08:09+02:00'), '2024-05-06T05:08:09.000Z');
-  assert.equal(toIsoUtc('2024-05-06T07:08:09.123456Z'), '2024-05-06T07:08:09.123Z');
+  // Already in PEP 700's form (an upstream's, with microseconds): kept as given.
+  assert.equal(toIsoUtc('2024-05-06T07:08:09.123456Z'), '2024-05-06T07:08:09.123456Z');
+  assert.equal(toIsoUtc('2024-05-06T07:08:09Z'), '2024-05-06T07:08:09Z');
+  // No time, or not a time: nothing (the pages then leave the field out).
+  assert.equal(toIsoUtc(''), '');
+  assert.equal(toIsoUtc('yesterday'), '');
+});
+
+test('a file without an upload time is listed without one', () => {
+  const p: SimpleProjectPage = { name: 'demo-pkg', files: [{ ...files[0], uploadTime: '' }], versions: ['1.0'] };
+  assert.doesNotMatch(renderProjectHtml(p), /data-upload-time/);
+  assert.equal('upload-time' in JSON.parse(renderProjectJson(p)).files[0], false);
+});
+
+test('project status (PEP 792) in HTML <meta> tags and the JSON project-status object', () => {
+  const quarantined: SimpleProjectPage = { name: 'demo-pkg', files: [], versions: [], status: { status: 'quarantined', reason: 'malware <script> & "more"' } };
+  const html = renderProjectHtml(quarantined);
+  assert.match(html, /<meta name="pypi:repository-version" content="1.4">\n    <meta name="pypi:project-status" content="quarantined">\n    <meta name="pypi:project-status-reason" content="malware &lt;script&gt; &amp; &quot;more&quot;">\n    <title>/);
+  assert.deepEqual(JSON.parse(renderProjectJson(quarantined))['project-status'], { status: 'quarantined', reason: 'malware <script> & "more"' });
+  const archived: SimpleProjectPage = { ...quarantined, status: { status: 'archived', reason: null } };
+  assert.match(renderProjectHtml(archived), /<meta name="pypi:project-status" content="archived">\n    <title>/);
+  assert.doesNotMatch(renderProjectHtml(archived), /project-status-reason/);
+  assert.deepEqual(JSON.parse(renderProjectJson(archived))['project-status'], { status: 'archived' });
+  // Active is the default: said in JSON, left out of HTML.
+  assert.doesNotMatch(renderProjectHtml(page), /project-status/);
 });
 
 // pip's own parsers are the judge of what the pages mean. (pip takes a link's
