@@ -35,7 +35,7 @@ const setStatus = (s: TestServer, repo: string, pkg: string, status: string, rea
 const JSON_ACCEPT = { accept: 'application/vnd.pypi.simple.v1+json' };
 
 // An installer's "uploaded before" filter over one project page: HTML anchors' data-upload-time
-// (uv; pip >= 25.3 reads it too) or JSON files' upload-time (PEP 700), parsed as ISO 8601 with
+// (uv, and the pip that has --uploaded-prior-to) or JSON files' upload-time (PEP 700), parsed as ISO 8601 with
 // Python's own parser; a file without a time, or at or after the cutoff, is left out. Prints the
 // newest version left, and every file's time.
 const PICK = `
