@@ -13,7 +13,8 @@ import { buildArchSample, buildDebSample, buildPypiSamples, type Sample } from '
 export type OtherWrite =
   | { op: 'ingest'; repo: string; name: string }
   | { op: 'delete'; repo: string; name: string }
-  | { op: 'recreate'; repo: string };
+  | { op: 'recreate'; repo: string }
+  | { op: 'action'; repo: string; action: string; args: Record<string, unknown> };
 
 export async function sample(format: string, name: string): Promise<Sample> {
   if (format === 'apt') return buildDebSample(name, '1.0', 'gzip');
@@ -40,6 +41,10 @@ async function main(data: string, ops: OtherWrite[]): Promise<void> {
   for (const o of ops) {
     if (o.op === 'ingest') await ingestSample(w, o.repo, o.name);
     else if (o.op === 'delete') await w.packages.deletePackage(w.requireRepo(o.repo), o.name);
+    else if (o.op === 'action') {
+      const repo = w.requireRepo(o.repo);
+      await w.pluginFor(repo).actions![o.action](w.contextFor(repo), o.args);
+    }
     else {
       const format = w.requireRepo(o.repo).format;
       await w.deleteRepo(o.repo);

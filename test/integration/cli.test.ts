@@ -89,6 +89,15 @@ describe('wharf CLI against wharf serve', () => {
     const y = await wharf(['yank', 'pypi', 'tool', '2.0', '--reason', 'bad']);
     assert.equal(y.code, 0, y.stderr);
     assert.match(await (await fetch(`${url}/pypi/simple/tool/`)).text(), /data-yanked="bad"/);
+    const ps = await wharf(['project-status', 'pypi', 'Tool', 'deprecated', '--reason', 'use tool2']);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.equal(ps.stdout.trim(), 'tool: deprecated (use tool2)');
+    assert.match(await (await fetch(`${url}/pypi/simple/tool/`)).text(), /<meta name="pypi:project-status" content="deprecated">/);
+    assert.equal((await wharf(['project-status', 'pypi', 'tool'])).stdout.trim(), 'tool: deprecated (use tool2)');
+    const badStatus = await wharf(['project-status', 'pypi', 'tool', 'gone']);
+    assert.equal(badStatus.code, 1);
+    assert.match(badStatus.stderr, /status must be one of active, archived, quarantined, deprecated/);
+    assert.equal((await wharf(['project-status', 'pypi', 'tool', 'active'])).stdout.trim(), 'tool: active');
     const out = join(dir, 'copy.whl');
     assert.equal((await wharf(['download', 'pypi', 'packages/tool/tool-2.0-py3-none-any.whl', '-o', out])).code, 0);
     assert.deepEqual(await readFile(out), bytes);

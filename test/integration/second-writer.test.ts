@@ -92,4 +92,15 @@ describe('a second writer on the same database', () => {
     await ingestSample(a.wharf, 'pac', 'six');
     assert.deepEqual(await archNames(), ['five', 'six']);
   });
+
+  it('refuses downloads of a project the other writer quarantined, at once, and serves them again when it lifts it', async () => {
+    const file = (await get('/py/simple/one/')).body.toString().match(/href="\.\.\/\.\.\/(packages\/one\/[^"#]+)/)![1];
+    // A's per-process status table is warm (active) from this download.
+    assert.equal((await get(`/py/${file}`)).status, 200);
+    await other([{ op: 'action', repo: 'py', action: 'project-status', args: { package: 'one', status: 'quarantined', reason: 'bad' } }]);
+    assert.equal((await get(`/py/${file}`)).status, 403);
+    assert.match((await get('/py/simple/one/')).body.toString(), /<meta name="pypi:project-status" content="quarantined">/);
+    await other([{ op: 'action', repo: 'py', action: 'project-status', args: { package: 'one', status: 'active' } }]);
+    assert.equal((await get(`/py/${file}`)).status, 200);
+  });
 });

@@ -99,7 +99,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       },
     },
     {
-      method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank); write permission unless the format says otherwise (Arch list: read)',
+      method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank, project-status); write permission unless the format says otherwise (Arch list: read)',
       body: { type: 'object' },
       handler: async (req, reply) => {
         // Actions change the repository (write) unless the format says one only reads.
