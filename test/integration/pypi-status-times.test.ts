@@ -164,6 +164,8 @@ describe('PyPI upload times and project status', () => {
     assert.equal(json.files.length, 1, 'archived files stay installable');
     const html = await (await fetch(`${local.url}/local/simple/frozen/`)).text();
     assert.match(html, /<meta name="pypi:project-status" content="archived">\s*<meta name="pypi:project-status-reason" content="moved to frozen2">/);
+    // The package's web page says so too.
+    assert.match(await (await fetch(`${local.url}/-/package/local/frozen`)).text(), /project archived: moved to frozen2/);
     // Read back, then active again: uploads work.
     assert.deepEqual((await api(local, 'POST', '/repositories/local/actions/project-status', { package: 'frozen' })).json, { package: 'frozen', status: 'archived', reason: 'moved to frozen2' });
     assert.equal((await setStatus(local, 'local', 'frozen', 'active')).status, 200);

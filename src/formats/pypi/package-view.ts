@@ -6,6 +6,7 @@ import type { PackageRow } from '../../core/model.ts';
 import type { FileWithVersion } from '../../db/store.ts';
 import { viewFile } from '../../core/package-view.ts';
 import type { CoreMetadata } from './core-metadata.ts';
+import { ACTIVE, hostedStatus } from './project-status.ts';
 import { pipIndexOptions } from './setup.ts';
 import { compareVersions, isPrerelease } from './version.ts';
 
@@ -49,12 +50,15 @@ export async function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: P
   // The release pip picks without a pin, and pypi.org shows: newest final that is not yanked.
   const latest = releases.find((r) => !yanked(r) && !isPrerelease(r.version)) ?? releases.find((r) => !yanked(r)) ?? releases[0];
   const pip = pipIndexOptions(site.url, site.private);
+  const status = ctx.repo.kind === 'hosted' ? await hostedStatus(ctx, pkg.name) : ACTIVE;
 
   const view: PackageViewVersion[] = releases.map((r) => {
     const badges: PackageBadge[] = [];
     if (r === latest) badges.push({ text: 'latest', tone: 'ok' });
     if (isPrerelease(r.version)) badges.push({ text: 'pre-release', tone: 'warn' });
     if (yanked(r)) badges.push({ text: 'yanked', tone: 'bad' });
+    // PEP 792: the project's status, on the release pip would pick.
+    if (r === latest && status.status !== 'active') badges.push({ text: `project ${status.status}${status.reason ? `: ${status.reason}` : ''}`, tone: status.status === 'quarantined' ? 'bad' : 'warn' });
     const files = r.dists.map((f) => {
       const fb: PackageBadge[] = [{ text: PACKAGE_TYPES[String(f.meta.packagetype)] ?? String(f.meta.packagetype ?? 'file') }];
       if (typeof f.meta.pythonVersion === 'string' && f.meta.pythonVersion !== '' && f.meta.pythonVersion !== 'source') fb.push({ text: f.meta.pythonVersion });
