@@ -58,6 +58,8 @@ export interface CoreServices {
   upstream: Upstreams;
   /** A published index document (from memory when possible). */
   getIndex(repo: Repository, key: string): Promise<IndexRow | undefined>;
+  /** Another repository's state (`RepoContext.state`): for a group working in its members' names. */
+  stateOf(repo: Repository): RepoState;
 }
 
 export interface RouteContext extends RepoContext {

@@ -126,6 +126,7 @@ export class Wharf {
       deleteVersion: (r, n, v) => this.packages.deleteVersion(r, n, v),
       deletePackage: (r, n) => this.packages.deletePackage(r, n),
       getIndex: (r, k) => this.getIndex(r, k),
+      stateOf: (r) => this.state.forRepo(r),
       keys: this.keys,
       repo: (n) => this.repo(n),
       members: (r, p) => this.membersOf(r, p),

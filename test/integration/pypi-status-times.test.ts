@@ -194,6 +194,9 @@ describe('PyPI upload times and project status', () => {
     const r = await pip(['install', '--index-url', `${local.url}/local/simple/`, '--target', target, 'evil']);
     assert.notEqual(r.code, 0, 'pip finds nothing to install');
     assert.equal((await setStatus(local, 'local', 'evil', 'active')).status, 200);
+    // The group learns of the member's change too (each member's status is kept with the member).
+    assert.equal((await fetch(`${local.url}/cu/packages/evil/${wheelFilename({ name: 'evil', version: '1.0' })}`)).status, 200);
+    assert.equal(((await (await fetch(`${local.url}/cu/simple/evil/`, { headers: JSON_ACCEPT })).json()) as { files: unknown[] }).files.length, 1);
     const ok = await pip(['install', '--index-url', `${local.url}/local/simple/`, '--target', target, 'evil']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(await installed(target), ['evil-1.0.dist-info']);

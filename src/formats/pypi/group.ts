@@ -32,7 +32,8 @@ const MAX_DEPTH = 4;
 /** Who asks matters: a group serves only the members they may read. */
 export type GroupContext = RepoContext & { principal: Principal };
 
-const memberCtx = (ctx: GroupContext, member: Repository): GroupContext => ({ ...ctx, repo: member });
+// A member's own state: what is kept for it is told of its changes, not the group's.
+const memberCtx = (ctx: GroupContext, member: Repository): GroupContext => ({ ...ctx, repo: member, state: ctx.services.stateOf(member) });
 
 function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProjectPage>>['page']>['files']): SimpleFile[] {
   return files.map((f) => ({

@@ -7,7 +7,7 @@ import { readDistMetadata } from './dist-reader.ts';
 import { parseDistFilename } from './filename.ts';
 import { isValidProjectName, normalizeName } from './names.ts';
 import { distPath, metadataPath, projectScope } from './paths.ts';
-import { acceptsUploads, refuseUpload, statusFromUpstream } from './project-status.ts';
+import { acceptsUploads, refuseUpload, readStatus } from './project-status.ts';
 import { compareVersions, normalizeVersion } from './version.ts';
 
 const first = (fields: Record<string, string[]>, name: string): string | undefined => {
@@ -63,7 +63,7 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
 
   // PEP 792: archived and quarantined projects take no new uploads.
   const stored = await ctx.store.getPackageStatus(ctx.repo.id, project);
-  if (stored && !acceptsUploads(statusFromUpstream(stored.status, stored.reason))) throw refuseUpload(meta.name, statusFromUpstream(stored.status, stored.reason));
+  if (stored && !acceptsUploads(readStatus(stored.status, stored.reason))) throw refuseUpload(meta.name, readStatus(stored.status, stored.reason));
 
   const path = distPath(project, upload.filename);
   const files: IngestPlan['files'] = [];

@@ -6,7 +6,7 @@ import type { PackageRow } from '../../core/model.ts';
 import type { FileWithVersion } from '../../db/store.ts';
 import { viewFile } from '../../core/package-view.ts';
 import type { CoreMetadata } from './core-metadata.ts';
-import { ACTIVE, hostedStatus } from './project-status.ts';
+import { ACTIVE, readStatus } from './project-status.ts';
 import { pipIndexOptions } from './setup.ts';
 import { compareVersions, isPrerelease } from './version.ts';
 
@@ -50,7 +50,8 @@ export async function pypiPackageView(ctx: RepoContext, pkg: PackageRow, site: P
   // The release pip picks without a pin, and pypi.org shows: newest final that is not yanked.
   const latest = releases.find((r) => !yanked(r) && !isPrerelease(r.version)) ?? releases.find((r) => !yanked(r)) ?? releases[0];
   const pip = pipIndexOptions(site.url, site.private);
-  const status = ctx.repo.kind === 'hosted' ? await hostedStatus(ctx, pkg.name) : ACTIVE;
+  const stored = ctx.repo.kind === 'hosted' ? await ctx.store.getPackageStatus(ctx.repo.id, pkg.name) : undefined;
+  const status = stored ? readStatus(stored.status, stored.reason) : ACTIVE;
 
   const view: PackageViewVersion[] = releases.map((r) => {
     const badges: PackageBadge[] = [];

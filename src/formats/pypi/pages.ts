@@ -8,7 +8,7 @@ import { contentTypeFor } from './negotiate.ts';
 import { fileUrlFromPage, jsonApiKey, projectKey, rootKey } from './paths.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
 import { renderProjectJson, renderRootJson } from './simple-json.ts';
-import { ACTIVE, offersFiles, statusFromUpstream } from './project-status.ts';
+import { ACTIVE, offersFiles, readStatus } from './project-status.ts';
 import { pageVersions, toIsoUtc } from './simple-types.ts';
 
 /** The distribution files of one project (not their `.metadata` companions), as pages list them. */
@@ -62,7 +62,7 @@ export async function buildProjectDocuments(ctx: RepoContext, project: string): 
   if (!pkg) return [];
   // From the database, not the per-process table: this build follows the change at once.
   const stored = await ctx.store.getPackageStatus(ctx.repo.id, project);
-  const status = stored ? statusFromUpstream(stored.status, stored.reason) : ACTIVE;
+  const status = stored ? readStatus(stored.status, stored.reason) : ACTIVE;
   // PEP 792: a quarantined project lists no file (and no version) anywhere.
   const shown = offersFiles(status);
   const { files } = shown ? await projectFiles(ctx, pkg.id) : { files: [] };

@@ -5,7 +5,7 @@ import type { FileRow } from '../../core/model.ts';
 import { planPypiUpload } from './ingest.ts';
 import { mirrorSync, normalizeMirrorSchedule, type MirrorSchedule } from './mirror-sync.ts';
 import { isValidProjectName, normalizeName } from './names.ts';
-import { ACTIVE, parseStatusInput, statusFromUpstream } from './project-status.ts';
+import { ACTIVE, parseStatusInput, readStatus } from './project-status.ts';
 import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
 import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
 import { pypiRoutes } from './routes.ts';
@@ -49,7 +49,7 @@ async function projectStatus(ctx: RepoContext, args: Record<string, unknown>) {
   if (ctx.repo.kind !== 'hosted') throw badRequest(`${ctx.repo.name} is a ${ctx.repo.kind} repository: a project's status is set where it is hosted (proxies show their upstream's)`);
   if (args.status === undefined) {
     const s = await ctx.store.getPackageStatus(ctx.repo.id, project);
-    return { package: project, ...(s ? statusFromUpstream(s.status, s.reason) : ACTIVE) };
+    return { package: project, ...(s ? readStatus(s.status, s.reason) : ACTIVE) };
   }
   const status = parseStatusInput(args.status, args.reason);
   await ctx.store.transaction(async () => {

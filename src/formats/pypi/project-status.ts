@@ -33,8 +33,8 @@ export function parseStatusInput(status: unknown, reason: unknown): ProjectStatu
   return { status, reason };
 }
 
-/** An upstream's marker as read from its page: an unknown status is taken as active, as PEP 792 lets clients do. */
-export function statusFromUpstream(status: unknown, reason: unknown): ProjectStatus {
+/** A status as read from an upstream's page or the database: an unknown one is taken as active, as PEP 792 lets clients do. */
+export function readStatus(status: unknown, reason: unknown): ProjectStatus {
   if (!isProjectStatus(status)) return ACTIVE;
   return { status, reason: typeof reason === 'string' && reason !== '' ? reason : null };
 }
@@ -83,7 +83,7 @@ class StatusTable {
 
   private async load(ctx: RepoContext): Promise<Map<string, ProjectStatus>> {
     const rows = await ctx.store.listPackageStatuses(ctx.repo.id);
-    return new Map(rows.map((r) => [r.name, statusFromUpstream(r.status, r.reason)]));
+    return new Map(rows.map((r) => [r.name, readStatus(r.status, r.reason)]));
   }
 }
 

@@ -105,7 +105,7 @@ async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ do
   if (ctx.repo.kind === 'proxy') return upstreamJsonApi(ctx, project);
   // The group's dependency-confusion guard applies here as on its pages.
   for (const m of await eligibleMembers(ctx, project)) {
-    const mctx = { ...ctx, repo: m };
+    const mctx = { ...ctx, repo: m, state: ctx.services.stateOf(m) };
     if (m.kind === 'hosted') {
       const row = await ctx.services.getIndex(m, jsonApiKey(project));
       if (row) return { doc: JSON.parse(Buffer.from(row.body).toString()), stale: false };

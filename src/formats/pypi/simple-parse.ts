@@ -4,7 +4,7 @@
 // type, JSON of another shape) is refused: the proxy then counts the upstream as failing and
 // serves its last good copy, instead of an empty project that hides every cached file.
 import { invalidPackage } from '../../core/errors.ts';
-import { statusFromUpstream, type ProjectStatus } from './project-status.ts';
+import { readStatus, type ProjectStatus } from './project-status.ts';
 import { toIsoUtc } from './simple-types.ts';
 
 export interface UpstreamFile {
@@ -147,7 +147,7 @@ function htmlStatus(html: string): ProjectStatus {
     const name = attrs.get('name')?.toLowerCase();
     if (name && !meta.has(name)) meta.set(name, attrs.get('content') ?? '');
   }
-  return statusFromUpstream(meta.get('pypi:project-status'), meta.get('pypi:project-status-reason'));
+  return readStatus(meta.get('pypi:project-status'), meta.get('pypi:project-status-reason'));
 }
 
 /** A PEP 691 project page. */
@@ -182,7 +182,7 @@ export function parseProjectJson(text: string, pageUrl: string): UpstreamPage {
   }
   const versions = Array.isArray(d.versions) ? d.versions.filter((v): v is string => typeof v === 'string') : null;
   const ps = (doc as { 'project-status'?: { status?: unknown; reason?: unknown } })['project-status'];
-  return { name: d.name, files, versions, status: statusFromUpstream(ps && typeof ps === 'object' ? ps.status : undefined, ps && typeof ps === 'object' ? ps.reason : undefined) };
+  return { name: d.name, files, versions, status: readStatus(ps && typeof ps === 'object' ? ps.status : undefined, ps && typeof ps === 'object' ? ps.reason : undefined) };
 }
 
 /** Project names of a root page, HTML or JSON. */
