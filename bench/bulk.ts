@@ -40,6 +40,8 @@ interface Result {
   wharfS: number[];
   /** CPU time of the server process over the burst, per file (ms): steadier than wall time on a shared machine. */
   wharfCpuMs: number[];
+  /** CPU time of the `wharf import` client per file (ms): on the same cores as the server. */
+  clientCpuMs: number[];
   refS: number[];
   refName: string;
 }
@@ -101,10 +103,15 @@ async function dataset(kind: Kind, count: number): Promise<string> {
 
 // --- Wharf -------------------------------------------------------------------------------
 
-async function wharfImport(url: string, repo: string, dir: string, jobs: number, fields: string[]): Promise<void> {
+/** Runs the import; the client's CPU time (ms), which competes with the server's for the machine's cores. */
+async function wharfImport(url: string, repo: string, dir: string, jobs: number, fields: string[]): Promise<number> {
   const args = [join(ROOT, 'src/cli/main.ts'), '--url', url, 'import', repo, dir, '--jobs', String(jobs), ...fields.flatMap((f) => ['--field', f])];
-  const out = await exec(NODE, args, { ...process.env, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD, WHARF_TOKEN: '' });
+  const cpuFile = join(await mkdtemp(join(tmpdir(), 'wharf-bench-cpu-')), 'cpu');
+  const out = await exec('/usr/bin/time', ['-o', cpuFile, '-f', '%U %S', NODE, ...args], { ...process.env, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD, WHARF_TOKEN: '' });
   if (!/ 0 refused/.test(out)) throw new Error(`wharf import refused files: ${out}`);
+  const [user, sys] = (await readFile(cpuFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number);
+  await rm(join(cpuFile, '..'), { recursive: true, force: true });
+  return (user + sys) * 1000;
 }
 
 /** Polls until `count()` reaches `want`; the time it first did. */
@@ -163,7 +170,7 @@ async function cpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, nodeArgs: string[]): Promise<{ ack: number; done: number; cpuPerFile: number }> {
+async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, nodeArgs: string[]): Promise<{ ack: number; done: number; cpuPerFile: number; clientCpuPerFile: number }> {
   const { server, data } = await freshWharf(nodeArgs);
   try {
     const repo = `bulk-${kind}`;
@@ -174,11 +181,11 @@ async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, 
     const published = kind === 'deb' ? () => debsPublished(server.url, repo) : kind === 'arch' ? () => archPublished(server.url, repo) : () => wheelsPublished(server.url, repo, projects);
     const cpu0 = await cpuMs(server.pid);
     const t0 = performance.now();
-    await wharfImport(server.url, repo, dir, jobs, fields);
+    const clientCpu = await wharfImport(server.url, repo, dir, jobs, fields);
     const ack = performance.now();
     const done = await until(published, count);
     const cpuPerFile = (await cpuMs(server.pid) - cpu0) / count;
-    return { ack: (ack - t0) / 1000, done: (done - t0) / 1000, cpuPerFile };
+    return { ack: (ack - t0) / 1000, done: (done - t0) / 1000, cpuPerFile, clientCpuPerFile: clientCpu / count };
   } finally {
     await server.stop();
     await rm(data, { recursive: true, force: true });
@@ -252,12 +259,12 @@ function report(results: Result[], jobs: number, rounds: number, load: string): 
     const a = median(r.wharfAckS);
     const ref = median(r.refS);
     const what = r.kind === 'deb' ? '.debs into one suite' : r.kind === 'arch' ? 'Arch packages (each server-signed)' : 'tiny wheels';
-    return [`${r.files.toLocaleString('en')} ${what}`, `${fmt(w, 1)} s (${fmt(r.files / w, 0)} files/s)`, `${fmt(a, 1)} s`, fmt(median(r.wharfCpuMs), 2), r.refName, `${fmt(ref, 1)} s (${fmt(r.files / ref, 0)} files/s)`, ratio(ref, w)];
+    return [`${r.files.toLocaleString('en')} ${what}`, `${fmt(w, 1)} s (${fmt(r.files / w, 0)} files/s)`, `${fmt(a, 1)} s`, fmt(median(r.wharfCpuMs), 2), fmt(median(r.clientCpuMs), 2), r.refName, `${fmt(ref, 1)} s (${fmt(r.files / ref, 0)} files/s)`, ratio(ref, w)];
   });
   return [
     `A burst of uploads into one repository (\`bench/bulk.ts\`): Wharf by \`wharf import --jobs ${jobs}\` over HTTP into a fresh server, timed from the start until every file is in the published, signed indexes (polled); the reference on the same files in the same run, rounds interleaved, median of ${rounds}.`,
     '',
-    table(['burst', 'Wharf: published', 'Wharf: all acknowledged', 'Wharf server CPU ms/file', 'reference', 'reference time', 'ratio (ref / Wharf)'], rows),
+    table(['burst', 'Wharf: published', 'Wharf: all acknowledged', 'Wharf server CPU ms/file', 'client CPU ms/file', 'reference', 'reference time', 'ratio (ref / Wharf)'], rows),
     '',
     'References: `reprepro includedeb` with `SignWith` (Ed25519, gpg) in batches of 2,000 files; `repo-add` (unsigned, its TMPDIR on /dev/shm) in batches of 2,000 files; `twine upload` of all wheels to the same kind of fresh Wharf server (pypiserver and devpi are not installed on this machine; twine\'s one-file-at-a-time upload is the client-side limit there).',
     '',
@@ -302,15 +309,16 @@ export async function main(argv: string[]): Promise<void> {
   for (const kind of kinds) {
     const count = sizes[kind];
     const dir = await dataset(kind, count);
-    const r: Result = { kind, files: count, wharfAckS: [], wharfS: [], wharfCpuMs: [], refS: [], refName: kind === 'deb' ? 'reprepro includedeb' : kind === 'arch' ? 'repo-add (TMPDIR on tmpfs)' : 'twine upload to Wharf' };
+    const r: Result = { kind, files: count, wharfAckS: [], wharfS: [], wharfCpuMs: [], clientCpuMs: [], refS: [], refName: kind === 'deb' ? 'reprepro includedeb' : kind === 'arch' ? 'repo-add (TMPDIR on tmpfs)' : 'twine upload to Wharf' };
     for (let i = 0; i < rounds; i++) {
       const w = await wharfRound(kind, dir, count, jobs, nodeArgs);
       r.wharfAckS.push(w.ack);
       r.wharfS.push(w.done);
       r.wharfCpuMs.push(w.cpuPerFile);
+      r.clientCpuMs.push(w.clientCpuPerFile);
       const ref = values['no-reference'] ? NaN : kind === 'deb' ? await repreproRound(dir) : kind === 'arch' ? await repoAddRound(dir) : await twineRound(dir, count, nodeArgs);
       r.refS.push(ref);
-      log(`${kind} round ${i + 1}: wharf acknowledged ${w.ack.toFixed(1)} s, published ${w.done.toFixed(1)} s, server CPU ${w.cpuPerFile.toFixed(2)} ms/file; ${r.refName} ${ref.toFixed(1)} s`);
+      log(`${kind} round ${i + 1}: wharf acknowledged ${w.ack.toFixed(1)} s, published ${w.done.toFixed(1)} s, server CPU ${w.cpuPerFile.toFixed(2)} ms/file, client CPU ${w.clientCpuPerFile.toFixed(2)} ms/file; ${r.refName} ${ref.toFixed(1)} s`);
     }
     results.push(r);
   }
