@@ -15,6 +15,8 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly staging: StagingArea;
   private readonly pins = new CommitPins();
+  /** Staged blobs moved into place: their staged file is gone, and discard has nothing to delete. */
+  private readonly placed = new WeakSet<StagedBlob>();
 
   /** `staging`: a worker's own staging area (on the same filesystem: commits rename from it); default <root>/tmp. */
   constructor(root: string, opts: { maxBytes?: number; staging?: string } = {}) {
@@ -46,6 +48,7 @@ export class FsBlobStore implements BlobStore {
     try {
       await this.pins.afterFrees(staged.sha256);
       await this.place(staged, dest);
+      this.placed.add(staged);
     } catch (err) {
       this.pins.unpin(staged);
       throw err;
@@ -60,11 +63,13 @@ export class FsBlobStore implements BlobStore {
       await utimes(dest, now, now).catch(() => {});
       return;
     }
-    const fh = await open(staged.path, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+    if (!staged.synced) {
+      const fh = await open(staged.path, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     const dir = join(this.root, staged.sha256.slice(0, 2), staged.sha256.slice(2, 4));
     await mkdir(dir, { recursive: true });
@@ -80,6 +85,8 @@ export class FsBlobStore implements BlobStore {
 
   async discard(staged: StagedBlob): Promise<void> {
     this.pins.unpin(staged);
+    // An unlink that fails costs a thread-pool round trip and an error object: twice per upload.
+    if (this.placed.has(staged)) return;
     await unlink(staged.path).catch(() => {});
   }
 

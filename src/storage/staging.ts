@@ -40,6 +40,8 @@ export class StagingArea {
     const sha512 = opts.allHashes ? createHash('sha512') : null;
     const max = Math.min(opts.maxBytes ?? Infinity, this.maxBytes);
     let size = 0;
+    const keepBytes = opts.keepBytes ?? 0;
+    let kept: Buffer[] | null = keepBytes > 0 ? [] : null;
     const onReceived = opts.onReceived;
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -49,22 +51,29 @@ export class StagingArea {
         md5?.update(chunk);
         sha1?.update(chunk);
         sha512?.update(chunk);
+        if (kept) {
+          if (size <= keepBytes) kept.push(chunk);
+          else kept = null;
+        }
         onReceived?.(size, chunk);
         cb(null, chunk);
       },
     });
-    const out = opts.onWritten ? followableFile(path, opts.onWritten) : createWriteStream(path, { flags: 'wx' });
+    // fsynced before it is closed (`flush`), in the round trip that closes it: a commit then
+    // need not open it again to fsync it. A proxy's followable file is fsynced at commit.
+    const out = opts.onWritten ? followableFile(path, opts.onWritten) : createWriteStream(path, { flags: 'wx', flush: true });
     try {
       await pipeline(source, hasher, out, { signal: opts.signal });
     } catch (err) {
       await unlink(path).catch(() => {});
       throw err;
     }
-    const staged: StagedBlob = { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path };
+    const staged: StagedBlob = { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path, ...(opts.onWritten ? {} : { synced: true }) };
     if (sha1 && sha512) {
       staged.sha1 = sha1.digest('hex');
       staged.sha512 = sha512.digest('hex');
     }
+    if (kept) staged.data = Buffer.concat(kept, size);
     return staged;
   }
 

@@ -61,37 +61,52 @@ function parseHeader(header: Buffer, offset: number): ArMember {
 export async function listArMembers(path: string): Promise<ArMember[]> {
   const fh = await open(path, 'r');
   try {
-    const { size: fileSize } = await fh.stat();
-    const magic = Buffer.alloc(AR_MAGIC.length);
-    const { bytesRead } = await fh.read(magic, 0, magic.length, 0);
-    if (bytesRead < magic.length || magic.toString('latin1') !== AR_MAGIC) {
-      throw invalidPackage('not an ar archive (a .deb must start with "!<arch>")');
-    }
-    const members: ArMember[] = [];
-    const header = Buffer.alloc(HEADER_SIZE);
-    let pos = AR_MAGIC.length;
-    while (pos < fileSize) {
-      // A lone padding byte (or newline) at the very end is tolerated, as dpkg does.
-      if (fileSize - pos === 1) break;
-      if (fileSize - pos < HEADER_SIZE) throw invalidPackage(`truncated ar archive: partial member header at byte ${pos}`);
-      await fh.read(header, 0, HEADER_SIZE, pos);
-      const member = parseHeader(header, pos);
-      if (member.offset + member.size > fileSize) {
-        throw invalidPackage(`truncated ar archive: member ${member.name} needs ${member.size} bytes, ${fileSize - member.offset} present`);
-      }
-      members.push(member);
-      pos = member.offset + member.size + (member.size % 2);
-    }
-    return members;
+    const { size } = await fh.stat();
+    return await walkMembers(size, async (buf, pos) => (await fh.read(buf, 0, buf.length, pos)).bytesRead);
   } finally {
     await fh.close();
   }
+}
+
+/** The same as listArMembers, for an archive held in memory (a small upload). */
+export function listArMembersIn(data: Buffer): Promise<ArMember[]> {
+  return walkMembers(data.length, (buf, pos) => data.copy(buf, 0, pos, pos + buf.length));
+}
+
+/** The members' headers, read with `read(buffer, position)` (bytes read) from an archive of `fileSize` bytes. */
+async function walkMembers(fileSize: number, read: (buf: Buffer, pos: number) => Promise<number> | number): Promise<ArMember[]> {
+  const magic = Buffer.alloc(AR_MAGIC.length);
+  const bytesRead = fileSize >= magic.length ? await read(magic, 0) : 0;
+  if (bytesRead < magic.length || magic.toString('latin1') !== AR_MAGIC) {
+    throw invalidPackage('not an ar archive (a .deb must start with "!<arch>")');
+  }
+  const members: ArMember[] = [];
+  const header = Buffer.alloc(HEADER_SIZE);
+  let pos = AR_MAGIC.length;
+  while (pos < fileSize) {
+    // A lone padding byte (or newline) at the very end is tolerated, as dpkg does.
+    if (fileSize - pos === 1) break;
+    if (fileSize - pos < HEADER_SIZE) throw invalidPackage(`truncated ar archive: partial member header at byte ${pos}`);
+    await read(header, pos);
+    const member = parseHeader(header, pos);
+    if (member.offset + member.size > fileSize) {
+      throw invalidPackage(`truncated ar archive: member ${member.name} needs ${member.size} bytes, ${fileSize - member.offset} present`);
+    }
+    members.push(member);
+    pos = member.offset + member.size + (member.size % 2);
+  }
+  return members;
 }
 
 /** A stream of one member's bytes, read from the archive file on demand. */
 export function openArMember(path: string, member: ArMember): Readable {
   if (member.size === 0) return Readable.from([]);
   return createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
+}
+
+/** One member's bytes of an archive held in memory. */
+export function arMemberIn(data: Buffer, member: ArMember): Buffer {
+  return data.subarray(member.offset, member.offset + member.size);
 }
 
 /** A member met while reading an archive as a stream; `stream` yields exactly its bytes. */

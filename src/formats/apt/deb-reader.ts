@@ -3,14 +3,17 @@
 // package's bytes; the uploaded file name is never trusted. Large members are
 // streamed, never held in memory. control.tar and data.tar are always read to their
 // ends, so a member that fails its compression's check or is not a whole tar is
-// refused here rather than by dpkg on a client.
-import type { Readable } from 'node:stream';
+// refused here rather than by dpkg on a client. A small upload the caller holds in memory is
+// read from there, its gzip members inflated at once: a burst of uploads then costs no file
+// reads and no thread-pool round trips per member.
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
 import tar, { type Extract } from 'tar-stream';
 import { invalidPackage, isWharfError } from '../../core/errors.ts';
 import { collect, createDecompressor, type Compression } from '../../lib/compression.ts';
 import { tarEntryProblem, validateTar } from '../../lib/tar-integrity.ts';
-import { checkDebianBinary, inspectDebMembers, listArMembers, openArMember, type ArMember } from './ar.ts';
+import { arMemberIn, checkDebianBinary, inspectDebMembers, listArMembers, listArMembersIn, openArMember, type ArMember } from './ar.ts';
 import { parseControl, type ControlStanza } from './control.ts';
 import { DEB_ARCHITECTURE, DEB_PACKAGE_NAME, sourceName } from './pool-path.ts';
 import { debVersionError } from './version.ts';
@@ -22,6 +25,17 @@ export interface ReadDebOptions {
   maxControlSize?: number;
   /** Most paths listed before the package is refused. Default 1,000,000. */
   maxFiles?: number;
+  /** The file's bytes, when the caller holds them (a small upload): read from here, not from `path`. */
+  data?: Buffer;
+}
+
+/** Largest gzip member inflated in one piece from memory; a larger one is streamed. */
+const MAX_INFLATED_AT_ONCE = 16 * 1024 * 1024;
+
+/** The archive, read from its file or from memory. */
+interface DebBytes {
+  path: string;
+  data?: Buffer;
 }
 
 export interface DebInfo {
@@ -50,14 +64,15 @@ const MAX_DEBIAN_BINARY = 64;
 
 /** Read and validate a .deb at `path`. Throws `invalidPackage` with a clear reason. */
 export async function readDeb(path: string, options: ReadDebOptions = {}): Promise<DebInfo> {
-  const members = await listArMembers(path);
+  const deb: DebBytes = { path, data: options.data };
+  const members = deb.data ? await listArMembersIn(deb.data) : await listArMembers(path);
   const layout = inspectDebMembers(members);
 
   const debianBinary = members[0];
   if (debianBinary.size > MAX_DEBIAN_BINARY) throw invalidPackage('debian-binary member is too large');
-  checkDebianBinary(await collect(openArMember(path, debianBinary)));
+  checkDebianBinary(deb.data ? arMemberIn(deb.data, debianBinary) : await collect(openArMember(path, debianBinary)));
 
-  const controlBytes = await readControlFile(path, layout.control, layout.controlCompression, options.maxControlSize ?? DEFAULT_MAX_CONTROL_SIZE);
+  const controlBytes = await readControlFile(deb, layout.control, layout.controlCompression, options.maxControlSize ?? DEFAULT_MAX_CONTROL_SIZE);
   let control: string;
   try {
     control = new TextDecoder('utf-8', { fatal: true }).decode(controlBytes);
@@ -77,7 +92,7 @@ export async function readDeb(path: string, options: ReadDebOptions = {}): Promi
     controlCompression: layout.controlCompression,
     dataCompression: layout.dataCompression,
   };
-  const files = await listDataFiles(path, layout.data, layout.dataCompression, options.maxFiles ?? DEFAULT_MAX_FILES);
+  const files = await listDataFiles(deb, layout.data, layout.dataCompression, options.maxFiles ?? DEFAULT_MAX_FILES);
   if (options.listFiles) info.files = files;
   return info;
 }
@@ -123,9 +138,10 @@ function normalizeTarPath(name: string): string {
  * early tears the pipeline down (including an external xz process). Decompression and
  * tar errors become `invalidPackage`.
  */
-async function* tarEntries(path: string, member: ArMember, compression: Compression): AsyncGenerator<TarEntry> {
-  const source = openArMember(path, member);
-  const decompressor = createDecompressor(compression);
+async function* tarEntries(deb: DebBytes, member: ArMember, compression: Compression): AsyncGenerator<TarEntry> {
+  const inflated = deb.data && compression === 'gzip' ? inflateAtOnce(arMemberIn(deb.data, member)) : null;
+  const source = inflated ? Readable.from([inflated], { objectMode: false }) : deb.data ? Readable.from([arMemberIn(deb.data, member)], { objectMode: false }) : openArMember(deb.path, member);
+  const decompressor = inflated ? new PassThrough() : createDecompressor(compression);
   const extract = tar.extract();
   const piped = pipeline(source, decompressor, validateTar(), extract);
   piped.catch(() => {}); // the same error ends the iteration below
@@ -143,10 +159,20 @@ async function* tarEntries(path: string, member: ArMember, compression: Compress
   }
 }
 
-/** Read a member's tar with `use`; whatever breaks while decoding it is the package's fault. */
-async function readMemberTar<T>(path: string, member: ArMember, compression: Compression, use: (entries: AsyncGenerator<TarEntry>) => Promise<T>): Promise<T> {
+/** A small gzip member inflated in one call; null when it inflates to more than we hold at once (then it is streamed). */
+function inflateAtOnce(member: Buffer): Buffer | null {
   try {
-    return await use(tarEntries(path, member, compression));
+    return gunzipSync(member, { maxOutputLength: MAX_INFLATED_AT_ONCE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
+    throw err;
+  }
+}
+
+/** Read a member's tar with `use`; whatever breaks while decoding it is the package's fault. */
+async function readMemberTar<T>(deb: DebBytes, member: ArMember, compression: Compression, use: (entries: AsyncGenerator<TarEntry>) => Promise<T>): Promise<T> {
+  try {
+    return await use(tarEntries(deb, member, compression));
   } catch (err) {
     if (isWharfError(err)) throw err;
     if (err instanceof Error && 'syscall' in err) throw err; // our own I/O
@@ -154,8 +180,8 @@ async function readMemberTar<T>(path: string, member: ArMember, compression: Com
   }
 }
 
-async function readControlFile(path: string, member: ArMember, compression: Compression, limit: number): Promise<Buffer> {
-  const control = await readMemberTar(path, member, compression, async (entries) => {
+async function readControlFile(deb: DebBytes, member: ArMember, compression: Compression, limit: number): Promise<Buffer> {
+  const control = await readMemberTar(deb, member, compression, async (entries) => {
     let found: Buffer | undefined;
     for await (const entry of entries) {
       if (normalizeTarPath(entry.header.name) !== 'control') {
@@ -173,8 +199,8 @@ async function readControlFile(path: string, member: ArMember, compression: Comp
   return control;
 }
 
-async function listDataFiles(path: string, member: ArMember, compression: Compression, maxFiles: number): Promise<string[]> {
-  return readMemberTar(path, member, compression, async (entries) => {
+async function listDataFiles(deb: DebBytes, member: ArMember, compression: Compression, maxFiles: number): Promise<string[]> {
+  return readMemberTar(deb, member, compression, async (entries) => {
     const files: string[] = [];
     for await (const entry of entries) {
       const { type, name } = entry.header;

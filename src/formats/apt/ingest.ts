@@ -82,7 +82,7 @@ function checkFilename(filename: string, name: string, version: string, arch: st
 export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Promise<IngestPlan> {
   const { staged } = upload;
   const { suite, component } = uploadTarget(ctx, upload.fields);
-  const info = await readDeb(staged.path, { listFiles: true });
+  const info = await readDeb(staged.path, { listFiles: true, data: staged.data });
   checkFilename(upload.filename, info.name, info.version, info.architecture);
   const path = poolPath(component, info.source, info.name, info.version, info.architecture);
   // Hashed as the upload arrived when the route asked for it; otherwise read again.

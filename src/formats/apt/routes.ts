@@ -7,7 +7,7 @@ import type { FormatRoute, RouteContext } from '../../core/format-plugin.ts';
 import type { IndexRow } from '../../core/model.ts';
 import { readUploadForm } from '../../server/http/multipart-form.ts';
 import { sendFile, sendIndex } from '../../server/http/send.ts';
-import type { StagedBlob } from '../../storage/blob-store.ts';
+import { SMALL_UPLOAD_BYTES, type StagedBlob } from '../../storage/blob-store.ts';
 import { aptOptions } from './options.ts';
 import { isValidSuite, stateKey, suiteScope } from './paths.ts';
 import { proxyDists, proxyPool } from './proxy.ts';
@@ -102,7 +102,7 @@ function assertHosted(ctx: RouteContext): void {
 /** `curl -T x.deb .../upload/<suite>/<component>/`: the body is the .deb. */
 async function putUpload(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   assertHosted(ctx);
-  const staged = await ctx.blobs.stage(req.raw, { allHashes: true });
+  const staged = await ctx.blobs.stage(req.raw, { allHashes: true, keepBytes: SMALL_UPLOAD_BYTES });
   return ingestStaged(reply, ctx, staged, ctx.params.filename ?? '');
 }
 

@@ -7,6 +7,7 @@ import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireRepo } from './guards.ts';
 import { uploaderName } from '../../core/auth/principal.ts';
+import { SMALL_UPLOAD_BYTES } from '../../storage/blob-store.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256, createdAt: f.createdAt, meta: f.meta });
 
@@ -89,7 +90,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       handler: async (req, reply) => {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
         const { filename, sha256 } = req.query as { filename: string; sha256?: string };
-        const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes, allHashes: repo.format === 'apt' });
+        const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes, allHashes: repo.format === 'apt', keepBytes: SMALL_UPLOAD_BYTES });
         if (sha256 && sha256.toLowerCase() !== staged.sha256) {
           await wharf.blobs.discard(staged);
           throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);

@@ -8,8 +8,27 @@ import { test } from 'node:test';
 import { isWharfError } from '../../../src/core/errors.ts';
 import { collect } from '../../../src/lib/compression.ts';
 import { listArMembers, openArMember, readArStream } from '../../../src/formats/apt/ar.ts';
-import { readDeb } from '../../../src/formats/apt/deb-reader.ts';
+import { readDeb as readDebFromFile, type ReadDebOptions } from '../../../src/formats/apt/deb-reader.ts';
 import { buildDeb, makeAr, makeTar, tempDir } from './helpers.ts';
+
+/**
+ * Every case reads the package twice: from its file, and from memory as a small upload is
+ * (`data`). Both must give the same result, or refuse with the same message.
+ */
+async function readDeb(file: string, opts: ReadDebOptions = {}) {
+  const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: Error) => ({ error }));
+  const fromFile = await settle(readDebFromFile(file, opts));
+  const fromMemory = await settle(readDebFromFile(file, { ...opts, data: await readFile(file) }));
+  if ('error' in fromFile) {
+    assert.ok('error' in fromMemory, `read from memory, ${path.basename(file)} was accepted, but refused from its file: ${fromFile.error.message}`);
+    assert.equal(fromMemory.error.message, fromFile.error.message);
+    assert.equal(isWharfError(fromMemory.error), isWharfError(fromFile.error));
+    throw fromFile.error;
+  }
+  assert.ok(!('error' in fromMemory), `read from memory, ${path.basename(file)} was refused: ${'error' in fromMemory ? fromMemory.error.message : ''}`);
+  assert.deepEqual(fromMemory.value, fromFile.value);
+  return fromFile.value;
+}
 
 const CONTROL = [
   'Package: hello-wharf',

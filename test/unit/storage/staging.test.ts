@@ -33,3 +33,27 @@ test('staging computes every hash in the one pass that writes the file', async (
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a small upload is kept in memory as well as staged; a larger one only on disk', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-staging-'));
+  try {
+    const staging = new StagingArea(join(dir, 'tmp'));
+    await staging.init();
+    const bytes = randomBytes(300_000);
+    const chunks = () => Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000, 200_000), bytes.subarray(200_000)]);
+    const small = await staging.stage(chunks(), { keepBytes: bytes.length });
+    assert.deepEqual(small.data, bytes);
+    assert.deepEqual(await readFile(small.path), bytes);
+    // One byte over the limit: the chunks kept so far are dropped, the file is whole.
+    const large = await staging.stage(chunks(), { keepBytes: bytes.length - 1 });
+    assert.equal(large.data, undefined);
+    assert.deepEqual(await readFile(large.path), bytes);
+    assert.equal((await staging.stage(chunks())).data, undefined);
+    // fsynced as it was closed, so a commit does not fsync it again; a file a proxy's client
+    // follows while it is written is fsynced at commit instead.
+    assert.equal(small.synced, true);
+    assert.equal((await staging.stage(chunks(), { onWritten: () => {} })).synced, undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
