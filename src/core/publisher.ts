@@ -73,7 +73,7 @@ export class Publisher {
     }
     // A scope never published yet is built at once: only updates may lag.
     const later: string[] = [];
-    for (const s of scopes) if (deferrable(s) && (await this.store.listIndexKeys(ctx.repo.id, s)).length > 0) later.push(s);
+    for (const s of scopes) if (deferrable(s) && (await this.store.hasIndexScope(ctx.repo.id, s))) later.push(s);
     if (later.length) this.defer(ctx, plugin, later, burst);
     const now = later.length ? scopes.filter((s) => !later.includes(s)) : scopes;
     // An upload answered after its publish (alone, or the last of a burst) also carries what the

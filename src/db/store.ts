@@ -416,6 +416,10 @@ export class Store {
   async listIndexKeys(repoId: number, scope: string): Promise<string[]> {
     return (await this.sql.all('SELECT key FROM indexes WHERE repo_id = ? AND scope = ?', [repoId, scope])).map((r) => String(r.key));
   }
+  /** Whether the scope has published documents (asked per upload of a burst: the index answers it alone). */
+  async hasIndexScope(repoId: number, scope: string): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 AS one FROM indexes WHERE repo_id = ? AND scope = ? LIMIT 1', [repoId, scope])) !== undefined;
+  }
   /** The scopes with published documents whose names start with `prefix`. */
   async listIndexScopes(repoId: number, prefix: string): Promise<string[]> {
     return (await this.sql.all('SELECT DISTINCT scope FROM indexes WHERE repo_id = ? AND scope >= ? AND scope < ? ORDER BY scope', [repoId, prefix, prefix + '\uffff']))

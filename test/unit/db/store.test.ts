@@ -182,6 +182,8 @@ for (const engine of engines()) {
       assert.deepEqual((await log.since(mid, 10)).map((c) => [c.kind, c.subject]).sort(), [['index', 'simple/b/'], ['index', 'simple/c/']]);
       assert.equal(await store.isDirty(repo.id, 'simple'), false);
       assert.deepEqual((await store.listIndexKeys(repo.id, 'simple')).sort(), ['simple/a/', 'simple/c/']);
+      assert.equal(await store.hasIndexScope(repo.id, 'simple'), true);
+      assert.equal(await store.hasIndexScope(repo.id, 'nothing-here'), false);
       await store.replaceScope(repo.id, 'dists/x', [doc('dists/x/Release', 'r')]);
       assert.deepEqual(await store.listIndexScopes(repo.id, 'dists/'), ['dists/x']);
       assert.deepEqual([...(await store.indexVersions(repo.id, 'dists/x')).keys()], ['dists/x/Release']);
