@@ -28,9 +28,27 @@ export interface RepoContext {
   state: RepoState;
 }
 
+/** An upload counted as coming to its repository (PackageService.arrive). */
+export interface Arrival {
+  /** The repository it is counted in (0: not counted). */
+  readonly repoId: number;
+  /** Its transaction is over: it is no longer coming. */
+  arrived(): void;
+  /** It waited for a publish, which carried what the burst deferred. */
+  published(): void;
+  /** It is answered or refused; if it was the last coming and published nothing, the burst's deferred scopes are published first. */
+  leave(): Promise<void>;
+}
+
 /** Shared behaviour the core offers every format (implemented in core/). */
 export interface CoreServices {
-  ingest(repo: Repository, upload: UploadInput): Promise<IngestResult>;
+  /**
+   * `arrival`: the upload was counted as coming when its request arrived (`arrive`), so uploads
+   * committing while its body is received treat it as part of their burst.
+   */
+  ingest(repo: Repository, upload: UploadInput, arrival?: Arrival): Promise<IngestResult>;
+  /** Count an upload to `repo` (or its group's upload target) as coming; await `leave()` once it is answered. */
+  arrive(repo: Repository): Arrival;
   /**
    * Publish scopes; deferred scopes (FormatPlugin.deferredScopes) a moment later, unless `now`
    * (a reader wants them current: a pending deferred publish of them is done at once).

@@ -4,7 +4,7 @@
 import type { Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { conflict, notFound, WharfError } from './errors.ts';
-import type { FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
+import type { Arrival, FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
 import type { FileRow, Repository } from './model.ts';
 
 export interface PackageServiceDeps {
@@ -22,10 +22,13 @@ function oneLine(s: string): string {
   return line.length > 512 ? `${line.slice(0, 511)}…` : line;
 }
 
+export const NOT_COUNTED: Arrival = { repoId: 0, arrived: () => {}, published: () => {}, leave: async () => {} };
+
 export class PackageService {
   private readonly deps: PackageServiceDeps;
   /**
-   * Uploads per repository received and not yet committed (or refused). An upload that commits
+   * Uploads per repository received (from their request, when the route counts them with
+   * `arrive`) and not yet committed (or refused). An upload that commits
    * while others are still coming is part of a burst: it is answered once durable and published
    * with them; the last of a burst to commit finds none coming and waits for the publish,
    * which includes every change committed before it.
@@ -36,24 +39,52 @@ export class PackageService {
     this.deps = deps;
   }
 
-  async ingest(repo: Repository, upload: UploadInput): Promise<IngestResult> {
+  /**
+   * Count an upload to `repo` as coming from now: a route calls it when the request arrives,
+   * before the body is staged, so an upload that commits while another is still being received
+   * is part of a burst rather than taken for the last one (which waits for a publish).
+   * Its `leave` must be awaited once the upload is answered or refused.
+   */
+  arrive(repo: Repository): Arrival {
     this.coming.set(repo.id, (this.coming.get(repo.id) ?? 0) + 1);
     let counted = true;
+    let last = false;
+    let published = false;
+    let gone = false;
     const arrived = () => {
       if (!counted) return;
       counted = false;
       const left = this.coming.get(repo.id)! - 1;
       if (left > 0) this.coming.set(repo.id, left);
       else this.coming.delete(repo.id);
+      last = left === 0;
     };
+    return {
+      repoId: repo.id,
+      arrived,
+      published: () => {
+        published = true;
+      },
+      leave: async () => {
+        if (gone) return;
+        gone = true;
+        arrived();
+        // The last upload of a burst that published nothing itself (refused, already stored,
+        // or its client went away) still publishes what the burst deferred, before its answer.
+        if (last && !published) await this.deps.publish(repo, []).catch(() => {});
+      },
+    };
+  }
+
+  async ingest(repo: Repository, upload: UploadInput, arrival: Arrival = this.arrive(repo)): Promise<IngestResult> {
     try {
-      return await this.ingestOne(repo, upload, arrived);
+      return await this.ingestOne(repo, upload, arrival);
     } finally {
-      arrived();
+      await arrival.leave();
     }
   }
 
-  private async ingestOne(repo: Repository, upload: UploadInput, arrived: () => void): Promise<IngestResult> {
+  private async ingestOne(repo: Repository, upload: UploadInput, arrival: Arrival): Promise<IngestResult> {
     const plugin = this.deps.pluginFor(repo);
     const ctx = this.deps.contextFor(repo);
     let plan: IngestPlan;
@@ -64,7 +95,7 @@ export class PackageService {
       throw err;
     }
     try {
-      return await this.record(repo, plugin, plan, upload.uploader ?? null, arrived);
+      return await this.record(repo, plugin, plan, upload.uploader ?? null, arrival);
     } finally {
       for (const f of plan.files) await this.deps.blobs.discard(f.blob);
       await this.deps.blobs.discard(upload.staged);
@@ -80,7 +111,7 @@ export class PackageService {
     }
   }
 
-  private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, arrived: () => void = () => {}): Promise<IngestResult> {
+  private async record(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, arrival: Arrival = NOT_COUNTED): Promise<IngestResult> {
     const { store, blobs } = this.deps;
     // A first look, so an obvious duplicate or conflict commits no blob. It decides nothing:
     // another upload of the same name may commit meanwhile, so the decision is taken again
@@ -95,7 +126,7 @@ export class PackageService {
     let recorded = false;
     try {
       for (const f of plan.files) await blobs.commit(f.blob);
-      const result = await this.recordRows(repo, plugin, plan, uploader, pins, arrived);
+      const result = await this.recordRows(repo, plugin, plan, uploader, pins, arrival);
       recorded = true;
       return result;
     } finally {
@@ -104,7 +135,7 @@ export class PackageService {
     }
   }
 
-  private async recordRows(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, pins: string[], arrived: () => void): Promise<IngestResult> {
+  private async recordRows(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, pins: string[], arrival: Arrival): Promise<IngestResult> {
     const { store } = this.deps;
     let scopes: string[] = [];
     // Only the database is awaited in here (the plan's callbacks included): every other
@@ -151,12 +182,14 @@ export class PackageService {
       for (const s of scopes) await store.markDirty(repo.id, s);
       return { status: 'created', files: rows };
     });
-    arrived();
+    arrival.arrived();
     if (outcome instanceof WharfError) throw outcome;
     if (outcome.status === 'exists') return this.exists(repo, plan, outcome.files);
     // Alone (or last of a burst), an upload is answered once it is published; while others
     // are still coming, once it is durable: they publish it.
-    await this.deps.publish(repo, scopes, { burst: this.coming.has(repo.id) });
+    const burst = this.coming.has(repo.id);
+    await this.deps.publish(repo, scopes, { burst });
+    if (!burst) arrival.published();
     return outcome;
   }
 

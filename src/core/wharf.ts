@@ -23,7 +23,7 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import type { Logger } from './logger.ts';
 import type { IndexRow, RepoKind, Repository } from './model.ts';
 import { REPO_KINDS, isValidRepoName } from './model.ts';
-import { BLOB_PIN_TTL_MS, PackageService } from './packages.ts';
+import { BLOB_PIN_TTL_MS, NOT_COUNTED, PackageService } from './packages.ts';
 import { Publisher } from './publisher.ts';
 import { RepoKeys } from './repo-keys.ts';
 import { Rerun } from './rerun.ts';
@@ -111,7 +111,7 @@ export class Wharf {
     this.contentCache = new ContentCache(blobs, (r, plan) => this.packages.recordPlan(r, plan));
     this.contentCache.log = log;
     this.services = {
-      ingest: async (r, u) => {
+      ingest: async (r, u, arrival) => {
         let target: Repository;
         try {
           target = this.uploadTarget(r);
@@ -119,7 +119,15 @@ export class Wharf {
           await this.blobs.discard(u.staged);
           throw err;
         }
-        return this.packages.ingest(target, u);
+        // Counted for another repository (the group's target changed meanwhile): counted afresh.
+        return this.packages.ingest(target, u, arrival?.repoId === target.id ? arrival : undefined);
+      },
+      arrive: (r) => {
+        try {
+          return this.packages.arrive(this.uploadTarget(r));
+        } catch {
+          return NOT_COUNTED; // refused when it is ingested
+        }
       },
       publish: (r, s, o) => this.publish(r, s, o),
       deleteFile: (r, p) => this.packages.deleteFile(r, p),

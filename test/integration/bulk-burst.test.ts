@@ -105,6 +105,86 @@ describe('a burst of uploads', () => {
     }
   });
 
+  it('counts an upload whose body is still arriving as part of the burst', async () => {
+    // Before, an upload counted only once its body was staged: one that committed meanwhile
+    // took itself for the last of the burst and waited for a publish of its own.
+    assert.equal((await upload(wheelFilename({ name: 'slow', version: '0.1' }), buildWheel({ name: 'slow', version: '0.1' }))).status, 201);
+    const slow = { name: 'slow', version: '1.0' };
+    const slowBody = buildWheel(slow);
+    let finish!: () => void;
+    const rest = new Promise<void>((r) => (finish = r));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(slowBody.subarray(0, 100));
+        await rest;
+        controller.enqueue(slowBody.subarray(100));
+        controller.close();
+      },
+    });
+    const slowAnswer = fetch(`${server.url}/-/api/v1/repositories/py/upload?filename=${encodeURIComponent(wheelFilename(slow))}`, {
+      method: 'POST', headers: { authorization: server.adminAuth, 'content-type': 'application/octet-stream' }, body, duplex: 'half',
+    } as RequestInit);
+    // Its request is in the handler, its body half received.
+    await new Promise((r) => setTimeout(r, 300));
+    let publishes = 0;
+    const told = server.wharf.publisher.onPublished;
+    server.wharf.publisher.onPublished = () => {
+      publishes++;
+      told?.();
+    };
+    try {
+      const quick = { name: 'slow', version: '1.1' };
+      const res = await upload(wheelFilename(quick), buildWheel(quick));
+      assert.equal(res.status, 201, await res.text());
+      assert.equal(publishes, 0, 'an upload answered while another was still arriving waited for a publish of its own');
+      finish();
+      assert.equal((await slowAnswer).status, 201);
+      // The slow one was the last of the burst: answered once both are published.
+      const html = await page('slow');
+      for (const s of [slow, quick]) assert.ok(html.includes(`>${wheelFilename(s)}<`), `${wheelFilename(s)} not listed once both were answered`);
+    } finally {
+      finish();
+      server.wharf.publisher.onPublished = told;
+    }
+  });
+
+  it('publishes what a burst deferred when its last upload is refused', async () => {
+    let finish!: () => void;
+    const rest = new Promise<void>((r) => (finish = r));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(Buffer.from('not'));
+        await rest;
+        controller.enqueue(Buffer.from(' a wheel'));
+        controller.close();
+      },
+    });
+    const refusedAnswer = fetch(`${server.url}/-/api/v1/repositories/py/upload?filename=${encodeURIComponent(wheelFilename({ name: 'slow', version: '3.0' }))}`, {
+      method: 'POST', headers: { authorization: server.adminAuth, 'content-type': 'application/octet-stream' }, body, duplex: 'half',
+    } as RequestInit);
+    await new Promise((r) => setTimeout(r, 300));
+    let publishes = 0;
+    const told = server.wharf.publisher.onPublished;
+    server.wharf.publisher.onPublished = () => {
+      publishes++;
+      told?.();
+    };
+    try {
+      const quick = { name: 'slow', version: '2.0' };
+      assert.equal((await upload(wheelFilename(quick), buildWheel(quick))).status, 201);
+      assert.equal(publishes, 0, 'answered during the burst: published with it');
+      finish();
+      assert.equal((await refusedAnswer).status, 400);
+      // Refused well before the burst's timer fires (250 ms), yet after publishing what the burst
+      // deferred (a page read would publish it on its own: the publish count is what tells).
+      assert.ok(publishes >= 1, 'the burst was not published before its last upload was refused');
+      assert.ok((await page('slow')).includes(`>${wheelFilename(quick)}<`));
+    } finally {
+      finish();
+      server.wharf.publisher.onPublished = told;
+    }
+  });
+
   it('answers a lone upload once it is published', async () => {
     for (let i = 0; i < 3; i++) {
       const s = { name: 'lone', version: `2.${i}` };

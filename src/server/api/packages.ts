@@ -90,13 +90,19 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       handler: async (req, reply) => {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
         const { filename, sha256 } = req.query as { filename: string; sha256?: string };
-        const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes, allHashes: repo.format === 'apt', keepBytes: SMALL_UPLOAD_BYTES });
-        if (sha256 && sha256.toLowerCase() !== staged.sha256) {
-          await wharf.blobs.discard(staged);
-          throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
+        // Counted from now, while its body arrives: see PackageService.arrive.
+        const arrival = wharf.services.arrive(repo);
+        try {
+          const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes, allHashes: repo.format === 'apt', keepBytes: SMALL_UPLOAD_BYTES });
+          if (sha256 && sha256.toLowerCase() !== staged.sha256) {
+            await wharf.blobs.discard(staged);
+            throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
+          }
+          const result = await wharf.services.ingest(repo, { uploader: uploaderName(req.principal), staged, filename, fields: fieldsFromQuery(req) }, arrival);
+          return reply.code(result.status === 'created' ? 201 : 200).send({ status: result.status, files: result.files.map(fileView) });
+        } finally {
+          await arrival.leave();
         }
-        const result = await wharf.services.ingest(repo, { uploader: uploaderName(req.principal), staged, filename, fields: fieldsFromQuery(req) });
-        return reply.code(result.status === 'created' ? 201 : 200).send({ status: result.status, files: result.files.map(fileView) });
       },
     },
     {
