@@ -41,6 +41,8 @@ export class StagingArea {
     const max = Math.min(opts.maxBytes ?? Infinity, this.maxBytes);
     let size = 0;
     const onReceived = opts.onReceived;
+    const onHashed = opts.onHashed;
+    let sha256: string | null = null;
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
@@ -52,6 +54,13 @@ export class StagingArea {
         onReceived?.(size, chunk);
         cb(null, chunk);
       },
+      flush(cb) {
+        if (onHashed) {
+          sha256 = sha.digest('hex');
+          onHashed(sha256, size);
+        }
+        cb();
+      },
     });
     const out = opts.onWritten ? followableFile(path, opts.onWritten) : createWriteStream(path, { flags: 'wx' });
     try {
@@ -60,7 +69,7 @@ export class StagingArea {
       await unlink(path).catch(() => {});
       throw err;
     }
-    const staged: StagedBlob = { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path };
+    const staged: StagedBlob = { sha256: sha256 ?? sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path };
     if (sha1 && sha512) {
       staged.sha1 = sha1.digest('hex');
       staged.sha512 = sha512.digest('hex');

@@ -80,13 +80,20 @@ export class StagedFileTail extends Readable {
     this.pump();
   }
 
-  /** The download was verified and stored: `size` bytes in all. */
+  /**
+   * The download was verified: `size` bytes in all. They may not all be on disk yet: a client
+   * that lags reads them as `grow` says they are.
+   */
   complete(size: number): void {
     this.size = size;
     this.received = size;
-    this.written = size;
     if (this.queue) this.flush();
     this.pump();
+  }
+
+  /** The staged file could not be written: a client that still needs bytes from it fails. */
+  fileFailed(err: Error): void {
+    if (!this.queue && !this.readableEnded && (this.size === null || this.pos < this.size)) this.destroy(err);
   }
 
   override _read(): void {

@@ -114,3 +114,44 @@ test('a client that lags reads the file, and only what is on disk', async () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('verified before the file is written: a client that lags waits for the disk, not past it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-tail-'));
+  try {
+    const path = join(dir, 'staged');
+    const data = randomBytes(CHUNK * 4);
+    const tail = new StagedFileTail({ memoryBytes: CHUNK });
+    writeFileSync(path, data.subarray(0, CHUNK * 2));
+    for (let i = 1; i <= 4; i++) tail.arrived(CHUNK * i, data.subarray(CHUNK * (i - 1), CHUNK * i));
+    tail.grow(path, CHUNK * 2);
+    tail.complete(CHUNK * 4);
+    const got = collect(tail);
+    await until(() => got.bytes().length >= CHUNK * 2);
+    for (let i = 0; i < 50; i++) await tick();
+    assert.equal(got.bytes().length, CHUNK * 2, 'only what is on disk');
+    appendFileSync(path, data.subarray(CHUNK * 2));
+    tail.grow(path, CHUNK * 4);
+    await got.ended;
+    assert.ok(got.bytes().equals(data));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a client that needs the staged file fails when it could not be written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-tail-'));
+  try {
+    const path = join(dir, 'staged');
+    const data = randomBytes(CHUNK * 4);
+    const tail = new StagedFileTail({ memoryBytes: CHUNK });
+    writeFileSync(path, data.subarray(0, CHUNK));
+    for (let i = 1; i <= 4; i++) tail.arrived(CHUNK * i, data.subarray(CHUNK * (i - 1), CHUNK * i));
+    tail.grow(path, CHUNK);
+    tail.complete(CHUNK * 4);
+    const got = collect(tail);
+    tail.fileFailed(new Error('disk full'));
+    await assert.rejects(got.ended, /disk full/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
