@@ -140,7 +140,10 @@ export class ContentCache {
               verified = true;
               toClient.complete(size);
             } catch (err) {
+              // Refused before its file is even closed: a request after this client's error
+              // must start a fetch of its own, not join this one.
               refused = err;
+              rejectDone(err);
               toClient.destroy(err as Error);
             }
           },
