@@ -27,6 +27,15 @@ async function upload(server: RunningServer, repo: string, filename: string, dat
   if (res.status !== 201 && res.status !== 200) throw new Error(`upload ${filename}: ${res.status} ${await res.text()}`);
 }
 
+/** The server's garbage collections so far, by kind (its /-/metrics). */
+async function gcCounts(server: RunningServer): Promise<Record<string, number>> {
+  const text = await (await fetch(`${server.url}/-/metrics`, { headers: { authorization: auth } })).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^process_gc_total\{kind="(\w+)"\} (\d+)$/gm)) out[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^wharf_proxy_young_collections_total (\d+)$/gm)) out.asked = Number(m[1]);
+  return out;
+}
+
 async function timedGet(url: string): Promise<number> {
   const t = performance.now();
   const res = await fetch(url);
@@ -112,6 +121,7 @@ export async function main(argv: string[]): Promise<void> {
     const direct: number[] = [];
     const cold: number[] = [];
     await timedGet(`${local.url}/proxy/simple/cold-project/`);
+    const gc0 = await gcCounts(local);
     const cpu0 = await cpuSecondsOf(local.pid);
     for (let i = 0; i < coldFiles; i++) {
       const name = wheelFilename({ name: 'cold-project', version: `2.${i}` });
@@ -128,6 +138,9 @@ export async function main(argv: string[]): Promise<void> {
     // Whatever the proxy still does after a fetch (storing) is in its CPU time too.
     await new Promise((r) => setTimeout(r, 500));
     const proxyCpuMs = ((await cpuSecondsOf(local.pid)) - cpu0) * 1000 / coldFiles;
+    const gc1 = await gcCounts(local);
+    const gcDelta = (k: string) => (gc1[k] ?? 0) - (gc0[k] ?? 0);
+    const gcLine = `Garbage collections in the proxy process over the ${coldFiles} cold fetches (its /-/metrics): ${gcDelta('major')} full (mark-compact), ${gcDelta('minor')} young (of which ${gcDelta('asked')} asked for after downloads).`;
     const load1 = loadavg();
     const body = [
       '',
@@ -151,6 +164,8 @@ export async function main(argv: string[]): Promise<void> {
       ]),
       '',
       `Cold overhead: **${(median(cold) / median(direct)).toFixed(2)}×** the direct fetch (${(median(cold) - median(direct)).toFixed(1)} ms more at the median). CPU of the proxy process per cold fetch (fetch, verify, stream, store; /proc/<pid>/stat over the phase): ${proxyCpuMs.toFixed(1)} ms.`,
+      '',
+      gcLine,
       '',
     ].join('\n');
     if (!values['no-write'] && parts.includes('warm')) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Proxy', body);

@@ -61,6 +61,11 @@ export interface StageOptions {
   /** Told after each write how many bytes the file at `path` holds. */
   onWritten?(path: string, bytes: number): void;
   /**
+   * Told once the source has ended, with its sha256 and size, before the last bytes are
+   * written and the file closed (a proxy verifies its download without waiting for the disk).
+   */
+  onHashed?(sha256: string, size: number): void;
+  /**
    * False: hash sha256 only and leave `md5` empty (a proxy's cached content: nothing lists
    * its md5, and its first client should not wait for one).
    */

@@ -43,6 +43,8 @@ export class StagingArea {
     const keepBytes = opts.keepBytes ?? 0;
     let kept: Buffer[] | null = keepBytes > 0 ? [] : null;
     const onReceived = opts.onReceived;
+    const onHashed = opts.onHashed;
+    let sha256: string | null = null;
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
@@ -58,6 +60,13 @@ export class StagingArea {
         onReceived?.(size, chunk);
         cb(null, chunk);
       },
+      flush(cb) {
+        if (onHashed) {
+          sha256 = sha.digest('hex');
+          onHashed(sha256, size);
+        }
+        cb();
+      },
     });
     // fsynced before it is closed (`flush`), in the round trip that closes it: a commit then
     // need not open it again to fsync it. A proxy's followable file is fsynced at commit.
@@ -68,7 +77,7 @@ export class StagingArea {
       await unlink(path).catch(() => {});
       throw err;
     }
-    const staged: StagedBlob = { sha256: sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path, ...(opts.onWritten ? {} : { synced: true }) };
+    const staged: StagedBlob = { sha256: sha256 ?? sha.digest('hex'), md5: md5?.digest('hex') ?? '', size, path, ...(opts.onWritten ? {} : { synced: true }) };
     if (sha1 && sha512) {
       staged.sha1 = sha1.digest('hex');
       staged.sha512 = sha512.digest('hex');

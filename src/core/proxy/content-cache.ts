@@ -10,6 +10,7 @@ import type { BlobStore, StagedBlob } from '../../storage/blob-store.ts';
 import { notFound, WharfError } from '../errors.ts';
 import type { IngestPlan, IngestResult } from '../format-plugin.ts';
 import type { FileRow, Repository } from '../model.ts';
+import { HEAD_BYTES } from './looks-like.ts';
 import { StagedFileTail } from './staged-tail.ts';
 import type { Download } from './download.ts';
 import { announcedSha256, UpstreamUnavailable } from './upstream.ts';
@@ -21,7 +22,13 @@ export interface ContentFetchSpec {
   fetch(): Promise<Download>;
   /** Digest the upstream's index promises; a mismatch is never stored. */
   expectedSha256?: string | null;
-  /** Further checks on the staged bytes (e.g. an HTML error page where a package was expected). */
+  /**
+   * A check of the content's first bytes (up to HEAD_BYTES; e.g. an HTML error page where a
+   * package was expected): made with the digest's, so the first client need not wait for the
+   * staged file to be written.
+   */
+  checkHead?(head: Buffer, res: Download): void;
+  /** Further checks on the whole staged file; the first client's last byte then waits for the file. */
   validate?(staged: StagedBlob, res: Download): Promise<void>;
   /** How to record the verified file. */
   plan(staged: StagedBlob): IngestPlan;
@@ -101,36 +108,69 @@ export class ContentCache {
     const toClient = new StagedFileTail();
     toClient.on('error', () => {});
 
+    const verify = (sha256: string) => {
+      if (spec.expectedSha256 && sha256 !== spec.expectedSha256.toLowerCase()) {
+        throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${sha256}, its index says ${spec.expectedSha256}; not stored`);
+      }
+      const announced = announcedSha256(res.headers);
+      if (announced && sha256 !== announced) {
+        throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${sha256}, its own header says ${announced}; not stored`);
+      }
+    };
+    let head = Buffer.alloc(0);
+
     void (async () => {
       let staged: StagedBlob | undefined;
       let verified = false;
+      let refused: unknown = null;
       try {
         staged = await this.blobs.stage(body, {
           md5: false,
-          onReceived: (bytes, chunk) => toClient.arrived(bytes, chunk),
+          onReceived: (bytes, chunk) => {
+            if (head.length < HEAD_BYTES) head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
+            toClient.arrived(bytes, chunk);
+          },
           onWritten: (path, bytes) => toClient.grow(path, bytes),
+          // Verified as soon as the last byte is hashed, unless a check needs the whole file:
+          // the first client's last byte does not wait for the disk.
+          onHashed: spec.validate ? undefined : (sha256, size) => {
+            try {
+              verify(sha256);
+              spec.checkHead?.(head, res);
+              verified = true;
+              toClient.complete(size);
+            } catch (err) {
+              // Refused before its file is even closed: a request after this client's error
+              // must start a fetch of its own, not join this one.
+              refused = err;
+              rejectDone(err);
+              toClient.destroy(err as Error);
+            }
+          },
         });
-        if (spec.expectedSha256 && staged.sha256 !== spec.expectedSha256.toLowerCase()) {
-          throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its index says ${spec.expectedSha256}; not stored`);
+        if (refused) throw refused;
+        if (!verified) {
+          verify(staged.sha256);
+          spec.checkHead?.(head, res);
+          await spec.validate?.(staged, res);
+          verified = true;
+          toClient.complete(staged.size);
         }
-        const announced = announcedSha256(res.headers);
-        if (announced && staged.sha256 !== announced) {
-          throw new WharfError('UPSTREAM_FAILED', `upstream sent ${spec.path} with sha256 ${staged.sha256}, its own header says ${announced}; not stored`);
-        }
-        await spec.validate?.(staged, res);
-        // Verified: the first client may have its last byte now. Storing it (fsync, rename,
-        // the database) is for the next clients, who wait for `done`; the client reads on
-        // from its open descriptor whatever the commit does to the staged path.
-        verified = true;
-        toClient.complete(staged.size);
+        // Storing it (fsync, rename, the database) is for the next clients, who wait for
+        // `done`; the client reads on from its open descriptor whatever the commit does to
+        // the staged path.
         const result = await this.record(spec.repo, spec.plan(staged));
         staged = undefined;
         resolveDone(result.files.find((f) => f.path === spec.path) ?? result.files[0]);
       } catch (err) {
         if (staged) await this.blobs.discard(staged);
-        // Bytes verified are good even if they could not be stored: that client keeps them.
+        // Bytes verified are good even if they could not be stored: that client keeps them
+        // (unless it still needed them from a staged file that could not be written).
         if (!verified) toClient.destroy(err as Error);
-        else this.log?.error({ err, repo: spec.repo.name, path: spec.path }, 'verified upstream content could not be stored');
+        else {
+          if (!staged) toClient.fileFailed(err as Error);
+          this.log?.error({ err, repo: spec.repo.name, path: spec.path }, 'verified upstream content could not be stored');
+        }
         rejectDone(err);
       }
     })();

@@ -29,6 +29,8 @@ export interface DownloadOptions {
   brokeOff(cause: Error): Error;
   /** Told once when the body was read to its end (true) or failed (false). */
   settled(complete: boolean): void;
+  /** Told of each chunk of the body as it arrives. */
+  received?(bytes: number): void;
 }
 
 const MAX_REDIRECTS = 20;
@@ -108,6 +110,7 @@ function paced(res: IncomingMessage, opts: DownloadOptions): Readable {
   res.pause();
   res.on('data', (chunk: Buffer) => {
     stop();
+    opts.received?.(chunk.length);
     if (out.push(chunk)) arm();
     else res.pause();
   });

@@ -10,6 +10,7 @@ import { WharfError } from '../errors.ts';
 import type { Repository } from '../model.ts';
 import { download, type Download } from './download.ts';
 import type { ProxyOptions } from './options.ts';
+import { YoungCollector } from './young-gc.ts';
 
 export class UpstreamUnavailable extends WharfError {
   constructor(message: string) {
@@ -45,6 +46,8 @@ export class Upstreams {
   private readonly health = new Map<number, Health>();
   /** Where refusals an operator should know of (an answer over its size cap) are logged. */
   log: { warn(obj: object, msg: string): void } | null = null;
+  /** Frees the buffers downloads leave behind before they start a full collection (young-gc.ts). */
+  readonly young = new YoungCollector();
 
   private tooLarge(repo: Repository, origin: string, what: string, max: number, seen: string): UpstreamUnavailable {
     this.failed(repo);
@@ -193,6 +196,7 @@ export class Upstreams {
       stalled: () => new UpstreamUnavailable(`upstream ${origin} stalled: no bytes of ${what} for ${opts.idleTimeout} s`),
       brokeOff: (cause) => new UpstreamUnavailable(`upstream ${origin} broke off ${what}: ${reason(cause)}`),
       settled: (complete) => (complete ? this.succeeded(repo) : this.failed(repo)),
+      received: (bytes) => this.young.downloaded(bytes),
     }));
   }
 }

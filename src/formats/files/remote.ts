@@ -7,7 +7,7 @@ import { notFound } from '../../core/errors.ts';
 import type { RouteContext } from '../../core/format-plugin.ts';
 import { groupAnswerRepo } from '../../core/group.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
-import { assertLooksLike } from '../../core/proxy/looks-like.ts';
+import { looksLike } from '../../core/proxy/looks-like.ts';
 import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
 import { proxyOptionsOf } from '../../core/proxy/options.ts';
 import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
@@ -27,7 +27,7 @@ async function proxyFile(ctx: RouteContext, path: string, segments: string[]): P
     repo: ctx.repo,
     path,
     fetch: () => ctx.services.upstream.download(ctx.repo, opts, encodePath(segments)),
-    validate: (staged, res) => assertLooksLike(staged, baseName(path), res.headers.get('content-type')),
+    checkHead: (head, res) => looksLike(head, baseName(path), res.headers.get('content-type')),
     plan: (staged) => ({ files: [{ path, filename: baseName(path), blob: staged, meta: { upstreamUrl: new URL(encodePath(segments), opts.upstream).toString() } }], scopes: [] }),
     existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
     negativeTtlMs: opts.negativeTtl * 1000,

@@ -7,7 +7,7 @@ import { invalidPackage, notFound } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext } from '../../core/format-plugin.ts';
 import type { MetadataResult } from '../../core/proxy/metadata-cache.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
-import { assertLooksLike } from '../../core/proxy/looks-like.ts';
+import { looksLike } from '../../core/proxy/looks-like.ts';
 import { proxyOptionsOf } from '../../core/proxy/options.ts';
 import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
@@ -176,7 +176,7 @@ export async function proxiedFile(ctx: RepoContext, project: string, name: strin
     path,
     fetch: () => ctx.services.upstream.download(ctx.repo, opts, isMetadata ? `${f.url}.metadata` : f.url),
     expectedSha256: expected,
-    validate: isMetadata ? undefined : (staged, res) => assertLooksLike(staged, filename, res.headers.get('content-type')),
+    checkHead: isMetadata ? undefined : (head, res) => looksLike(head, filename, res.headers.get('content-type')),
     plan: (staged) => planCachedFile(project, f, staged, isMetadata),
     existing: () => ctx.store.getFileByPath(ctx.repo.id, path),
   });

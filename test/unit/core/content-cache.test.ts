@@ -23,11 +23,20 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function withCache(record: (plan: IngestPlan) => Promise<IngestResult>, fn: (cache: ContentCache) => Promise<void>): Promise<void> {
+async function withCache(record: (plan: IngestPlan) => Promise<IngestResult>, fn: (cache: ContentCache) => Promise<void>, staged?: Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-content-cache-'));
   try {
     const blobs = new FsBlobStore(join(dir, 'blobs'));
     await blobs.init();
+    if (staged) {
+      // A disk slow to take the last write and close the file: staging ends only after `staged`.
+      const stage = blobs.stage.bind(blobs);
+      blobs.stage = async (source, opts) => {
+        const s = await stage(source, opts);
+        await staged;
+        return s;
+      };
+    }
     await fn(new ContentCache(blobs, async (_r, plan) => {
       try {
         return await record(plan);
@@ -84,6 +93,44 @@ test('the first client finishes once the content is verified, before the store h
     assert.equal((await second).kind, 'stored');
     assert.equal((await r.done).path, 'f.bin');
   });
+});
+
+test('the first client finishes once the last byte is hashed and checked, before the staged file is closed', async () => {
+  let release!: () => void;
+  const staged = new Promise<void>((r) => (release = r));
+  await withCache(async (plan) => ({ status: 'created', files: [{ path: plan.files[0].path } as FileRow] }) as IngestResult, async (cache) => {
+    const heads: Buffer[] = [];
+    const r = await cache.get({ ...spec(sha), checkHead: (head) => void heads.push(head) });
+    if (r.kind !== 'streaming') return assert.fail('not streaming');
+    let timer: NodeJS.Timeout | undefined;
+    const got = await Promise.race([readAll(r.stream), new Promise<null>((res) => (timer = setTimeout(() => res(null), 5000)))]);
+    clearTimeout(timer);
+    assert.ok(got, 'the download did not end before staging did');
+    assert.ok(got.equals(data));
+    assert.deepEqual(heads, [data.subarray(0, 16)], 'the first bytes were checked, once');
+    release();
+    assert.equal((await r.done).path, 'f.bin');
+  }, staged);
+});
+
+test('a failed check of the first bytes cuts the first client, and nothing is recorded', async () => {
+  let records = 0;
+  await withCache(async () => {
+    records++;
+    return { status: 'created', files: [] } as unknown as IngestResult;
+  }, async (cache) => {
+    const r = await cache.get({ ...spec(sha), checkHead: () => { throw new Error('not a wheel'); } });
+    if (r.kind !== 'streaming') return assert.fail('not streaming');
+    await assert.rejects(readAll(r.stream), /not a wheel/);
+    // Asked again at once, while the refused download's file may still be closing: a fetch of
+    // its own, not the refused one's error.
+    const again = await cache.get(spec(sha));
+    if (again.kind !== 'streaming') return assert.fail('not a new fetch');
+    assert.ok((await readAll(again.stream)).equals(data));
+    await assert.rejects(r.done, /not a wheel/);
+    await again.done;
+    assert.equal(records, 1);
+  }, new Promise((res) => setTimeout(res, 300)));
 });
 
 test('a failure to record after the client has its verified bytes leaves its download whole', async () => {
