@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import { clearsign, detachSign } from '../../core/signing.ts';
 import { compressBuffer } from '../../lib/compression.ts';
-import { ChunkMemory, encodeChunks, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
-import { repoDebs, type DebEntry } from './file-cache.ts';
+import { ChunkMemory, encodeStream, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
+import { repoDebs, stanzaHash, type DebEntry } from './file-cache.ts';
 import { buildContents, type ContentsEntry } from './contents.ts';
 import { aptOptions, type AptOptions } from './options.ts';
 import { contentKey, contentScope, contentScopePrefix, stateKey, SUITE_SCOPE_PREFIX, suiteScope } from './paths.ts';
@@ -81,23 +81,50 @@ function byPackageOrder(a: Entry, b: Entry): number {
   return (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || compareDebVersions(a.version, b.version) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
+/** A chunk's key: the stanzas it lists, each by its path and the hash of its text. */
+function chunkKey(stanzas: readonly { path: string; stanzaHash: string }[]): string {
+  const h = createHash('sha1');
+  for (const e of stanzas) h.update(`${e.path}\0${e.stanzaHash}\n`);
+  return h.digest('base64url');
+}
+
+/** The key of a chunk's text as encodeStream wrote it (stanzas, each followed by a blank line). */
+function keyOfText(text: string): string {
+  const stanzas = text.split('\n\n').slice(0, -1).map((s) => `${s}\n`);
+  return chunkKey(stanzas.map((s) => ({ path: /^Filename: (.*)$/m.exec(s)?.[1] ?? '', stanzaHash: stanzaHash(s) })));
+}
+
 /** Cut after stanzas whose file hash says so: boundaries depend on content, not position. */
-function chunksOf(entries: readonly Entry[]): LazyChunk[] {
-  const chunks: LazyChunk[] = [];
+function chunksOf(entries: readonly Entry[]): (LazyChunk & { entries: readonly Entry[] })[] {
+  const chunks: (LazyChunk & { entries: readonly Entry[] })[] = [];
   let start = 0;
-  let key = '';
   const cut = (end: number) => {
     const slice = entries.slice(start, end);
-    chunks.push({ key, text: () => slice.map((e) => `${e.stanza}\n`).join('') });
+    chunks.push({ key: chunkKey(slice), entries: slice });
     start = end;
-    key = '';
   };
   entries.forEach((e, i) => {
-    key += `${e.id}.${e.sha256.slice(0, 16)},`;
-    if (parseInt(e.sha256.slice(0, 8), 16) % CHUNK_STANZAS === 0) cut(i + 1);
+    if (e.sha32 % CHUNK_STANZAS === 0) cut(i + 1);
   });
   if (start < entries.length) cut(entries.length);
   return chunks;
+}
+
+/** A .deb changed between the listing and the read of its stanza: the build starts again. */
+class StaleListing extends Error {}
+
+/** The text of chunks, from their stanzas in the database. */
+async function chunkTexts(ctx: RepoContext, chunks: readonly { entries: readonly Entry[] }[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const c of chunks) {
+    const rows = await Promise.all(c.entries.map((e) => ctx.store.getFileByPath(ctx.repo.id, e.path)));
+    out.push(rows.map((r, i) => {
+      const stanza = r?.meta.kind === 'deb' ? String(r.meta.stanza) : undefined;
+      if (stanza === undefined || stanzaHash(stanza) !== c.entries[i].stanzaHash) throw new StaleListing(c.entries[i].path);
+      return `${stanza}\n`;
+    }).join(''));
+  }
+  return out;
 }
 
 function releaseFile(path: string, f: StateFile): ReleaseFile {
@@ -105,6 +132,17 @@ function releaseFile(path: string, f: StateFile): ReleaseFile {
 }
 
 export async function buildSuite(ctx: RepoContext, suite: string): Promise<IndexDocument[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildSuiteOnce(ctx, suite);
+    } catch (err) {
+      // Listed entries are current as of the change feed; one changed meanwhile is read again.
+      if (!(err instanceof StaleListing) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function buildSuiteOnce(ctx: RepoContext, suite: string): Promise<IndexDocument[]> {
   const { repo, store } = ctx;
   const opts: AptOptions = aptOptions(repo.options);
   const settings = opts.suites[suite] ?? {};
@@ -134,6 +172,13 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
     return f;
   };
   const memory = await ctx.state.get('apt:chunks', () => new ChunkMemory());
+  // File lists are read only for a repository that publishes Contents.
+  const contentsOf = new Map<string, { section: string | null; files: string[] }>();
+  if (opts.contents) {
+    for (const r of await store.listFilesByPrefix(repo.id, '')) {
+      if (r.meta.kind === 'deb') contentsOf.set(r.path, { section: (r.meta.section as string | null) ?? null, files: (r.meta.contents as string[] | undefined) ?? [] });
+    }
+  }
   const origin = settings.origin ?? opts.origin ?? repo.name;
   const label = settings.label ?? opts.label ?? repo.name;
   for (const component of components) {
@@ -144,17 +189,25 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
       const chunks = chunksOf(listed);
       const dir = `${component}/binary-${arch}`;
       const stream = `${suite}/${dir}`;
-      // xz runs in its own processes: start it, then gzip and hash here meanwhile.
-      const xzDone = encodeChunks(memory, stream, 'xz', chunks);
-      const gz = await encodeChunks(memory, stream, 'gzip', chunks);
-      const plain = await encodeChunks(memory, stream, 'plain', chunks);
-      const xz = await xzDone;
+      const published = previous?.generations[0]?.files;
+      if (!memory.streams.has(stream) && published?.[`${dir}/Packages.gz`] && published[`${dir}/Packages.xz`]) {
+        // After a start: the chunks of the published files are taken as built.
+        const [gzRow, xzRow] = await Promise.all([
+          ctx.services.getIndex(repo, published[`${dir}/Packages.gz`].content),
+          ctx.services.getIndex(repo, published[`${dir}/Packages.xz`].content),
+        ]);
+        if (gzRow && xzRow) memory.seed(stream, gzRow.body, xzRow.body, keyOfText);
+      }
+      const { plain, gzip: gz, xz } = await encodeStream(memory, stream, chunks, (indexes) => chunkTexts(ctx, indexes.map((i) => chunks[i])));
       const gzFile = addEncoded(`${dir}/Packages.gz`, gz, 'application/gzip');
       files[`${dir}/Packages`] = { ...stateFile(plain, gzFile.content, 'text/plain; charset=utf-8'), gunzip: true };
       addEncoded(`${dir}/Packages.xz`, xz, 'application/x-xz');
       add(`${dir}/Release`, Buffer.from(buildArchRelease({ archive: suite, origin, label, acquireByHash: true, component, architecture: arch })), 'text/plain; charset=utf-8');
       if (opts.contents) {
-        const contents: ContentsEntry[] = listed.map((e) => ({ name: e.name, section: e.section ?? undefined, files: e.contents }));
+        const contents: ContentsEntry[] = listed.map((e) => {
+          const c = contentsOf.get(e.path);
+          return { name: e.name, section: c?.section ?? undefined, files: c?.files ?? [] };
+        });
         add(`${component}/Contents-${arch}.gz`, await compressBuffer('gzip', Buffer.from(buildContents(contents))), 'application/gzip');
       }
     }
