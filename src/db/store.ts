@@ -310,6 +310,28 @@ export class Store {
   async listFilesAfterId(repoId: number, afterId: number): Promise<FileRow[]> {
     return (await this.sql.all('SELECT * FROM files WHERE id > ? AND repo_id = ? ORDER BY id', [afterId, repoId])).map(toFile);
   }
+  /**
+   * At most `limit` files of a repository whose paths sort after `afterPath`, in path order: a
+   * whole repository read a page at a time, so its rows are never all in memory at once.
+   */
+  async listFilesPage(repoId: number, afterPath: string | null, limit: number): Promise<FileRow[]> {
+    const rows = afterPath === null
+      ? await this.sql.all('SELECT * FROM files WHERE repo_id = ? ORDER BY path LIMIT ?', [repoId, limit])
+      : await this.sql.all('SELECT * FROM files WHERE repo_id = ? AND path > ? ORDER BY path LIMIT ?', [repoId, afterPath, limit]);
+    return rows.map(toFile);
+  }
+
+  /** Every file of a repository in path order, read `pageSize` rows at a time. */
+  async *eachFile(repoId: number, pageSize = 2000): AsyncGenerator<FileRow[]> {
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.listFilesPage(repoId, after, pageSize);
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1].path;
+    }
+  }
   async countFiles(repoId: number): Promise<number> {
     return Number(((await this.sql.get('SELECT COUNT(*) AS n FROM files WHERE repo_id = ?', [repoId])) as Row).n);
   }

@@ -81,7 +81,7 @@ export class ChunkMemory {
    * each under the key `keyOf` gives its text. Files not laid out so are ignored: the build
    * then compresses every chunk.
    */
-  seed(stream: string, gz: Uint8Array, xz: Uint8Array, keyOf: (text: string) => string): void {
+  seed(stream: string, gz: Uint8Array, xz: Uint8Array, keyOf: (text: Buffer) => string): void {
     if (this.streams.has(stream)) return;
     let members: Buffer[];
     let parts: ReturnType<typeof splitXz>;
@@ -97,9 +97,8 @@ export class ChunkMemory {
     members.forEach((member, i) => {
       const record = parts.records[i];
       const padded = Math.ceil(record[0] / 4) * 4;
-      const text = gunzipSync(member).toString('utf8');
       // Copies: the published bodies are not kept alive by the chunks.
-      chunks.set(keyOf(text), { gz: Buffer.from(member), xzBlocks: Buffer.from(parts.blocks.subarray(at, at + padded)), xzRecords: [record] });
+      chunks.set(keyOf(gunzipSync(member)), { gz: Buffer.from(member), xzBlocks: Buffer.from(parts.blocks.subarray(at, at + padded)), xzRecords: [record] });
       at += padded;
     });
     if (at !== parts.blocks.length) return;

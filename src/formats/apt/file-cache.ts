@@ -55,18 +55,21 @@ class RepoDebs {
   private async load(ctx: RepoContext): Promise<void> {
     // Cleared before the read: a path noted while it runs is read again next time.
     this.changed.clear();
-    let rows: FileRow[];
+    // A page at a time: a whole repository's rows (stanzas, file lists) are never in memory at once.
+    const entries = new Map<string, DebEntry>();
     try {
-      rows = await ctx.store.listFilesByPrefix(ctx.repo.id, '');
+      for await (const page of ctx.store.eachFile(ctx.repo.id)) {
+        for (const f of page) {
+          const e = toEntry(f);
+          if (e) entries.set(e.path, e);
+        }
+      }
     } catch (err) {
       this.loaded = false;
       throw err;
     }
     this.entries.clear();
-    for (const f of rows) {
-      const e = toEntry(f);
-      if (e) this.entries.set(e.path, e);
-    }
+    for (const [path, e] of entries) this.entries.set(path, e);
     this.loaded = true;
   }
 
@@ -91,7 +94,7 @@ class RepoDebs {
 }
 
 /** A stanza's identity in a chunk key (64 bits of its SHA-256). */
-export const stanzaHash = (stanza: string) => createHash('sha256').update(stanza).digest('hex').slice(0, 16);
+export const stanzaHash = (stanza: string | Uint8Array) => createHash('sha256').update(stanza).digest('hex').slice(0, 16);
 
 /** Few distinct values (components, architectures, suite lists): one copy of each. */
 const interned = new Map<string, { value: unknown }>();

@@ -88,10 +88,22 @@ function chunkKey(stanzas: readonly { path: string; stanzaHash: string }[]): str
   return h.digest('base64url');
 }
 
+const BLANK_LINE = Buffer.from('\n\n');
+const FILENAME = Buffer.from('\nFilename: ');
+
 /** The key of a chunk's text as encodeStream wrote it (stanzas, each followed by a blank line). */
-function keyOfText(text: string): string {
-  const stanzas = text.split('\n\n').slice(0, -1).map((s) => `${s}\n`);
-  return chunkKey(stanzas.map((s) => ({ path: /^Filename: (.*)$/m.exec(s)?.[1] ?? '', stanzaHash: stanzaHash(s) })));
+function keyOfText(text: Buffer): string {
+  const stanzas: { path: string; stanzaHash: string }[] = [];
+  let at = 0;
+  for (let end = text.indexOf(BLANK_LINE, at); end >= 0; end = text.indexOf(BLANK_LINE, at)) {
+    // The stanza with its last newline, without the blank line after it.
+    const stanza = text.subarray(at, end + 1);
+    const f = stanza.indexOf(FILENAME);
+    const path = f < 0 ? '' : stanza.subarray(f + FILENAME.length, stanza.indexOf(10, f + FILENAME.length)).toString('utf8');
+    stanzas.push({ path, stanzaHash: stanzaHash(stanza) });
+    at = end + 2;
+  }
+  return chunkKey(stanzas);
 }
 
 /** Cut after stanzas whose file hash says so: boundaries depend on content, not position. */

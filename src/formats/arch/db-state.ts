@@ -6,6 +6,7 @@
 // Reads of the database are awaited, so other requests run meanwhile: every use of the state
 // (a build, a listing) runs under the state's own lock, reads the rows it needs first and
 // changes memory after; the feed only notes changed paths (and key changes), never a view.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { RepoChange } from '../../core/change-feed.ts';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
@@ -23,15 +24,20 @@ import { vercmp } from './vercmp.ts';
 export interface PkgFile {
   id: number;
   path: string;
-  filename: string;
   sha256: string;
   createdAt: string;
   pkgname: string;
   version: string;
   arch: string;
   held: boolean;
-  desc: string;
+  /** Of the `desc` text, which is read from the database when the entry is written. */
+  descHash: string;
 }
+
+const descHash = (desc: string) => createHash('sha256').update(desc).digest('base64url').slice(0, 16);
+
+/** A package file changed between the sync and the read of its desc: the build starts again. */
+class StaleFacts extends Error {}
 
 interface SigFact {
   source: 'server' | 'upload';
@@ -115,8 +121,8 @@ export class RepoDbState {
       if (typeof m.pkgname !== 'string') continue;
       if (m.kind === 'package') {
         get(m.pkgname).files.push({
-          id: r.id, path: r.path, filename: r.filename, sha256: r.sha256, createdAt: r.createdAt,
-          pkgname: m.pkgname, version: String(m.pkgver), arch: String(m.arch), held: m.held === true, desc: String(m.desc),
+          id: r.id, path: r.path, sha256: r.sha256, createdAt: r.createdAt,
+          pkgname: m.pkgname, version: String(m.pkgver), arch: String(m.arch), held: m.held === true, descHash: descHash(String(m.desc)),
         });
       } else if (m.kind === 'signature' && typeof m.of === 'string') {
         get(m.pkgname).sigs.set(m.of, { source: m.source === 'upload' ? 'upload' : 'server', signer: typeof m.signer === 'string' ? m.signer : null });
@@ -132,11 +138,27 @@ export class RepoDbState {
       // Read after the feed was applied: every change so far is in these rows. Paths noted
       // while the read runs stay noted and are read again at the next sync.
       this.changedPaths.clear();
-      const rows = await ctx.store.listFilesByPrefix(ctx.repo.id, '');
       this.facts.clear();
       this.pathNames.clear();
-      for (const [name, f] of this.readFacts(rows)) this.facts.set(name, f);
       this.views.clear();
+      // A page at a time (in path order, so a package's files may span pages): the rows
+      // themselves (descs, metadata) are never all in memory at once.
+      try {
+        for await (const page of ctx.store.eachFile(ctx.repo.id)) {
+          for (const [name, f] of this.readFacts(page)) {
+            const known = this.facts.get(name);
+            if (!known) this.facts.set(name, f);
+            else {
+              known.files.push(...f.files);
+              for (const [k, v] of f.sigs) known.sigs.set(k, v);
+            }
+          }
+        }
+      } catch (err) {
+        this.facts.clear();
+        this.pathNames.clear();
+        throw err;
+      }
       this.loaded = true;
     } else if (this.changedPaths.size) {
       const paths = [...this.changedPaths];
@@ -254,7 +276,7 @@ export class RepoDbState {
       let reused = 0;
       const layout = entries.map((e, i) => {
         const name = names[i];
-        const same = name !== undefined && bucket.names.has(name) && view.chosen.get(name)!.desc === e.desc;
+        const same = name !== undefined && bucket.names.has(name) && e.desc !== undefined && view.chosen.get(name)!.descHash === descHash(e.desc);
         if (same) reused++;
         // Entries that are no longer listed as they are get a name no package has: dropped.
         return { name: same ? name : `\0${i}`, length: e.length };
@@ -266,8 +288,16 @@ export class RepoDbState {
   }
 
   /** The `.db` or `.files` of one architecture with its signature. */
-  build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
-    return this.lock.run('state', () => this.buildLocked(ctx, arch, kind));
+  async build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.lock.run('state', () => this.buildLocked(ctx, arch, kind));
+      } catch (err) {
+        if (!(err instanceof StaleFacts) || attempt >= 5) throw err;
+        // The change is in the feed by now: bring the state up to date and build again.
+        await ctx.state.get('arch:db', () => this);
+      }
+    }
   }
 
   private async buildLocked(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
@@ -296,7 +326,8 @@ export class RepoDbState {
         const tars = await Promise.all(entries.map(async (e) => {
           const kept = m.stale.has(e.name) ? undefined : reusable.get(e.name);
           if (kept) return kept;
-          return kind === 'db' ? tarEntry(e.dir, e.p.desc) : tarEntry(e.dir, e.p.desc, await readFileList(ctx, e.p));
+          const desc = await readDesc(ctx, e.p);
+          return kind === 'db' ? tarEntry(e.dir, desc) : tarEntry(e.dir, desc, await readFileList(ctx, e.p));
         }));
         m.built = { gz: bucketMember(tars), layout: entries.map((e, i) => ({ name: e.name, length: tars[i].length })) };
         m.stale.clear();
@@ -314,6 +345,14 @@ export class RepoDbState {
     if (this.keysGeneration === keysGeneration) view.docs[kind] = docs;
     return docs;
   }
+}
+
+/** A listed package's desc, from its row (checked to be the file the state knows). */
+async function readDesc(ctx: RepoContext, p: PkgFile): Promise<string> {
+  const row = await ctx.store.getFileByPath(ctx.repo.id, p.path);
+  const desc = row?.meta.desc;
+  if (!row || row.id !== p.id || row.sha256 !== p.sha256 || typeof desc !== 'string' || descHash(desc) !== p.descHash) throw new StaleFacts(p.path);
+  return desc;
 }
 
 async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {
