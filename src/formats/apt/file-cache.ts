@@ -14,7 +14,7 @@ import type { FileRow } from '../../core/model.ts';
 
 export interface DebEntry {
   path: string;
-  /** The first 32 bits of the file's SHA-256 (where chunks are cut). */
+  /** The first 32 bits of the file's SHA-256 modulo 1024 (where chunks are cut; a small integer costs no heap). */
   sha32: number;
   /** Of the Packages stanza: a chunk's key is made of them. */
   stanzaHash: string;
@@ -114,7 +114,7 @@ export function toEntry(f: FileRow): DebEntry | undefined {
   const arch = String(m.architecture);
   const component = String(m.component);
   return {
-    path: f.path, sha32: parseInt(f.sha256.slice(0, 8), 16), stanzaHash: stanzaHash(String(m.stanza)), name: String(m.package), version: String(m.version),
+    path: f.path, sha32: parseInt(f.sha256.slice(0, 8), 16) % 1024, stanzaHash: stanzaHash(String(m.stanza)), name: String(m.package), version: String(m.version),
     arch: intern(`a\0${arch}`, arch), component: intern(`c\0${component}`, component), suites: intern(`s\0${JSON.stringify(suites)}`, Object.freeze(suites)),
   };
 }

@@ -39,7 +39,7 @@ export interface SuiteState {
 
 /** Most generations a suite keeps, however young (bounds the storage a burst of uploads takes). */
 const MAX_GENERATIONS = 20;
-/** Average stanzas per compressed chunk (a power of two). */
+/** Average stanzas per compressed chunk (a power of two, at most 1024: DebEntry.sha32). */
 const CHUNK_STANZAS = 64;
 
 type Entry = DebEntry;

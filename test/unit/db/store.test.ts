@@ -139,6 +139,22 @@ for (const engine of engines()) {
       assert.equal((await store.unreferencedBlobs('', 1))[0].size, 3);
     });
 
+    it('reads one repository\'s files a page at a time, in path order, with their metadata', async () => {
+      const { store, repo } = await fresh();
+      const other = await store.createRepo({ name: 'other', format: 'files', kind: 'hosted', publicRead: false, options: {} });
+      await store.insertBlob(sha('a'), 1);
+      const paths = ['b/2', 'a', 'b/1', 'é', 'B', 'a-b', 'a/x'];
+      for (const [i, path] of paths.entries()) await store.insertFile({ repoId: repo.id, versionId: null, path, filename: path, sha256: sha('a'), size: 1, meta: { i } });
+      await store.insertFile({ repoId: other.id, versionId: null, path: 'a/y', filename: 'y', sha256: sha('a'), size: 1, meta: {} });
+      const pages: string[][] = [];
+      for await (const page of store.eachFile(repo.id, 3)) pages.push(page.map((f) => f.path));
+      assert.deepEqual(pages, [['B', 'a', 'a-b'], ['a/x', 'b/1', 'b/2'], ['é']]);
+      const all = [];
+      for await (const page of store.eachFile(repo.id, 7)) all.push(...page);
+      assert.deepEqual(all.map((f) => f.meta.i), [4, 1, 5, 6, 2, 0, 3]);
+      assert.deepEqual((await store.listFilesPage(repo.id, 'b/1', 10)).map((f) => f.path), ['b/2', 'é']);
+    });
+
     it('pins blobs for a commit or for gc, each keeping the other off, until unpinned or expired', async () => {
       const { store, repo } = await fresh();
       const [x, y] = [sha('1'), sha('2')];
