@@ -310,6 +310,16 @@ export class Store {
   async listFilesAfterId(repoId: number, afterId: number): Promise<FileRow[]> {
     return (await this.sql.all('SELECT * FROM files WHERE id > ? AND repo_id = ? ORDER BY id', [afterId, repoId])).map(toFile);
   }
+  /** The files of a repository at these paths (those that exist, in no particular order), up to 500 paths a query. */
+  async getFilesByPaths(repoId: number, paths: readonly string[]): Promise<FileRow[]> {
+    const out: FileRow[] = [];
+    for (let i = 0; i < paths.length; i += 500) {
+      const batch = paths.slice(i, i + 500);
+      const rows = await this.sql.all(`SELECT * FROM files WHERE repo_id = ? AND path IN (${batch.map(() => '?').join(', ')})`, [repoId, ...batch]);
+      out.push(...rows.map(toFile));
+    }
+    return out;
+  }
   /**
    * At most `limit` files of a repository whose paths sort after `afterPath`, in path order: a
    * whole repository read a page at a time, so its rows are never all in memory at once.

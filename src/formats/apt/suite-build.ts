@@ -125,16 +125,26 @@ function chunksOf(entries: readonly Entry[]): (LazyChunk & { entries: readonly E
 /** A .deb changed between the listing and the read of its stanza: the build starts again. */
 class StaleListing extends Error {}
 
-/** The text of chunks, from their stanzas in the database. */
+/** The text of chunks, from their stanzas in the database (read a few hundred at a time). */
 async function chunkTexts(ctx: RepoContext, chunks: readonly { entries: readonly Entry[] }[]): Promise<string[]> {
   const out: string[] = [];
-  for (const c of chunks) {
-    const rows = await Promise.all(c.entries.map((e) => ctx.store.getFileByPath(ctx.repo.id, e.path)));
-    out.push(rows.map((r, i) => {
-      const stanza = r?.meta.kind === 'deb' ? String(r.meta.stanza) : undefined;
-      if (stanza === undefined || stanzaHash(stanza) !== c.entries[i].stanzaHash) throw new StaleListing(c.entries[i].path);
-      return `${stanza}\n`;
-    }).join(''));
+  for (let i = 0; i < chunks.length;) {
+    // Whole chunks, about 500 stanzas a read.
+    const group: (typeof chunks)[number][] = [];
+    let n = 0;
+    while (i < chunks.length && (group.length === 0 || n + chunks[i].entries.length <= 500)) {
+      n += chunks[i].entries.length;
+      group.push(chunks[i++]);
+    }
+    const rows = await ctx.store.getFilesByPaths(ctx.repo.id, group.flatMap((c) => c.entries.map((e) => e.path)));
+    const stanzas = new Map(rows.map((r) => [r.path, r.meta.kind === 'deb' ? String(r.meta.stanza) : undefined]));
+    for (const c of group) {
+      out.push(c.entries.map((e) => {
+        const stanza = stanzas.get(e.path);
+        if (stanza === undefined || stanzaHash(stanza) !== e.stanzaHash) throw new StaleListing(e.path);
+        return `${stanza}\n`;
+      }).join(''));
+    }
   }
   return out;
 }

@@ -323,10 +323,12 @@ export class RepoDbState {
         // Entries of unchanged packages are taken from the last member as they are: only the
         // changed ones are written (and their file lists read), then the bucket is compressed.
         const reusable = m.built ? splitMember(m.built.gz, m.built.layout) : new Map<string, Buffer>();
+        const written = entries.filter((e) => m.stale.has(e.name) || !reusable.has(e.name));
+        const descs = await readDescs(ctx, written.map((e) => e.p));
         const tars = await Promise.all(entries.map(async (e) => {
           const kept = m.stale.has(e.name) ? undefined : reusable.get(e.name);
           if (kept) return kept;
-          const desc = await readDesc(ctx, e.p);
+          const desc = descs.get(e.p.path)!;
           return kind === 'db' ? tarEntry(e.dir, desc) : tarEntry(e.dir, desc, await readFileList(ctx, e.p));
         }));
         m.built = { gz: bucketMember(tars), layout: entries.map((e, i) => ({ name: e.name, length: tars[i].length })) };
@@ -347,12 +349,18 @@ export class RepoDbState {
   }
 }
 
-/** A listed package's desc, from its row (checked to be the file the state knows). */
-async function readDesc(ctx: RepoContext, p: PkgFile): Promise<string> {
-  const row = await ctx.store.getFileByPath(ctx.repo.id, p.path);
-  const desc = row?.meta.desc;
-  if (!row || row.id !== p.id || row.sha256 !== p.sha256 || typeof desc !== 'string' || descHash(desc) !== p.descHash) throw new StaleFacts(p.path);
-  return desc;
+/** Listed packages' descs by path, from their rows (checked to be the files the state knows). */
+async function readDescs(ctx: RepoContext, files: readonly PkgFile[]): Promise<Map<string, string>> {
+  if (files.length === 0) return new Map();
+  const rows = new Map((await ctx.store.getFilesByPaths(ctx.repo.id, files.map((p) => p.path))).map((r) => [r.path, r]));
+  const out = new Map<string, string>();
+  for (const p of files) {
+    const row = rows.get(p.path);
+    const desc = row?.meta.desc;
+    if (!row || row.id !== p.id || row.sha256 !== p.sha256 || typeof desc !== 'string' || descHash(desc) !== p.descHash) throw new StaleFacts(p.path);
+    out.set(p.path, desc);
+  }
+  return out;
 }
 
 async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {

@@ -72,7 +72,7 @@ describe('apt suite build', () => {
     const ctx = wharf.contextFor(repo);
     const store = Object.create(ctx.store) as typeof ctx.store;
     store.replaceScope = async () => {};
-    store.getFileByPath = async (id, path) => (counters.reads++, ctx.store.getFileByPath(id, path));
+    store.getFilesByPaths = async (id, paths) => ((counters.reads += paths.length), ctx.store.getFilesByPaths(id, paths));
     const holders = new Map<string, object>();
     return {
       ...ctx,

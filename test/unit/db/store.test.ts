@@ -153,6 +153,8 @@ for (const engine of engines()) {
       for await (const page of store.eachFile(repo.id, 7)) all.push(...page);
       assert.deepEqual(all.map((f) => f.meta.i), [4, 1, 5, 6, 2, 0, 3]);
       assert.deepEqual((await store.listFilesPage(repo.id, 'b/1', 10)).map((f) => f.path), ['b/2', 'é']);
+      const many = [...paths, 'missing', ...Array.from({ length: 600 }, (_, i) => `nope/${i}`), 'a/y'];
+      assert.deepEqual((await store.getFilesByPaths(repo.id, many)).map((f) => f.path).sort(), [...paths].sort(), 'in batches; other repositories\' and missing paths left out');
     });
 
     it('pins blobs for a commit or for gc, each keeping the other off, until unpinned or expired', async () => {
