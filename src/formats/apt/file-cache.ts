@@ -58,7 +58,7 @@ class RepoDebs {
     // A page at a time: a whole repository's rows (stanzas, file lists) are never in memory at once.
     const entries = new Map<string, DebEntry>();
     try {
-      for await (const page of ctx.store.eachFile(ctx.repo.id)) {
+      for await (const page of ctx.store.eachFile(ctx.repo.id, { omitMeta: 'contents' })) {
         for (const f of page) {
           const e = toEntry(f);
           if (e) entries.set(e.path, e);
