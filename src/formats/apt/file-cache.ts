@@ -93,8 +93,8 @@ class RepoDebs {
   }
 }
 
-/** A stanza's identity in a chunk key (64 bits of its SHA-256). */
-export const stanzaHash = (stanza: string | Uint8Array) => createHash('sha256').update(stanza).digest('hex').slice(0, 16);
+/** A stanza's identity in a chunk key: 96 bits of its SHA-256 (a string of its own: a slice would keep the whole digest alive). */
+export const stanzaHash = (stanza: string | Uint8Array) => createHash('sha256').update(stanza).digest().toString('base64url', 0, 12);
 
 /** Few distinct values (components, architectures, suite lists): one copy of each. */
 const interned = new Map<string, { value: unknown }>();

@@ -24,7 +24,6 @@ import { vercmp } from './vercmp.ts';
 export interface PkgFile {
   id: number;
   path: string;
-  sha256: string;
   createdAt: string;
   pkgname: string;
   version: string;
@@ -34,7 +33,8 @@ export interface PkgFile {
   descHash: string;
 }
 
-const descHash = (desc: string) => createHash('sha256').update(desc).digest('base64url').slice(0, 16);
+/** 96 bits of the desc's SHA-256 (a string of its own: a slice of a longer one would keep it alive). */
+const descHash = (desc: string) => createHash('sha256').update(desc).digest().toString('base64url', 0, 12);
 
 /** A package file changed between the sync and the read of its desc: the build starts again. */
 class StaleFacts extends Error {}
@@ -80,7 +80,10 @@ export class RepoDbState {
   private readonly reusePublished: boolean;
   private loaded = false;
   private readonly facts = new Map<string, PkgFacts>();
-  /** The package name each known file path belongs to: a deleted file's name is found here. */
+  /**
+   * The package name of each known package file's path: a deleted file's name is found here (a
+   * signature's or file list's by the package path it extends).
+   */
   private readonly pathNames = new Map<string, string>();
   /** Files changed since the last build (from the change feed); their names are read again. */
   private readonly changedPaths = new Set<string>();
@@ -110,7 +113,7 @@ export class RepoDbState {
   /** Package files and signatures of the given rows, grouped by package name. */
   private readFacts(rows: FileRow[]): Map<string, PkgFacts> {
     const out = new Map<string, PkgFacts>();
-    for (const r of rows) if (typeof r.meta.pkgname === 'string') this.pathNames.set(r.path, r.meta.pkgname);
+    for (const r of rows) if (r.meta.kind === 'package' && typeof r.meta.pkgname === 'string') this.pathNames.set(r.path, r.meta.pkgname);
     const get = (name: string) => {
       let f = out.get(name);
       if (!f) out.set(name, (f = { files: [], sigs: new Map() }));
@@ -121,7 +124,7 @@ export class RepoDbState {
       if (typeof m.pkgname !== 'string') continue;
       if (m.kind === 'package') {
         get(m.pkgname).files.push({
-          id: r.id, path: r.path, sha256: r.sha256, createdAt: r.createdAt,
+          id: r.id, path: r.path, createdAt: r.createdAt,
           pkgname: m.pkgname, version: String(m.pkgver), arch: String(m.arch), held: m.held === true, descHash: descHash(String(m.desc)),
         });
       } else if (m.kind === 'signature' && typeof m.of === 'string') {
@@ -168,7 +171,7 @@ export class RepoDbState {
         // A changed path's package: the one it belonged to, and the one its row names now.
         const rows = await Promise.all(paths.map((path) => ctx.store.getFileByPath(ctx.repo.id, path)));
         paths.forEach((path, i) => {
-          const was = this.pathNames.get(path);
+          const was = this.pathNames.get(path) ?? this.pathNames.get(packagePathOf(path));
           if (was !== undefined) names.add(was);
           const row = rows[i];
           if (row && typeof row.meta.pkgname === 'string') names.add(row.meta.pkgname);
@@ -179,7 +182,7 @@ export class RepoDbState {
         }));
         paths.forEach((path, i) => {
           const row = rows[i];
-          if (!row || typeof row.meta.pkgname !== 'string') this.pathNames.delete(path);
+          if (!row || row.meta.kind !== 'package' || typeof row.meta.pkgname !== 'string') this.pathNames.delete(path);
         });
       } catch (err) {
         // Not read: noted again for the next sync.
@@ -217,7 +220,8 @@ export class RepoDbState {
   private update(view: ArchView, arch: string, name: string, requireSigned: boolean): void {
     const next = this.choose(name, arch, requireSigned);
     const prev = view.chosen.get(name);
-    if (prev?.id === next?.id && prev?.sha256 === next?.sha256 && prev?.createdAt === next?.createdAt) return;
+    // The desc names the file's SHA-256 and size: other bytes under the same row give another hash.
+    if (prev?.id === next?.id && prev?.descHash === next?.descHash && prev?.createdAt === next?.createdAt) return;
     const b = bucketOf(name);
     let bucket = view.buckets.get(b);
     if (!bucket) view.buckets.set(b, (bucket = { names: new Set(), kinds: { db: newMember(), files: newMember() } }));
@@ -357,10 +361,15 @@ async function readDescs(ctx: RepoContext, files: readonly PkgFile[]): Promise<M
   for (const p of files) {
     const row = rows.get(p.path);
     const desc = row?.meta.desc;
-    if (!row || row.id !== p.id || row.sha256 !== p.sha256 || typeof desc !== 'string' || descHash(desc) !== p.descHash) throw new StaleFacts(p.path);
+    if (!row || row.id !== p.id || typeof desc !== 'string' || descHash(desc) !== p.descHash) throw new StaleFacts(p.path);
     out.set(p.path, desc);
   }
   return out;
+}
+
+/** The package file a signature or file list belongs to (`<package path>.sig`, `.files`). */
+function packagePathOf(path: string): string {
+  return path.replace(/\.(sig|files)$/, '');
 }
 
 async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {
