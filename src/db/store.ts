@@ -310,6 +310,43 @@ export class Store {
   async listFilesAfterId(repoId: number, afterId: number): Promise<FileRow[]> {
     return (await this.sql.all('SELECT * FROM files WHERE id > ? AND repo_id = ? ORDER BY id', [afterId, repoId])).map(toFile);
   }
+  /** The files of a repository at these paths (those that exist, in no particular order), up to 500 paths a query. */
+  async getFilesByPaths(repoId: number, paths: readonly string[]): Promise<FileRow[]> {
+    const out: FileRow[] = [];
+    for (let i = 0; i < paths.length; i += 500) {
+      const batch = paths.slice(i, i + 500);
+      const rows = await this.sql.all(`SELECT * FROM files WHERE repo_id = ? AND path IN (${batch.map(() => '?').join(', ')})`, [repoId, ...batch]);
+      out.push(...rows.map(toFile));
+    }
+    return out;
+  }
+  /**
+   * At most `limit` files of a repository whose paths sort after `afterPath`, in path order: a
+   * whole repository read a page at a time, so its rows are never all in memory at once.
+   * `omitMeta` names a metadata key left out (e.g. a .deb's file list, which can be large).
+   */
+  async listFilesPage(repoId: number, afterPath: string | null, limit: number, omitMeta?: string): Promise<FileRow[]> {
+    const meta = omitMeta === undefined ? 'meta' : this.sql.dialect === 'postgres' ? '(meta::jsonb - ?::text)::text' : 'json_remove(meta, ?)';
+    const metaArg = omitMeta === undefined ? [] : [this.sql.dialect === 'postgres' ? omitMeta : `$.${omitMeta}`];
+    const columns = `id, repo_id, version_id, path, filename, sha256, size, ${meta} AS meta, created_at, uploaded_by`;
+    const rows = afterPath === null
+      ? await this.sql.all(`SELECT ${columns} FROM files WHERE repo_id = ? ORDER BY path LIMIT ?`, [...metaArg, repoId, limit])
+      : await this.sql.all(`SELECT ${columns} FROM files WHERE repo_id = ? AND path > ? ORDER BY path LIMIT ?`, [...metaArg, repoId, afterPath, limit]);
+    return rows.map(toFile);
+  }
+
+  /** Every file of a repository in path order, read `pageSize` rows at a time (see listFilesPage). */
+  async *eachFile(repoId: number, opts: { pageSize?: number; omitMeta?: string } = {}): AsyncGenerator<FileRow[]> {
+    const pageSize = opts.pageSize ?? 2000;
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.listFilesPage(repoId, after, pageSize, opts.omitMeta);
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1].path;
+    }
+  }
   async countFiles(repoId: number): Promise<number> {
     return Number(((await this.sql.get('SELECT COUNT(*) AS n FROM files WHERE repo_id = ?', [repoId])) as Row).n);
   }

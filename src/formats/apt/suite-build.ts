@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
 import { clearsign, detachSign } from '../../core/signing.ts';
 import { compressBuffer } from '../../lib/compression.ts';
-import { ChunkMemory, encodeChunks, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
-import { repoDebs, type DebEntry } from './file-cache.ts';
+import { ChunkMemory, encodeStream, type EncodedIndex, type LazyChunk } from './chunked-compress.ts';
+import { repoDebs, stanzaHash, type DebEntry } from './file-cache.ts';
 import { buildContents, type ContentsEntry } from './contents.ts';
 import { aptOptions, type AptOptions } from './options.ts';
 import { contentKey, contentScope, contentScopePrefix, stateKey, SUITE_SCOPE_PREFIX, suiteScope } from './paths.ts';
@@ -39,7 +39,7 @@ export interface SuiteState {
 
 /** Most generations a suite keeps, however young (bounds the storage a burst of uploads takes). */
 const MAX_GENERATIONS = 20;
-/** Average stanzas per compressed chunk (a power of two). */
+/** Average stanzas per compressed chunk (a power of two, at most 1024: DebEntry.sha32). */
 const CHUNK_STANZAS = 64;
 
 type Entry = DebEntry;
@@ -81,23 +81,72 @@ function byPackageOrder(a: Entry, b: Entry): number {
   return (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || compareDebVersions(a.version, b.version) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
+/** A chunk's key: the stanzas it lists, each by its path and the hash of its text. */
+function chunkKey(stanzas: readonly { path: string; stanzaHash: string }[]): string {
+  const h = createHash('sha1');
+  for (const e of stanzas) h.update(`${e.path}\0${e.stanzaHash}\n`);
+  return h.digest('base64url');
+}
+
+const BLANK_LINE = Buffer.from('\n\n');
+const FILENAME = Buffer.from('\nFilename: ');
+
+/** The key of a chunk's text as encodeStream wrote it (stanzas, each followed by a blank line). */
+function keyOfText(text: Buffer): string {
+  const stanzas: { path: string; stanzaHash: string }[] = [];
+  let at = 0;
+  for (let end = text.indexOf(BLANK_LINE, at); end >= 0; end = text.indexOf(BLANK_LINE, at)) {
+    // The stanza with its last newline, without the blank line after it.
+    const stanza = text.subarray(at, end + 1);
+    const f = stanza.indexOf(FILENAME);
+    const path = f < 0 ? '' : stanza.subarray(f + FILENAME.length, stanza.indexOf(10, f + FILENAME.length)).toString('utf8');
+    stanzas.push({ path, stanzaHash: stanzaHash(stanza) });
+    at = end + 2;
+  }
+  return chunkKey(stanzas);
+}
+
 /** Cut after stanzas whose file hash says so: boundaries depend on content, not position. */
-function chunksOf(entries: readonly Entry[]): LazyChunk[] {
-  const chunks: LazyChunk[] = [];
+function chunksOf(entries: readonly Entry[]): (LazyChunk & { entries: readonly Entry[] })[] {
+  const chunks: (LazyChunk & { entries: readonly Entry[] })[] = [];
   let start = 0;
-  let key = '';
   const cut = (end: number) => {
     const slice = entries.slice(start, end);
-    chunks.push({ key, text: () => slice.map((e) => `${e.stanza}\n`).join('') });
+    chunks.push({ key: chunkKey(slice), entries: slice });
     start = end;
-    key = '';
   };
   entries.forEach((e, i) => {
-    key += `${e.id}.${e.sha256.slice(0, 16)},`;
-    if (parseInt(e.sha256.slice(0, 8), 16) % CHUNK_STANZAS === 0) cut(i + 1);
+    if (e.sha32 % CHUNK_STANZAS === 0) cut(i + 1);
   });
   if (start < entries.length) cut(entries.length);
   return chunks;
+}
+
+/** A .deb changed between the listing and the read of its stanza: the build starts again. */
+class StaleListing extends Error {}
+
+/** The text of chunks, from their stanzas in the database (read a few hundred at a time). */
+async function chunkTexts(ctx: RepoContext, chunks: readonly { entries: readonly Entry[] }[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < chunks.length;) {
+    // Whole chunks, about 500 stanzas a read.
+    const group: (typeof chunks)[number][] = [];
+    let n = 0;
+    while (i < chunks.length && (group.length === 0 || n + chunks[i].entries.length <= 500)) {
+      n += chunks[i].entries.length;
+      group.push(chunks[i++]);
+    }
+    const rows = await ctx.store.getFilesByPaths(ctx.repo.id, group.flatMap((c) => c.entries.map((e) => e.path)));
+    const stanzas = new Map(rows.map((r) => [r.path, r.meta.kind === 'deb' ? String(r.meta.stanza) : undefined]));
+    for (const c of group) {
+      out.push(c.entries.map((e) => {
+        const stanza = stanzas.get(e.path);
+        if (stanza === undefined || stanzaHash(stanza) !== e.stanzaHash) throw new StaleListing(e.path);
+        return `${stanza}\n`;
+      }).join(''));
+    }
+  }
+  return out;
 }
 
 function releaseFile(path: string, f: StateFile): ReleaseFile {
@@ -105,6 +154,17 @@ function releaseFile(path: string, f: StateFile): ReleaseFile {
 }
 
 export async function buildSuite(ctx: RepoContext, suite: string): Promise<IndexDocument[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildSuiteOnce(ctx, suite);
+    } catch (err) {
+      // Listed entries are current as of the change feed; one changed meanwhile is read again.
+      if (!(err instanceof StaleListing) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function buildSuiteOnce(ctx: RepoContext, suite: string): Promise<IndexDocument[]> {
   const { repo, store } = ctx;
   const opts: AptOptions = aptOptions(repo.options);
   const settings = opts.suites[suite] ?? {};
@@ -134,6 +194,13 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
     return f;
   };
   const memory = await ctx.state.get('apt:chunks', () => new ChunkMemory());
+  // File lists are read only for a repository that publishes Contents.
+  const contentsOf = new Map<string, { section: string | null; files: string[] }>();
+  if (opts.contents) {
+    for (const r of await store.listFilesByPrefix(repo.id, '')) {
+      if (r.meta.kind === 'deb') contentsOf.set(r.path, { section: (r.meta.section as string | null) ?? null, files: (r.meta.contents as string[] | undefined) ?? [] });
+    }
+  }
   const origin = settings.origin ?? opts.origin ?? repo.name;
   const label = settings.label ?? opts.label ?? repo.name;
   for (const component of components) {
@@ -144,17 +211,25 @@ export async function buildSuite(ctx: RepoContext, suite: string): Promise<Index
       const chunks = chunksOf(listed);
       const dir = `${component}/binary-${arch}`;
       const stream = `${suite}/${dir}`;
-      // xz runs in its own processes: start it, then gzip and hash here meanwhile.
-      const xzDone = encodeChunks(memory, stream, 'xz', chunks);
-      const gz = await encodeChunks(memory, stream, 'gzip', chunks);
-      const plain = await encodeChunks(memory, stream, 'plain', chunks);
-      const xz = await xzDone;
+      const published = previous?.generations[0]?.files;
+      if (!memory.streams.has(stream) && published?.[`${dir}/Packages.gz`] && published[`${dir}/Packages.xz`]) {
+        // After a start: the chunks of the published files are taken as built.
+        const [gzRow, xzRow] = await Promise.all([
+          ctx.services.getIndex(repo, published[`${dir}/Packages.gz`].content),
+          ctx.services.getIndex(repo, published[`${dir}/Packages.xz`].content),
+        ]);
+        if (gzRow && xzRow) memory.seed(stream, gzRow.body, xzRow.body, keyOfText);
+      }
+      const { plain, gzip: gz, xz } = await encodeStream(memory, stream, chunks, (indexes) => chunkTexts(ctx, indexes.map((i) => chunks[i])));
       const gzFile = addEncoded(`${dir}/Packages.gz`, gz, 'application/gzip');
       files[`${dir}/Packages`] = { ...stateFile(plain, gzFile.content, 'text/plain; charset=utf-8'), gunzip: true };
       addEncoded(`${dir}/Packages.xz`, xz, 'application/x-xz');
       add(`${dir}/Release`, Buffer.from(buildArchRelease({ archive: suite, origin, label, acquireByHash: true, component, architecture: arch })), 'text/plain; charset=utf-8');
       if (opts.contents) {
-        const contents: ContentsEntry[] = listed.map((e) => ({ name: e.name, section: e.section ?? undefined, files: e.contents }));
+        const contents: ContentsEntry[] = listed.map((e) => {
+          const c = contentsOf.get(e.path);
+          return { name: e.name, section: c?.section ?? undefined, files: c?.files ?? [] };
+        });
         add(`${component}/Contents-${arch}.gz`, await compressBuffer('gzip', Buffer.from(buildContents(contents))), 'application/gzip');
       }
     }

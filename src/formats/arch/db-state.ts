@@ -6,6 +6,7 @@
 // Reads of the database are awaited, so other requests run meanwhile: every use of the state
 // (a build, a listing) runs under the state's own lock, reads the rows it needs first and
 // changes memory after; the feed only notes changed paths (and key changes), never a view.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { RepoChange } from '../../core/change-feed.ts';
 import type { IndexDocument, RepoContext } from '../../core/format-plugin.ts';
@@ -23,15 +24,20 @@ import { vercmp } from './vercmp.ts';
 export interface PkgFile {
   id: number;
   path: string;
-  filename: string;
-  sha256: string;
   createdAt: string;
   pkgname: string;
   version: string;
   arch: string;
   held: boolean;
-  desc: string;
+  /** Of the `desc` text, which is read from the database when the entry is written. */
+  descHash: string;
 }
+
+/** 96 bits of the desc's SHA-256 (a string of its own: a slice of a longer one would keep it alive). */
+const descHash = (desc: string) => createHash('sha256').update(desc).digest().toString('base64url', 0, 12);
+
+/** A package file changed between the sync and the read of its desc: the build starts again. */
+class StaleFacts extends Error {}
 
 interface SigFact {
   source: 'server' | 'upload';
@@ -74,7 +80,10 @@ export class RepoDbState {
   private readonly reusePublished: boolean;
   private loaded = false;
   private readonly facts = new Map<string, PkgFacts>();
-  /** The package name each known file path belongs to: a deleted file's name is found here. */
+  /**
+   * The package name of each known package file's path: a deleted file's name is found here (a
+   * signature's or file list's by the package path it extends).
+   */
   private readonly pathNames = new Map<string, string>();
   /** Files changed since the last build (from the change feed); their names are read again. */
   private readonly changedPaths = new Set<string>();
@@ -104,7 +113,7 @@ export class RepoDbState {
   /** Package files and signatures of the given rows, grouped by package name. */
   private readFacts(rows: FileRow[]): Map<string, PkgFacts> {
     const out = new Map<string, PkgFacts>();
-    for (const r of rows) if (typeof r.meta.pkgname === 'string') this.pathNames.set(r.path, r.meta.pkgname);
+    for (const r of rows) if (r.meta.kind === 'package' && typeof r.meta.pkgname === 'string') this.pathNames.set(r.path, r.meta.pkgname);
     const get = (name: string) => {
       let f = out.get(name);
       if (!f) out.set(name, (f = { files: [], sigs: new Map() }));
@@ -115,8 +124,8 @@ export class RepoDbState {
       if (typeof m.pkgname !== 'string') continue;
       if (m.kind === 'package') {
         get(m.pkgname).files.push({
-          id: r.id, path: r.path, filename: r.filename, sha256: r.sha256, createdAt: r.createdAt,
-          pkgname: m.pkgname, version: String(m.pkgver), arch: String(m.arch), held: m.held === true, desc: String(m.desc),
+          id: r.id, path: r.path, createdAt: r.createdAt,
+          pkgname: m.pkgname, version: String(m.pkgver), arch: String(m.arch), held: m.held === true, descHash: descHash(String(m.desc)),
         });
       } else if (m.kind === 'signature' && typeof m.of === 'string') {
         get(m.pkgname).sigs.set(m.of, { source: m.source === 'upload' ? 'upload' : 'server', signer: typeof m.signer === 'string' ? m.signer : null });
@@ -132,11 +141,27 @@ export class RepoDbState {
       // Read after the feed was applied: every change so far is in these rows. Paths noted
       // while the read runs stay noted and are read again at the next sync.
       this.changedPaths.clear();
-      const rows = await ctx.store.listFilesByPrefix(ctx.repo.id, '');
       this.facts.clear();
       this.pathNames.clear();
-      for (const [name, f] of this.readFacts(rows)) this.facts.set(name, f);
       this.views.clear();
+      // A page at a time (in path order, so a package's files may span pages): the rows
+      // themselves (descs, metadata) are never all in memory at once.
+      try {
+        for await (const page of ctx.store.eachFile(ctx.repo.id)) {
+          for (const [name, f] of this.readFacts(page)) {
+            const known = this.facts.get(name);
+            if (!known) this.facts.set(name, f);
+            else {
+              known.files.push(...f.files);
+              for (const [k, v] of f.sigs) known.sigs.set(k, v);
+            }
+          }
+        }
+      } catch (err) {
+        this.facts.clear();
+        this.pathNames.clear();
+        throw err;
+      }
       this.loaded = true;
     } else if (this.changedPaths.size) {
       const paths = [...this.changedPaths];
@@ -146,7 +171,7 @@ export class RepoDbState {
         // A changed path's package: the one it belonged to, and the one its row names now.
         const rows = await Promise.all(paths.map((path) => ctx.store.getFileByPath(ctx.repo.id, path)));
         paths.forEach((path, i) => {
-          const was = this.pathNames.get(path);
+          const was = this.pathNames.get(path) ?? this.pathNames.get(packagePathOf(path));
           if (was !== undefined) names.add(was);
           const row = rows[i];
           if (row && typeof row.meta.pkgname === 'string') names.add(row.meta.pkgname);
@@ -157,7 +182,7 @@ export class RepoDbState {
         }));
         paths.forEach((path, i) => {
           const row = rows[i];
-          if (!row || typeof row.meta.pkgname !== 'string') this.pathNames.delete(path);
+          if (!row || row.meta.kind !== 'package' || typeof row.meta.pkgname !== 'string') this.pathNames.delete(path);
         });
       } catch (err) {
         // Not read: noted again for the next sync.
@@ -195,7 +220,8 @@ export class RepoDbState {
   private update(view: ArchView, arch: string, name: string, requireSigned: boolean): void {
     const next = this.choose(name, arch, requireSigned);
     const prev = view.chosen.get(name);
-    if (prev?.id === next?.id && prev?.sha256 === next?.sha256 && prev?.createdAt === next?.createdAt) return;
+    // The desc names the file's SHA-256 and size: other bytes under the same row give another hash.
+    if (prev?.id === next?.id && prev?.descHash === next?.descHash && prev?.createdAt === next?.createdAt) return;
     const b = bucketOf(name);
     let bucket = view.buckets.get(b);
     if (!bucket) view.buckets.set(b, (bucket = { names: new Set(), kinds: { db: newMember(), files: newMember() } }));
@@ -254,7 +280,7 @@ export class RepoDbState {
       let reused = 0;
       const layout = entries.map((e, i) => {
         const name = names[i];
-        const same = name !== undefined && bucket.names.has(name) && view.chosen.get(name)!.desc === e.desc;
+        const same = name !== undefined && bucket.names.has(name) && e.desc !== undefined && view.chosen.get(name)!.descHash === descHash(e.desc);
         if (same) reused++;
         // Entries that are no longer listed as they are get a name no package has: dropped.
         return { name: same ? name : `\0${i}`, length: e.length };
@@ -266,8 +292,16 @@ export class RepoDbState {
   }
 
   /** The `.db` or `.files` of one architecture with its signature. */
-  build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
-    return this.lock.run('state', () => this.buildLocked(ctx, arch, kind));
+  async build(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.lock.run('state', () => this.buildLocked(ctx, arch, kind));
+      } catch (err) {
+        if (!(err instanceof StaleFacts) || attempt >= 5) throw err;
+        // The change is in the feed by now: bring the state up to date and build again.
+        await ctx.state.get('arch:db', () => this);
+      }
+    }
   }
 
   private async buildLocked(ctx: RepoContext, arch: string, kind: DbKind): Promise<IndexDocument[]> {
@@ -293,10 +327,13 @@ export class RepoDbState {
         // Entries of unchanged packages are taken from the last member as they are: only the
         // changed ones are written (and their file lists read), then the bucket is compressed.
         const reusable = m.built ? splitMember(m.built.gz, m.built.layout) : new Map<string, Buffer>();
+        const written = entries.filter((e) => m.stale.has(e.name) || !reusable.has(e.name));
+        const descs = await readDescs(ctx, written.map((e) => e.p));
         const tars = await Promise.all(entries.map(async (e) => {
           const kept = m.stale.has(e.name) ? undefined : reusable.get(e.name);
           if (kept) return kept;
-          return kind === 'db' ? tarEntry(e.dir, e.p.desc) : tarEntry(e.dir, e.p.desc, await readFileList(ctx, e.p));
+          const desc = descs.get(e.p.path)!;
+          return kind === 'db' ? tarEntry(e.dir, desc) : tarEntry(e.dir, desc, await readFileList(ctx, e.p));
         }));
         m.built = { gz: bucketMember(tars), layout: entries.map((e, i) => ({ name: e.name, length: tars[i].length })) };
         m.stale.clear();
@@ -314,6 +351,25 @@ export class RepoDbState {
     if (this.keysGeneration === keysGeneration) view.docs[kind] = docs;
     return docs;
   }
+}
+
+/** Listed packages' descs by path, from their rows (checked to be the files the state knows). */
+async function readDescs(ctx: RepoContext, files: readonly PkgFile[]): Promise<Map<string, string>> {
+  if (files.length === 0) return new Map();
+  const rows = new Map((await ctx.store.getFilesByPaths(ctx.repo.id, files.map((p) => p.path))).map((r) => [r.path, r]));
+  const out = new Map<string, string>();
+  for (const p of files) {
+    const row = rows.get(p.path);
+    const desc = row?.meta.desc;
+    if (!row || row.id !== p.id || typeof desc !== 'string' || descHash(desc) !== p.descHash) throw new StaleFacts(p.path);
+    out.set(p.path, desc);
+  }
+  return out;
+}
+
+/** The package file a signature or file list belongs to (`<package path>.sig`, `.files`). */
+function packagePathOf(path: string): string {
+  return path.replace(/\.(sig|files)$/, '');
 }
 
 async function readFileList(ctx: RepoContext, p: PkgFile): Promise<string> {

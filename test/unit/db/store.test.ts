@@ -139,6 +139,24 @@ for (const engine of engines()) {
       assert.equal((await store.unreferencedBlobs('', 1))[0].size, 3);
     });
 
+    it('reads one repository\'s files a page at a time, in path order, with their metadata', async () => {
+      const { store, repo } = await fresh();
+      const other = await store.createRepo({ name: 'other', format: 'files', kind: 'hosted', publicRead: false, options: {} });
+      await store.insertBlob(sha('a'), 1);
+      const paths = ['b/2', 'a', 'b/1', 'é', 'B', 'a-b', 'a/x'];
+      for (const [i, path] of paths.entries()) await store.insertFile({ repoId: repo.id, versionId: null, path, filename: path, sha256: sha('a'), size: 1, meta: { i, big: ['x'.repeat(100)] } });
+      await store.insertFile({ repoId: other.id, versionId: null, path: 'a/y', filename: 'y', sha256: sha('a'), size: 1, meta: {} });
+      const pages: string[][] = [];
+      for await (const page of store.eachFile(repo.id, { pageSize: 3 })) pages.push(page.map((f) => f.path));
+      assert.deepEqual(pages, [['B', 'a', 'a-b'], ['a/x', 'b/1', 'b/2'], ['é']]);
+      const all = [];
+      for await (const page of store.eachFile(repo.id, { pageSize: 7, omitMeta: 'big' })) all.push(...page);
+      assert.deepEqual(all.map((f) => f.meta), [4, 1, 5, 6, 2, 0, 3].map((i) => ({ i })), 'without the key left out');
+      assert.deepEqual((await store.listFilesPage(repo.id, 'b/1', 10)).map((f) => f.path), ['b/2', 'é']);
+      const many = [...paths, 'missing', ...Array.from({ length: 600 }, (_, i) => `nope/${i}`), 'a/y'];
+      assert.deepEqual((await store.getFilesByPaths(repo.id, many)).map((f) => f.path).sort(), [...paths].sort(), 'in batches; other repositories\' and missing paths left out');
+    });
+
     it('pins blobs for a commit or for gc, each keeping the other off, until unpinned or expired', async () => {
       const { store, repo } = await fresh();
       const [x, y] = [sha('1'), sha('2')];
