@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type {
-  FileInfo, PackageDetail, PackageSummary, RepoInfo, RepoStatus, TokenCreated, TokenInfo, UploadResult, UserInfo,
+  AuditPage, AuditQuery, FileInfo, PackageDetail, PackageSummary, RepoInfo, RepoStatus, TokenCreated, TokenInfo, UploadResult, UserInfo,
 } from './types.ts';
 
 export * from './types.ts';
@@ -245,6 +245,12 @@ export class WharfClient {
   /** Have the server write a consistent copy of its data into `dir`, a path on the server's machine. */
   backup(dir: string, opts: { link?: boolean } = {}): Promise<{ dir: string; files: number; blobs: number; bytes: number; linked: number; durationMs: number }> {
     return this.request('POST', '/backup', { dir, ...(opts.link === undefined ? {} : { link: opts.link }) });
+  }
+
+  /** One page of the audit trail, newest first (administrators, or a repository's admins with `repo`). */
+  audit(q: AuditQuery = {}): Promise<AuditPage> {
+    const query = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    return this.request('GET', query.size ? `/audit?${query}` : '/audit');
   }
 
   // users and tokens

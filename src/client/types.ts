@@ -77,3 +77,37 @@ export interface TokenCreated extends TokenInfo {
   /** The secret: shown in this answer only. */
   token: string;
 }
+
+/** One entry of the audit trail (docs/security.md). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  /** A user name, or `anonymous`, `cli` or `system`. */
+  actor: string;
+  tokenId: string | null;
+  tokenName: string | null;
+  address: string | null;
+  repo: string | null;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  repo?: string;
+  /** ISO time, or a duration before now: 7d, 12h, 30m. */
+  since?: string;
+  user?: string;
+  /** Exact, or a prefix ending in `*`. */
+  action?: string;
+  /** At most 1000 per page (default 100). */
+  limit?: number;
+  /** The previous page's `next`. */
+  before?: number;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `before` for the next (older) page; null when this was the last. */
+  next: number | null;
+}

@@ -227,6 +227,10 @@ async function repair(wharf: Wharf, report: FsckReport, graceMs: number): Promis
       if (p.kind === 'orphan-blob' && p.sha256 && !(await wharf.blobs.has(p.sha256)) && !(await wharf.store.isBlobReferenced(p.sha256))) p.repaired = true;
     }
   }
+  // After the repairs, which are many steps outside one transaction; by the caller's actor (`cli`).
+  const repaired: Record<string, number> = {};
+  for (const p of report.problems) if (p.repaired) repaired[p.kind] = (repaired[p.kind] ?? 0) + 1;
+  if (Object.keys(repaired).length) await wharf.audit({ action: 'fsck-repair', detail: { repaired } });
 }
 
 /** The report as lines for a terminal. */

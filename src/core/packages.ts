@@ -6,6 +6,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import { conflict, notFound, WharfError } from './errors.ts';
 import type { Arrival, FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
 import type { FileRow, Repository } from './model.ts';
+import { recordAudit } from './audit.ts';
 
 export interface PackageServiceDeps {
   store: Store;
@@ -180,6 +181,8 @@ export class PackageService {
       scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
       // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
       for (const s of scopes) await store.markDirty(repo.id, s);
+      // Uploads to hosted repositories are audited; a proxy's cached copies are not changes anyone made.
+      if (repo.kind === 'hosted') await recordAudit(store.sql, uploadEntry(repo, plan, rows, now.existing));
       return { status: 'created', files: rows };
     });
     arrival.arrived();
@@ -268,6 +271,7 @@ export class PackageService {
     await store.transaction(async () => {
       for (const f of [file, ...companions]) await store.deleteFile(f.id);
       await this.dropEmpty(repo, plugin, file.versionId, scopes, file.path);
+      await recordAudit(store.sql, { repo: repo.name, action: 'delete-file', target: file.path, detail: { sha256: file.sha256, size: file.size, ...(companions.length ? { companions: companions.map((f) => f.path) } : {}) } });
     });
     await this.deps.publish(repo, [...scopes]);
   }
@@ -288,6 +292,7 @@ export class PackageService {
         for (const s of plugin.scopesForPackageSet ?? []) scopes.add(s);
       }
       for (const s of scopes) await store.markDirty(repo.id, s);
+      await recordAudit(store.sql, { repo: repo.name, action: 'delete-version', target: `${pkg.name} ${ver.version}` });
     });
     await this.deps.publish(repo, [...scopes]);
   }
@@ -302,6 +307,7 @@ export class PackageService {
       for (const s of await plugin.scopesForPackage(this.deps.contextFor(repo), pkg.name)) scopes.add(s);
       await store.deletePackage(pkg.id);
       for (const s of scopes) await store.markDirty(repo.id, s);
+      await recordAudit(store.sql, { repo: repo.name, action: 'delete-package', target: pkg.name });
     });
     await this.deps.publish(repo, [...scopes]);
   }
@@ -326,6 +332,19 @@ export class PackageService {
     }
     for (const s of scopes) await store.markDirty(repo.id, s);
   }
+}
+
+/** The audit entry of an upload: its files, and which of them replaced different bytes (allowOverwrite). */
+function uploadEntry(repo: Repository, plan: IngestPlan, rows: FileRow[], existing: (FileRow | undefined)[]) {
+  const replaced = rows.filter((r, i) => existing[i] && existing[i]!.sha256 !== r.sha256).map((r) => r.path);
+  return {
+    repo: repo.name, action: 'upload', target: plan.files[0]?.path ?? null,
+    detail: {
+      ...(plan.package ? { package: plan.package.name, version: plan.package.version } : {}),
+      files: rows.map((r) => ({ path: r.path, sha256: r.sha256, size: r.size })),
+      ...(replaced.length ? { replaced } : {}),
+    },
+  };
 }
 
 /** How long an upload's pin holds if its process dies before unpinning. */

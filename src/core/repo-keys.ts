@@ -79,10 +79,11 @@ export class RepoKeys {
   /**
    * Start signing with a new (generated or imported) key; current keys keep signing for
    * `graceDays`. `inTransaction` runs in the transaction that stores the keys (to mark the
-   * signed indexes dirty, so a crash before they are republished re-signs them at start);
+   * signed indexes dirty, so a crash before they are republished re-signs them at start;
+   * to audit the change: the new key's fingerprint, and those retired at once);
    * it awaits nothing but the database.
    */
-  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}, inTransaction?: () => void | Promise<void>): Promise<void> {
+  async rotate(repo: Repository, opts: { armoredPrivateKey?: string; passphrase?: string; graceDays?: number } = {}, inTransaction?: (fingerprint: string, retired: string[]) => void | Promise<void>): Promise<void> {
     const next = opts.armoredPrivateKey
       ? await importSigningKey(opts.armoredPrivateKey, opts.passphrase)
       : await generateSigningKey({ name: `Wharf repository ${repo.name}`, email: `${repo.name}@wharf.invalid` });
@@ -95,7 +96,7 @@ export class RepoKeys {
       const current = (await this.read(repo)).filter((k) => k.fingerprint !== next.fingerprint);
       const kept = graceDays === 0 ? [] : current.map((k) => ({ ...k, retiresAt: k.retiresAt ?? retiresAt }));
       await this.write(repo, [{ ...next, retiresAt: null }, ...kept]);
-      await inTransaction?.();
+      await inTransaction?.(next.fingerprint, graceDays === 0 ? current.map((k) => k.fingerprint) : []);
     });
   }
 }

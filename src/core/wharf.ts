@@ -2,6 +2,7 @@
 // Nothing here knows about HTTP; the server and the CLI's local commands both use it.
 import { BLOB_BATCH, type Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import { changedOptions, recordAudit, type AuditEntry } from './audit.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
 import { can, type Principal } from './auth/principal.ts';
@@ -193,8 +194,9 @@ export class Wharf {
     const plugin = this.pluginFor(repo);
     const ctx = this.contextFor(repo);
     const scopes = (await plugin.signedScopes?.(ctx)) ?? [];
-    await this.keys.rotate(repo, opts, async () => {
+    await this.keys.rotate(repo, opts, async (fingerprint, retired) => {
       for (const s of scopes) await this.store.markDirty(repo.id, s);
+      await this.audit({ repo: repo.name, action: 'rotate-keys', target: fingerprint, detail: { imported: opts.armoredPrivateKey !== undefined, graceDays: opts.graceDays ?? null, ...(retired.length ? { retired } : {}) } });
     });
     await plugin.onKeysChanged?.(ctx);
     if (scopes.length) await this.publish(repo, scopes);
@@ -300,7 +302,9 @@ export class Wharf {
       const { kind, options, plugin } = this.validateSpec(spec);
       const repo = await this.store.transaction(async () => {
         if (await this.store.getRepoByName(spec.name)) return null;
-        return this.store.createRepo({ name: spec.name, format: spec.format, kind, publicRead: spec.public ?? true, options });
+        const created = await this.store.createRepo({ name: spec.name, format: spec.format, kind, publicRead: spec.public ?? true, options });
+        await this.audit({ repo: spec.name, action: 'repo-create', target: spec.name, detail: { format: spec.format, kind, public: created.publicRead, options: changedOptions({}, options) } });
+        return created;
       });
       if (!repo) throw conflict(`repository ${spec.name} already exists`);
       await this.reloadRepos();
@@ -320,7 +324,7 @@ export class Wharf {
       if (existing.format !== spec.format || existing.kind !== kind) {
         throw badRequest(`repository ${spec.name} exists as ${existing.kind} ${existing.format}; the configuration says ${kind} ${spec.format}`);
       }
-      await this.store.updateRepo(existing.id, { publicRead: spec.public ?? existing.publicRead, options: { ...existing.options, ...options } });
+      await this.changeRepo(existing, { publicRead: spec.public ?? existing.publicRead, options: { ...existing.options, ...options } });
       await this.reloadRepos();
       return this.requireRepo(spec.name);
     });
@@ -333,7 +337,7 @@ export class Wharf {
     const updated = await this.repoWrites.run('repos', async () => {
       const repo = this.requireRepo(name);
       const options = patch.options ? this.normalizeOptions(this.pluginFor(repo), repo.name, repo.kind, { ...repo.options, ...patch.options }) : repo.options;
-      await this.store.updateRepo(repo.id, { publicRead: patch.public ?? repo.publicRead, options });
+      await this.changeRepo(repo, { publicRead: patch.public ?? repo.publicRead, options });
       await this.reloadRepos();
       return this.requireRepo(name);
     });
@@ -342,12 +346,30 @@ export class Wharf {
     return updated;
   }
 
+  /** Store a repository's new access and options with an audit entry of what changed (nothing changed: no entry). */
+  private async changeRepo(repo: Repository, next: { publicRead: boolean; options: Record<string, unknown> }): Promise<void> {
+    await this.store.transaction(async () => {
+      await this.store.updateRepo(repo.id, next);
+      const options = changedOptions(repo.options, next.options);
+      const detail = { ...(repo.publicRead !== next.publicRead ? { public: [repo.publicRead, next.publicRead] } : {}), ...(Object.keys(options).length ? { options } : {}) };
+      if (Object.keys(detail).length) await this.audit({ repo: repo.name, action: 'repo-update', target: repo.name, detail });
+    });
+  }
+
+  /** Append an audit entry by the current actor (src/core/audit.ts); inside a transaction, with it. */
+  audit(entry: AuditEntry): Promise<void> {
+    return recordAudit(this.store.sql, entry);
+  }
+
   async deleteRepo(name: string): Promise<void> {
     await this.repoWrites.run('repos', async () => {
       const repo = this.requireRepo(name);
       const groups = this.listRepos().filter((g) => g.kind === 'group' && groupOptionsOf(g).members.includes(name));
       if (groups.length) throw conflict(`${name} is a member of ${groups.map((g) => g.name).join(', ')}; remove it there first`);
-      await this.store.deleteRepo(repo.id);
+      await this.store.transaction(async () => {
+        await this.store.deleteRepo(repo.id);
+        await this.audit({ repo: repo.name, action: 'repo-delete', target: repo.name, detail: { format: repo.format, kind: repo.kind } });
+      });
       // The feed drops what this process holds for it (index documents, format state, memos).
       await this.feed.catchUp();
       await this.reloadRepos();
@@ -493,7 +515,11 @@ export class Wharf {
   async bootstrapAdmin(password: string | undefined): Promise<string | null> {
     if ((await this.store.countUsers()) > 0) return null;
     const generated = password ? null : generatePassword();
-    await this.store.createUser('admin', await hashPassword(password ?? generated!), true);
+    const hash = await hashPassword(password ?? generated!);
+    await this.store.transaction(async () => {
+      await this.store.createUser('admin', hash, true);
+      await this.audit({ action: 'user-create', target: 'admin', detail: { admin: true, bootstrap: true } });
+    });
     return generated;
   }
 

@@ -273,5 +273,25 @@ export const migrations: string[] = [
     WHEN EXISTS (SELECT 1 FROM repositories WHERE id = old.repo_id) BEGIN
     INSERT INTO repo_changes (repo_id, kind, subject) VALUES (old.repo_id, 'status', old.name);
   END;
+  `,  // The audit trail (src/db/audit-log.ts, docs/security.md): one row per change, written in
+  // the change's own transaction. No foreign keys: an entry outlives the repository, user or
+  // token it names. AUTOINCREMENT: an id is never given twice, so pages by id stay stable.
+  `
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    token_id TEXT,
+    token_name TEXT,
+    address TEXT,
+    repo TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX audit_log_by_repo ON audit_log(repo, id);
+  CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
+  CREATE INDEX audit_log_by_action ON audit_log(action, id);
+  CREATE INDEX audit_log_by_at ON audit_log(at);
   `,
 ];

@@ -19,6 +19,8 @@ import { openApiDocument, registerApiRoutes, API_PREFIX, type ApiRoute } from '.
 import { repositoryKeyRoutes, repositoryRoutes } from './api/repositories.ts';
 import { systemRoutes } from './api/system.ts';
 import { userRoutes } from './api/users.ts';
+import { auditRoutes } from './api/audit.ts';
+import { registerAuditContext } from './audit-context.ts';
 import { registerAuth } from './auth-hook.ts';
 import { ConfigError, redactDatabaseUrl, type Config } from './config.ts';
 import { errorHandler } from './error-handler.ts';
@@ -224,6 +226,8 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
 
   app.setErrorHandler(errorHandler);
   registerAuth(app, wharf);
+  // Before any route that writes: each handler runs as its request's actor (audit trail).
+  registerAuditContext(app);
 
   // Health checks and scrapes come every few seconds: logged from warn up only.
   app.get('/-/health', { logLevel: 'warn' }, async () => ({ status: 'ok', version: WHARF_VERSION }));
@@ -235,6 +239,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     ...packageRoutes(wharf, config.maxUploadBytes),
     ...userRoutes(wharf),
     ...systemRoutes(wharf, WHARF_VERSION, config.data),
+    ...auditRoutes(wharf),
   ];
   const openapi = openApiDocument(apiRoutes, WHARF_VERSION);
   await app.register(async (api) => {

@@ -1,6 +1,7 @@
 // `wharf fsck`: check (and with --repair, fix) a data directory with the server stopped.
 // It works on the directory itself, not through the API, so it can run after a crash before
 // the server starts again; it takes the directory's lock, so it refuses while a server runs.
+import { actingAs, CLI } from '../../core/audit.ts';
 import type { Command } from 'commander';
 import { fsck, formatFsckReport } from '../../core/fsck.ts';
 import { ConfigError, loadConfig, type Config } from '../../server/config.ts';
@@ -53,7 +54,9 @@ async function runFsck(o: FsckFlags, json: boolean): Promise<number> {
     return 2;
   }
   try {
-    const report = await fsck(opened.wharf, { repair: o.repair === true, graceMs: grace * 1000, hashBlobs: !o.quick });
+    const wharf = opened.wharf;
+    // A command on the data directory: what it changes is audited as `cli` (nobody logged in).
+    const report = await actingAs(CLI, () => fsck(wharf, { repair: o.repair === true, graceMs: grace * 1000, hashBlobs: !o.quick }));
     process.stdout.write(json ? JSON.stringify({ data, ...report }, null, 2) + '\n' : `wharf fsck ${data}\n${formatFsckReport(report, o.repair === true)}`);
     return report.clean ? 0 : 1;
   } finally {

@@ -1,8 +1,8 @@
-// `wharf upload|import|ls|rm|yank|project-status|download|status|gc|backup`: package and server operations over HTTP.
+// `wharf upload|import|ls|rm|yank|project-status|download|status|gc|audit|backup`: package and server operations over HTTP.
 import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { WharfApiError, type WharfClient } from '../../client/client.ts';
+import { WharfApiError, type AuditEntry, type WharfClient } from '../../client/client.ts';
 import { clientFrom, formatBytes, out, run, table, type GlobalOptions } from '../context.ts';
 import { ProgressBar } from '../progress.ts';
 
@@ -216,6 +216,32 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       out(`${r.dryRun ? 'would free' : 'freed'} ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.kept ? `; kept ${r.kept} younger than the grace period` : ''}`);
     }));
 
+  program.command('audit')
+    .description('the audit trail, newest first: who changed what, when, from where (administrators; a repository\'s admins with --repo)')
+    .option('--repo <name>', 'only this repository\'s entries')
+    .option('--since <time>', 'only entries since an ISO time, or for a duration before now: 7d, 12h, 30m')
+    .option('--user <name>', 'only what this user did (or anonymous, cli, system)')
+    .option('--action <action>', 'only this action (upload, delete-file, yank, repo-update, token-create…), or a prefix ending in * (repo-*)')
+    .option('--limit <n>', 'at most this many entries (default 100)')
+    .action((o: { repo?: string; since?: string; user?: string; action?: string; limit?: string }) => run(async () => {
+      const limit = o.limit === undefined ? 100 : Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a whole number above 0');
+      const client = clientFrom(globals());
+      const entries: AuditEntry[] = [];
+      let before: number | undefined;
+      // Pages of at most 1000 (the server's cap) until the limit or the end of the trail.
+      while (entries.length < limit) {
+        const page = await client.audit({ repo: o.repo, since: o.since, user: o.user, action: o.action, limit: Math.min(1000, limit - entries.length), before });
+        entries.push(...page.entries);
+        if (page.next === null) break;
+        before = page.next;
+      }
+      if (globals().json) return out(JSON.stringify(entries, null, 2));
+      if (entries.length === 0) return out('no entries');
+      out(table([['ID', 'TIME', 'WHO', 'ADDRESS', 'REPOSITORY', 'ACTION', 'WHAT'],
+        ...entries.map((e) => [String(e.id), e.at.slice(0, 19), e.actor + (e.tokenName ? ` (token ${e.tokenName})` : ''), e.address ?? '-', e.repo ?? '-', e.action, auditWhat(e)])]));
+    }));
+
   program.command('backup <dir>')
     .description('have the server copy its data, consistently and while serving, into DIR: a new or empty directory on the server\'s machine (administrators)')
     .option('--no-link', 'copy every blob, even where a hard link would do')
@@ -226,4 +252,15 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
       if (globals().json) return out(JSON.stringify(r));
       out(`backed up ${r.files} files (${r.blobs} blobs, ${formatBytes(r.bytes)}; ${r.linked} hard-linked) to ${r.dir} in ${(r.durationMs / 1000).toFixed(1)} s`);
     }));
+}
+
+/** One line for what an audit entry changed: its target and the cheap details (old → new). */
+function auditWhat(e: AuditEntry): string {
+  const parts = e.target ? [e.target] : [];
+  for (const [k, v] of Object.entries(e.detail)) {
+    if (Array.isArray(v) && v.length === 2 && !Array.isArray(v[0]) && (typeof v[0] !== 'object' || v[0] === null) && (typeof v[1] !== 'object' || v[1] === null)) parts.push(`${k}: ${v[0] ?? '-'} → ${v[1] ?? '-'}`);
+    else if (k === 'files' || k === 'deleted') continue;
+    else if (typeof v !== 'object' || v === null) parts.push(`${k}: ${v}`);
+  }
+  return parts.join('; ');
 }

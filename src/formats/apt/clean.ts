@@ -1,6 +1,7 @@
 // Retention and removal inside suites: `clean` keeps the N newest versions (dpkg order) of
 // each package, per suite, component and architecture; `remove` takes one version out of one
 // suite or all. A .deb leaves the pool only when no suite lists it any more.
+import { recordAudit } from '../../core/audit.ts';
 import { badRequest, notFound } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
@@ -20,7 +21,7 @@ export interface Removal {
 }
 
 /** Take `suite` out of these files' memberships (every suite when null); delete files left in none. */
-async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite: string | null }[]): Promise<void> {
+async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite: string | null }[], action: 'clean' | 'remove'): Promise<void> {
   const { store, repo } = ctx;
   const scopes = new Set<string>();
   await store.transaction(async () => {
@@ -37,12 +38,16 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
       cur.suites = suite === null ? [] : cur.suites.filter((s) => s !== suite);
       suitesLeft.set(file.id, cur);
     }
+    const deleted: string[] = [];
+    const narrowed: { path: string; suites: [string[], string[]] }[] = [];
     for (const { file, suites } of suitesLeft.values()) {
       if (suites.length > 0) {
         await store.updateFileMeta(file.id, { ...file.meta, suites });
+        narrowed.push({ path: file.path, suites: [(file.meta.suites as string[] | undefined) ?? [], suites] });
         continue;
       }
       await store.deleteFile(file.id);
+      deleted.push(file.path);
       if (file.versionId === null) continue;
       const version = await store.getVersionById(file.versionId);
       if (!version || (await store.listFilesOfVersion(version.id)).length > 0) continue;
@@ -50,6 +55,7 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
       if ((await store.listVersionNames(version.packageId)).length === 0) await store.deletePackage(version.packageId);
     }
     for (const s of scopes) await store.markDirty(repo.id, s);
+    if (deleted.length || narrowed.length) await recordAudit(store.sql, { repo: repo.name, action, target: deleted[0] ?? narrowed[0].path, detail: { deleted, narrowed } });
   });
   await ctx.services.publish(repo, [...scopes]);
 }
@@ -103,7 +109,7 @@ export async function clean(ctx: RepoContext, args: Record<string, unknown>) {
       dropped.set(r.file.id, -1);
     }
   });
-  if (!dryRun && removals.length > 0) await removeFromSuites(ctx, removals);
+  if (!dryRun && removals.length > 0) await removeFromSuites(ctx, removals, 'clean');
   return { dryRun, keep, kept, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }
 
@@ -117,6 +123,6 @@ export async function remove(ctx: RepoContext, args: Record<string, unknown>) {
   const files = (await debFiles(ctx, name)).filter((f) => f.version === version && (arch === undefined || f.file.meta.architecture === arch)
     && (suite === null || ((f.file.meta.suites as string[] | undefined) ?? []).includes(suite)));
   if (files.length === 0) throw notFound(`no version ${version} of ${name}${suite ? ` in suite ${suite}` : ''} in ${ctx.repo.name}`);
-  await removeFromSuites(ctx, files.map((f) => ({ file: f.file, suite })));
+  await removeFromSuites(ctx, files.map((f) => ({ file: f.file, suite })), 'remove');
   return { removed: files.map((f) => ({ suite: suite ?? ((f.file.meta.suites as string[]).join(',')), package: name, version, architecture: String(f.file.meta.architecture), files: [f.file.path] })) };
 }

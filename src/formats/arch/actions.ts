@@ -1,6 +1,7 @@
 // Management actions with parity to an SSH-managed repo-add repository's client:
 // list, clean (drop old versions, keep N), add (publish a package uploaded with add=false).
 // Upload, remove, status and download are the generic API's.
+import { recordAudit } from '../../core/audit.ts';
 import { badRequest, notFound } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import { repoArchitectures } from './arches.ts';
@@ -74,6 +75,7 @@ async function add(ctx: RepoContext, args: Record<string, unknown>) {
       if (cur?.meta.kind !== 'package' || cur.meta.held !== true) return;
       await ctx.store.updateFileMeta(cur.id, { ...cur.meta, held: false });
       for (const s of scopes) await ctx.store.markDirty(ctx.repo.id, s);
+      await recordAudit(ctx.store.sql, { repo: ctx.repo.name, action: 'add', target: cur.path, detail: { held: [true, false] } });
     });
   }
   await ctx.services.publish(ctx.repo, scopes);

@@ -1,4 +1,5 @@
 // The PyPI format: hosted Python package indexes that pip and twine use.
+import { recordAudit } from '../../core/audit.ts';
 import { badRequest, notFound } from '../../core/errors.ts';
 import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
@@ -29,10 +30,13 @@ async function setYanked(ctx: RepoContext, args: Record<string, unknown>, yanked
   if (files.length === 0) throw notFound(`no file ${filename} in ${project} ${version}`);
   await ctx.store.transaction(async () => {
     // The rows read again in the transaction: an upload or a yank meanwhile is not undone.
+    const changed: string[] = [];
     for (const f of (await ctx.store.listFilesOfVersion(ver.id)).filter(wanted)) {
       await ctx.store.updateFileMeta(f.id, { ...f.meta, yanked, yankedReason: yanked ? reason : null });
+      changed.push(f.filename);
     }
     await ctx.store.markDirty(ctx.repo.id, projectScope(project));
+    await recordAudit(ctx.store.sql, { repo: ctx.repo.name, action: yanked ? 'yank' : 'unyank', target: `${project} ${version}`, detail: { files: changed, ...(yanked && reason ? { reason } : {}) } });
   });
   await ctx.services.publish(ctx.repo, [projectScope(project)]);
   return { package: project, version, files: files.map((f) => f.filename), yanked, reason: yanked ? reason : null };
@@ -53,8 +57,11 @@ async function projectStatus(ctx: RepoContext, args: Record<string, unknown>) {
   }
   const status = parseStatusInput(args.status, args.reason);
   await ctx.store.transaction(async () => {
+    const before = await ctx.store.getPackageStatus(ctx.repo.id, project);
     await ctx.store.setPackageStatus(ctx.repo.id, project, status.status === 'active' && !status.reason ? null : status);
     await ctx.store.markDirty(ctx.repo.id, projectScope(project));
+    const old = before ? readStatus(before.status, before.reason) : ACTIVE;
+    await recordAudit(ctx.store.sql, { repo: ctx.repo.name, action: 'project-status', target: project, detail: { status: [old.status, status.status], reason: [old.reason ?? null, status.reason ?? null] } });
   });
   await ctx.services.publish(ctx.repo, [projectScope(project)]);
   return { package: project, ...status };

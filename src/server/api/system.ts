@@ -23,7 +23,10 @@ export function systemRoutes(wharf: Wharf, version: string, dataDir: string): Ap
       handler: async (req) => {
         requireServerAdmin(req);
         const { graceSeconds, dryRun } = req.query as { graceSeconds?: number; dryRun?: boolean };
-        return wharf.gc({ ...(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 }), ...(dryRun ? { dryRun: true } : {}) });
+        const result = await wharf.gc({ ...(graceSeconds === undefined ? {} : { graceMs: graceSeconds * 1000 }), ...(dryRun ? { dryRun: true } : {}) });
+        // After the fact, not in a transaction: gc frees blobs one by one, outside the database.
+        if (!dryRun) await wharf.audit({ action: 'gc', detail: { ...result } });
+        return result;
       },
     },
     {
@@ -36,7 +39,10 @@ export function systemRoutes(wharf: Wharf, version: string, dataDir: string): Ap
       handler: async (req) => {
         requireServerAdmin(req);
         const { dir, link } = req.body as { dir: string; link?: boolean };
-        return wharf.backup(dir, dataDir, { link });
+        const result = await wharf.backup(dir, dataDir, { link });
+        // After the copy is complete (so the copy does not hold its own entry).
+        await wharf.audit({ action: 'backup', target: dir, detail: { ...result } });
+        return result;
       },
     },
   ];

@@ -1,4 +1,5 @@
 // /-/api/v1/users and /-/api/v1/tokens: accounts, per-repository grants and API tokens.
+import * as accounts from '../../core/auth/account-changes.ts';
 import { hashPassword } from '../../core/auth/passwords.ts';
 import { isValidRepoPattern } from '../../core/auth/patterns.ts';
 import { isServerAdmin } from '../../core/auth/principal.ts';
@@ -59,7 +60,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         if (password.length < MIN_PASSWORD) throw badRequest(`passwords need at least ${MIN_PASSWORD} characters`);
         if (await wharf.store.getUserByName(name)) throw conflict(`user ${name} already exists`);
         // Checked again with the insert: another request may create the name while we hash.
-        const user = await wharf.store.createUserIfAbsent(name, await hashPassword(password), admin ?? false);
+        const user = await accounts.createUser(wharf.store, name, await hashPassword(password), admin ?? false);
         if (!user) throw conflict(`user ${name} already exists`);
         return reply.code(201).send(await userView(wharf, user));
       },
@@ -76,10 +77,10 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         if (body.admin !== undefined && !admin) throw forbidden('only administrators change admin status');
         if (body.password !== undefined) {
           if (body.password.length < MIN_PASSWORD) throw badRequest(`passwords need at least ${MIN_PASSWORD} characters`);
-          await wharf.store.setUserPassword(target.id, await hashPassword(body.password));
+          await accounts.setPassword(wharf.store, target, await hashPassword(body.password));
           wharf.auth.forget();
         }
-        if (body.admin !== undefined) await wharf.store.setUserAdmin(target.id, body.admin);
+        if (body.admin !== undefined) await accounts.setAdmin(wharf.store, target, body.admin);
         // Deleted meanwhile by another request: nothing left to show.
         const updated = await wharf.store.getUserById(target.id);
         if (!updated) throw notFound(`no user named ${target.name}`);
@@ -93,7 +94,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         const me = requireServerAdmin(req);
         const target = await findUser(wharf, (req.params as { user: string }).user);
         if (target.id === me.id) throw badRequest('you cannot delete yourself');
-        await wharf.store.deleteUser(target.id);
+        await accounts.deleteUser(wharf.store, target);
         wharf.auth.forget();
         return reply.code(204).send();
       },
@@ -110,7 +111,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         const target = await findUser(wharf, (req.params as { user: string }).user);
         const { repo, permission } = req.body as { repo: string; permission: Permission | null };
         if (!isValidRepoPattern(repo)) throw badRequest(`invalid repository pattern ${JSON.stringify(repo)}`);
-        await wharf.store.setGrant(target.id, repo, permission);
+        await accounts.setGrant(wharf.store, target, repo, permission);
         return userView(wharf, target);
       },
     },
@@ -148,7 +149,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         else if (body.expiresInDays !== undefined) expiresAt = new Date(Date.now() + body.expiresInDays * 86_400_000).toISOString();
         if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw badRequest('the expiry is in the past');
         const { id, token } = generateToken();
-        const row = await wharf.store.createToken({ id, userId: owner.id, name: body.name, secretHash: hashToken(token), repos, permission: body.permission ?? 'write', expiresAt });
+        const row = await accounts.createToken(wharf.store, owner, { id, name: body.name, secretHash: hashToken(token), repos, permission: body.permission ?? 'write', expiresAt });
         return reply.code(201).send({ ...(await tokenView(wharf, row)), token });
       },
     },
@@ -161,7 +162,7 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
         const self = req.principal.kind === 'token' && t?.id === req.principal.token.id;
         if (!self) requirePasswordLogin(req);
         if (!t || (t.userId !== me.id && !isServerAdmin(req.principal))) throw notFound('no such token');
-        await wharf.store.deleteToken(t.id);
+        await accounts.revokeToken(wharf.store, t);
         return reply.code(204).send();
       },
     },

@@ -1,5 +1,6 @@
 // Signing in and out through a form, and a signed-in user's own tokens: list, create (the
 // secret shown once, with the exact client set-up that uses it), revoke.
+import * as accounts from '../../core/auth/account-changes.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isValidRepoPattern } from '../../core/auth/patterns.ts';
 import { can, type Principal } from '../../core/auth/principal.ts';
@@ -186,7 +187,7 @@ ${createForm(p.session.csrf, input, message)}`, { noStore: created !== undefined
       expiresAt = new Date(Date.now() + days * 86_400_000).toISOString();
     }
     const { id, token } = generateToken();
-    const row = await wharf.store.createToken({ id, userId: p.user.id, name: input.name, secretHash: hashToken(token), repos, permission: input.permission as Permission, expiresAt });
+    const row = await accounts.createToken(wharf.store, p.user, { id, name: input.name, secretHash: hashToken(token), repos, permission: input.permission as Permission, expiresAt });
     req.log.info({ user: p.user.name, token: id }, 'token created in the pages');
     const created = html`<section class="notice" aria-labelledby="new-token-title">
 <h2 id="new-token-title">Token ${row.name} created</h2>
@@ -216,7 +217,7 @@ ${await usageFor(req, p, row, token)}
     const p = checkSessionForm(req);
     const t = await wharf.store.getTokenById((req.params as { id: string }).id);
     if (!t || t.userId !== p.user.id) throw notFound('no such token');
-    await wharf.store.deleteToken(t.id);
+    await accounts.revokeToken(wharf.store, t);
     req.log.info({ user: p.user.name, token: t.id }, 'token revoked in the pages');
     return reply.redirect('/-/tokens', 303);
   });

@@ -2,6 +2,7 @@
 // and users, listed, created and deleted (a delete asks for confirmation first). Anyone else
 // gets 404, as for a page that does not exist. Mistakes (a bad name, a duplicate) come back
 // on the form with the core's 4xx status.
+import * as accounts from '../../core/auth/account-changes.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword } from '../../core/auth/passwords.ts';
 import { isServerAdmin } from '../../core/auth/principal.ts';
@@ -160,7 +161,7 @@ ${hidden(p.session.csrf)}
     else if (await wharf.store.getUserByName(v.name)) refusal = conflict(`User ${v.name} already exists.`);
     if (refusal) return usersPage(req, reply, p, refusal.status, v, refusal.message);
     // Checked again with the insert: another request may create the name while we hash.
-    if (!(await wharf.store.createUserIfAbsent(v.name, await hashPassword(password), v.admin))) {
+    if (!(await accounts.createUser(wharf.store, v.name, await hashPassword(password), v.admin))) {
       const taken = conflict(`User ${v.name} already exists.`);
       return usersPage(req, reply, p, taken.status, v, taken.message);
     }
@@ -176,7 +177,7 @@ ${hidden(p.session.csrf)}
     if (target.id === p.user.id) return usersPage(req, reply, p, 400, { name: '', admin: false }, 'You cannot delete yourself.');
     const action = `/-/admin/users/${encodeURIComponent(name)}/delete`;
     if (formOf(req.body).get('confirm') !== name) return kit.show(req, reply, 200, `Delete ${name}`, confirmPage('user', name, action, p.session.csrf, '/-/admin/users'));
-    await wharf.store.deleteUser(target.id);
+    await accounts.deleteUser(wharf.store, target);
     wharf.auth.forget();
     req.log.info({ user: p.user.name, deleted: name }, 'user deleted in the pages');
     return reply.redirect('/-/admin/users', 303);
