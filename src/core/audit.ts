@@ -56,6 +56,13 @@ export async function recordAudit(sql: Sql, e: AuditEntry): Promise<void> {
   });
 }
 
+const SECRET_KEY = /password|secret|token/i;
+
+/** Options as the trail keeps them: secrets (an upstream's password) masked. */
+export function maskedOptions(options: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined && v !== null ? '(secret)' : v]));
+}
+
 /** Keys and values that changed between two option objects, secrets masked: `{ key: [old, new] }`. */
 export function changedOptions(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, [unknown, unknown]> {
   const out: Record<string, [unknown, unknown]> = {};
@@ -63,7 +70,7 @@ export function changedOptions(before: Record<string, unknown>, after: Record<st
     const a = before[k];
     const b = after[k];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
-    out[k] = /password|secret|token/i.test(k) ? [a === undefined ? undefined : '(secret)', b === undefined ? undefined : '(secret)'] : [a, b];
+    out[k] = SECRET_KEY.test(k) ? [a === undefined ? undefined : '(secret)', b === undefined ? undefined : '(secret)'] : [a, b];
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // Nothing here knows about HTTP; the server and the CLI's local commands both use it.
 import { BLOB_BATCH, type Store } from '../db/store.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { changedOptions, recordAudit, type AuditEntry } from './audit.ts';
+import { changedOptions, maskedOptions, recordAudit, type AuditEntry } from './audit.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
 import { can, type Principal } from './auth/principal.ts';
@@ -303,7 +303,7 @@ export class Wharf {
       const repo = await this.store.transaction(async () => {
         if (await this.store.getRepoByName(spec.name)) return null;
         const created = await this.store.createRepo({ name: spec.name, format: spec.format, kind, publicRead: spec.public ?? true, options });
-        await this.audit({ repo: spec.name, action: 'repo-create', target: spec.name, detail: { format: spec.format, kind, public: created.publicRead, options: changedOptions({}, options) } });
+        await this.audit({ repo: spec.name, action: 'repo-create', target: spec.name, detail: { format: spec.format, kind, public: created.publicRead, options: maskedOptions(options) } });
         return created;
       });
       if (!repo) throw conflict(`repository ${spec.name} already exists`);

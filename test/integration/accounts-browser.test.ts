@@ -1,8 +1,8 @@
 // Accounts in a real headless Chromium: sign in through the form, create a token in the
 // page and upload with it through real twine using the page's own `.pypirc` and command,
 // revoke it in the page (twine is then refused), sign out; an administrator creates and
-// deletes a repository and a user through the pages. Screenshots go to a temporary
-// directory (printed; not committed).
+// deletes a repository and a user through the pages, and reads the audit trail of it all there.
+// Screenshots go to a temporary directory (printed; not committed).
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -153,5 +153,53 @@ describe('accounts in Chromium', () => {
 
     await page.screenshot({ path: join(shots, 'admin-users.png'), fullPage: true });
     await context.close();
+  });
+
+  it('shows an administrator the audit trail of what the pages changed, filtered and paged; nobody else', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, 'admin', ADMIN_PASSWORD);
+    await page.goto(`${server.url}/-/admin/repositories`);
+    await Promise.all([page.waitForURL(`${server.url}/-/admin/audit`), page.click('nav[aria-label="Administration"] a[href="/-/admin/audit"]')]);
+    const rows = page.locator('#audit tbody tr');
+    const cells = async (i: number) => (await rows.nth(i).locator('td').allInnerTexts()).map((t) => t.trim());
+    // Newest first: the user deleted in the pages by admin, from this browser's address.
+    const [, who, address, repo, action, what] = await cells(0);
+    assert.deepEqual([who, address, repo, action, what], ['admin', '127.0.0.1', '—', 'user-delete', 'zed; admin: false']);
+    const all = await page.locator('#audit tbody td:nth-child(5)').allInnerTexts();
+    for (const a of ['token-create', 'token-revoke', 'upload', 'repo-create', 'repo-delete', 'user-create', 'grant']) assert.ok(all.includes(a), `${a} in ${all.join(',')}`);
+    // The token alice made in the pages, and her upload with it, by her.
+    const upload = page.locator('#audit tbody tr', { hasText: 'upload' });
+    assert.match(await upload.innerText(), /alice\s+\(token twine in ci\)/);
+    await page.screenshot({ path: join(shots, 'admin-audit.png'), fullPage: true });
+
+    // The filters are a plain GET form.
+    await page.fill('#audit-action', 'repo-*');
+    await Promise.all([page.waitForURL(/\/-\/admin\/audit\?/), page.click('form[action="/-/admin/audit"] button[type="submit"]')]);
+    assert.deepEqual(new Set(await page.locator('#audit tbody td:nth-child(5)').allInnerTexts()), new Set(['repo-create', 'repo-delete']));
+    await page.fill('#audit-action', '');
+    await page.fill('#audit-repo', 'made-in-browser');
+    await Promise.all([page.waitForURL(/repo=made-in-browser/), page.click('form[action="/-/admin/audit"] button[type="submit"]')]);
+    assert.deepEqual(await page.locator('#audit tbody td:nth-child(5)').allInnerTexts(), ['repo-delete', 'repo-create']);
+    // Paged by id: pages of two, followed by their "Older entries" link, list the whole trail once.
+    await page.goto(`${server.url}/-/admin/audit?limit=2`);
+    const ids: string[] = [];
+    for (;;) {
+      ids.push(...await page.locator('#audit tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id') ?? '')));
+      const next = page.locator('a[rel="next"]');
+      if ((await next.count()) === 0) break;
+      await Promise.all([page.waitForURL(/before=/), next.click()]);
+    }
+    assert.equal(ids.length, all.length);
+    assert.equal(new Set(ids).size, ids.length);
+    await context.close();
+
+    // Alice, signed in, finds no such page.
+    const hers = await browser.newContext();
+    const alicePage = await hers.newPage();
+    await signIn(alicePage, 'alice', 'alice-password');
+    const r = await hers.request.get(`${server.url}/-/admin/audit`);
+    assert.equal(r.status(), 404);
+    await hers.close();
   });
 });

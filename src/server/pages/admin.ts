@@ -1,8 +1,12 @@
 // Administration pages for server administrators signed in through the form: repositories
-// and users, listed, created and deleted (a delete asks for confirmation first). Anyone else
+// and users, listed, created and deleted (a delete asks for confirmation first), and the audit
+// trail, read only. Anyone else
 // gets 404, as for a page that does not exist. Mistakes (a bad name, a duplicate) come back
 // on the form with the core's 4xx status.
 import * as accounts from '../../core/auth/account-changes.ts';
+import { parseSince } from '../../core/audit.ts';
+import { AuditLog, type AuditRow } from '../../db/audit-log.ts';
+import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX } from '../api/audit.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword } from '../../core/auth/passwords.ts';
 import { isServerAdmin } from '../../core/auth/principal.ts';
@@ -33,7 +37,7 @@ function adminForm(req: FastifyRequest): SessionPrincipal {
 
 const hidden = (csrf: string) => html`<input type="hidden" name="${CSRF_FIELD}" value="${csrf}">`;
 const notice = (message: string | null) => (message ? html`<p class="notice" role="alert">${message}</p>\n` : '');
-const adminNav = html`<nav aria-label="Administration"><ul><li><a href="/-/admin/repositories">Repositories</a></li><li><a href="/-/admin/users">Users</a></li></ul></nav>`;
+const adminNav = html`<nav aria-label="Administration"><ul><li><a href="/-/admin/repositories">Repositories</a></li><li><a href="/-/admin/users">Users</a></li><li><a href="/-/admin/audit">Audit trail</a></li></ul></nav>`;
 
 function confirmPage(what: string, name: string, action: string, csrf: string, back: string): Html {
   return html`<h1>Delete ${what} ${name}?</h1>
@@ -182,4 +186,51 @@ ${hidden(p.session.csrf)}
     req.log.info({ user: p.user.name, deleted: name }, 'user deleted in the pages');
     return reply.redirect('/-/admin/users', 303);
   });
+
+  // --- the audit trail (read only; the same filters as GET /-/api/v1/audit)
+  const auditLog = new AuditLog(wharf.store.sql);
+  kit.get('/-/admin/audit', async (req, reply) => {
+    adminSession(req);
+    const q = req.query as Record<string, string | undefined>;
+    const text = (k: string) => (typeof q[k] === 'string' ? q[k]!.trim().slice(0, 64) : '');
+    const f = { repo: text('repo'), user: text('user'), action: text('action'), since: text('since') };
+    const limit = Math.min(AUDIT_PAGE_MAX, Math.max(1, Number(q.limit) || AUDIT_PAGE_DEFAULT));
+    const before = Number(q.before) > 0 ? Math.floor(Number(q.before)) : undefined;
+    const since = f.since ? parseSince(f.since) : undefined;
+    const message = since === null ? `"${f.since}" is neither an ISO time nor a duration like 7d, 12h or 30m.` : null;
+    const entries = message ? [] : await auditLog.list({
+      repo: f.repo || undefined, actor: f.user || undefined, action: f.action || undefined, since: since ?? undefined, before, limit,
+    });
+    const older = entries.length === limit ? new URLSearchParams({ ...Object.fromEntries(Object.entries(f).filter(([, v]) => v)), limit: String(limit), before: String(entries[entries.length - 1].id) }) : null;
+    const field = (name: keyof typeof f, label: string, hint: string) => html`<label for="audit-${name}">${label}</label>
+<input id="audit-${name}" name="${name}" value="${f[name]}" placeholder="${hint}">`;
+    return kit.show(req, reply, message ? 400 : 200, 'Audit trail', html`${adminNav}
+<h1>Audit trail</h1>
+<p class="muted">Every change, newest first: who (user, token), when, from which address, and what. Nothing here can be changed.</p>
+<form class="stack" method="get" action="/-/admin/audit" aria-label="Filter">
+${field('repo', 'Repository', 'any')}
+${field('user', 'Who', 'a user, anonymous, cli or system')}
+${field('action', 'Action', 'upload, delete-file, repo-* …')}
+${field('since', 'Since', '7d, 12h or an ISO time')}
+<p><button type="submit">Filter</button></p>
+</form>
+${notice(message)}<table id="audit">
+<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Who</th><th scope="col">Address</th><th scope="col">Repository</th><th scope="col">Action</th><th scope="col">What</th></tr></thead>
+<tbody>
+${entries.map((e) => html`<tr data-id="${e.id}"><td>${e.at.replace('T', ' ').slice(0, 19)}</td><td>${e.actor}${e.tokenName ? html` <span class="muted">(token ${e.tokenName})</span>` : ''}</td><td>${e.address ?? '—'}</td><td>${e.repo ?? '—'}</td><td>${e.action}</td><td>${auditWhat(e)}</td></tr>\n`)}</tbody>
+</table>
+${entries.length === 0 && !message ? html`<p>No entries.</p>` : ''}
+${older ? html`<p><a rel="next" href="/-/admin/audit?${older.toString()}">Older entries</a></p>` : ''}`, { noStore: true });
+  });
+}
+
+/** What an entry changed, in a line: its target and the details (old → new), JSON for the rest. */
+function auditWhat(e: AuditRow): string {
+  const parts = e.target ? [e.target] : [];
+  for (const [k, v] of Object.entries(e.detail)) {
+    if (k === 'files' && Array.isArray(v)) parts.push(`files: ${v.map((f: { path?: string }) => f.path).join(', ')}`);
+    else if (Array.isArray(v) && v.length === 2 && v.every((x) => x === null || typeof x !== 'object')) parts.push(`${k}: ${v[0] ?? '—'} → ${v[1] ?? '—'}`);
+    else parts.push(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return parts.join('; ');
 }
