@@ -278,6 +278,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   // Each gets the main server's connection limits (send idle timeout, maxConnections).
   const listeners = new ExtraListeners(app, wharf, config.host, tls ? (listener) => tls.createServer(listener) : undefined, (server) => sendTimeout.attach(server));
   const scheduler = new Scheduler(wharf, app.log);
+  scheduler.auditKeepDays = config.auditKeepDays;
   app.addHook('onListen', async () => {
     await listeners.sync();
     wharf.onReposChanged(() => void listeners.sync());

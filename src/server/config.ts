@@ -39,6 +39,8 @@ export interface Config {
   trustedProxies: string[];
   /** gc frees an unreferenced blob only this long after its last commit (uploads in flight). */
   gcGraceSeconds: number;
+  /** Audit entries older than this many days are deleted (hourly); 0 keeps them all (docs/security.md). */
+  auditKeepDays: number;
   /** In-process caches, MiB each (docs/memory.md): published index documents; anonymous answers; parsed upstream data and proxy/group pages. */
   indexCacheMiB: number;
   responseCacheMiB: number;
@@ -104,6 +106,7 @@ export const DEFAULTS: Config = {
   repositories: [],
   trustedProxies: [],
   gcGraceSeconds: 3600,
+  auditKeepDays: 0,
   indexCacheMiB: 64,
   responseCacheMiB: 32,
   upstreamCacheMiB: 128,
@@ -324,7 +327,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
-    const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds',
+    const known = new Set(['host', 'port', 'data', 'logLevel', 'logFormat', 'maxUploadBytes', 'bodyIdleTimeout', 'sendIdleTimeout', 'maxConnections', 'adminPassword', 'repositories', 'trustedProxies', 'gcGraceSeconds', 'auditKeepDays',
       'indexCacheMiB', 'responseCacheMiB', 'upstreamCacheMiB',
       'tlsCert', 'tlsKey', 'acmeDomains', 'acmeEmail', 'acmeDirectory', 'acmeCaCert', 'acmeRenewBefore', 'httpPort', 'httpRedirect', 'shutdownGraceSeconds', 'sessionIdleTimeout', 'sessionMaxAge',
       'database', 'blobs', 's3Endpoint', 's3Region', 's3ForcePathStyle', 's3PresignSeconds', 'staticDir', 'workers']);
@@ -336,6 +339,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.logFormat !== undefined) cfg.logFormat = oneOf(parsed.logFormat, LOG_FORMATS, 'logFormat');
     if (parsed.maxUploadBytes !== undefined) cfg.maxUploadBytes = num(parsed.maxUploadBytes, 'maxUploadBytes');
     if (parsed.gcGraceSeconds !== undefined) cfg.gcGraceSeconds = num(parsed.gcGraceSeconds, 'gcGraceSeconds');
+    if (parsed.auditKeepDays !== undefined) cfg.auditKeepDays = num(parsed.auditKeepDays, 'auditKeepDays');
     for (const k of CACHE_OPTIONS) if (parsed[k] !== undefined) cfg[k] = num(parsed[k], k);
     if (parsed.shutdownGraceSeconds !== undefined) cfg.shutdownGraceSeconds = num(parsed.shutdownGraceSeconds, 'shutdownGraceSeconds');
     if (parsed.sessionIdleTimeout !== undefined) cfg.sessionIdleTimeout = num(parsed.sessionIdleTimeout, 'sessionIdleTimeout');
@@ -375,6 +379,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (env.WHARF_LOG_FORMAT) cfg.logFormat = oneOf(env.WHARF_LOG_FORMAT, LOG_FORMATS, 'WHARF_LOG_FORMAT');
   if (env.WHARF_MAX_UPLOAD_BYTES) cfg.maxUploadBytes = num(env.WHARF_MAX_UPLOAD_BYTES, 'WHARF_MAX_UPLOAD_BYTES');
   if (env.WHARF_GC_GRACE_SECONDS) cfg.gcGraceSeconds = num(env.WHARF_GC_GRACE_SECONDS, 'WHARF_GC_GRACE_SECONDS');
+  if (env.WHARF_AUDIT_KEEP_DAYS) cfg.auditKeepDays = num(env.WHARF_AUDIT_KEEP_DAYS, 'WHARF_AUDIT_KEEP_DAYS');
   if (env.WHARF_INDEX_CACHE_MIB) cfg.indexCacheMiB = num(env.WHARF_INDEX_CACHE_MIB, 'WHARF_INDEX_CACHE_MIB');
   if (env.WHARF_RESPONSE_CACHE_MIB) cfg.responseCacheMiB = num(env.WHARF_RESPONSE_CACHE_MIB, 'WHARF_RESPONSE_CACHE_MIB');
   if (env.WHARF_UPSTREAM_CACHE_MIB) cfg.upstreamCacheMiB = num(env.WHARF_UPSTREAM_CACHE_MIB, 'WHARF_UPSTREAM_CACHE_MIB');

@@ -1,5 +1,6 @@
 // Runs formats' scheduled actions (e.g. a proxy's configured mirror sync) in the server and
-// logs how each run went; and, every minute, publishes dirty indexes whoever left them.
+// logs how each run went; every minute, publishes dirty indexes whoever left them; and, every
+// hour, prunes the audit trail when auditKeepDays is set.
 //
 // With several replicas on one database each job runs once: a replica takes the job's lock
 // (Sql.tryLock) and reads when the job last finished from the database; the others skip it
@@ -8,8 +9,10 @@
 // with the dead replica's database session).
 import type { FastifyBaseLogger } from 'fastify';
 import type { Wharf } from '../core/wharf.ts';
+import { AuditLog } from '../db/audit-log.ts';
 
 const DIRTY_SWEEP_MS = 60_000;
+const AUDIT_PRUNE_MS = 3_600_000;
 
 export class Scheduler {
   private readonly wharf: Wharf;
@@ -19,6 +22,9 @@ export class Scheduler {
   private readonly running = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = 0;
+  private lastPrune = 0;
+  /** Audit entries older than this many days are deleted, hourly (configuration: auditKeepDays; 0: never). */
+  auditKeepDays = 0;
 
   constructor(wharf: Wharf, log: FastifyBaseLogger) {
     this.wharf = wharf;
@@ -73,7 +79,32 @@ export class Scheduler {
       this.lastSweep = now;
       void this.sweepDirty();
     }
+    if (this.auditKeepDays > 0 && now - this.lastPrune >= AUDIT_PRUNE_MS) {
+      this.lastPrune = now;
+      void this.pruneAudit();
+    }
     void Promise.all(runs);
+  }
+
+  /**
+   * Delete audit entries older than auditKeepDays, on one replica at a time; the deletion is
+   * itself an entry (by `system`), in the same transaction, so a pruned trail says so.
+   */
+  async pruneAudit(now = Date.now()): Promise<number> {
+    if (!(this.auditKeepDays > 0)) return 0;
+    const cutoff = new Date(now - this.auditKeepDays * 86_400_000).toISOString();
+    try {
+      const r = await this.wharf.store.sql.tryLock('audit-prune', () => this.wharf.store.transaction(async () => {
+        const n = await new AuditLog(this.wharf.store.sql).prune(cutoff);
+        if (n) await this.wharf.audit({ action: 'audit-prune', detail: { before: cutoff, entries: n, keepDays: this.auditKeepDays } });
+        return n;
+      }));
+      if (r.ran && r.value) this.log.info({ entries: r.value, before: cutoff }, 'pruned the audit trail');
+      return r.ran ? r.value : 0;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'pruning the audit trail failed');
+      return 0;
+    }
   }
 
   /** Publish indexes left dirty (a deferred publish whose replica died), on one replica at a time. */

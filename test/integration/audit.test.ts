@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, twineUpload } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
+import { AuditLog } from '../../src/db/audit-log.ts';
 import { ADMIN_PASSWORD, basic, startServer, type TestServer } from '../helpers/server.ts';
 
 interface Entry {
@@ -300,5 +301,25 @@ describe('audit trail', () => {
     const del = await fetch(`${s.url}/atomic/a.txt`, { method: 'DELETE', headers: { authorization: s.adminAuth } });
     assert.ok(del.ok, String(del.status));
     assert.equal((await last('delete-file', 'atomic')).target, 'a.txt');
+  });
+
+  it('keeps everything unless auditKeepDays is set; pruning is itself recorded', async () => {
+    const log = new AuditLog(s.wharf.store.sql);
+    const old = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    await log.insert({ at: old, actor: 'admin', tokenId: null, tokenName: null, address: null, repo: 'team', action: 'upload', target: 'ancient', detail: {} });
+    const count = async () => (await audit('limit=1000')).entries.length;
+    const total = await count();
+    assert.equal(await s.scheduler.pruneAudit(), 0, 'auditKeepDays 0: nothing goes');
+    assert.equal(await count(), total);
+    s.scheduler.auditKeepDays = 30;
+    try {
+      assert.equal(await s.scheduler.pruneAudit(), 1);
+    } finally {
+      s.scheduler.auditKeepDays = 0;
+    }
+    const after = (await audit('limit=1000')).entries;
+    assert.equal(after.length, total, 'one gone, one (the prune) added');
+    assert.ok(!after.some((e) => e.target === 'ancient'));
+    assert.deepEqual([after[0].action, after[0].actor, after[0].detail.entries], ['audit-prune', 'system', 1]);
   });
 });
