@@ -138,6 +138,16 @@ describe('wharf fsck', () => {
     assert.match(repaired.stdout, /^repaired: pypi: published index differs/m);
     assert.match(repaired.stdout, /^NOT FIXED: files\/dir\/b\.bin: its blob has 100 bytes, not 4096/m);
     assert.match(repaired.stdout, /^3 problems left$/m);
+    // The repair is in the audit trail, by `cli`: a command on the data directory, nobody logged in.
+    const trail = await openDatabase((await databaseFor(data)) ?? join(data, 'wharf.db'));
+    try {
+      const entry = await trail.get("SELECT actor, address, detail FROM audit_log WHERE action = 'fsck-repair'");
+      assert.equal(entry?.actor, 'cli');
+      assert.equal(entry?.address, null);
+      assert.ok((JSON.parse(String(entry?.detail)) as { repaired: Record<string, number> }).repaired['index-differs'] >= 1, String(entry?.detail));
+    } finally {
+      await trail.close();
+    }
 
     const afterRepair = await fsck('--json');
     assert.deepEqual(kinds(afterRepair.report!), ['blob-missing files/dir/a.bin', 'blob-sha256 files/dir/c.bin', 'blob-size files/dir/b.bin']);
