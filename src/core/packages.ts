@@ -211,7 +211,14 @@ export class PackageService {
       changed = true;
       rows.push((await store.getFileById(row.id))!);
     }
-    if (changed) for (const s of plan.scopes) await store.markDirty(repo.id, s);
+    if (changed) {
+      for (const s of plan.scopes) await store.markDirty(repo.id, s);
+      // The same bytes with new metadata (an APT package uploaded into one more suite) is a change too.
+      if (repo.kind === 'hosted') {
+        const entry = uploadEntry(repo, plan, rows, stored);
+        await recordAudit(store.sql, { ...entry, detail: { ...entry.detail, merged: true } });
+      }
+    }
     return rows;
   }
 

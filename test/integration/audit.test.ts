@@ -4,10 +4,11 @@
 // pagination by id work; nothing in it can be changed through the API; and a change whose
 // entry cannot be written does not happen.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildDeb, control } from '../helpers/apt.ts';
 import { run, twineUpload } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { AuditLog } from '../../src/db/audit-log.ts';
@@ -179,6 +180,19 @@ describe('audit trail', () => {
 
   it('records key rotation, gc, admin status, token revocation, user and repository deletion', async () => {
     assert.equal((await api('POST', '/repositories', { name: 'debs', format: 'apt' })).status, 201);
+    // The same .deb into one more suite changes the repository: an upload, marked merged.
+    const deb = await readFile(await buildDeb(dir, 'hello', control('hello', '1.0')));
+    for (const [suite, status] of [['stable', 201], ['testing', 200], ['testing', 200]] as const) {
+      const r = await fetch(`${s.url}/-/api/v1/repositories/debs/upload?filename=hello_1.0_amd64.deb&suite=${suite}&component=main`, {
+        method: 'POST', body: deb, headers: { authorization: s.adminAuth, 'content-type': 'application/octet-stream' },
+      });
+      assert.equal(r.status, status, await r.text());
+    }
+    const debUploads = (await audit('repo=debs&action=upload')).entries;
+    assert.equal(debUploads.length, 2, 'the third upload changed nothing');
+    assert.equal(debUploads[0].detail.merged, true);
+    assert.equal(debUploads[1].detail.merged, undefined);
+
     const rotated = await api('POST', '/repositories/debs/keys/rotate', { graceDays: 0 });
     assert.equal(rotated.status, 200);
     const rot = await last('rotate-keys');
