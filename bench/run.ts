@@ -12,6 +12,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   workers: () => import('./workers.ts'),
   million: () => import('./million.ts'),
   bulk: () => import('./bulk.ts'),
+  audit: () => import('./audit.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

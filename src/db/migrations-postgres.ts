@@ -293,8 +293,5 @@ export const postgresMigrations: string[] = [
     detail TEXT NOT NULL DEFAULT '{}'
   );
   CREATE INDEX audit_log_by_repo ON audit_log(repo, id);
-  CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
-  CREATE INDEX audit_log_by_action ON audit_log(action, id);
-  CREATE INDEX audit_log_by_at ON audit_log(at);
   `,
 ];

@@ -140,6 +140,8 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'GET /-/api/v1/status': (c) => c.identity.valid,
   'POST /-/api/v1/gc': (c) => serverAdmin(c.identity),
   'POST /-/api/v1/backup': (c) => serverAdmin(c.identity),
+  // The whole trail: administrators (a repository's admins read its part with ?repo=, tested in audit.test.ts).
+  'GET /-/api/v1/audit': (c) => serverAdmin(c.identity),
   // Routes of the server itself, outside the OpenAPI document.
   'GET /-/api/v1/openapi.json': (c) => c.identity.valid,
   'GET /-/health': () => true,
@@ -156,6 +158,7 @@ const PAGE_POLICY: Record<string, (c: Call) => boolean> = {
   '/-/tokens': (c) => c.identity.valid && !!c.identity.session,
   '/-/admin/repositories': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
   '/-/admin/users': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
+  '/-/admin/audit': (c) => c.identity.valid && !!c.identity.session && !!c.identity.serverAdmin,
   // A package page answers 404, never 401/403, to those who may not read (as for a missing one).
   '/-/package/:repo/:name': read,
   // Search names only what the viewer may read (checked by the leak and naming checks below).

@@ -48,6 +48,7 @@ export const PAGE_ROUTES: { path: string; page: 'accept' | 'query' | 'path'; acc
   { path: '/-/tokens', page: 'path', access: 'session' },
   { path: '/-/admin/repositories', page: 'path', access: 'admin-session' },
   { path: '/-/admin/users', page: 'path', access: 'admin-session' },
+  { path: '/-/admin/audit', page: 'path', access: 'admin-session' },
 ];
 
 const hasQuery = (req: FastifyRequest, name: string) => Object.hasOwn((req.query ?? {}) as object, name);
