@@ -10,6 +10,7 @@ import { Catalog } from '../db/catalog.ts';
 import { Sessions } from './auth/sessions.ts';
 import { ProxyCacheStore } from '../db/proxy-cache-store.ts';
 import { badRequest, conflict, notFound, WharfError } from './errors.ts';
+import { COOLDOWN_OPTION_KEYS, normalizeCooldownOptions } from './cooldown.ts';
 import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './group.ts';
 import { ContentCache } from './proxy/content-cache.ts';
 import { MetadataCache } from './proxy/metadata-cache.ts';
@@ -274,6 +275,8 @@ export class Wharf {
     if (listen !== undefined && listen !== null) own.listen = normalizeListen(listen);
     if (kind === 'proxy') Object.assign(own, normalizeProxyOptions(take(PROXY_OPTION_KEYS)));
     if (kind === 'group') Object.assign(own, normalizeGroupOptions(take(GROUP_OPTION_KEYS), { name, format: plugin.format }, (n) => this.repo(n)));
+    // A cooldown (minAge) filters what a proxy or group passes on from upstreams; hosted repositories have none.
+    if (kind !== 'hosted') Object.assign(own, normalizeCooldownOptions(take(COOLDOWN_OPTION_KEYS)));
     return { ...plugin.normalizeOptions(rest, kind), ...own };
   }
 

@@ -14,6 +14,8 @@ import { projectKey } from './paths.ts';
 import { proxiedFile, upstreamProjectPage, upstreamRoot } from './proxy.ts';
 import { ACTIVE, hostedStatus, offersFiles, refuseDownload, type ProjectStatus } from './project-status.ts';
 import type { SimpleFile } from './simple-types.ts';
+import { cooldownOf, type Cooldown } from '../../core/cooldown.ts';
+import { coolFiles, projectCooldown, simpleFileTime } from './cooldown.ts';
 
 export interface MergedPage {
   files: SimpleFile[];
@@ -42,8 +44,12 @@ function fromUpstream(files: NonNullable<Awaited<ReturnType<typeof upstreamProje
   }));
 }
 
-/** One repository's files for a project, whatever its kind; null when it has none. */
-export async function memberPage(ctx: GroupContext, project: string, depth = 0): Promise<MergedPage | null> {
+/**
+ * One repository's files for a project, whatever its kind; null when it has none. `outer`: the
+ * cooldowns of the groups it is reached through (a proxy applies them with its own; a hosted
+ * repository is exempt).
+ */
+export async function memberPage(ctx: GroupContext, project: string, depth = 0, outer: readonly Cooldown[] = []): Promise<MergedPage | null> {
   const repo = ctx.repo;
   if (repo.kind === 'hosted') {
     const pkg = await ctx.store.getPackage(repo.id, project);
@@ -72,10 +78,21 @@ export async function memberPage(ctx: GroupContext, project: string, depth = 0):
       files = files.filter((f) => cached.has(f.filename));
       state += `|cached:${[...cached].length}`;
     }
-    return { files, versions: [], stale: p.stale, state, freshUntil: p.freshUntil, status };
+    let freshUntil = p.freshUntil;
+    const cooldown = projectCooldown(repo, outer, project);
+    if (cooldown) {
+      // What is hidden changes with the clock alone: the count keys rendered pages (it only
+      // falls as files age, for one cached page and one cooldown), and answers are reused only
+      // until the next file shows.
+      const cooled = coolFiles(files, cooldown, simpleFileTime);
+      files = cooled.files;
+      state += `|young:${cooled.hidden}:${cooldown.minAgeMs}`;
+      freshUntil = Math.min(freshUntil, cooled.nextVisible);
+    }
+    return { files, versions: [], stale: p.stale, state, freshUntil, status };
   }
   if (depth >= MAX_DEPTH) return null;
-  return groupPage(ctx, project, depth + 1);
+  return groupPage(ctx, project, depth + 1, outer);
 }
 
 /** Members in resolution order, with the dependency-confusion guard applied for `project`. */
@@ -99,7 +116,8 @@ export async function eligibleMembers(ctx: GroupContext, project: string): Promi
   return out;
 }
 
-export async function groupPage(ctx: GroupContext, project: string, depth = 0): Promise<MergedPage | null> {
+export async function groupPage(ctx: GroupContext, project: string, depth = 0, outer: readonly Cooldown[] = []): Promise<MergedPage | null> {
+  const cooldowns = withOwn(ctx, outer);
   const seen = new Map<string, SimpleFile>();
   const versions = new Set<string>();
   const states: string[] = [];
@@ -107,7 +125,7 @@ export async function groupPage(ctx: GroupContext, project: string, depth = 0): 
   let status: ProjectStatus | null = null;
   let freshUntil = Infinity;
   for (const m of await eligibleMembers(ctx, project)) {
-    const page = await memberPage(memberCtx(ctx, m), project, depth);
+    const page = await memberPage(memberCtx(ctx, m), project, depth, cooldowns);
     states.push(`${m.name}=${page?.state ?? '-'}`);
     // A proxy member without the project may get it when its miss expires.
     if (m.kind !== 'hosted') freshUntil = Math.min(freshUntil, page?.freshUntil ?? 0);
@@ -126,8 +144,15 @@ export async function groupPage(ctx: GroupContext, project: string, depth = 0): 
 }
 
 /** The first eligible member that has the file serves it (a proxy fetches it on demand). */
-export async function groupFile(ctx: GroupContext, project: string, name: string, depth = 0): Promise<ContentResult> {
+/** The cooldowns that reach a group's members: the enclosing groups' and the group's own. */
+function withOwn(ctx: GroupContext, outer: readonly Cooldown[]): Cooldown[] {
+  const own = cooldownOf(ctx.repo);
+  return own ? [...outer, own] : [...outer];
+}
+
+export async function groupFile(ctx: GroupContext, project: string, name: string, depth = 0, outer: readonly Cooldown[] = []): Promise<ContentResult> {
   const filename = name.endsWith('.metadata') ? name.slice(0, -'.metadata'.length) : name;
+  const cooldowns = withOwn(ctx, outer);
   const status = await groupStatus(ctx, project, depth);
   if (!offersFiles(status)) throw refuseDownload(project, status, ` in ${ctx.repo.name}`);
   for (const m of await eligibleMembers(ctx, project)) {
@@ -137,12 +162,14 @@ export async function groupFile(ctx: GroupContext, project: string, name: string
       if (f) return { kind: 'stored', file: f };
     } else if (m.kind === 'proxy') {
       const cached = await ctx.store.getFileByPath(m.id, `packages/${project}/${name}`);
-      if (cached) return { kind: 'stored', file: cached };
-      const p = await upstreamProjectPage(mctx, project);
-      if (p.page?.files.some((f) => f.filename === filename)) return proxiedFile(mctx, project, name);
+      const cooled = projectCooldown(m, cooldowns, project) !== null;
+      // Under a cooldown even a cached file is checked against its age (proxiedFile does).
+      if (cached && !cooled) return { kind: 'stored', file: cached };
+      const p = cached ? null : await upstreamProjectPage(mctx, project);
+      if (cached || p?.page?.files.some((f) => f.filename === filename)) return proxiedFile(mctx, project, name, cooldowns);
     } else if (depth < MAX_DEPTH) {
       try {
-        return await groupFile(mctx, project, name, depth + 1);
+        return await groupFile(mctx, project, name, depth + 1, cooldowns);
       } catch (err) {
         if ((err as { status?: number }).status !== 404) throw err;
       }

@@ -17,6 +17,9 @@ import { distPath, fileUrlFromPage, metadataPath } from './paths.ts';
 import { offersFiles, refuseDownload } from './project-status.ts';
 import { pageKind, parseProjectHtml, parseProjectJson, parseRoot, type UpstreamFile, type UpstreamPage } from './simple-parse.ts';
 import { normalizeVersion } from './version.ts';
+import { tooYoung, tooYoungMessage, type Cooldown } from '../../core/cooldown.ts';
+import { coolJsonApi, projectCooldown } from './cooldown.ts';
+import { toIsoUtc } from './simple-types.ts';
 
 const ACCEPT_PAGE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1';
 const MODEL_TYPE = 'application/x-wharf-upstream-page+json';
@@ -93,8 +96,11 @@ export async function upstreamRoot(ctx: RepoContext): Promise<{ names: string[];
   return { names: r.entry ? parseOnce<string[]>(ctx, r.entry) : [], stale: r.stale, state: r.entry ? String(r.entry.fetchedAt) : 'none', freshUntil: r.freshUntil };
 }
 
-/** PyPI's JSON API of the upstream (`<index root>/pypi/<project>/json`), with file URLs pointing here. */
-export async function upstreamJsonApi(ctx: RepoContext, project: string): Promise<{ doc: unknown | null; stale: boolean }> {
+/**
+ * PyPI's JSON API of the upstream (`<index root>/pypi/<project>/json`), with file URLs pointing
+ * here, without the files a cooldown (this proxy's or an `outer` group's) hides.
+ */
+export async function upstreamJsonApi(ctx: RepoContext, project: string, outer: readonly Cooldown[] = []): Promise<{ doc: unknown | null; stale: boolean }> {
   const base = new URL(proxyOptionsOf(ctx.repo.options).upstream);
   const apiUrl = new URL(base.pathname.endsWith('/simple/') ? '../pypi/' : 'pypi/', base);
   const r = await cachedUpstream(ctx, `pypi/${project}/json`, new URL(`${encodeURIComponent(project)}/json`, apiUrl).toString(), (text) => {
@@ -109,6 +115,16 @@ export async function upstreamJsonApi(ctx: RepoContext, project: string): Promis
   };
   doc.urls?.forEach(rewrite);
   for (const files of Object.values(doc.releases ?? {})) files.forEach(rewrite);
+  const cooldown = projectCooldown(ctx.repo, outer, project);
+  if (cooldown) {
+    // Files the document gives no time for take the simple page's (upload or first-seen time).
+    const page = (await upstreamProjectPage(ctx, project).catch(() => null))?.page;
+    const times = new Map((page?.files ?? []).flatMap((f) => {
+      const t = f.uploadTime ?? f.firstSeen;
+      return t ? [[f.filename, t] as [string, string]] : [];
+    }));
+    coolJsonApi(doc, cooldown, times);
+  }
   return { doc, stale: r.stale };
 }
 
@@ -151,8 +167,9 @@ function planCachedFile(project: string, f: UpstreamFile, staged: StagedBlob, me
 /**
  * A file of a proxy repository: from the store when cached, otherwise fetched from the
  * upstream (once, whoever asks at the same time) and verified. `name` may end in `.metadata`.
+ * A file younger than the cooldown (this proxy's or an `outer` group's) is not found.
  */
-export async function proxiedFile(ctx: RepoContext, project: string, name: string): Promise<ContentResult> {
+export async function proxiedFile(ctx: RepoContext, project: string, name: string, outer: readonly Cooldown[] = []): Promise<ContentResult> {
   const path = `packages/${project}/${name}`;
   // The page first: a project the upstream has quarantined since is not served, cached or not
   // (an installer reads the page just before, so it is usually fresh). A cached file is still
@@ -163,11 +180,17 @@ export async function proxiedFile(ctx: RepoContext, project: string, name: strin
     throw err;
   });
   if (page?.status && !offersFiles(page.status)) throw refuseDownload(project, page.status, ` at ${ctx.repo.name}'s upstream`);
-  if (cached) return { kind: 'stored', file: cached };
-  const opts = proxyOptionsOf(ctx.repo.options);
   const isMetadata = name.endsWith('.metadata');
   const filename = isMetadata ? name.slice(0, -'.metadata'.length) : name;
   const f = page?.files.find((x) => x.filename === filename);
+  const cooldown = projectCooldown(ctx.repo, outer, project);
+  // A client with a page from before the cooldown (or a guessed URL) gets no young file either.
+  // Without the page, a cached file's age is the time it was cached (never older than its listing).
+  if (cooldown && (f || cached) && tooYoung(cooldown, f ? (f.uploadTime ?? f.firstSeen) : toIsoUtc(cached!.createdAt))) {
+    throw notFound(tooYoungMessage(name, cooldown));
+  }
+  if (cached) return { kind: 'stored', file: cached };
+  const opts = proxyOptionsOf(ctx.repo.options);
   if (!f || (isMetadata && !f.coreMetadata)) throw notFound(`${ctx.repo.name} has no ${name}`);
   if (opts.offline) throw notFound(`${name} is not cached and ${ctx.repo.name} is offline`);
   const expected = isMetadata ? f.coreMetadata!.sha256 : f.sha256;

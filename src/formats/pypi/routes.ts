@@ -19,6 +19,7 @@ import { renderedRow } from './rendered.ts';
 import { renderProjectHtml, renderRootHtml } from './simple-html.ts';
 import { renderProjectJson, renderRootJson } from './simple-json.ts';
 import { groupAnswerRepo } from '../../core/group.ts';
+import { cooldownOf, type Cooldown } from '../../core/cooldown.ts';
 
 function negotiate(req: FastifyRequest): 'html' | 'json' {
   const format = negotiateSimpleFormat(req.headers.accept, (req.query as { format?: string }).format);
@@ -101,8 +102,10 @@ async function jsonApi(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
 }
 
 /** The JSON API of a proxy (its upstream's) or a group (its first member that has the project). */
-async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ doc: unknown | null; stale: boolean }> {
-  if (ctx.repo.kind === 'proxy') return upstreamJsonApi(ctx, project);
+async function jsonApiDocument(ctx: RouteContext, project: string, outer: readonly Cooldown[] = []): Promise<{ doc: unknown | null; stale: boolean }> {
+  if (ctx.repo.kind === 'proxy') return upstreamJsonApi(ctx, project, outer);
+  const own = cooldownOf(ctx.repo);
+  const cooldowns = own ? [...outer, own] : outer;
   // The group's dependency-confusion guard applies here as on its pages.
   for (const m of await eligibleMembers(ctx, project)) {
     const mctx = { ...ctx, repo: m, state: ctx.services.stateOf(m) };
@@ -110,7 +113,7 @@ async function jsonApiDocument(ctx: RouteContext, project: string): Promise<{ do
       const row = await ctx.services.getIndex(m, jsonApiKey(project));
       if (row) return { doc: JSON.parse(Buffer.from(row.body).toString()), stale: false };
     } else {
-      const r = await jsonApiDocument(mctx, project);
+      const r = await jsonApiDocument(mctx, project, cooldowns);
       if (r.doc) return r;
     }
   }
