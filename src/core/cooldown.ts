@@ -2,7 +2,7 @@
 // `minAge` are listed nowhere and not served, so a freshly published malicious release never
 // reaches a client before someone catches it. `minAgeExempt` names projects/packages let
 // through at once (an urgent fix). Hosted repositories, and a group's hosted members, are exempt.
-import { badRequest } from './errors.ts';
+import { badRequest, WharfError } from './errors.ts';
 
 export const COOLDOWN_OPTION_KEYS = ['minAge', 'minAgeExempt'] as const;
 
@@ -71,6 +71,12 @@ export function cooldownsFor(cooldowns: readonly (Cooldown | null)[], name: stri
   return cooldowns.filter((c): c is Cooldown => c !== null && !c.exempt.some((e) => normalize(e) === key));
 }
 
+/** The cooldowns that apply to a file at `path`: those whose exemptions name neither it nor a directory above it. */
+export function cooldownsForPath(cooldowns: readonly (Cooldown | null)[], path: string): Cooldown[] {
+  const covers = (e: string) => path === e || path.startsWith(e.endsWith('/') ? e : `${e}/`);
+  return cooldowns.filter((c): c is Cooldown => c !== null && !c.exempt.some((e) => covers(e.replace(/^\/+/, ''))));
+}
+
 /** The longest of the cooldowns that apply (null when none does). */
 export function strictest(cooldowns: readonly Cooldown[]): Cooldown | null {
   let best: Cooldown | null = null;
@@ -90,6 +96,6 @@ export function visibleFrom(cooldown: Cooldown, time: string | number | null | u
 export const tooYoung = (cooldown: Cooldown | null, time: string | number | null | undefined, now = Date.now()): boolean =>
   cooldown !== null && visibleFrom(cooldown, time, now) > now;
 
-/** The message of a download refused by the cooldown (a 404: to the client the file is not there yet). */
-export const tooYoungMessage = (name: string, cooldown: Cooldown) =>
-  `${name} is younger than ${cooldown.repo}'s minAge (${cooldown.minAge}): it is served once it is that old`;
+/** A download refused by the cooldown: a 404 (to the client the file is not there yet) that says why. */
+export const tooYoungError = (name: string, cooldown: Cooldown) =>
+  new WharfError('TOO_YOUNG', `${name} is younger than ${cooldown.repo}'s minAge (${cooldown.minAge}): it is served once it is that old`);

@@ -11,6 +11,8 @@ export const ErrorCodes = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** An upstream file younger than a proxy's or group's minAge (cooldown): not there yet, to the client. */
+  TOO_YOUNG: 404,
   METHOD_NOT_ALLOWED: 405,
   NOT_ACCEPTABLE: 406,
   REQUEST_TIMEOUT: 408,

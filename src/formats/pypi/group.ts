@@ -155,6 +155,7 @@ export async function groupFile(ctx: GroupContext, project: string, name: string
   const cooldowns = withOwn(ctx, outer);
   const status = await groupStatus(ctx, project, depth);
   if (!offersFiles(status)) throw refuseDownload(project, status, ` in ${ctx.repo.name}`);
+  let young: unknown = null;
   for (const m of await eligibleMembers(ctx, project)) {
     const mctx = memberCtx(ctx, m);
     if (m.kind === 'hosted') {
@@ -172,10 +173,12 @@ export async function groupFile(ctx: GroupContext, project: string, name: string
         return await groupFile(mctx, project, name, depth + 1, cooldowns);
       } catch (err) {
         if ((err as { status?: number }).status !== 404) throw err;
+        // Refused for its age in a nested group: say so, unless a later member serves it.
+        young ??= (err as { code?: string }).code === 'TOO_YOUNG' ? err : null;
       }
     }
   }
-  throw notFound(`${ctx.repo.name} has no ${name}`);
+  throw young ?? notFound(`${ctx.repo.name} has no ${name}`);
 }
 
 /** The status of the first eligible member that has the project (active when none has it). */

@@ -17,7 +17,7 @@ import { distPath, fileUrlFromPage, metadataPath } from './paths.ts';
 import { offersFiles, refuseDownload } from './project-status.ts';
 import { pageKind, parseProjectHtml, parseProjectJson, parseRoot, type UpstreamFile, type UpstreamPage } from './simple-parse.ts';
 import { normalizeVersion } from './version.ts';
-import { tooYoung, tooYoungMessage, type Cooldown } from '../../core/cooldown.ts';
+import { tooYoung, tooYoungError, type Cooldown } from '../../core/cooldown.ts';
 import { coolJsonApi, projectCooldown } from './cooldown.ts';
 import { toIsoUtc } from './simple-types.ts';
 
@@ -187,7 +187,7 @@ export async function proxiedFile(ctx: RepoContext, project: string, name: strin
   // A client with a page from before the cooldown (or a guessed URL) gets no young file either.
   // Without the page, a cached file's age is the time it was cached (never older than its listing).
   if (cooldown && (f || cached) && tooYoung(cooldown, f ? (f.uploadTime ?? f.firstSeen) : toIsoUtc(cached!.createdAt))) {
-    throw notFound(tooYoungMessage(name, cooldown));
+    throw tooYoungError(name, cooldown);
   }
   if (cached) return { kind: 'stored', file: cached };
   const opts = proxyOptionsOf(ctx.repo.options);
