@@ -276,7 +276,12 @@ export class Wharf {
     if (kind === 'proxy') Object.assign(own, normalizeProxyOptions(take(PROXY_OPTION_KEYS)));
     if (kind === 'group') Object.assign(own, normalizeGroupOptions(take(GROUP_OPTION_KEYS), { name, format: plugin.format }, (n) => this.repo(n)));
     // A cooldown (minAge) filters what a proxy or group passes on from upstreams; hosted repositories have none.
-    if (kind !== 'hosted') Object.assign(own, normalizeCooldownOptions(take(COOLDOWN_OPTION_KEYS)));
+    if (kind !== 'hosted') {
+      const cooldown = normalizeCooldownOptions(take(COOLDOWN_OPTION_KEYS));
+      // Accepted and ignored, a cooldown would let young packages through unannounced.
+      if (cooldown.minAge && !plugin.cooldown) throw badRequest(`minAge is not supported for ${plugin.format} ${kind} repositories yet (PyPI and files have it; docs/proxy-and-groups.md)`);
+      Object.assign(own, cooldown);
+    }
     return { ...plugin.normalizeOptions(rest, kind), ...own };
   }
 

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pip } from '../helpers/clients.ts';
+import { pip, run } from '../helpers/clients.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.ts';
 
 async function api(server: TestServer, method: string, path: string, body?: unknown) {
   const res = await fetch(`${server.url}/-/api/v1${path}`, {
@@ -36,6 +36,7 @@ describe('PyPI cooldown (minAge) on proxies and groups', () => {
   const fresh = new Date().toISOString();
   const tmp: string[] = [];
 
+  const mk = async (body: object) => assert.equal((await api(wharf, 'POST', '/repositories', body)).status, 201, JSON.stringify(body));
   const install = async (repo: string, project: string) => {
     const target = await mkdtemp(join(tmpdir(), 'wharf-cool-'));
     tmp.push(target);
@@ -65,7 +66,6 @@ describe('PyPI cooldown (minAge) on proxies and groups', () => {
     up = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/simple/`;
 
     wharf = await startServer();
-    const mk = async (body: object) => assert.equal((await api(wharf, 'POST', '/repositories', body)).status, 201, JSON.stringify(body));
     await mk({ name: 'local', format: 'pypi' });
     await mk({ name: 'plainup', format: 'pypi', kind: 'proxy', options: { upstream: up, metadataTtl: 0, timeout: 5 } });
     await mk({ name: 'cooled', format: 'pypi', kind: 'proxy', options: { upstream: up, metadataTtl: 0, timeout: 5, minAge: '7d' } });
@@ -94,6 +94,12 @@ describe('PyPI cooldown (minAge) on proxies and groups', () => {
     assert.equal(r.status, 400);
     assert.match(JSON.stringify(r.json), /minAgeExempt must be a list/);
     assert.equal((await api(wharf, 'POST', '/repositories', { name: 'bad', format: 'pypi', options: { minAge: '7d' } })).status, 400, 'a hosted repository has no cooldown');
+    // APT and Arch proxies pass their upstream's signed indexes through: a cooldown they would ignore is refused.
+    for (const format of ['apt', 'arch']) {
+      const r = await api(wharf, 'POST', '/repositories', { name: 'bad', format, kind: 'proxy', options: { upstream: 'http://127.0.0.1:9/', minAge: '7d' } });
+      assert.equal(r.status, 400, format);
+      assert.match(JSON.stringify(r.json), /minAge is not supported for/);
+    }
   });
 
   it('pip through a proxy with minAge installs the old release; with the project exempt, the new one', async () => {
@@ -143,6 +149,19 @@ describe('PyPI cooldown (minAge) on proxies and groups', () => {
     assert.notEqual(r.code, 0);
     assert.deepEqual(r.got, []);
     assert.equal((await fetch(`${wharf.url}/grp/packages/plain/${PLAIN}`)).status, 404);
+  });
+
+  it('mirror sync of a proxy with minAge mirrors what the cooldown lets through', async () => {
+    await mk({ name: 'cmir', format: 'pypi', kind: 'proxy', options: { upstream: up, metadataTtl: 0, timeout: 5, minAge: '7d' } });
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-cool-'));
+    tmp.push(dir);
+    await writeFile(join(dir, 'requirements.txt'), 'cool\n');
+    const r = await run(process.execPath, [join(import.meta.dirname, '../../src/cli/main.ts'), 'mirror', 'sync', 'cmir', '-r', join(dir, 'requirements.txt')], {
+      env: { ...process.env, WHARF_URL: wharf.url, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD },
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const cached = (await wharf.wharf.store.listFilesByPrefix(wharf.wharf.requireRepo('cmir').id, 'packages/')).filter((f) => f.meta.kind === 'dist').map((f) => f.filename);
+    assert.deepEqual(cached, [COOL1]);
   });
 
   it('lifting the cooldown shows the files at once (no page rendered under it is reused)', async () => {

@@ -14,6 +14,7 @@ const BOOLEAN_OPTIONS = { allowOverwrite: false, listings: true } as const;
 export const filesFormat: FormatPlugin = {
   format: 'files',
   kinds: ['hosted', 'proxy', 'group'],
+  cooldown: true,
   normalizeOptions(options, kind) {
     const out: Record<string, unknown> = {};
     // Proxy and group options (upstream, members…) are the core's.

@@ -17,6 +17,7 @@ import type { Target } from './mirror/target.ts';
 import { normalizeName } from './names.ts';
 import { metadataPath } from './paths.ts';
 import { proxiedFile, upstreamProjectPage } from './proxy.ts';
+import { coolFiles, projectCooldown } from './cooldown.ts';
 
 export interface MirrorSyncArgs {
   /** The text of a requirements file. */
@@ -121,9 +122,11 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
       const project = normalizeName(name);
       const { page } = await upstreamProjectPage(ctx, project);
       if (!page) return null;
+      // Against what clients are served: a file the cooldown holds back is not mirrored yet.
+      const { files } = coolFiles(page.files, projectCooldown(ctx.repo, [], project), (f) => f.uploadTime ?? f.firstSeen);
       return {
         name: project,
-        files: page.files.map((f): CandidateFile => {
+        files: files.map((f): CandidateFile => {
           projectOf.set(f.filename, project);
           return { filename: f.filename, url: f.url, sha256: f.sha256, requiresPython: f.requiresPython, yanked: f.yanked, coreMetadataUrl: f.coreMetadata ? `${f.url}.metadata` : null, size: f.size ?? undefined };
         }),

@@ -70,6 +70,7 @@ async function projectStatus(ctx: RepoContext, args: Record<string, unknown>) {
 export const pypiFormat: FormatPlugin = {
   format: 'pypi',
   kinds: ['hosted', 'proxy', 'group'],
+  cooldown: true,
   normalizeOptions(options, kind) {
     // Proxy and group options (upstream, members…) are the core's; PyPI adds only this one.
     const known = new Set(kind === 'hosted' ? ['allowOverwrite'] : kind === 'proxy' ? ['mirror'] : []);
