@@ -294,4 +294,13 @@ export const postgresMigrations: string[] = [
   );
   CREATE INDEX audit_log_by_repo ON audit_log(repo, id);
   `,
+  `
+  CREATE TABLE proxy_file_use (
+    file_id BIGINT PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+    repo_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    last_used TEXT COLLATE "C",
+    mirrored INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX proxy_file_use_by_repo ON proxy_file_use(repo_id);
+  `,
 ];

@@ -294,4 +294,17 @@ export const migrations: string[] = [
   );
   CREATE INDEX audit_log_by_repo ON audit_log(repo, id);
   `,
+  // Proxy content use (src/core/proxy/cache-usage.ts): when a cached upstream file was last
+  // served (recorded at most once an hour per file) and whether a mirror sync brought it in
+  // (only those are pruned by a later sync). A row of its own, not a column of files: a
+  // touch then fires none of the files triggers and no change-feed entry.
+  `
+  CREATE TABLE proxy_file_use (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+    repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    last_used TEXT,
+    mirrored INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX proxy_file_use_by_repo ON proxy_file_use(repo_id);
+  `,
 ];

@@ -119,3 +119,51 @@ describe('mirror sync of a PyPI proxy', () => {
     assert.match(hosted.stderr, /proxy repositories/);
   });
 });
+
+describe('mirror sync pruning beside pull-through use', () => {
+  let upstream: TestServer;
+  let local: TestServer;
+  let work: string;
+  const wharf = (args: string[]) => run(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, WHARF_URL: local.url, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD },
+  });
+  const cached = async () => (await local.wharf.store.listFilesByPrefix(local.wharf.requireRepo('px').id, 'packages/'))
+    .filter((f) => f.meta.kind === 'dist').map((f) => f.filename).sort();
+
+  before(async () => {
+    upstream = await startServer();
+    await uploadWheel(upstream, 'pulled', '1.0');
+    await uploadWheel(upstream, 'synced', '1.0');
+    await uploadWheel(upstream, 'other', '1.0');
+    local = await startServer();
+    const res = await fetch(`${local.url}/-/api/v1/repositories`, {
+      method: 'POST', headers: { authorization: local.adminAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'px', format: 'pypi', kind: 'proxy', options: { upstream: `${upstream.url}/pypi/simple/`, timeout: 5, metadataTtl: 0 } }),
+    });
+    assert.equal(res.status, 201);
+    work = await mkdtemp(join(tmpdir(), 'wharf-mirror-'));
+  });
+  after(async () => {
+    await local.close();
+    await upstream.close().catch(() => {});
+  });
+
+  it('prunes only what a sync brought in: files pip pulled through stay cached and are served offline', async () => {
+    const first = await pip(['install', '--index-url', `${local.url}/px/simple/`, '--target', join(work, 'a'), 'pulled']);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.deepEqual(await cached(), ['pulled-1.0-py3-none-any.whl']);
+    const sync = await wharf(['mirror', 'sync', 'px', 'synced==1.0']);
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.match(sync.stdout, /1 downloaded, 0 already cached, 0 pruned/);
+    assert.deepEqual(await cached(), ['pulled-1.0-py3-none-any.whl', 'synced-1.0-py3-none-any.whl']);
+    // A later sync of something else prunes the first sync's file, never pip's.
+    const next = await wharf(['mirror', 'sync', 'px', 'other==1.0']);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stdout, /1 downloaded, 0 already cached, 1 pruned/);
+    assert.deepEqual(await cached(), ['other-1.0-py3-none-any.whl', 'pulled-1.0-py3-none-any.whl']);
+    await upstream.close();
+    const offline = await pip(['install', '--index-url', `${local.url}/px/simple/`, '--target', join(work, 'b'), 'pulled']);
+    assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+    assert.ok((await readdir(join(work, 'b'))).includes('pulled-1.0.dist-info'));
+  });
+});

@@ -6,6 +6,7 @@ import { badRequest } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
+import { CacheUseStore } from '../../db/cache-use-store.ts';
 import { withLocalFile } from '../../storage/local-copy.ts';
 import { parseCoreMetadata, type CoreMetadata } from './core-metadata.ts';
 import { readDistMetadata } from './dist-reader.ts';
@@ -90,10 +91,13 @@ function parseArgs(raw: Record<string, unknown>): Required<Omit<MirrorSyncArgs, 
   };
 }
 
-async function settle(r: ContentResult): Promise<FileRow> {
+async function settle(r: ContentResult, fetched?: Set<number>): Promise<FileRow> {
   if (r.kind === 'stored') return r.file;
   r.stream.destroy(); // nobody reads this copy; the store takes it all regardless
-  return r.done;
+  const row = await r.done;
+  // This sync brought it in (a 'stored' answer is a file cached before, or another client's fetch).
+  fetched?.add(row.id);
+  return row;
 }
 
 export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unknown>, progress: (event: object) => void = () => {}): Promise<MirrorSyncSummary> {
@@ -103,6 +107,8 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
   const roots = [...file.requirements, ...parseRoots(args.specs ?? [])];
   if (roots.length === 0) throw badRequest('nothing to mirror: give a requirements file or requirement specifiers');
   const projectOf = new Map<string, string>();
+  const uses = new CacheUseStore(ctx.store.sql);
+  const fetched = new Set<number>();
 
   const readMetadata = async (row: FileRow, dist: ReturnType<typeof parseDistFilename> | null): Promise<CoreMetadata | null> => {
     if (!row.filename.endsWith('.metadata') && !dist) return null;
@@ -142,7 +148,7 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
       }
       // PEP 658 metadata is small, and pip wants it from the mirror too; else read the file itself.
       const name = f.coreMetadataUrl ? `${f.filename}.metadata` : f.filename;
-      const row = await settle(await proxiedFile(ctx, project, name));
+      const row = await settle(await proxiedFile(ctx, project, name), fetched);
       return readMetadata(row, dist);
     },
   }, (e) => progress({ phase: 'resolve', ...e }));
@@ -168,7 +174,7 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
         const names = [f.filename, ...(f.coreMetadataUrl ? [`${f.filename}.metadata`] : [])];
         for (const name of names) {
           const cached = await ctx.store.getFileByPath(ctx.repo.id, `packages/${project}/${name}`);
-          const row = cached ?? (await settle(await proxiedFile(ctx, project, name)));
+          const row = cached ?? (await settle(await proxiedFile(ctx, project, name), fetched));
           if (name === f.filename) {
             summary.bytes += row.size;
             if (cached) summary.alreadyCached++;
@@ -181,10 +187,15 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
     await Promise.all(Array.from({ length: Math.min(4, wanted.length) }, worker));
   }
 
+  await uses.markMirrored([...fetched]);
+
   // Prune only after a complete resolution: an incomplete one would drop what is still needed.
+  // Only what a mirror sync brought in: files cached by clients' pull-through use stay (they
+  // are bounded by maxCacheBytes and evictUnusedAfter instead).
   if (args.prune && closure.complete) {
+    const mirrored = await uses.mirroredIds(ctx.repo.id);
     for (const f of await ctx.store.listFilesByPrefix(ctx.repo.id, 'packages/')) {
-      if (keep.has(f.path) || f.meta.kind === 'core-metadata') continue;
+      if (keep.has(f.path) || f.meta.kind === 'core-metadata' || !mirrored.has(f.id)) continue;
       summary.pruned.push(f.path);
       if (!args.dryRun) await ctx.services.deleteFile(ctx.repo, f.path);
     }
