@@ -305,6 +305,11 @@ export interface FormatPlugin {
   /** Files that go with a file when it is deleted (e.g. a wheel's `.metadata`). */
   companionPaths?(file: FileRow): string[];
   /**
+   * A proxy's stored file that is one of its cached index documents (e.g. APT's by-hash
+   * `Packages`), not upstream content: never evicted by maxCacheBytes or evictUnusedAfter.
+   */
+  cachedIndexDocument?(path: string): boolean;
+  /**
    * The static tree of a public hosted repository: every URL a web server may answer in
    * Wharf's stead, exactly as Wharf would, given the keys of its published documents. A URL
    * left out is answered by Wharf (the web server falls back to it). Absent: none.

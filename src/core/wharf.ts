@@ -13,6 +13,8 @@ import { badRequest, conflict, notFound, WharfError } from './errors.ts';
 import { COOLDOWN_OPTION_KEYS, normalizeCooldownOptions } from './cooldown.ts';
 import { GROUP_OPTION_KEYS, groupOptionsOf, normalizeGroupOptions } from './group.ts';
 import { ContentCache } from './proxy/content-cache.ts';
+import { CacheUsage } from './proxy/cache-usage.ts';
+import { CacheUseStore } from '../db/cache-use-store.ts';
 import { MetadataCache } from './proxy/metadata-cache.ts';
 import { normalizeProxyOptions, PROXY_OPTION_KEYS } from './proxy/options.ts';
 import { Upstreams } from './proxy/upstream.ts';
@@ -58,6 +60,8 @@ export class Wharf {
   readonly catalog: Catalog;
   readonly metadataCache: MetadataCache;
   readonly contentCache: ContentCache;
+  /** Proxies' cached content: uses, hits and misses, eviction (maxCacheBytes, evictUnusedAfter). */
+  readonly cacheUsage: CacheUsage;
   readonly upstreams = new Upstreams();
   /** What changed in the database, by this process or any other (docs/scale-out.md). */
   readonly feed: ChangeFeed;
@@ -112,6 +116,12 @@ export class Wharf {
     });
     this.contentCache = new ContentCache(blobs, (r, plan) => this.packages.recordPlan(r, plan));
     this.contentCache.log = log;
+    this.cacheUsage = new CacheUsage({
+      sql: store.sql, uses: new CacheUseStore(store.sql), log,
+      pluginFor: (r) => this.pluginFor(r),
+      deleteFile: (r, p) => this.packages.deleteFile(r, p),
+    });
+    this.contentCache.hooks = { fetched: (r) => this.cacheUsage.missed(r), stored: (r) => this.cacheUsage.filled(r) };
     this.services = {
       ingest: async (r, u, arrival) => {
         let target: Repository;

@@ -182,6 +182,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   wharf.gcGraceMs = config.gcGraceSeconds * 1000;
   wharf.sessions.options = { idleMs: config.sessionIdleTimeout * 1000, maxAgeMs: config.sessionMaxAge * 1000 };
   app.decorate('responseCache', responseCache);
+  app.decorate('cacheUsage', wharf.cacheUsage);
   wharf.publisher.onPublished = () => responseCache.invalidate();
   wharf.onReposChanged(() => responseCache.invalidate());
   wharf.feed.subscribe({
@@ -289,6 +290,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   });
   app.addHook('onClose', async () => {
     scheduler.stop();
+    await wharf.cacheUsage.flush().catch(() => {}); // uses not yet written: lost, at worst an earlier eviction
     await wharf.publisher.flush();
     await wharf.settleStatic();
     await listeners.close();

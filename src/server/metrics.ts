@@ -55,6 +55,13 @@ export function registerMetrics(app: FastifyInstance, wharf: Wharf, responseCach
     metric('wharf_repository_packages', 'gauge', 'Packages per repository.', repos.map(({ r, s }) => [lbl(r), s.packages]));
     metric('wharf_repository_files', 'gauge', 'Files per repository (for proxies: cached files).', repos.map(({ r, s }) => [lbl(r), s.files]));
     metric('wharf_repository_bytes', 'gauge', 'Bytes of the files per repository.', repos.map(({ r, s }) => [lbl(r), s.bytes]));
+    // Proxies' cached upstream content (counters per process, since it started).
+    const proxies = repos.filter(({ r }) => r.kind === 'proxy').map(({ r, s }) => ({ r, s, c: wharf.cacheUsage.countersOf(r.id) }));
+    metric('wharf_proxy_cache_bytes', 'gauge', 'Bytes a proxy repository holds (its cached files).', proxies.map(({ r, s }) => [lbl(r), s.bytes]));
+    metric('wharf_proxy_cache_hits_total', 'counter', 'Cached upstream files served from the store.', proxies.map(({ r, c }) => [lbl(r), c.hits]));
+    metric('wharf_proxy_cache_misses_total', 'counter', 'Files fetched from the upstream.', proxies.map(({ r, c }) => [lbl(r), c.misses]));
+    metric('wharf_proxy_cache_evictions_total', 'counter', 'Cached files evicted (maxCacheBytes, evictUnusedAfter).', proxies.map(({ r, c }) => [lbl(r), c.evictions]));
+    metric('wharf_proxy_cache_evicted_bytes_total', 'counter', 'Bytes of the cached files evicted.', proxies.map(({ r, c }) => [lbl(r), c.evictedBytes]));
     metric('wharf_http_responses_total', 'counter', 'Responses by status class (through the router).', [...byClass].map(([c, n]) => [{ class: c }, n]));
     metric('wharf_response_cache_hits_total', 'counter', 'Anonymous reads answered from the response cache.', [[{}, responseCache.hits]]);
     metric('wharf_proxy_upstream_fetches_total', 'counter', 'Content fetches from proxy upstreams.', [[{}, wharf.contentCache.fetches]]);

@@ -75,6 +75,8 @@ export class Scheduler {
       }).finally(() => this.running.delete(repo.name));
       runs.push(run);
     }
+    // Proxies' recorded uses, and eviction by maxCacheBytes / evictUnusedAfter every few minutes.
+    void this.wharf.cacheUsage.tick(this.wharf.listRepos(), now).catch((err: Error) => this.log.warn({ err: err.message }, 'recording cache use failed'));
     if (now - this.lastSweep >= DIRTY_SWEEP_MS) {
       this.lastSweep = now;
       void this.sweepDirty();

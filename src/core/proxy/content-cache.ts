@@ -51,6 +51,8 @@ export class ContentCache {
   log: { error(obj: object, msg: string): void } | null = null;
   /** Upstream fetches started, for tests and metrics. */
   fetches = 0;
+  /** Told of each fetch from an upstream (a miss) and of each file stored from one. */
+  hooks: { fetched?(repo: Repository): void; stored?(repo: Repository, file: FileRow): void } = {};
 
   constructor(blobs: BlobStore, record: (repo: Repository, plan: IngestPlan) => Promise<IngestResult>) {
     this.blobs = blobs;
@@ -87,6 +89,7 @@ export class ContentCache {
     let res: Download;
     try {
       this.fetches++;
+      this.hooks.fetched?.(spec.repo);
       res = await spec.fetch();
       if (res.status === 404 || res.status === 410) {
         if (this.misses.size > 100_000) this.misses.clear();
@@ -161,7 +164,9 @@ export class ContentCache {
         // the staged path.
         const result = await this.record(spec.repo, spec.plan(staged));
         staged = undefined;
-        resolveDone(result.files.find((f) => f.path === spec.path) ?? result.files[0]);
+        const file = result.files.find((f) => f.path === spec.path) ?? result.files[0];
+        resolveDone(file);
+        this.hooks.stored?.(spec.repo, file);
       } catch (err) {
         if (staged) await this.blobs.discard(staged);
         // Bytes verified are good even if they could not be stored: that client keeps them

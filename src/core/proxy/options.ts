@@ -2,6 +2,7 @@
 // log in to it, how long its metadata is trusted, how long to wait for it, when to stop asking
 // it for a while, and whether to contact it at all.
 import { badRequest } from '../errors.ts';
+import { parseByteSize, parseDuration } from './cache-limits.ts';
 
 export interface ProxyOptions {
   /** Base URL of the upstream repository (for PyPI: its simple index, e.g. https://pypi.org/simple/). */
@@ -24,9 +25,13 @@ export interface ProxyOptions {
   failTimeout: number;
   /** Never contact the upstream: serve only what is cached. */
   offline: boolean;
+  /** Bytes of cached upstream content kept at most (least recently used evicted first); absent: no limit. */
+  maxCacheBytes?: number;
+  /** Seconds after which cached content no client was served is evicted; absent: never. */
+  evictUnusedAfter?: number;
 }
 
-export const PROXY_OPTION_KEYS = ['upstream', 'username', 'password', 'metadataTtl', 'negativeTtl', 'timeout', 'idleTimeout', 'maxMetadataBytes', 'maxFails', 'failTimeout', 'offline'] as const;
+export const PROXY_OPTION_KEYS = ['upstream', 'username', 'password', 'metadataTtl', 'negativeTtl', 'timeout', 'idleTimeout', 'maxMetadataBytes', 'maxFails', 'failTimeout', 'offline', 'maxCacheBytes', 'evictUnusedAfter'] as const;
 
 const DEFAULTS = { metadataTtl: 600, negativeTtl: 60, timeout: 30, maxFails: 3, failTimeout: 60, maxMetadataBytes: 256 * 1024 * 1024 };
 
@@ -83,6 +88,8 @@ export function normalizeProxyOptions(options: Record<string, unknown>): ProxyOp
     maxFails: count(options.maxFails, 'maxFails', DEFAULTS.maxFails),
     failTimeout: seconds(options.failTimeout, 'failTimeout', DEFAULTS.failTimeout),
     offline: options.offline === true,
+    ...(options.maxCacheBytes !== undefined && options.maxCacheBytes !== null ? { maxCacheBytes: parseByteSize(options.maxCacheBytes, 'maxCacheBytes') } : {}),
+    ...(options.evictUnusedAfter !== undefined && options.evictUnusedAfter !== null ? { evictUnusedAfter: parseDuration(options.evictUnusedAfter, 'evictUnusedAfter') } : {}),
   };
 }
 

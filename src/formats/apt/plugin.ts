@@ -17,6 +17,8 @@ import { aptStaticEntries } from './static.ts';
 export const aptFormat: FormatPlugin = {
   format: 'apt',
   kinds: ['hosted', 'proxy'],
+  // A proxy stores the by-hash indexes it fetched below dists/: index documents, not content.
+  cachedIndexDocument: (path: string) => path.startsWith('dists/'),
   normalizeOptions(options, kind) {
     // A proxy's options (upstream, TTLs, credentials, offline) are the core's.
     if (kind === 'proxy') {

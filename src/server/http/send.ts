@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { blobMissing, isWharfError, WharfError } from '../../core/errors.ts';
 import type { FileRow, IndexRow, Repository } from '../../core/model.ts';
+import type { CacheUsage } from '../../core/proxy/cache-usage.ts';
 import type { ContentResult } from '../../core/proxy/content-cache.ts';
 import type { BlobReader, BlobStore } from '../../storage/blob-store.ts';
 import { sendBlob } from './blob-sender.ts';
@@ -117,6 +118,7 @@ export function sendIndex(req: FastifyRequest, reply: FastifyReply, repo: Reposi
 export function sendProxied(req: FastifyRequest, reply: FastifyReply, repo: Repository, blobs: BlobStore, result: ContentResult, filename: string): FastifyReply | Promise<FastifyReply> {
   if (result.kind === 'stored') {
     reply.header('x-wharf-cache', 'hit');
+    if (req.method === 'GET') (req.server as { cacheUsage?: CacheUsage }).cacheUsage?.served(result.file);
     return sendFile(req, reply, repo, blobs, result.file, { immutable: true });
   }
   // The response only completes once the content is verified and stored (see ContentCache).
