@@ -290,6 +290,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   });
   app.addHook('onClose', async () => {
     scheduler.stop();
+    await wharf.cacheUsage.settled();
     await wharf.cacheUsage.flush().catch(() => {}); // uses not yet written: lost, at worst an earlier eviction
     await wharf.publisher.flush();
     await wharf.settleStatic();

@@ -60,6 +60,7 @@ export class CacheUsage {
   private readonly again = new Set<number>();
   /** Bytes of a repository that no eviction may free (index documents, mirrored files), as the last run found. */
   private readonly unevictable = new Map<number, number>();
+  private readonly checks = new Set<Promise<void>>();
   private lastSweep = 0;
   /** Tests shorten it; a setting it is not. */
   recordEveryMs = RECORD_USE_EVERY_MS;
@@ -102,10 +103,17 @@ export class CacheUsage {
   filled(repo: Repository): void {
     const max = repo.kind === 'proxy' ? proxyOptionsOf(repo.options).maxCacheBytes : undefined;
     if (max === undefined) return;
-    void (async () => {
+    const check = (async () => {
       const r = await this.deps.sql.get('SELECT bytes FROM repo_stats WHERE repo_id = ?', [repo.id]);
       if (Number(r?.bytes ?? 0) - (this.unevictable.get(repo.id) ?? 0) > max) await this.evict(repo);
-    })().catch((err: Error) => this.deps.log.warn({ repo: repo.name, err: err.message }, 'evicting cached content failed'));
+    })().catch((err: Error) => this.deps.log.warn({ repo: repo.name, err: err.message }, 'evicting cached content failed'))
+      .finally(() => this.checks.delete(check));
+    this.checks.add(check);
+  }
+
+  /** Resolves once the evictions under way (and those fills started) are done: for tests and shutdown. */
+  async settled(): Promise<void> {
+    while (this.checks.size || this.running.size) await Promise.allSettled([...this.checks, ...this.running.values()]);
   }
 
   /** Evict what the repository's limits say (one run at a time per repository; a request during a run runs once more after it). */
