@@ -49,6 +49,8 @@ describe('bounded proxy caches (files proxy, curl)', () => {
   const curl = async (name: string) => {
     const r = await run('curl', ['-fsS', '-D', '-', '-o', join(work, name), `${local.url}/fp/${name}`]);
     assert.equal(r.code, 0, r.stderr);
+    // A fetched file is stored (its caching is its first use) after its client has the bytes.
+    await local.wharf.contentCache.settled();
     await pause();
     return /x-wharf-cache: (\w+)/i.exec(r.stdout)?.[1];
   };
@@ -133,6 +135,7 @@ describe('bounded proxy caches (PyPI proxy, pip)', () => {
   const install = async (name: string, dir: string) => {
     const r = await pip(['install', '--index-url', `${local.url}/pp/simple/`, '--target', join(work, dir), name]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    await local.wharf.contentCache.settled();
     await pause();
   };
   const dists = async () => (await local.wharf.store.listFilesByPrefix(local.wharf.requireRepo('pp').id, 'packages/'))
