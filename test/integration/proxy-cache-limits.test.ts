@@ -102,9 +102,18 @@ describe('bounded proxy caches (files proxy, curl)', () => {
     const repos = local.wharf.listRepos();
     await local.wharf.cacheUsage.tick(repos, Date.now(), 0);
     assert.deepEqual(await cached(), ['a.bin', 'b.bin', 'd.bin'], 'nothing is a day old yet');
+    // The same bytes as a.bin in a hosted repository: its blob must outlive a.bin's eviction.
+    assert.equal((await api(local, 'POST', '/repositories', { name: 'keep', format: 'files' })).status, 201);
+    const put = await fetch(`${local.url}/keep/copy-of-a.bin`, { method: 'PUT', body: body('a'), headers: { authorization: local.adminAuth } });
+    assert.equal(put.status, 201);
     await local.wharf.cacheUsage.tick(repos, Date.now() + 2 * 86_400_000, 0);
     assert.deepEqual(await cached(), []);
     assert.equal((await metricsOf(local, 'fp')).evictions_total, 5);
+    const gc = await local.wharf.gc({ graceMs: 0 });
+    assert.equal(gc.blobs, 3, 'the blobs of b.bin, c.bin and d.bin are freed; a.bin\'s is still referenced');
+    const copy = await fetch(`${local.url}/keep/copy-of-a.bin`);
+    assert.equal(copy.status, 200);
+    assert.deepEqual(Buffer.from(await copy.arrayBuffer()), body('a'));
   });
 });
 
