@@ -91,12 +91,12 @@ function parseArgs(raw: Record<string, unknown>): Required<Omit<MirrorSyncArgs, 
   };
 }
 
-async function settle(r: ContentResult, fetched?: Set<number>): Promise<FileRow> {
+async function settle(r: ContentResult, mark?: (row: FileRow) => Promise<void>): Promise<FileRow> {
   if (r.kind === 'stored') return r.file;
   r.stream.destroy(); // nobody reads this copy; the store takes it all regardless
   const row = await r.done;
   // This sync brought it in (a 'stored' answer is a file cached before, or another client's fetch).
-  fetched?.add(row.id);
+  await mark?.(row);
   return row;
 }
 
@@ -108,7 +108,8 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
   if (roots.length === 0) throw badRequest('nothing to mirror: give a requirements file or requirement specifiers');
   const projectOf = new Map<string, string>();
   const uses = new CacheUseStore(ctx.store.sql);
-  const fetched = new Set<number>();
+  // Marked as each arrives, not at the end: an eviction (maxCacheBytes) meanwhile spares it.
+  const fetched = (row: FileRow) => uses.markMirrored([row.id]);
 
   const readMetadata = async (row: FileRow, dist: ReturnType<typeof parseDistFilename> | null): Promise<CoreMetadata | null> => {
     if (!row.filename.endsWith('.metadata') && !dist) return null;
@@ -187,7 +188,6 @@ export async function mirrorSync(ctx: RepoContext, rawArgs: Record<string, unkno
     await Promise.all(Array.from({ length: Math.min(4, wanted.length) }, worker));
   }
 
-  await uses.markMirrored([...fetched]);
 
   // Prune only after a complete resolution: an incomplete one would drop what is still needed.
   // Only what a mirror sync brought in: files cached by clients' pull-through use stay (they
