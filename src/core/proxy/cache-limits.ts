@@ -1,6 +1,7 @@
 // Bounds on what a proxy repository keeps of its upstream's content: the option parsers
 // (`maxCacheBytes: "20GiB"`, `evictUnusedAfter: "30d"`) and the choice of what to evict, a
 // pure function over the cached files' sizes and last uses.
+import { parseDuration as parseDurationText } from '../cooldown.ts';
 import { badRequest } from '../errors.ts';
 
 const SIZE_UNITS: Record<string, number> = {
@@ -25,20 +26,11 @@ export function parseByteSize(v: unknown, name: string): number {
   return n;
 }
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 7 * 86_400 };
-
-/** Seconds from a number of seconds or a string such as "30d", "12h", "90m", "2w". */
+/** Seconds from a number of seconds or a duration as `minAge` takes it ("30d", "12h", "1d12h", "2w"; src/core/cooldown.ts). */
 export function parseDuration(v: unknown, name: string): number {
-  const bad = () => badRequest(`${name} must be a duration such as "30d", "12h" or "90m" (s, m, h, d, w), or a number of seconds, more than 0; got ${JSON.stringify(v)}`);
-  let n: number;
-  if (typeof v === 'number') n = v;
-  else if (typeof v === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(v);
-    if (!m) throw bad();
-    n = Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()];
-  } else throw bad();
-  if (!Number.isFinite(n) || n <= 0) throw bad();
-  return n;
+  const ms = typeof v === 'string' ? parseDurationText(v) : typeof v === 'number' && Number.isFinite(v) ? v * 1000 : null;
+  if (ms === null || !(ms > 0)) throw badRequest(`${name} must be a duration such as "30d", "12h" or "1d12h" (s, m, h, d, w), or a number of seconds, more than 0; got ${JSON.stringify(v)}`);
+  return ms / 1000;
 }
 
 export interface EvictionCandidate {

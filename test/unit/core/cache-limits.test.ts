@@ -66,6 +66,7 @@ describe('cache limit options', () => {
     assert.equal(parseDuration('12h', 'x'), 43_200);
     assert.equal(parseDuration('90m', 'x'), 5400);
     assert.equal(parseDuration('2w', 'x'), 14 * 86_400);
+    assert.equal(parseDuration('1d12h', 'x'), 36 * 3600);
     assert.equal(parseDuration(60, 'x'), 60);
     for (const bad of ['30', 'd', '30 days', '-1d', '0d', 0, -1, 'soon', false]) {
       assert.throws(() => parseDuration(bad, 'evictUnusedAfter'), (e: { status?: number; message: string }) => e.status === 400 && /evictUnusedAfter/.test(e.message), String(bad));
