@@ -6,8 +6,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
 import type {
-  AuditPage, AuditQuery, FileInfo, PackageDetail, PackageSummary, RepoInfo, RepoStatus, TokenCreated, TokenInfo, UploadResult, UserInfo,
+  AuditPage, AuditQuery, BatchUploadResult, FileInfo, PackageDetail, PackageSummary, RepoInfo, RepoStatus, TokenCreated, TokenInfo, UploadResult, UserInfo,
 } from './types.ts';
 
 export * from './types.ts';
@@ -210,6 +211,38 @@ export class WharfClient {
       duplex: 'half',
     } as RequestInit);
     return this.parse<UploadResult>(res);
+  }
+
+  /**
+   * Upload several files in one request (a tar stream, built as it is sent); `fields` apply to
+   * every file. The answer has one result per file, in order: a refused file does not refuse the others.
+   */
+  async uploadBatch(repo: string, files: string[], opts: { fields?: Record<string, string> } = {}): Promise<BatchUploadResult> {
+    const pack = tar.pack();
+    const feed = (async () => {
+      for (const file of files) {
+        const { size } = await stat(file);
+        if (size <= SMALL_FILE_BYTES) {
+          const bytes = await readFile(file);
+          await new Promise<void>((res, rej) => pack.entry({ name: basename(file), size: bytes.length }, bytes, (e) => (e ? rej(e) : res())));
+        } else {
+          const entry = pack.entry({ name: basename(file), size });
+          await pipeline(createReadStream(file), entry as unknown as NodeJS.WritableStream);
+        }
+      }
+      pack.finalize();
+    })();
+    feed.catch((err: Error) => pack.destroy(err));
+    const query = new URLSearchParams(opts.fields ?? {});
+    const res = await fetch(`${this.url}/-/api/v1/repositories/${enc(repo)}/batch?${query}`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/x-tar' }),
+      body: Readable.toWeb(Readable.from(pack as unknown as AsyncIterable<Buffer>)) as ReadableStream<Uint8Array>,
+      duplex: 'half',
+    } as RequestInit);
+    const parsed = await this.parse<BatchUploadResult>(res);
+    await feed;
+    return parsed;
   }
 
   /** Download a file of a repository (its path below the repository) to `dest`. */

@@ -55,6 +55,17 @@ export interface UploadResult {
   files: FileInfo[];
 }
 
+/** One entry's outcome in a batch upload, in the order sent. */
+export type BatchEntryResult =
+  | { filename: string; status: 'created' | 'exists'; files: FileInfo[] }
+  | { filename: string; error: { code: string; status: number; message: string } };
+
+export interface BatchUploadResult {
+  results: BatchEntryResult[];
+  /** The body broke off (not a tar stream past some entry): entries without a result were not taken. */
+  error?: { code: string; status: number; message: string };
+}
+
 export interface UserInfo {
   name: string;
   admin: boolean;

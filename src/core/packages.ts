@@ -2,7 +2,7 @@
 // planned (blobs committed first, then rows in one transaction), and delete files, versions
 // and packages; then publish the affected index scopes.
 import type { Store } from '../db/store.ts';
-import type { BlobStore } from '../storage/blob-store.ts';
+import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
 import { conflict, notFound, WharfError } from './errors.ts';
 import type { Arrival, FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
 import type { FileRow, Repository } from './model.ts';
@@ -138,52 +138,13 @@ export class PackageService {
 
   private async recordRows(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null, pins: string[], arrival: Arrival): Promise<IngestResult> {
     const { store } = this.deps;
-    let scopes: string[] = [];
     // Only the database is awaited in here (the plan's callbacks included): every other
     // database call of the process waits for this commit.
-    const outcome = await store.transaction(async (): Promise<WharfError | { status: IngestResult['status']; files: FileRow[] }> => {
-      // Blob rows first, whatever is decided: a committed blob no file ends up naming is then
-      // known to the database, and gc frees it.
-      for (const f of plan.files) await store.insertBlob(f.blob.sha256, f.blob.size);
-      // Gone with this commit, whatever is decided below: from then on the rows protect the blobs.
+    const outcome = await store.transaction(async () => {
+      const written = await this.writePlan(repo, plugin, plan, uploader);
+      // Gone with this commit, whatever was decided: from then on the rows protect the blobs.
       await store.unpinBlobs(pins);
-      const now = await this.compare(repo, plan);
-      if (now instanceof WharfError) return now;
-      if (now.identical) return { status: 'exists', files: await this.merge(repo, plan, now.existing as FileRow[]) };
-      const refused = await plan.conflictInTransaction?.();
-      if (refused) return refused;
-      // Judged before this plan's rows exist (e.g. which directories a new file creates).
-      const planScopes = (await plan.scopesInTransaction?.()) ?? plan.scopes;
-      let packageCreated = false;
-      let versionId: number | null = null;
-      if (plan.package) {
-        packageCreated = !(await store.getPackage(repo.id, plan.package.name));
-        const packageId = await store.upsertPackage(repo.id, plan.package.name, plan.package.displayName);
-        versionId = await store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
-        await store.updateVersionMeta(versionId, plan.package.versionMeta);
-        if (plan.package.packageMeta) await store.updatePackageMeta(packageId, plan.package.packageMeta);
-        if (plan.package.summary !== undefined) await store.setPackageSummary(packageId, oneLine(plan.package.summary));
-      }
-      const rows: FileRow[] = [];
-      for (const [i, f] of plan.files.entries()) {
-        const old = now.existing[i];
-        if (old && now.kept[i]) {
-          rows.push(old);
-        } else if (old) {
-          await store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader });
-          rows.push((await store.getFileById(old.id))!);
-        } else {
-          rows.push(await store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader }));
-        }
-      }
-      // Proxies cache content; only hosted repositories publish indexes of their own.
-      if (repo.kind !== 'hosted') packageCreated = false;
-      scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
-      // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
-      for (const s of scopes) await store.markDirty(repo.id, s);
-      // Uploads to hosted repositories are audited; a proxy's cached copies are not changes anyone made.
-      if (repo.kind === 'hosted') await recordAudit(store.sql, uploadEntry(repo, plan, rows, now.existing));
-      return { status: 'created', files: rows };
+      return written;
     });
     arrival.arrived();
     if (outcome instanceof WharfError) throw outcome;
@@ -191,9 +152,124 @@ export class PackageService {
     // Alone (or last of a burst), an upload is answered once it is published; while others
     // are still coming, once it is durable: they publish it.
     const burst = this.coming.has(repo.id);
-    await this.deps.publish(repo, scopes, { burst });
+    await this.deps.publish(repo, outcome.scopes, { burst });
     if (!burst) arrival.published();
-    return outcome;
+    return { status: outcome.status, files: outcome.files };
+  }
+
+  /**
+   * Write one accepted file's rows (a plan), in the caller's transaction: the one place an
+   * upload is recorded, alone or in a batch. Refusals are returned, not thrown, so that the
+   * transaction still commits its blob rows (and a batch's other files).
+   */
+  private async writePlan(repo: Repository, plugin: FormatPlugin, plan: IngestPlan, uploader: string | null): Promise<WharfError | { status: IngestResult['status']; files: FileRow[]; scopes: string[] }> {
+    const { store } = this.deps;
+    // Blob rows first, whatever is decided: a committed blob no file ends up naming is then
+    // known to the database, and gc frees it.
+    for (const f of plan.files) await store.insertBlob(f.blob.sha256, f.blob.size);
+    const now = await this.compare(repo, plan);
+    if (now instanceof WharfError) return now;
+    if (now.identical) return { status: 'exists', files: await this.merge(repo, plan, now.existing as FileRow[]), scopes: [] };
+    const refused = await plan.conflictInTransaction?.();
+    if (refused) return refused;
+    // Judged before this plan's rows exist (e.g. which directories a new file creates).
+    const planScopes = (await plan.scopesInTransaction?.()) ?? plan.scopes;
+    let packageCreated = false;
+    let versionId: number | null = null;
+    if (plan.package) {
+      packageCreated = !(await store.getPackage(repo.id, plan.package.name));
+      const packageId = await store.upsertPackage(repo.id, plan.package.name, plan.package.displayName);
+      versionId = await store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
+      await store.updateVersionMeta(versionId, plan.package.versionMeta);
+      if (plan.package.packageMeta) await store.updatePackageMeta(packageId, plan.package.packageMeta);
+      if (plan.package.summary !== undefined) await store.setPackageSummary(packageId, oneLine(plan.package.summary));
+    }
+    const rows: FileRow[] = [];
+    for (const [i, f] of plan.files.entries()) {
+      const old = now.existing[i];
+      if (old && now.kept[i]) {
+        rows.push(old);
+      } else if (old) {
+        await store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader });
+        rows.push((await store.getFileById(old.id))!);
+      } else {
+        rows.push(await store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader }));
+      }
+    }
+    // Proxies cache content; only hosted repositories publish indexes of their own.
+    if (repo.kind !== 'hosted') packageCreated = false;
+    const scopes = [...planScopes, ...(packageCreated ? plugin.scopesForPackageSet ?? [] : [])];
+    // In the same transaction as the rows: a crash before the publish leaves the scopes dirty.
+    for (const s of scopes) await store.markDirty(repo.id, s);
+    // Uploads to hosted repositories are audited; a proxy's cached copies are not changes anyone made.
+    if (repo.kind === 'hosted') await recordAudit(store.sql, uploadEntry(repo, plan, rows, now.existing));
+    return { status: 'created', files: rows, scopes };
+  }
+
+  /** Drop a staged blob not (or no longer) needed: a batch's entry once recorded or refused. */
+  discard(staged: StagedBlob): Promise<void> {
+    return this.deps.blobs.discard(staged);
+  }
+
+  /** Publish and wait for it (a batch's end): carries what bursts deferred, too. */
+  publishNow(repo: Repository, scopes: string[]): Promise<void> {
+    return this.deps.publish(repo, scopes);
+  }
+
+  /** A format's checks and plan for one upload (a batch's entry); the caller discards its blobs. */
+  plan(repo: Repository, upload: UploadInput): Promise<IngestPlan> {
+    return this.deps.pluginFor(repo).ingest(this.deps.contextFor(repo), upload);
+  }
+
+  /**
+   * Record several plans (a batch's chunk) as their uploads one after another would be, with
+   * one pin transaction, their blobs committed together and one transaction for all their rows.
+   * Each plan's outcome is returned in its place: a refusal does not refuse the others. The
+   * changed scopes are published as a burst's (a moment later); the batch publishes at its end.
+   * The caller discards the plans' blobs.
+   */
+  async recordMany(repo: Repository, items: { plan: IngestPlan; uploader: string | null }[]): Promise<(IngestResult | WharfError)[]> {
+    const { store, blobs } = this.deps;
+    const plugin = this.deps.pluginFor(repo);
+    const out: (IngestResult | WharfError)[] = new Array(items.length);
+    const todo: number[] = [];
+    for (const [i, { plan }] of items.entries()) {
+      const early = await this.compare(repo, plan);
+      if (early instanceof WharfError) out[i] = early;
+      else if (early.identical && !plan.files.some((f) => f.mergeMeta)) out[i] = await this.exists(repo, plan, early.existing as FileRow[]);
+      else todo.push(i);
+    }
+    if (!todo.length) return out;
+    const pins = await pinForCommit(store, todo.flatMap((i) => items[i].plan.files.map((f) => f.blob.sha256)));
+    let outcomes: Awaited<ReturnType<PackageService['writePlan']>>[];
+    try {
+      // Placed side by side: their fsyncs overlap in the thread pool instead of queueing.
+      await eachAtOnce(todo.flatMap((i) => items[i].plan.files.map((f) => f.blob)), 16, (b) => blobs.commit(b));
+      outcomes = await store.transaction(async () => {
+        const written = [];
+        for (const i of todo) written.push(await this.writePlan(repo, plugin, items[i].plan, items[i].uploader));
+        await store.unpinBlobs(pins);
+        return written;
+      });
+    } catch (err) {
+      await store.unpinBlobs(pins);
+      if (todo.length === 1) throw err;
+      // One plan broke the shared transaction (a 5xx): each again on its own, so only it fails.
+      for (const i of todo) out[i] = await this.record(repo, plugin, items[i].plan, items[i].uploader).catch((e: unknown) => { if (e instanceof WharfError) return e; throw e; });
+      return out;
+    }
+    const scopes = new Set<string>();
+    for (const [k, i] of todo.entries()) {
+      const o = outcomes[k];
+      if (o instanceof WharfError) out[i] = o;
+      else if (o.status === 'exists') out[i] = await this.exists(repo, items[i].plan, o.files);
+      else {
+        out[i] = { status: o.status, files: o.files };
+        for (const s of o.scopes) scopes.add(s);
+      }
+    }
+    if (scopes.size) await this.deps.publish(repo, [...scopes], { burst: true });
+    return out;
   }
 
   /** Identical files already stored: apply the plan's meta merges (in the caller's transaction). */
@@ -369,4 +445,13 @@ async function pinForCommit(store: Store, sha256s: string[]): Promise<string[]> 
     if (waited > 60_000) throw new Error('a blob stayed claimed by gc for a minute');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Run `fn` on every item, at most `limit` at once. */
+async function eachAtOnce<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -245,7 +245,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   const openapi = openApiDocument(apiRoutes, WHARF_VERSION);
   await app.register(async (api) => {
     // Uploads through the API stream their raw body to the blob store.
-    api.addContentTypeParser('application/octet-stream', (_req, _payload, done) => done(null));
+    api.addContentTypeParser(['application/octet-stream', 'application/x-tar'], (_req, _payload, done) => done(null));
     registerApiRoutes(api, apiRoutes);
     api.get(`${API_PREFIX}/openapi.json`, async () => openapi);
   });

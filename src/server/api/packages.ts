@@ -1,13 +1,16 @@
 // /-/api/v1/repositories/:name/{packages,files,upload,actions}: the package operations every
 // format shares (list, show, delete, upload) and format-specific actions (e.g. yank).
 import type { FastifyRequest } from 'fastify';
-import { badRequest, notFound } from '../../core/errors.ts';
+import { badRequest, notFound, WharfError } from '../../core/errors.ts';
 import type { FileRow } from '../../core/model.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireRepo } from './guards.ts';
 import { uploaderName } from '../../core/auth/principal.ts';
 import { SMALL_UPLOAD_BYTES } from '../../storage/blob-store.ts';
+import { BatchIngest } from '../../core/batch-ingest.ts';
+import type { Repository } from '../../core/model.ts';
+import { readBatchBody } from './batch-body.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256, createdAt: f.createdAt, meta: f.meta });
 
@@ -106,6 +109,15 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       },
     },
     {
+      method: 'POST', url: '/repositories/:name/batch', tag: 'packages', rawBody: true,
+      summary: 'Upload many files as one tar stream (one entry per file, named as `filename`; an entry\'s pax record `WHARF.query` carries its own query, e.g. `suite=stable&sha256=…`); the query\'s format parameters apply to every entry. Answers once every accepted file is durable and published: one result per entry',
+      querystring: { type: 'object', properties: {} },
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, p(req).name, 'write');
+        return uploadBatch(wharf, req, wharf.uploadTarget(repo), maxUploadBytes);
+      },
+    },
+    {
       method: 'POST', url: '/repositories/:name/actions/:action', tag: 'packages', summary: 'Run a format-specific action (PyPI: yank, unyank, project-status); write permission unless the format says otherwise (Arch list: read)',
       body: { type: 'object' },
       handler: async (req, reply) => {
@@ -143,4 +155,40 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
       },
     },
   ];
+}
+
+/**
+ * A batch: each entry staged and checked as a single upload would be, recorded in chunks, and
+ * published before the answer. Entries received whole before the body broke off (or the
+ * client went away) are recorded and published all the same.
+ */
+async function uploadBatch(wharf: Wharf, req: FastifyRequest, target: Repository, maxUploadBytes: number) {
+  const batch = new BatchIngest(wharf.packages, target);
+  const uploader = uploaderName(req.principal);
+  const fields = fieldsFromQuery(req);
+  delete fields.sha256;
+  let broken: unknown;
+  let entries = 0;
+  try {
+    entries = await readBatchBody(req.raw, { maxEntryBytes: maxUploadBytes, fields }, async (e) => {
+      if ('error' in e) return batch.refuse(e.filename, e.error);
+      const staged = await wharf.blobs.stage(e.body, { maxBytes: maxUploadBytes, allHashes: target.format === 'apt', keepBytes: SMALL_UPLOAD_BYTES });
+      if (e.sha256 && e.sha256.toLowerCase() !== staged.sha256) {
+        await wharf.blobs.discard(staged);
+        return batch.refuse(e.filename, badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the entry says ${e.sha256}`));
+      }
+      await batch.add({ uploader, staged, filename: e.filename, fields: e.fields });
+    });
+  } catch (err) {
+    broken = err;
+  }
+  const results = await batch.finish();
+  if (broken !== undefined && (!(broken instanceof WharfError) || results.length === 0)) throw broken;
+  return {
+    results: results.map((r) => 'error' in r
+      ? { filename: r.filename, error: { code: r.error.code, status: r.error.status, message: r.error.message } }
+      : { filename: r.filename, status: r.result.status, files: r.result.files.map(fileView) }),
+    ...(broken instanceof WharfError ? { error: { code: broken.code, status: broken.status, message: broken.message } } : {}),
+    entries,
+  };
 }
