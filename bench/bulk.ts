@@ -6,7 +6,9 @@
 //     of the same files (unsigned, its TMPDIR on tmpfs);
 //   - 1,000 tiny wheels by `wharf import` against `twine upload` of the same files to Wharf.
 // Data sets are generated here (no network) and cached under bench/.work/bulk-*/.
-//   npm run bench -- bulk [--quick] [--only deb,arch,wheel] [--jobs N] [--rounds N]
+//   npm run bench -- bulk [--quick] [--only deb,arch,wheel] [--jobs N] [--rounds N] [--modes batch,single]
+// `wharf import` sends batches (the batch API) by default; `--modes batch,single` also times
+// it with one request per file (`--single`, the path before the batch API), interleaved.
 //     [--debs N] [--arch N] [--wheels N] [--no-write] [--wharf-node-args "..."]
 // Writes the `## Bulk import` section of docs/benchmarks.md (not with --quick).
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,8 +33,12 @@ const log = (m: string) => process.stderr.write(`[bulk] ${m}\n`);
 
 type Kind = 'deb' | 'arch' | 'wheel';
 
+type Mode = 'batch' | 'single';
+
 interface Result {
   kind: Kind;
+  mode: Mode;
+  jobs: number;
   files: number;
   /** Wharf: until the import command returned (every upload acknowledged). */
   wharfAckS: number[];
@@ -104,8 +110,8 @@ async function dataset(kind: Kind, count: number): Promise<string> {
 // --- Wharf -------------------------------------------------------------------------------
 
 /** Runs the import; the client's CPU time (ms), which competes with the server's for the machine's cores. */
-async function wharfImport(url: string, repo: string, dir: string, jobs: number, fields: string[]): Promise<number> {
-  const args = [join(ROOT, 'src/cli/main.ts'), '--url', url, 'import', repo, dir, '--jobs', String(jobs), ...fields.flatMap((f) => ['--field', f])];
+async function wharfImport(url: string, repo: string, dir: string, jobs: number, fields: string[], mode: Mode): Promise<number> {
+  const args = [join(ROOT, 'src/cli/main.ts'), '--url', url, 'import', repo, dir, '--jobs', String(jobs), ...(mode === 'single' ? ['--single'] : []), ...fields.flatMap((f) => ['--field', f])];
   const cpuFile = join(await mkdtemp(join(tmpdir(), 'wharf-bench-cpu-')), 'cpu');
   const out = await exec('/usr/bin/time', ['-o', cpuFile, '-f', '%U %S', NODE, ...args], { ...process.env, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD, WHARF_TOKEN: '' });
   if (!/ 0 refused/.test(out)) throw new Error(`wharf import refused files: ${out}`);
@@ -170,7 +176,7 @@ async function cpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, nodeArgs: string[]): Promise<{ ack: number; done: number; cpuPerFile: number; clientCpuPerFile: number }> {
+async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, nodeArgs: string[], mode: Mode): Promise<{ ack: number; done: number; cpuPerFile: number; clientCpuPerFile: number }> {
   const { server, data } = await freshWharf(nodeArgs);
   try {
     const repo = `bulk-${kind}`;
@@ -181,7 +187,7 @@ async function wharfRound(kind: Kind, dir: string, count: number, jobs: number, 
     const published = kind === 'deb' ? () => debsPublished(server.url, repo) : kind === 'arch' ? () => archPublished(server.url, repo) : () => wheelsPublished(server.url, repo, projects);
     const cpu0 = await cpuMs(server.pid);
     const t0 = performance.now();
-    const clientCpu = await wharfImport(server.url, repo, dir, jobs, fields);
+    const clientCpu = await wharfImport(server.url, repo, dir, jobs, fields, mode);
     const ack = performance.now();
     const done = await until(published, count);
     const cpuPerFile = (await cpuMs(server.pid) - cpu0) / count;
@@ -253,16 +259,17 @@ async function twineRound(dir: string, count: number, nodeArgs: string[]): Promi
 
 // --- report ------------------------------------------------------------------------------
 
-function report(results: Result[], jobs: number, rounds: number, load: string): string {
+function report(results: Result[], rounds: number, load: string): string {
   const rows = results.map((r) => {
     const w = median(r.wharfS);
     const a = median(r.wharfAckS);
     const ref = median(r.refS);
     const what = r.kind === 'deb' ? '.debs into one suite' : r.kind === 'arch' ? 'Arch packages (each server-signed)' : 'tiny wheels';
-    return [`${r.files.toLocaleString('en')} ${what}`, `${fmt(w, 1)} s (${fmt(r.files / w, 0)} files/s)`, `${fmt(a, 1)} s`, fmt(median(r.wharfCpuMs), 2), fmt(median(r.clientCpuMs), 2), r.refName, `${fmt(ref, 1)} s (${fmt(r.files / ref, 0)} files/s)`, ratio(ref, w)];
+    const how = r.mode === 'batch' ? `batches, --jobs ${r.jobs}` : `--single, --jobs ${r.jobs}`;
+    return [`${r.files.toLocaleString('en')} ${what} (${how})`, `${fmt(w, 1)} s (${fmt(r.files / w, 0)} files/s)`, `${fmt(a, 1)} s`, fmt(median(r.wharfCpuMs), 2), fmt(median(r.clientCpuMs), 2), r.refName, `${fmt(ref, 1)} s (${fmt(r.files / ref, 0)} files/s)`, ratio(ref, w)];
   });
   return [
-    `A burst of uploads into one repository (\`bench/bulk.ts\`): Wharf by \`wharf import --jobs ${jobs}\` over HTTP into a fresh server, timed from the start until every file is in the published, signed indexes (polled); the reference on the same files in the same run, rounds interleaved, median of ${rounds}.`,
+    `A burst of uploads into one repository (\`bench/bulk.ts\`): Wharf by \`wharf import\` over HTTP into a fresh server (by default in batches: many files per request through the batch API; \`--single\`: one request per file), timed from the start until every file is in the published, signed indexes (polled); the reference on the same files in the same run, rounds interleaved, median of ${rounds}.`,
     '',
     table(['burst', 'Wharf: published', 'Wharf: all acknowledged', 'Wharf server CPU ms/file', 'client CPU ms/file', 'reference', 'reference time', 'ratio (ref / Wharf)'], rows),
     '',
@@ -270,7 +277,9 @@ function report(results: Result[], jobs: number, rounds: number, load: string): 
     '',
     `${machineLine(machineInfo())} Load average (1 min) at the start and the end: ${load}: other work on the machine stretches wall times; the server's CPU time per file is the steadier figure.`,
     '',
-    'How a burst is published: an upload that commits while others to the repository are still coming is answered once durable, and the burst is published (and signed) once per max(250 ms, one build), not once per file; the last upload waits for the publish (docs/reliability.md). Wall time is CPU time: the server\'s event loop is busy through most of a burst, and the import client (its CPU per file is the column beside the server\'s) runs on the same cores; under load each awaited step of an upload waits for the busy event loop, not for the disk. What is left per file is spread thin (CPU profile of the server, `--wharf-node-args="--cpu-prof --cpu-prof-dir=DIR"`): the HTTP request and answer, authentication, staging and hashing, parsing the package, SQLite (two transactions per upload: the blob pin and the rows, with their triggers), the fsyncs and rename of each blob (two blobs per Arch package and per wheel: its file list or core metadata), the builds of the indexes during the burst (for APT each rebuilds the suite and runs xz on the changed chunks), and for Arch the server\'s signature of each package.',
+    'How a batch is recorded: the server checks each file as a single upload, records them 200 files (or 32 MiB) per transaction with one blob-pin transaction and the chunk\'s blobs placed 16 at once, and publishes once at the end (and a moment after each chunk meanwhile, as a burst); each batch request (250 files) is answered once all of it is published. `wharf import` sends two batches at once.',
+    '',
+    'How a burst of single uploads is published: an upload that commits while others to the repository are still coming is answered once durable, and the burst is published (and signed) once per max(250 ms, one build), not once per file; the last upload waits for the publish (docs/reliability.md). Wall time is CPU time: the server\'s event loop is busy through most of a burst, and the import client (its CPU per file is the column beside the server\'s) runs on the same cores; under load each awaited step of an upload waits for the busy event loop, not for the disk. What is left per file is spread thin (CPU profile of the server, `--wharf-node-args="--cpu-prof --cpu-prof-dir=DIR"`): the HTTP request and answer, authentication, staging and hashing, parsing the package, SQLite (two transactions per upload: the blob pin and the rows, with their triggers), the fsyncs and rename of each blob (two blobs per Arch package and per wheel: its file list or core metadata), the builds of the indexes during the burst (for APT each rebuilds the suite and runs xz on the changed chunks), and for Arch the server\'s signature of each package.',
     '',
     'Run: `npm run bench -- bulk` (`--quick`: a tenth of the sizes, prints only).',
   ].join('\n');
@@ -282,7 +291,8 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string', default: 'deb,arch,wheel' },
-      jobs: { type: 'string', default: '8' },
+      jobs: { type: 'string' },
+      modes: { type: 'string', default: 'batch' },
       rounds: { type: 'string', default: '1' },
       debs: { type: 'string' },
       arch: { type: 'string' },
@@ -299,7 +309,8 @@ export async function main(argv: string[]): Promise<void> {
     arch: Number(values.arch ?? (quick ? 1000 : 10_000)),
     wheel: Number(values.wheels ?? (quick ? 200 : 1000)),
   };
-  const jobs = Number(values.jobs);
+  const modes = values.modes.split(',') as Mode[];
+  const jobsOf = (m: Mode) => Number(values.jobs ?? (m === 'batch' ? 2 : 8));
   const rounds = Number(values.rounds);
   const nodeArgs = values['wharf-node-args'].split(' ').filter(Boolean);
   const kinds = values.only.split(',') as Kind[];
@@ -309,20 +320,22 @@ export async function main(argv: string[]): Promise<void> {
   for (const kind of kinds) {
     const count = sizes[kind];
     const dir = await dataset(kind, count);
-    const r: Result = { kind, files: count, wharfAckS: [], wharfS: [], wharfCpuMs: [], clientCpuMs: [], refS: [], refName: kind === 'deb' ? 'reprepro includedeb' : kind === 'arch' ? 'repo-add (TMPDIR on tmpfs)' : 'twine upload to Wharf' };
+    const byMode = modes.map((mode): Result => ({ kind, mode, jobs: jobsOf(mode), files: count, wharfAckS: [], wharfS: [], wharfCpuMs: [], clientCpuMs: [], refS: [], refName: kind === 'deb' ? 'reprepro includedeb' : kind === 'arch' ? 'repo-add (TMPDIR on tmpfs)' : 'twine upload to Wharf' }));
     for (let i = 0; i < rounds; i++) {
-      const w = await wharfRound(kind, dir, count, jobs, nodeArgs);
-      r.wharfAckS.push(w.ack);
-      r.wharfS.push(w.done);
-      r.wharfCpuMs.push(w.cpuPerFile);
-      r.clientCpuMs.push(w.clientCpuPerFile);
       const ref = values['no-reference'] ? NaN : kind === 'deb' ? await repreproRound(dir) : kind === 'arch' ? await repoAddRound(dir) : await twineRound(dir, count, nodeArgs);
-      r.refS.push(ref);
-      log(`${kind} round ${i + 1}: wharf acknowledged ${w.ack.toFixed(1)} s, published ${w.done.toFixed(1)} s, server CPU ${w.cpuPerFile.toFixed(2)} ms/file, client CPU ${w.clientCpuPerFile.toFixed(2)} ms/file; ${r.refName} ${ref.toFixed(1)} s`);
+      for (const r of byMode) {
+        const w = await wharfRound(kind, dir, count, r.jobs, nodeArgs, r.mode);
+        r.wharfAckS.push(w.ack);
+        r.wharfS.push(w.done);
+        r.wharfCpuMs.push(w.cpuPerFile);
+        r.clientCpuMs.push(w.clientCpuPerFile);
+        r.refS.push(ref);
+        log(`${kind} round ${i + 1} (${r.mode}): wharf acknowledged ${w.ack.toFixed(1)} s, published ${w.done.toFixed(1)} s, server CPU ${w.cpuPerFile.toFixed(2)} ms/file, client CPU ${w.clientCpuPerFile.toFixed(2)} ms/file; ${r.refName} ${ref.toFixed(1)} s`);
+      }
     }
-    results.push(r);
+    results.push(...byMode);
   }
-  const body = report(results, jobs, rounds, `${loadAtStart} and ${loadavg()[0].toFixed(1)}`);
+  const body = report(results, rounds, `${loadAtStart} and ${loadavg()[0].toFixed(1)}`);
   console.log(body);
   if (!quick && !values['no-write'] && !values['no-reference'] && !wharfRoot) writeSection(join(ROOT, 'docs/benchmarks.md'), '## Bulk import', body);
 }
