@@ -57,8 +57,9 @@ export class BatchIngest {
     try {
       plan = await this.service.plan(this.repo, upload);
       // A plan judged while an earlier file of its package waits in the chunk may depend on
-      // that file's rows (which version is newest, a signature's package): judged again after.
-      if (plan.package && this.pending.some((p) => p.plan.package?.name === plan.package!.name)) {
+      // that file's rows: judged again once the chunk is recorded. Not needed where the core
+      // judges which version is newest as it writes (`compareVersions`), the formats' only such need.
+      if (plan.package && !plan.package.compareVersions && this.pending.some((p) => p.plan.package?.name === plan.package!.name)) {
         await this.discardPlan(plan, upload.staged);
         await this.flush();
         plan = await this.service.plan(this.repo, upload);

@@ -142,6 +142,12 @@ export interface IngestPlan {
     packageMeta?: Record<string, unknown>;
     /** The package's one-line summary, given when this version is its newest (lists and search show it). */
     summary?: string;
+    /**
+     * The format's version order. Given, `packageMeta` and `summary` are applied only if this
+     * version is the newest stored, judged in the transaction that writes: concurrent uploads
+     * (or a batch's earlier files) of other versions count.
+     */
+    compareVersions?(a: string, b: string): number;
   };
   files: PlannedFile[];
   /** Index scopes to publish again. */

@@ -177,12 +177,15 @@ export class PackageService {
     let packageCreated = false;
     let versionId: number | null = null;
     if (plan.package) {
-      packageCreated = !(await store.getPackage(repo.id, plan.package.name));
+      const { compareVersions: order, version } = plan.package;
+      const stored = await store.getPackage(repo.id, plan.package.name);
+      packageCreated = !stored;
+      const newest = !order || !stored || (await store.listVersionNames(stored.id)).every((v) => order(version, v) >= 0);
       const packageId = await store.upsertPackage(repo.id, plan.package.name, plan.package.displayName);
-      versionId = await store.upsertVersion(packageId, plan.package.version, plan.package.versionMeta);
+      versionId = await store.upsertVersion(packageId, version, plan.package.versionMeta);
       await store.updateVersionMeta(versionId, plan.package.versionMeta);
-      if (plan.package.packageMeta) await store.updatePackageMeta(packageId, plan.package.packageMeta);
-      if (plan.package.summary !== undefined) await store.setPackageSummary(packageId, oneLine(plan.package.summary));
+      if (newest && plan.package.packageMeta) await store.updatePackageMeta(packageId, plan.package.packageMeta);
+      if (newest && plan.package.summary !== undefined) await store.setPackageSummary(packageId, oneLine(plan.package.summary));
     }
     const rows: FileRow[] = [];
     for (const [i, f] of plan.files.entries()) {

@@ -106,15 +106,15 @@ export async function planAptUpload(ctx: RepoContext, upload: UploadInput): Prom
     contents: info.files ?? [],
   };
   const description = info.fields.get('Description')?.split('\n')[0].trim();
-  const current = await ctx.store.getPackage(ctx.repo.id, info.name);
-  const newest = !current || (await ctx.store.listVersionNames(current.id)).every((v) => compareDebVersions(info.version, v) >= 0);
   return {
     package: {
       name: info.name,
       displayName: info.name,
       version: info.version,
       versionMeta: { description: description ?? null, maintainer: info.fields.get('Maintainer')?.trim() ?? null, source: info.source },
-      ...(newest ? { summary: description ?? '' } : {}),
+      // Shown if this version is the newest (judged by the core as it writes).
+      summary: description ?? '',
+      compareVersions: compareDebVersions,
     },
     files: [{
       path, filename: debFilename(info.name, info.version, info.architecture), blob: staged, meta: meta as unknown as Record<string, unknown>,

@@ -89,9 +89,6 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
     });
   }
 
-  // The package's description is the newest version's.
-  const current = await ctx.store.getPackage(ctx.repo.id, info.pkgname);
-  const newest = !current || (await ctx.store.listVersionNames(current.id)).every((v) => vercmp(info.pkgver, v) >= 0);
   await rememberArchitecture(ctx, info.arch);
   return {
     package: {
@@ -100,7 +97,8 @@ async function planPackage(ctx: RepoContext, upload: UploadInput): Promise<Inges
         description: info.pkgdesc ?? null, url: info.url ?? null, pkgbase: info.pkgbase ?? null, licenses: info.licenses,
         depends: info.depends, provides: info.provides, builddate: info.builddate ?? null, packager: info.packager ?? null,
       },
-      ...(newest ? { packageMeta: { description: info.pkgdesc ?? null }, summary: info.pkgdesc ?? '' } : {}),
+      // The package's description is the newest version's (judged by the core as it writes).
+      packageMeta: { description: info.pkgdesc ?? null }, summary: info.pkgdesc ?? '', compareVersions: vercmp,
     },
     files,
     scopes: await scopesFor(ctx, info.arch),

@@ -89,10 +89,8 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
       yankedReason: null,
     },
   });
-  const current = await ctx.store.getPackage(ctx.repo.id, project);
-  const newest = !current || (await ctx.store.listVersionNames(current.id)).every((v) => compareVersions(version, v) >= 0);
   return {
-    package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta), ...(newest ? { summary: meta.summary ?? '' } : {}) },
+    package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta), summary: meta.summary ?? '', compareVersions },
     files,
     scopes: [projectScope(project)],
   };
