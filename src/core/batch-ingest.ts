@@ -15,9 +15,17 @@ export interface BatchLimits {
   chunkFiles: number;
   /** Bytes recorded per transaction (small files are held in memory until then). */
   chunkBytes: number;
+  /**
+   * While a batch goes on, what it recorded is published (as a burst: a moment later) once
+   * this long has passed since it last was; at its end, at once. Fewer builds than one per chunk.
+   */
+  publishEveryMs: number;
 }
 
-export const BATCH_LIMITS: BatchLimits = { chunkFiles: 200, chunkBytes: 32 * 1024 * 1024 };
+export const BATCH_LIMITS: BatchLimits = { chunkFiles: 200, chunkBytes: 32 * 1024 * 1024, publishEveryMs: 2000 };
+
+/** A place held in the answer (one error object for all: its stack costs). */
+const NOT_RECORDED: BatchResult = { filename: '', error: new WharfError('BAD_REQUEST', 'not recorded') };
 
 interface Pending {
   index: number;
@@ -33,7 +41,9 @@ export class BatchIngest {
   private readonly results: BatchResult[] = [];
   private pending: Pending[] = [];
   private pendingBytes = 0;
-  private readonly scopes = new Set<string>();
+  /** Scopes recorded and not yet published by this batch. */
+  private scopes = new Set<string>();
+  private lastPublished = Date.now();
 
   constructor(service: PackageService, repo: Repository, limits: BatchLimits = BATCH_LIMITS) {
     this.service = service;
@@ -52,7 +62,7 @@ export class BatchIngest {
   async add(upload: UploadInput): Promise<void> {
     const index = this.results.length;
     // Its place in the answer, filled once it is recorded or refused.
-    this.results.push({ filename: upload.filename, error: new WharfError('BAD_REQUEST', 'not recorded') });
+    this.results.push(NOT_RECORDED);
     let plan: IngestPlan;
     try {
       plan = await this.service.plan(this.repo, upload);
@@ -97,11 +107,16 @@ export class BatchIngest {
     this.pendingBytes = 0;
     if (!chunk.length) return;
     try {
-      const outcomes = await this.service.recordMany(this.repo, chunk.map((p) => ({ plan: p.plan, uploader: p.upload.uploader ?? null })));
+      const outcomes = await this.service.recordMany(this.repo, chunk.map((p) => ({ plan: p.plan, uploader: p.upload.uploader ?? null })), this.scopes);
       for (const [k, p] of chunk.entries()) {
         const o = outcomes[k];
         this.results[p.index] = o instanceof WharfError ? { filename: p.upload.filename, error: o } : { filename: p.upload.filename, result: o };
-        if (!(o instanceof WharfError)) for (const s of p.plan.scopes) this.scopes.add(s);
+      }
+      if (Date.now() - this.lastPublished >= this.limits.publishEveryMs) {
+        const scopes = [...this.scopes];
+        this.scopes = new Set();
+        this.lastPublished = Date.now();
+        if (scopes.length) await this.service.publishScopes(this.repo, scopes, { burst: true });
       }
     } finally {
       for (const p of chunk) {
@@ -122,23 +137,12 @@ export class BatchIngest {
       this.arrival.arrived();
       try {
         // Not a burst: this waits for the build, which also carries the chunks' deferred scopes.
-        await this.service.publishNow(this.repo, [...this.scopes]);
+        await this.service.publishScopes(this.repo, [...this.scopes]);
         this.arrival.published();
       } finally {
         await this.arrival.leave();
       }
     }
     return this.results;
-  }
-
-  /** Give up (a server error): the waiting files' blobs are discarded, the rest stays recorded. */
-  async abandon(): Promise<void> {
-    for (const p of this.pending) {
-      await this.discardPlan(p.plan, p.upload.staged);
-      await this.service.discard(p.upload.staged);
-    }
-    this.pending = [];
-    this.arrival.arrived();
-    await this.arrival.leave();
   }
 }

@@ -214,9 +214,9 @@ export class PackageService {
     return this.deps.blobs.discard(staged);
   }
 
-  /** Publish and wait for it (a batch's end): carries what bursts deferred, too. */
-  publishNow(repo: Repository, scopes: string[]): Promise<void> {
-    return this.deps.publish(repo, scopes);
+  /** Publish: `burst`, a moment later (with a burst's bound); else now, waiting for it, with what bursts deferred too. */
+  publishScopes(repo: Repository, scopes: string[], opts: { burst?: boolean } = {}): Promise<void> {
+    return this.deps.publish(repo, scopes, opts);
   }
 
   /** A format's checks and plan for one upload (a batch's entry); the caller discards its blobs. */
@@ -228,10 +228,10 @@ export class PackageService {
    * Record several plans (a batch's chunk) as their uploads one after another would be, with
    * one pin transaction, their blobs committed together and one transaction for all their rows.
    * Each plan's outcome is returned in its place: a refusal does not refuse the others. The
-   * changed scopes are published as a burst's (a moment later); the batch publishes at its end.
-   * The caller discards the plans' blobs.
+   * changed scopes are marked dirty with the rows and added to `scopes`: the caller publishes
+   * them (a batch: now and then, and at its end). The caller discards the plans' blobs.
    */
-  async recordMany(repo: Repository, items: { plan: IngestPlan; uploader: string | null }[]): Promise<(IngestResult | WharfError)[]> {
+  async recordMany(repo: Repository, items: { plan: IngestPlan; uploader: string | null }[], scopes: Set<string>): Promise<(IngestResult | WharfError)[]> {
     const { store, blobs } = this.deps;
     const plugin = this.deps.pluginFor(repo);
     const out: (IngestResult | WharfError)[] = new Array(items.length);
@@ -261,7 +261,6 @@ export class PackageService {
       for (const i of todo) out[i] = await this.record(repo, plugin, items[i].plan, items[i].uploader).catch((e: unknown) => { if (e instanceof WharfError) return e; throw e; });
       return out;
     }
-    const scopes = new Set<string>();
     for (const [k, i] of todo.entries()) {
       const o = outcomes[k];
       if (o instanceof WharfError) out[i] = o;
@@ -271,7 +270,6 @@ export class PackageService {
         for (const s of o.scopes) scopes.add(s);
       }
     }
-    if (scopes.size) await this.deps.publish(repo, [...scopes], { burst: true });
     return out;
   }
 
