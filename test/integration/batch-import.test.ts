@@ -144,6 +144,9 @@ describe('wharf import through the batch API', () => {
     assert.equal(j.results[2].error?.code, 'CONFLICT');
     // Accepted means published: the page lists it as the answer arrives.
     assert.match(await (await fetch(`${server.url}/py/simple/apiwheel/`)).text(), /apiwheel-1\.0-py3-none-any\.whl/);
+    // Audited as a single upload is, by the batch's sender; the refused files are not.
+    const audit = await (await fetch(`${server.url}/-/api/v1/audit?repo=py&action=upload`, { headers: { authorization: server.adminAuth } })).json() as { entries: { actor: string; target: string | null }[] };
+    assert.deepEqual(audit.entries.filter((e) => e.target?.includes('apiwheel')).map((e) => [e.actor, e.target]), [['admin', 'packages/apiwheel/apiwheel-1.0-py3-none-any.whl']]);
   });
 
   it('refuses a body that is not a tar stream, and uploads without write permission', async () => {
