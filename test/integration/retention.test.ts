@@ -161,6 +161,13 @@ describe('retention: clean with keepVersions, keepDays and exceptions', () => {
 
     const dry = await clean('art', { keepVersions: 2, except: ['pinned/**'], dryRun: true });
     assert.deepEqual(dry.removed.map((r) => r.files[0]), ['app/app-1.0.tgz', 'app/app-1.1.tgz']);
+    // The CLI: the same dry run with --keep-days, --except and --prefix.
+    const cli = await run(process.execPath, [join(import.meta.dirname, '../../src/cli/main.ts'), 'clean', 'art', '--keep', '1', '--keep-days', '30', '--except', 'app/app-1.0.tgz', '--except', 'lib/**', '--dry-run'], {
+      env: { ...process.env, WHARF_URL: s.url, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD, WHARF_TOKEN: '' },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(cli.stdout.trim().split('\n').slice(0, -1), ['would delete app/ app-1.1.tgz (26 B)', 'would delete pinned/ keep-1.tgz (28 B)']);
+    assert.match(cli.stdout, /would free 54 B in 2 versions; run `wharf gc`/);
     const blob = sha256(Buffer.from('content of app/app-1.0.tgz'));
     assert.equal(await s.wharf.blobs.has(blob), true);
 
