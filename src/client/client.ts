@@ -174,8 +174,11 @@ export class WharfClient {
   projectStatus(repo: string, pkg: string, status?: string, opts: { reason?: string } = {}): Promise<{ package: string; status: string; reason: string | null }> {
     return this.action(repo, 'project-status', { package: pkg, ...(status === undefined ? {} : { status, ...opts }) });
   }
-  /** Delete all but the newest `keep` versions of every package, or of `package` (formats with a `clean` action: Arch). */
-  clean(repo: string, opts: { keep: number; dryRun?: boolean; package?: string }): Promise<CleanResult> {
+  /**
+   * Retention: delete all but the newest `keep` (keepVersions) versions of every package, or of
+   * `package`; `keepDays` and `except` (PyPI, files), `prefix` (files). See docs/cli-and-api.md.
+   */
+  clean(repo: string, opts: { keep: number; keepDays?: number; except?: string[]; dryRun?: boolean; package?: string; prefix?: string }): Promise<CleanResult> {
     return this.action(repo, 'clean', { ...opts });
   }
 

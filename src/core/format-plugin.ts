@@ -54,8 +54,9 @@ export interface CoreServices {
    * (a reader wants them current: a pending deferred publish of them is done at once).
    */
   publish(repo: Repository, scopes: string[], opts?: { now?: boolean }): Promise<void>;
-  deleteFile(repo: Repository, path: string): Promise<void>;
-  deleteVersion(repo: Repository, packageName: string, version: string): Promise<void>;
+  /** `reason` goes into the audit entry's detail (e.g. `retention` for a `clean`). */
+  deleteFile(repo: Repository, path: string, opts?: { reason?: string }): Promise<void>;
+  deleteVersion(repo: Repository, packageName: string, version: string, opts?: { reason?: string }): Promise<void>;
   deletePackage(repo: Repository, packageName: string): Promise<void>;
   /** Signing keys of a repository, for formats that sign their indexes. */
   keys: RepoKeys;

@@ -341,7 +341,7 @@ export class PackageService {
   }
 
   /** Delete one file (and its companions); empty versions and packages go with it. */
-  async deleteFile(repo: Repository, path: string): Promise<void> {
+  async deleteFile(repo: Repository, path: string, opts: { reason?: string } = {}): Promise<void> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
     const file = await store.getFileByPath(repo.id, path);
@@ -355,12 +355,12 @@ export class PackageService {
     await store.transaction(async () => {
       for (const f of [file, ...companions]) await store.deleteFile(f.id);
       await this.dropEmpty(repo, plugin, file.versionId, scopes, file.path);
-      await recordAudit(store.sql, { repo: repo.name, action: 'delete-file', target: file.path, detail: { sha256: file.sha256, size: file.size, ...(companions.length ? { companions: companions.map((f) => f.path) } : {}) } });
+      await recordAudit(store.sql, { repo: repo.name, action: 'delete-file', target: file.path, detail: { sha256: file.sha256, size: file.size, ...(companions.length ? { companions: companions.map((f) => f.path) } : {}), ...(opts.reason ? { reason: opts.reason } : {}) } });
     });
     await this.deps.publish(repo, [...scopes]);
   }
 
-  async deleteVersion(repo: Repository, packageName: string, version: string): Promise<void> {
+  async deleteVersion(repo: Repository, packageName: string, version: string, opts: { reason?: string } = {}): Promise<void> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
     const pkg = await store.getPackage(repo.id, packageName);
@@ -376,7 +376,7 @@ export class PackageService {
         for (const s of plugin.scopesForPackageSet ?? []) scopes.add(s);
       }
       for (const s of scopes) await store.markDirty(repo.id, s);
-      await recordAudit(store.sql, { repo: repo.name, action: 'delete-version', target: `${pkg.name} ${ver.version}` });
+      await recordAudit(store.sql, { repo: repo.name, action: 'delete-version', target: `${pkg.name} ${ver.version}`, ...(opts.reason ? { detail: { reason: opts.reason } } : {}) });
     });
     await this.deps.publish(repo, [...scopes]);
   }

@@ -142,8 +142,8 @@ export class Wharf {
         }
       },
       publish: (r, s, o) => this.publish(r, s, o),
-      deleteFile: (r, p) => this.packages.deleteFile(r, p),
-      deleteVersion: (r, n, v) => this.packages.deleteVersion(r, n, v),
+      deleteFile: (r, p, o) => this.packages.deleteFile(r, p, o),
+      deleteVersion: (r, n, v, o) => this.packages.deleteVersion(r, n, v, o),
       deletePackage: (r, n) => this.packages.deletePackage(r, n),
       getIndex: (r, k) => this.getIndex(r, k),
       stateOf: (r) => this.state.forRepo(r),

@@ -246,17 +246,25 @@ export function registerPackageCommands(program: Command, globals: () => GlobalO
     }));
 
   program.command('clean <repo>')
-    .description('delete old versions, keeping the newest N of each package (formats with versions in one index: Arch)')
-    .option('--keep <n>', 'versions to keep per package', '1')
+    .description('retention: delete old versions, keeping the newest N of each package (PyPI, APT, Arch) or of each directory (files)')
+    .option('--keep <n>', 'versions to keep per package (keepVersions)', '1')
+    .option('--keep-days <days>', 'also keep whatever is younger than this (PyPI, files)')
+    .option('--except <item>', 'never prune: a project, project==version (PyPI), a path glob (files); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--package <name>', 'only this package')
+    .option('--prefix <path>', 'only files below this path (files)')
     .option('--dry-run', 'only show what would be deleted')
-    .action((repo: string, o: { keep: string; package?: string; dryRun?: boolean }) => run(async () => {
+    .action((repo: string, o: { keep: string; keepDays?: string; except: string[]; package?: string; prefix?: string; dryRun?: boolean }) => run(async () => {
       const keep = Number(o.keep);
       if (!Number.isInteger(keep) || keep < 1) throw new Error('--keep takes a whole number of 1 or more');
-      const r = await clientFrom(globals()).clean(repo, { keep, dryRun: o.dryRun === true, package: o.package });
+      const keepDays = o.keepDays === undefined ? undefined : Number(o.keepDays);
+      if (keepDays !== undefined && !(keepDays >= 0)) throw new Error('--keep-days takes a number of days, 0 or more');
+      const r = await clientFrom(globals()).clean(repo, {
+        keep, dryRun: o.dryRun === true, package: o.package,
+        ...(keepDays !== undefined ? { keepDays } : {}), ...(o.except.length ? { except: o.except } : {}), ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+      });
       if (globals().json) return out(JSON.stringify(r, null, 2));
       for (const x of r.removed) out(`${r.dryRun ? 'would delete' : 'deleted'} ${x.package} ${x.version} (${formatBytes(x.bytes)})`);
-      out(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.bytes)} in ${r.removed.length} versions; run \`wharf gc\` to reclaim blobs`);
+      out(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.bytes)} in ${r.removed.length} ${r.removed.length === 1 ? 'version' : 'versions'}; run \`wharf gc\` to reclaim blobs`);
     }));
 
   program.command('status').description('counts and sizes per repository').action(() => run(async () => {

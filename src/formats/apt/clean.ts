@@ -5,6 +5,7 @@ import { recordAudit } from '../../core/audit.ts';
 import { badRequest, notFound } from '../../core/errors.ts';
 import type { RepoContext } from '../../core/format-plugin.ts';
 import type { FileRow } from '../../core/model.ts';
+import { parseRetentionArgs } from '../../core/retention.ts';
 import { suiteScope } from './paths.ts';
 import { knownSuites } from './suite-build.ts';
 import { compareDebVersions } from './version.ts';
@@ -55,7 +56,7 @@ async function removeFromSuites(ctx: RepoContext, files: { file: FileRow; suite:
       if ((await store.listVersionNames(version.packageId)).length === 0) await store.deletePackage(version.packageId);
     }
     for (const s of scopes) await store.markDirty(repo.id, s);
-    if (deleted.length || narrowed.length) await recordAudit(store.sql, { repo: repo.name, action, target: deleted[0] ?? narrowed[0].path, detail: { deleted, narrowed } });
+    if (deleted.length || narrowed.length) await recordAudit(store.sql, { repo: repo.name, action, target: deleted[0] ?? narrowed[0].path, detail: { deleted, narrowed, ...(action === 'clean' ? { reason: 'retention' } : {}) } });
   });
   await ctx.services.publish(repo, [...scopes]);
 }
@@ -71,8 +72,9 @@ async function debFiles(ctx: RepoContext, packageName?: string): Promise<{ file:
 
 /** `clean`: keep the newest `keep` versions per package, suite, component and architecture. */
 export async function clean(ctx: RepoContext, args: Record<string, unknown>) {
-  const keep = Number(args.keep);
-  if (!Number.isInteger(keep) || keep < 1) throw badRequest('give "keep": how many versions of each package to keep (1 or more)');
+  // `keep` or `keepVersions`; APT's retention is by count only (suites have no upload times).
+  if (args.keep === undefined && args.keepVersions === undefined) throw badRequest('give "keepVersions" (or "keep"): how many versions of each package to keep (1 or more)');
+  const keep = parseRetentionArgs(args, { keepDays: false, except: false }).keepVersions!;
   const dryRun = args.dryRun === true || args.dry_run === true;
   const onlySuite = args.suite === undefined ? undefined : String(args.suite);
   const onlyPackage = args.package === undefined ? undefined : String(args.package);

@@ -3,6 +3,7 @@
 // suite is fixed once the suite is published (see suite-build.ts), because apt refuses a
 // repository whose Codename changed.
 import { badRequest } from '../../core/errors.ts';
+import { normalizeRetentionOption, type RetentionOption } from '../../core/retention.ts';
 import { DEB_ARCHITECTURE, isValidComponent } from './pool-path.ts';
 import { isValidSuite } from './paths.ts';
 
@@ -32,6 +33,8 @@ export interface AptOptions {
   /** ...and at least this many of them are kept regardless of age. */
   byHashGenerations: number;
   suites: Record<string, SuiteSettings>;
+  /** A scheduled `clean` (keepVersions per package, suite, component, architecture). */
+  retention?: RetentionOption;
 }
 
 const line = (what: string, v: unknown): string => {
@@ -49,7 +52,7 @@ const int = (what: string, v: unknown, min: number, max: number): number => {
 };
 
 export function normalizeAptOptions(options: Record<string, unknown>): AptOptions {
-  const known = new Set(['origin', 'label', 'defaultSuite', 'defaultComponent', 'architectures', 'contents', 'byHashGraceSeconds', 'byHashGenerations', 'suites']);
+  const known = new Set(['origin', 'label', 'defaultSuite', 'defaultComponent', 'architectures', 'contents', 'byHashGraceSeconds', 'byHashGenerations', 'suites', 'retention']);
   for (const k of Object.keys(options)) if (!known.has(k)) throw badRequest(`unknown apt option ${JSON.stringify(k)}`);
   const out: AptOptions = {
     defaultSuite: 'stable', defaultComponent: 'main', architectures: [], contents: false,
@@ -72,6 +75,8 @@ export function normalizeAptOptions(options: Record<string, unknown>): AptOption
   }
   if (options.byHashGraceSeconds !== undefined) out.byHashGraceSeconds = int('byHashGraceSeconds', options.byHashGraceSeconds, 0, 30 * 86400);
   if (options.byHashGenerations !== undefined) out.byHashGenerations = int('byHashGenerations', options.byHashGenerations, 1, 50);
+  const retention = normalizeRetentionOption(options.retention, { keepDays: false, except: false });
+  if (retention) out.retention = retention;
   if (options.suites !== undefined) {
     if (!options.suites || typeof options.suites !== 'object' || Array.isArray(options.suites)) throw badRequest('suites must be an object: suite name → settings');
     for (const [name, raw] of Object.entries(options.suites as Record<string, unknown>)) {

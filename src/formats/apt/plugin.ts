@@ -13,6 +13,7 @@ import { aptRoutes } from './routes.ts';
 import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
 import { aptSetup, aptSetupFacts } from './setup.ts';
 import { aptStaticEntries } from './static.ts';
+import { retentionSchedule } from '../../core/retention.ts';
 
 export const aptFormat: FormatPlugin = {
   format: 'apt',
@@ -51,6 +52,7 @@ export const aptFormat: FormatPlugin = {
     if (scopes.length) await ctx.services.publish(ctx.repo, scopes);
   },
   signedScopes: async (ctx) => (ctx.repo.kind === 'hosted' ? allSuiteScopes(ctx) : []),
+  schedule: retentionSchedule,
   actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },
   setupGuide: async (ctx, site) => aptSetup(ctx.repo, site, await aptSetupFacts(ctx)),
   packageView: aptPackageView,

@@ -7,6 +7,7 @@ import type { RepoContext } from '../../core/format-plugin.ts';
 import { repoArchitectures } from './arches.ts';
 import { dbState } from './db-state.ts';
 import { archOptions } from './options.ts';
+import { parseRetentionArgs } from '../../core/retention.ts';
 import { archOfFilename, packagePath, scopesOfArch } from './paths.ts';
 import { vercmp } from './vercmp.ts';
 
@@ -41,9 +42,9 @@ async function list(ctx: RepoContext) {
 
 /** Delete all but the newest `keep` versions of every package (or of one). */
 async function clean(ctx: RepoContext, args: Record<string, unknown>) {
-  const keep = args.keep === undefined ? 1 : Number(args.keep);
-  if (!Number.isInteger(keep) || keep < 1) throw badRequest('keep must be a whole number of 1 or more');
-  const dryRun = args.dryRun === true;
+  // `keep` or `keepVersions` (default 1); Arch's retention is by count only.
+  const keep = parseRetentionArgs(args.keep === undefined && args.keepVersions === undefined ? { ...args, keep: 1 } : args, { keepDays: false, except: false }).keepVersions!;
+  const dryRun = args.dryRun === true || args.dry_run === true;
   const only = args.package === undefined ? undefined : String(args.package);
   const packages = only ? [await ctx.store.getPackage(ctx.repo.id, only)].filter((p) => p !== undefined) : await ctx.store.listPackages(ctx.repo.id);
   if (only && packages.length === 0) throw notFound(`no package ${only} in ${ctx.repo.name}`);
@@ -52,7 +53,7 @@ async function clean(ctx: RepoContext, args: Record<string, unknown>) {
     for (const v of newestFirst(await ctx.store.listVersions(pkg.id)).slice(keep)) {
       const files = await ctx.store.listFilesOfVersion(v.id);
       removed.push({ package: pkg.name, version: v.version, files: files.filter((f) => f.meta.kind === 'package').map((f) => f.path), bytes: files.reduce((n, f) => n + f.size, 0) });
-      if (!dryRun) await ctx.services.deleteVersion(ctx.repo, pkg.name, v.version);
+      if (!dryRun) await ctx.services.deleteVersion(ctx.repo, pkg.name, v.version, { reason: 'retention' });
     }
   }
   return { dryRun, keep, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };

@@ -1,6 +1,7 @@
 // Options of an Arch repository, validated when it is created or changed.
 import { badRequest } from '../../core/errors.ts';
 import type { Repository } from '../../core/model.ts';
+import { normalizeRetentionOption, type RetentionOption } from '../../core/retention.ts';
 
 export interface ArchOptions {
   /** Architectures that always have a db, even when empty; uploads add others. */
@@ -12,10 +13,12 @@ export interface ArchOptions {
   /** Armored OpenPGP public keys that uploaded package signatures are checked against. */
   trustedKeys: string[];
   allowOverwrite: boolean;
+  /** A scheduled `clean` (keepVersions per package). */
+  retention?: RetentionOption;
 }
 
 const ARCH = /^[A-Za-z0-9_]+$/;
-const KNOWN = new Set(['architectures', 'signPackages', 'requireSignedUploads', 'trustedKeys', 'allowOverwrite']);
+const KNOWN = new Set(['architectures', 'signPackages', 'requireSignedUploads', 'trustedKeys', 'allowOverwrite', 'retention']);
 
 function bool(options: Record<string, unknown>, key: string, dflt: boolean): boolean {
   const v = options[key];
@@ -42,6 +45,8 @@ export function normalizeArchOptions(options: Record<string, unknown>): Record<s
     allowOverwrite: bool(options, 'allowOverwrite', false),
   };
   if (result.requireSignedUploads && result.trustedKeys.length === 0) throw badRequest('requireSignedUploads needs at least one key in trustedKeys');
+  const retention = normalizeRetentionOption(options.retention, { keepDays: false, except: false });
+  if (retention) result.retention = retention;
   return { ...result };
 }
 

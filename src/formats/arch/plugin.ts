@@ -15,6 +15,7 @@ import { archRoutes } from './routes.ts';
 import { archSetup, archSetupFacts } from './setup.ts';
 import { archPackageView } from './package-view.ts';
 import { archStaticEntries } from './static.ts';
+import { retentionSchedule } from '../../core/retention.ts';
 
 const allScopes = async (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => (await repoArchitectures(ctx)).flatMap(scopesOfArch);
 
@@ -58,6 +59,7 @@ export const archFormat: FormatPlugin = {
     await ctx.services.publish(ctx.repo, await allScopes(ctx));
   },
   signedScopes: async (ctx) => (ctx.repo.kind === 'hosted' ? allScopes(ctx) : []),
+  schedule: retentionSchedule,
   actions: archActions,
   actionAccess: archActionAccess,
   setupGuide: async (ctx, site) => archSetup(ctx.repo, site, await archSetupFacts(ctx)),

@@ -8,6 +8,8 @@ import { filesRoutes } from './routes.ts';
 import { buildDirectoryDocuments, scopesForPathChange } from './tree.ts';
 import { filesSetup } from './setup.ts';
 import { filesStaticEntries, filesStaticEntriesOf } from './static.ts';
+import { cleanFiles } from './retention.ts';
+import { normalizeRetentionOption, retentionSchedule } from '../../core/retention.ts';
 
 const BOOLEAN_OPTIONS = { allowOverwrite: false, listings: true } as const;
 
@@ -22,7 +24,9 @@ export const filesFormat: FormatPlugin = {
       for (const k of Object.keys(options)) throw badRequest(`unknown option ${JSON.stringify(k)} for a ${kind} files repository`);
       return out;
     }
-    for (const k of Object.keys(options)) if (!(k in BOOLEAN_OPTIONS)) throw badRequest(`unknown files option ${JSON.stringify(k)}; known: ${Object.keys(BOOLEAN_OPTIONS).join(', ')}`);
+    for (const k of Object.keys(options)) if (!(k in BOOLEAN_OPTIONS) && k !== 'retention') throw badRequest(`unknown files option ${JSON.stringify(k)}; known: ${[...Object.keys(BOOLEAN_OPTIONS), 'retention'].join(', ')}`);
+    const retention = normalizeRetentionOption(options.retention, { keepDays: true, except: true });
+    if (retention) out.retention = retention;
     for (const [k, def] of Object.entries(BOOLEAN_OPTIONS)) {
       const v = options[k];
       if (v !== undefined && typeof v !== 'boolean') throw badRequest(`${k} must be true or false`);
@@ -43,5 +47,7 @@ export const filesFormat: FormatPlugin = {
   async onCreate(ctx) {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [dirScope('')]);
   },
+  schedule: retentionSchedule,
+  actions: { clean: cleanFiles },
   setupGuide: (ctx, site) => filesSetup(ctx.repo, site),
 };

@@ -11,6 +11,8 @@ import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
 import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
 import { pypiRoutes } from './routes.ts';
 import { normalizeVersion } from './version.ts';
+import { cleanPypi, parsePypiExceptions } from './retention.ts';
+import { normalizeRetentionOption, retentionSchedule } from '../../core/retention.ts';
 import { pypiSetup } from './setup.ts';
 import { pypiPackageView } from './package-view.ts';
 import { pypiStaticEntries, pypiStaticEntriesOf } from './static.ts';
@@ -73,12 +75,14 @@ export const pypiFormat: FormatPlugin = {
   cooldown: true,
   normalizeOptions(options, kind) {
     // Proxy and group options (upstream, members…) are the core's; PyPI adds only this one.
-    const known = new Set(kind === 'hosted' ? ['allowOverwrite'] : kind === 'proxy' ? ['mirror'] : []);
+    const known = new Set(kind === 'hosted' ? ['allowOverwrite', 'retention'] : kind === 'proxy' ? ['mirror'] : []);
     for (const k of Object.keys(options)) if (!known.has(k)) throw badRequest(`unknown option ${JSON.stringify(k)} for a ${kind} pypi repository`);
     if (kind === 'proxy') return options.mirror === undefined ? {} : { mirror: normalizeMirrorSchedule(options.mirror) };
     if (kind !== 'hosted') return {};
     if (options.allowOverwrite !== undefined && typeof options.allowOverwrite !== 'boolean') throw badRequest('allowOverwrite must be true or false');
-    return { allowOverwrite: options.allowOverwrite === true };
+    const retention = normalizeRetentionOption(options.retention, { keepDays: true, except: true });
+    if (retention) parsePypiExceptions(retention.except ?? []);
+    return { allowOverwrite: options.allowOverwrite === true, ...(retention ? { retention } : {}) };
   },
   routes: pypiRoutes,
   staticEntries: pypiStaticEntries,
@@ -97,6 +101,7 @@ export const pypiFormat: FormatPlugin = {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [ROOT_SCOPE]);
   },
   schedule(repo) {
+    if (repo.kind === 'hosted') return retentionSchedule(repo);
     const m = repo.kind === 'proxy' ? (repo.options.mirror as MirrorSchedule | undefined) : undefined;
     if (!m) return null;
     const { everyMinutes, ...args } = m;
@@ -107,6 +112,7 @@ export const pypiFormat: FormatPlugin = {
     unyank: (ctx, args) => setYanked(ctx, args, false),
     'project-status': (ctx, args) => projectStatus(ctx, args),
     'mirror-sync': (ctx, args, progress) => mirrorSync(ctx, args, progress),
+    clean: cleanPypi,
   },
   setupGuide: (ctx, site) => pypiSetup(ctx.repo, site),
   packageName: normalizeName,
