@@ -135,6 +135,7 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'GET /-/api/v1/repositories/{name}/files': read,
   'DELETE /-/api/v1/repositories/{name}/files/{path}': write,
   'POST /-/api/v1/repositories/{name}/upload': write,
+  'POST /-/api/v1/repositories/{name}/batch': write,
   // Actions change things, except listing.
   'POST /-/api/v1/repositories/{name}/actions/{action}': (c) => (c.params.action === 'list' ? read(c) : write(c)),
   'GET /-/api/v1/status': (c) => c.identity.valid,
