@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<void> {
       '',
       table(['what', 'hosted req/s', 'proxy req/s', 'proxy / hosted', 'rounds (hosted / proxy)'], rows),
       '',
-      `Goal: warm ≥ 0.9× hosted: **${ratios.every((r) => r >= 0.9) ? 'met' : 'not met'}** (lowest ${Math.min(...ratios).toFixed(2)}×).`,
+      ratios.length ? `Goal: warm ≥ 0.9× hosted: **${ratios.every((r) => r >= 0.9) ? 'met' : 'not met'}** (lowest ${Math.min(...ratios).toFixed(2)}×).` : 'Warm cache: not measured in this run (`--only cold`).',
       '',
       '### Cold fetch: through the proxy against the upstream directly',
       '',
