@@ -35,10 +35,11 @@ interface Variant {
 const PIP_ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01';
 const HTML_ACCEPT = 'text/html';
 
-/** The same process settings for both nginx instances: one worker, no access log. */
+/** The same process settings for both nginx instances: one worker, no access log, PCRE JIT (docs/static.md recommends it). */
 function nginxConf(prefix: string, site: string): string {
   return `worker_processes 1;
 daemon off;
+pcre_jit on;
 master_process off;
 pid ${join(prefix, 'nginx.pid')};
 error_log ${join(prefix, 'logs/error.log')} warn;
@@ -172,7 +173,7 @@ export async function main(argv: string[]): Promise<void> {
 Requests/s of \`${page}\` (${plan.targetFiles} files, in a repository of ${totalFiles(plan).toLocaleString('en')} files and ${totalProjects(plan).toLocaleString('en')} projects) through nginx with
 docs/static.md's configuration (the map on Accept, \`try_files\` into the tree, Wharf behind it), against
 nginx serving a plain copy of the same files (the page as \`index.html\`/\`index.json\` with their \`.gz\`, \`gzip_static\`)
-and against Wharf alone. Both nginx: one worker, no access log. wrk -t${wrkOpts.threads} -c${wrkOpts.connections} -d${wrkOpts.durationSec}s,
+and against Wharf alone. Both nginx: one worker, no access log, pcre_jit on (docs/static.md). wrk -t${wrkOpts.threads} -c${wrkOpts.connections} -d${wrkOpts.durationSec}s,
 ${rounds} rounds interleaved, medians; the three answered byte-identical bodies. Wharf started with \`--static-dir\` on
 this data and wrote the whole tree (hard links) in ${treeSeconds.toFixed(1)} s, start-up included.
 
