@@ -12,6 +12,7 @@
 // repository stays. It runs under the repository's eviction lock (Sql.tryLock: on PostgreSQL
 // an advisory lock, so one replica at a time), on the scheduler's sweep and after a fill that
 // takes the repository over maxCacheBytes.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { CacheUseStore } from '../../db/cache-use-store.ts';
 import type { Sql } from '../../db/sql.ts';
 import type { FormatPlugin } from '../format-plugin.ts';
@@ -21,6 +22,8 @@ import { proxyOptionsOf } from './options.ts';
 
 export const RECORD_USE_EVERY_MS = 60 * 60_000;
 export const EVICTION_SWEEP_MS = 10 * 60_000;
+/** A run after a fill lists every cached file of the repository: at most one such run a second per repository, however many fills cross the limit. */
+export const FILL_EVICTION_SPACING_MS = 1000;
 
 export interface CacheCounters {
   hits: number;
@@ -61,6 +64,8 @@ export class CacheUsage {
   /** Bytes of a repository that no eviction may free (index documents, mirrored files), as the last run found. */
   private readonly unevictable = new Map<number, number>();
   private readonly checks = new Set<Promise<void>>();
+  private readonly fillPending = new Set<number>();
+  private readonly lastFillRun = new Map<number, number>();
   private lastSweep = 0;
   /** Tests shorten it; a setting it is not. */
   recordEveryMs = RECORD_USE_EVERY_MS;
@@ -103,11 +108,26 @@ export class CacheUsage {
   filled(repo: Repository): void {
     const max = repo.kind === 'proxy' ? proxyOptionsOf(repo.options).maxCacheBytes : undefined;
     if (max === undefined) return;
+    // A cache that sits at its limit crosses it with every fill: one check waits per repository
+    // (it sees the bytes of the fills that arrive meanwhile), spaced from the last such run.
+    if (this.fillPending.has(repo.id)) return;
+    this.fillPending.add(repo.id);
+    let waiting = true;
     const check = (async () => {
+      const wait = (this.lastFillRun.get(repo.id) ?? -Infinity) + FILL_EVICTION_SPACING_MS - Date.now();
+      if (wait > 0) await delay(wait);
+      waiting = false;
+      this.fillPending.delete(repo.id);
       const r = await this.deps.sql.get('SELECT bytes FROM repo_stats WHERE repo_id = ?', [repo.id]);
-      if (Number(r?.bytes ?? 0) - (this.unevictable.get(repo.id) ?? 0) > max) await this.evict(repo);
+      if (Number(r?.bytes ?? 0) - (this.unevictable.get(repo.id) ?? 0) > max) {
+        this.lastFillRun.set(repo.id, Date.now());
+        await this.evict(repo);
+      }
     })().catch((err: Error) => this.deps.log.warn({ repo: repo.name, err: err.message }, 'evicting cached content failed'))
-      .finally(() => this.checks.delete(check));
+      .finally(() => {
+        if (waiting) this.fillPending.delete(repo.id);
+        this.checks.delete(check);
+      });
     this.checks.add(check);
   }
 

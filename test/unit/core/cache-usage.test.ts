@@ -44,6 +44,28 @@ describe('CacheUsage', () => {
     assert.deepEqual(usage.countersOf(7), { hits: 0, misses: 0, evictions: 2, evictedBytes: 200 });
   });
 
+  it('a cache at its limit lists its files once per spacing, not once per fill', async () => {
+    const files = [use(3, 'pool/main/b/b_1_amd64.deb', 100, 3), use(4, 'pool/main/c/c_1_amd64.deb', 100, 4)];
+    let walks = 0;
+    const uses = { recordUses: async () => {}, listUses: async () => (walks++, files) } as unknown as CacheUseStore;
+    // Over the limit every time (an eviction that deletes nothing here): each fill would evict.
+    const sql = {
+      get: async () => ({ bytes: 1_000_000 }),
+      tryLock: async (_n: string, fn: (s: AbortSignal) => Promise<unknown>) => ({ ran: true, value: await fn(new AbortController().signal) }),
+    } as unknown as Sql;
+    const usage = new CacheUsage({ sql, uses, log: { warn() {}, info() {} }, pluginFor: () => aptFormat as FormatPlugin, deleteFile: async () => {} });
+    const px = repo({ maxCacheBytes: 150 });
+    usage.filled(px);
+    await usage.settled();
+    assert.equal(walks, 1);
+    for (let i = 0; i < 10; i++) {
+      usage.filled(px);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await usage.settled();
+    assert.equal(walks, 2, 'ten fills within the spacing fold into one more run');
+  });
+
   it('does nothing for a proxy without limits', async () => {
     const { usage, deleted } = harness([use(3, 'pool/x.deb', 100, 3)]);
     assert.equal(await usage.evict(repo({})), null);
