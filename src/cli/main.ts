@@ -8,6 +8,7 @@ import { WHARF_VERSION } from '../version.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerFsckCommand } from './commands/fsck.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerMigrateFromCommands } from './commands/migrate-from.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerPackageCommands } from './commands/packages.ts';
 import { serve } from './commands/serve.ts';
@@ -56,5 +57,6 @@ registerPackageCommands(program, globals);
 registerMirrorCommands(program, globals);
 registerFsckCommand(program, globals);
 registerMigrateCommand(program, globals);
+registerMigrateFromCommands(program, globals);
 
 await program.parseAsync(process.argv);
