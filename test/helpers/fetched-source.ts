@@ -33,7 +33,8 @@ export function unpackedSource(repo: string, paths: string[] = []): string {
   const git = sourceGitDir(repo);
   if (!git) throw new Error(missingSources(repo) as string);
   const commit = execFileSync('git', ['--git-dir', git, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-  const dir = join(TOOLS_CACHE, 'src', `${repo.replace('/', '+')}-${commit.slice(0, 12)}`);
+  const only = paths.length ? `-${paths.join('+').replace(/[^\w.+-]/g, '_')}` : '';
+  const dir = join(TOOLS_CACHE, 'src', `${repo.replace('/', '+')}-${commit.slice(0, 12)}${only}`);
   if (existsSync(dir)) return dir;
   const part = `${dir}.part-${process.pid}`;
   rmSync(part, { recursive: true, force: true });
