@@ -34,12 +34,23 @@ export const DEFAULT_MAX_SCAN_BYTES = 16 * 1024 * 1024 * 1024;
 const WHEEL_METADATA_RE = /^([^/]+)\.dist-info\/METADATA$/;
 const PKG_INFO_RE = /^([^/]+)\/PKG-INFO$/;
 
+/**
+ * The archive: its file, and its bytes when the upload was small enough to be kept in memory
+ * while staged (then a zip is read from them, not opened three times from the disk).
+ */
+export interface DistSource {
+  path: string;
+  data?: Buffer;
+}
+
 /** The raw bytes of the distribution's METADATA (wheel) or PKG-INFO (sdist). */
-export async function readDistMetadata(path: string, dist: DistFilename, limits: DistReadLimits = {}): Promise<Buffer> {
+export async function readDistMetadata(from: string | DistSource, dist: DistFilename, limits: DistReadLimits = {}): Promise<Buffer> {
+  const source = typeof from === 'string' ? { path: from } : from;
+  const path = source.path;
   const maxBytes = limits.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
   const maxScan = limits.maxScanBytes ?? DEFAULT_MAX_SCAN_BYTES;
-  if (dist.kind === 'wheel') return readWheelMetadata(path, dist, maxBytes, maxScan);
-  if (dist.ext === '.zip') return readZipSdistMetadata(path, dist, maxBytes, maxScan);
+  if (dist.kind === 'wheel') return readWheelMetadata(source, dist, maxBytes, maxScan);
+  if (dist.ext === '.zip') return readZipSdistMetadata(source, dist, maxBytes, maxScan);
   const compression: Compression = dist.ext === '.tar.bz2' ? 'bzip2' : 'gzip';
   return readTarSdistMetadata(path, dist, compression, maxBytes, maxScan);
 }
@@ -69,10 +80,36 @@ function asArchiveError(err: unknown, prefix: string): unknown {
 
 // ---- zip (wheels and .zip sdists) ----
 
-async function withZip<T>(path: string, what: string, use: (zip: yauzl.ZipFile) => Promise<T>): Promise<T> {
+/** Positional reads of a zip, from its file or its bytes in memory. */
+interface ZipBytes {
+  size(): Promise<number>;
+  read(into: Buffer, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function zipBytes(source: DistSource): Promise<ZipBytes> {
+  const data = source.data;
+  if (data) {
+    return {
+      size: async () => data.length,
+      // A position before the start (a lying end record) reads nothing, as a file read would fail to.
+      read: async (into, length, position) => (position < 0 ? 0 : data.copy(into, 0, position, Math.min(data.length, position + length))),
+      close: async () => {},
+    };
+  }
+  const fh = await open(source.path, 'r');
+  return {
+    size: async () => (await fh.stat()).size,
+    read: async (into, length, position) => (await fh.read(into, 0, length, position)).bytesRead,
+    close: () => fh.close(),
+  };
+}
+
+async function withZip<T>(source: DistSource, what: string, use: (zip: yauzl.ZipFile) => Promise<T>): Promise<T> {
   let zip: yauzl.ZipFile;
+  const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false };
   try {
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false });
+    zip = await (source.data ? yauzl.fromBufferPromise(source.data, options) : yauzl.openPromise(source.path, options));
   } catch (err) {
     throw asArchiveError(err, `${what} is not a valid zip archive (truncated or corrupt)`);
   }
@@ -117,7 +154,7 @@ function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
  * overlap (the "overlapping files" zip bomb) and their declared sizes, which yauzl holds
  * them to, must add up to at most `maxScan`.
  */
-async function verifyZip(path: string, zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yauzl.Entry, what: string, maxBytes: number, maxScan: number): Promise<Buffer> {
+async function verifyZip(source: DistSource, zip: yauzl.ZipFile, entries: yauzl.Entry[], wanted: yauzl.Entry, what: string, maxBytes: number, maxScan: number): Promise<Buffer> {
   if (wanted.uncompressedSize > maxBytes) throw tooLarge(what, maxBytes);
   const total = entries.reduce((n, e) => n + e.uncompressedSize, 0);
   if (total > maxScan) throw invalidPackage(`the archive inflates to ${total} bytes, more than the ${maxScan}-byte limit`);
@@ -128,8 +165,13 @@ async function verifyZip(path: string, zip: yauzl.ZipFile, entries: yauzl.Entry[
       throw invalidPackage(`zip members ${prev.fileName} and ${ordered[i].fileName} overlap`);
     }
   }
-  await checkLocalNames(path, ordered);
-  await checkEndRecord(path, entries);
+  const bytes = await zipBytes(source);
+  try {
+    await checkLocalNames(bytes, ordered);
+    await checkEndRecord(bytes, entries);
+  } finally {
+    await bytes.close();
+  }
   let result: Buffer | undefined;
   for (const entry of ordered) {
     const keep = entry === wanted;
@@ -169,19 +211,14 @@ async function verifyZip(path: string, zip: yauzl.ZipFile, entries: yauzl.Entry[
  * Each member's local header must name it as the central directory does: Python's zipfile
  * refuses a zip where they differ, while yauzl reads only the central name.
  */
-async function checkLocalNames(path: string, entries: yauzl.Entry[]): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(30);
-    for (const entry of entries) {
-      const { bytesRead } = await fh.read(head, 0, 30, entry.relativeOffsetOfLocalHeader);
-      if (bytesRead < 30 || head.readUInt32LE(0) !== 0x04034b50) throw invalidPackage(`member ${entry.fileName} has no local header where the central directory says`);
-      const name = Buffer.alloc(head.readUInt16LE(26));
-      await fh.read(name, 0, name.length, entry.relativeOffsetOfLocalHeader + 30);
-      if (!name.equals(entry.fileNameRaw)) throw invalidPackage(`member ${entry.fileName} is named ${JSON.stringify(name.toString('latin1'))} in its local header`);
-    }
-  } finally {
-    await fh.close();
+async function checkLocalNames(zip: ZipBytes, entries: yauzl.Entry[]): Promise<void> {
+  const head = Buffer.alloc(30);
+  for (const entry of entries) {
+    const bytesRead = await zip.read(head, 30, entry.relativeOffsetOfLocalHeader);
+    if (bytesRead < 30 || head.readUInt32LE(0) !== 0x04034b50) throw invalidPackage(`member ${entry.fileName} has no local header where the central directory says`);
+    const name = Buffer.alloc(head.readUInt16LE(26));
+    await zip.read(name, name.length, entry.relativeOffsetOfLocalHeader + 30);
+    if (!name.equals(entry.fileNameRaw)) throw invalidPackage(`member ${entry.fileName} is named ${JSON.stringify(name.toString('latin1'))} in its local header`);
   }
 }
 
@@ -190,41 +227,36 @@ async function checkLocalNames(path: string, entries: yauzl.Entry[]): Promise<vo
  * record says. yauzl walks entries by count and ignores both; Python takes any gap for
  * data prepended to the zip and then misreads the directory ("Bad magic number").
  */
-async function checkEndRecord(path: string, entries: yauzl.Entry[]): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    const { size } = await fh.stat();
-    const tailLength = Math.min(size, 22 + 65535);
-    const tail = Buffer.alloc(tailLength);
-    await fh.read(tail, 0, tailLength, size - tailLength);
-    const at = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]), tailLength - 22);
-    if (at < 0) throw invalidPackage('the zip has no end of central directory record');
-    let endPos = size - tailLength + at;
-    let cdSize = tail.readUInt32LE(at + 12);
-    let cdOffset = tail.readUInt32LE(at + 16);
-    if (cdSize === 0xffffffff || cdOffset === 0xffffffff || tail.readUInt16LE(at + 10) === 0xffff) {
-      // Zip64: the locator just before the end record points at the zip64 end record.
-      const locator = Buffer.alloc(20);
-      await fh.read(locator, 0, 20, endPos - 20);
-      if (locator.readUInt32LE(0) !== 0x07064b50) throw invalidPackage('the zip64 end record locator is missing');
-      endPos = Number(locator.readBigUInt64LE(8));
-      const record = Buffer.alloc(56);
-      await fh.read(record, 0, 56, endPos);
-      if (record.readUInt32LE(0) !== 0x06064b50) throw invalidPackage('the zip64 end record is missing');
-      cdSize = Number(record.readBigUInt64LE(40));
-      cdOffset = Number(record.readBigUInt64LE(48));
-    }
-    const listed = entries.reduce((n, e) => n + 46 + e.fileNameLength + e.extraFieldLength + e.fileCommentLength, 0);
-    if (cdOffset + cdSize !== endPos || listed !== cdSize) {
-      throw invalidPackage(`the zip's end record disagrees with its central directory (${cdSize} bytes at ${cdOffset}, ${listed} bytes listed, end record at ${endPos})`);
-    }
-  } finally {
-    await fh.close();
+async function checkEndRecord(zip: ZipBytes, entries: yauzl.Entry[]): Promise<void> {
+  const size = await zip.size();
+  const tailLength = Math.min(size, 22 + 65535);
+  const tail = Buffer.alloc(tailLength);
+  await zip.read(tail, tailLength, size - tailLength);
+  const at = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]), tailLength - 22);
+  if (at < 0) throw invalidPackage('the zip has no end of central directory record');
+  let endPos = size - tailLength + at;
+  let cdSize = tail.readUInt32LE(at + 12);
+  let cdOffset = tail.readUInt32LE(at + 16);
+  if (cdSize === 0xffffffff || cdOffset === 0xffffffff || tail.readUInt16LE(at + 10) === 0xffff) {
+    // Zip64: the locator just before the end record points at the zip64 end record.
+    const locator = Buffer.alloc(20);
+    await zip.read(locator, 20, endPos - 20);
+    if (locator.readUInt32LE(0) !== 0x07064b50) throw invalidPackage('the zip64 end record locator is missing');
+    endPos = Number(locator.readBigUInt64LE(8));
+    const record = Buffer.alloc(56);
+    await zip.read(record, 56, endPos);
+    if (record.readUInt32LE(0) !== 0x06064b50) throw invalidPackage('the zip64 end record is missing');
+    cdSize = Number(record.readBigUInt64LE(40));
+    cdOffset = Number(record.readBigUInt64LE(48));
+  }
+  const listed = entries.reduce((n, e) => n + 46 + e.fileNameLength + e.extraFieldLength + e.fileCommentLength, 0);
+  if (cdOffset + cdSize !== endPos || listed !== cdSize) {
+    throw invalidPackage(`the zip's end record disagrees with its central directory (${cdSize} bytes at ${cdOffset}, ${listed} bytes listed, end record at ${endPos})`);
   }
 }
 
-async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
-  return withZip(path, 'wheel', async (zip) => {
+async function readWheelMetadata(source: DistSource, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
+  return withZip(source, 'wheel', async (zip) => {
     const distInfoDirs = new Set<string>();
     const metadata: yauzl.Entry[] = [];
     const entries = await eachEntry(zip, (entry) => {
@@ -239,16 +271,16 @@ async function readWheelMetadata(path: string, dist: DistFilename, maxBytes: num
     if (!dirMatchesDist(dir, dist)) {
       throw invalidPackage(`wheel's ${dir}.dist-info directory does not match its filename (${dist.name} ${dist.version})`);
     }
-    return verifyZip(path, zip, entries, metadata[0], 'METADATA', maxBytes, maxScan);
+    return verifyZip(source, zip, entries, metadata[0], 'METADATA', maxBytes, maxScan);
   });
 }
 
-async function readZipSdistMetadata(path: string, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
-  return withZip(path, 'sdist', async (zip) => {
+async function readZipSdistMetadata(source: DistSource, dist: DistFilename, maxBytes: number, maxScan: number): Promise<Buffer> {
+  return withZip(source, 'sdist', async (zip) => {
     const found: yauzl.Entry[] = [];
     const entries = await eachEntry(zip, (entry) => { if (PKG_INFO_RE.test(entry.fileName)) found.push(entry); });
     const entry = pickPkgInfo(found.map((e) => ({ dir: PKG_INFO_RE.exec(e.fileName)![1], value: e })), dist);
-    return verifyZip(path, zip, entries, entry, 'PKG-INFO', maxBytes, maxScan);
+    return verifyZip(source, zip, entries, entry, 'PKG-INFO', maxBytes, maxScan);
   });
 }
 

@@ -39,7 +39,7 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
     throw new WharfError('DIGEST_MISMATCH', `md5_digest does not match the uploaded file (got ${staged.md5})`);
   }
 
-  const raw = await readDistMetadata(staged.path, dist);
+  const raw = await readDistMetadata(staged, dist);
   const meta = parseCoreMetadata(raw);
   if (!isValidProjectName(meta.name)) throw invalidPackage(`invalid project name in metadata: ${JSON.stringify(meta.name)}`);
   const project = normalizeName(meta.name);

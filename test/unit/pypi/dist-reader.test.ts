@@ -23,8 +23,24 @@ async function put(filename: string, data: Buffer): Promise<string> {
   return p;
 }
 
+/**
+ * Reads from the file and from its bytes in memory (a small upload kept while staged); both
+ * must give the same METADATA or fail with the same error.
+ */
 async function read(filename: string, data: Buffer, limits?: DistReadLimits): Promise<Buffer> {
-  return readDistMetadata(await put(filename, data), parseDistFilename(filename), limits);
+  const file = await put(filename, data);
+  const dist = parseDistFilename(filename);
+  const settle = (p: Promise<Buffer>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+  const fromFile = await settle(readDistMetadata(file, dist, limits));
+  const fromMemory = await settle(readDistMetadata({ path: file, data }, dist, limits));
+  if ('error' in fromFile) {
+    assert.ok('error' in fromMemory, `read from the file failed (${String(fromFile.error)}) but from memory it did not`);
+    assert.equal(String(fromMemory.error), String(fromFile.error));
+    throw fromFile.error;
+  }
+  assert.ok('value' in fromMemory, `read from memory failed: ${'error' in fromMemory ? String(fromMemory.error) : ''}`);
+  assert.deepEqual(fromMemory.value, fromFile.value);
+  return fromFile.value;
 }
 
 async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
