@@ -61,9 +61,14 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
   const action = first(fields, ':action');
   if (action !== undefined && action !== 'file_upload') throw badRequest(`unsupported :action ${action}`);
 
-  // PEP 792: archived and quarantined projects take no new uploads.
-  const stored = await ctx.store.getPackageStatus(ctx.repo.id, project);
-  if (stored && !acceptsUploads(readStatus(stored.status, stored.reason))) throw refuseUpload(meta.name, readStatus(stored.status, stored.reason));
+  // PEP 792: archived and quarantined projects take no new uploads. Checked here, so a refused
+  // file commits no blob, and again where the rows are written (a status may change meanwhile).
+  const statusRefusal = async () => {
+    const stored = await ctx.store.getPackageStatus(ctx.repo.id, project);
+    return stored && !acceptsUploads(readStatus(stored.status, stored.reason)) ? refuseUpload(meta.name, readStatus(stored.status, stored.reason)) : undefined;
+  };
+  const refused = await statusRefusal();
+  if (refused) throw refused;
 
   const path = distPath(project, upload.filename);
   const files: IngestPlan['files'] = [];
@@ -93,5 +98,6 @@ export async function planPypiUpload(ctx: RepoContext, upload: UploadInput): Pro
     package: { name: project, displayName: meta.name, version, versionMeta: versionMeta(meta), summary: meta.summary ?? '', compareVersions },
     files,
     scopes: [projectScope(project)],
+    conflictInTransaction: statusRefusal,
   };
 }
