@@ -55,8 +55,12 @@ export interface CoreServices {
    */
   publish(repo: Repository, scopes: string[], opts?: { now?: boolean }): Promise<void>;
   /** `reason` goes into the audit entry's detail (e.g. `retention` for a `clean`). */
-  deleteFile(repo: Repository, path: string, opts?: { reason?: string }): Promise<void>;
-  deleteVersion(repo: Repository, packageName: string, version: string, opts?: { reason?: string }): Promise<void>;
+  /**
+   * Delete a file (with its companions) or a version, and publish. With `publish: false` the
+   * scopes are only marked dirty and returned, for one publish after many deletions.
+   */
+  deleteFile(repo: Repository, path: string, opts?: DeleteOptions): Promise<string[]>;
+  deleteVersion(repo: Repository, packageName: string, version: string, opts?: DeleteOptions): Promise<string[]>;
   deletePackage(repo: Repository, packageName: string): Promise<void>;
   /** Signing keys of a repository, for formats that sign their indexes. */
   keys: RepoKeys;
@@ -135,6 +139,13 @@ export interface PlannedFile {
 }
 
 /** What an accepted upload adds: a format's ingest returns it, the core records it. */
+export interface DeleteOptions {
+  /** Recorded in the audit trail (e.g. "retention"). */
+  reason?: string;
+  /** false: leave the publish to the caller (default true). */
+  publish?: boolean;
+}
+
 export interface IngestPlan {
   /** Absent for formats without packages (plain files). */
   package?: {

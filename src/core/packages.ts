@@ -4,7 +4,7 @@
 import type { Store } from '../db/store.ts';
 import type { BlobStore, StagedBlob } from '../storage/blob-store.ts';
 import { conflict, notFound, WharfError } from './errors.ts';
-import type { Arrival, FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
+import type { Arrival, DeleteOptions, FormatPlugin, IngestPlan, IngestResult, RepoContext, UploadInput } from './format-plugin.ts';
 import type { FileRow, Repository } from './model.ts';
 import { recordAudit } from './audit.ts';
 
@@ -341,7 +341,7 @@ export class PackageService {
   }
 
   /** Delete one file (and its companions); empty versions and packages go with it. */
-  async deleteFile(repo: Repository, path: string, opts: { reason?: string } = {}): Promise<void> {
+  async deleteFile(repo: Repository, path: string, opts: DeleteOptions = {}): Promise<string[]> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
     const file = await store.getFileByPath(repo.id, path);
@@ -357,10 +357,11 @@ export class PackageService {
       await this.dropEmpty(repo, plugin, file.versionId, scopes, file.path);
       await recordAudit(store.sql, { repo: repo.name, action: 'delete-file', target: file.path, detail: { sha256: file.sha256, size: file.size, ...(companions.length ? { companions: companions.map((f) => f.path) } : {}), ...(opts.reason ? { reason: opts.reason } : {}) } });
     });
-    await this.deps.publish(repo, [...scopes]);
+    if (opts.publish !== false) await this.deps.publish(repo, [...scopes]);
+    return [...scopes];
   }
 
-  async deleteVersion(repo: Repository, packageName: string, version: string, opts: { reason?: string } = {}): Promise<void> {
+  async deleteVersion(repo: Repository, packageName: string, version: string, opts: DeleteOptions = {}): Promise<string[]> {
     const { store } = this.deps;
     const plugin = this.deps.pluginFor(repo);
     const pkg = await store.getPackage(repo.id, packageName);
@@ -378,7 +379,8 @@ export class PackageService {
       for (const s of scopes) await store.markDirty(repo.id, s);
       await recordAudit(store.sql, { repo: repo.name, action: 'delete-version', target: `${pkg.name} ${ver.version}`, ...(opts.reason ? { detail: { reason: opts.reason } } : {}) });
     });
-    await this.deps.publish(repo, [...scopes]);
+    if (opts.publish !== false) await this.deps.publish(repo, [...scopes]);
+    return [...scopes];
   }
 
   async deletePackage(repo: Repository, packageName: string): Promise<void> {

@@ -119,7 +119,9 @@ export class Wharf {
     this.cacheUsage = new CacheUsage({
       sql: store.sql, uses: new CacheUseStore(store.sql), log,
       pluginFor: (r) => this.pluginFor(r),
-      deleteFile: (r, p) => this.packages.deleteFile(r, p),
+      deleteFile: async (r, p) => {
+        await this.packages.deleteFile(r, p);
+      },
     });
     this.contentCache.hooks = { fetched: (r) => this.cacheUsage.missed(r), stored: (r) => this.cacheUsage.filled(r) };
     this.services = {

@@ -74,15 +74,18 @@ export async function cleanFiles(ctx: RepoContext, args: Record<string, unknown>
   for await (const page of ctx.store.eachFile(ctx.repo.id)) for (const f of page) if (f.path.startsWith(prefix)) rows.set(f.path, f);
   const gone = selectFiles([...rows.values()].map((f) => ({ path: f.path, createdAt: f.createdAt })), policy, Date.now());
   const removed: { package: string; version: string; files: string[]; bytes: number }[] = [];
+  // Every deletion marks its scopes dirty; they are published once, at the end.
+  const scopes = new Set<string>();
   for (const g of gone) {
     const f = rows.get(g.path)!;
     removed.push({ package: dirOf(f.path), version: f.filename, files: [f.path], bytes: f.size });
     if (dryRun) continue;
     try {
-      await ctx.services.deleteFile(ctx.repo, f.path, { reason: 'retention' });
+      for (const s of await ctx.services.deleteFile(ctx.repo, f.path, { reason: 'retention', publish: false })) scopes.add(s);
     } catch (err) {
       if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
     }
   }
+  if (scopes.size) await ctx.services.publish(ctx.repo, [...scopes]);
   return { dryRun, ...policy, keep: policy.keepVersions ?? null, kept: rows.size - gone.length, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }

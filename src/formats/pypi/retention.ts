@@ -81,6 +81,8 @@ export async function cleanPypi(ctx: RepoContext, args: Record<string, unknown>)
   const now = Date.now();
   const removed: { package: string; version: string; files: string[]; bytes: number }[] = [];
   let kept = 0;
+  // Every deletion marks its scopes dirty; they are published once, at the end.
+  const scopes = new Set<string>();
   for (const pkg of packages) {
     const byVersion = new Map<string, { v: RetainedVersion; files: string[]; bytes: number }>();
     for (const f of await ctx.store.listFilesOfPackage(pkg.id)) {
@@ -101,12 +103,13 @@ export async function cleanPypi(ctx: RepoContext, args: Record<string, unknown>)
       removed.push({ package: pkg.name, version: v.version, files: e.files, bytes: e.bytes });
       if (dryRun) continue;
       try {
-        await ctx.services.deleteVersion(ctx.repo, pkg.name, v.version, { reason: 'retention' });
+        for (const s of await ctx.services.deleteVersion(ctx.repo, pkg.name, v.version, { reason: 'retention', publish: false })) scopes.add(s);
       } catch (err) {
         // Deleted by someone else since it was read: it is gone either way.
         if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
       }
     }
   }
+  if (scopes.size) await ctx.services.publish(ctx.repo, [...scopes]);
   return { dryRun, ...policy, keep: policy.keepVersions ?? null, kept, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }
