@@ -1,34 +1,22 @@
 // Retention deletes many versions or files at once; the indexes are published once for the
 // whole clean, not once per deletion (a clean of 10,000 old versions published 10,000 times).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
-import { Wharf } from '../../../src/core/wharf.ts';
-import { openDatabase } from '../../../src/db/database.ts';
 import { Store } from '../../../src/db/store.ts';
-import { formats } from '../../../src/formats/index.ts';
 import { cleanFiles } from '../../../src/formats/files/retention.ts';
 import { cleanPypi } from '../../../src/formats/pypi/retention.ts';
-import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import { openTestCore, type TestCore } from '../../helpers/core.ts';
 import { buildWheel, wheelFilename } from '../../helpers/python-dists.ts';
+import type { Wharf } from '../../../src/core/wharf.ts';
 
-let dir: string;
+let core: TestCore;
 let wharf: Wharf;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wharf-retention-publish-'));
-  const store = new Store(await openDatabase(join(dir, 'wharf.db')));
-  const blobs = new FsBlobStore(join(dir, 'blobs'));
-  await blobs.init();
-  wharf = await Wharf.open(store, blobs, formats, pino({ level: 'silent' }));
+  core = await openTestCore('retention-publish');
+  wharf = core.wharf;
 });
-after(async () => {
-  await wharf.publisher.flush();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => core.close());
 
 /** How often `fn` publishes, and which scopes. */
 async function publishes(fn: () => Promise<unknown>): Promise<string[][]> {

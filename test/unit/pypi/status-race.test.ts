@@ -1,37 +1,26 @@
 // PEP 792: an upload racing a status change. The status is read when the upload is planned
 // and again in the transaction that writes: a project archived between the two takes no file.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
 import { isWharfError } from '../../../src/core/errors.ts';
 import type { Repository } from '../../../src/core/model.ts';
-import { Wharf } from '../../../src/core/wharf.ts';
-import { openDatabase } from '../../../src/db/database.ts';
-import { Store } from '../../../src/db/store.ts';
-import { formats } from '../../../src/formats/index.ts';
-import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import type { Store } from '../../../src/db/store.ts';
+import { openTestCore, type TestCore } from '../../helpers/core.ts';
 import { buildWheel, wheelFilename } from '../../helpers/python-dists.ts';
+import type { Wharf } from '../../../src/core/wharf.ts';
 
-let dir: string;
+let core: TestCore;
 let wharf: Wharf;
 let store: Store;
 let repo: Repository;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wharf-status-race-'));
-  store = new Store(await openDatabase(join(dir, 'wharf.db')));
-  const blobs = new FsBlobStore(join(dir, 'blobs'));
-  await blobs.init();
-  wharf = await Wharf.open(store, blobs, formats, pino({ level: 'silent' }));
+  core = await openTestCore('status-race');
+  wharf = core.wharf;
+  store = wharf.store;
   repo = await wharf.createRepo({ name: 'py', format: 'pypi' });
 });
-after(async () => {
-  await wharf.publisher.flush();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => core.close());
 
 async function upload(version: string) {
   const o = { name: 'racer', version };
