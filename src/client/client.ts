@@ -293,8 +293,9 @@ export class WharfClient {
   async listUsers(): Promise<UserInfo[]> {
     return (await this.request<{ users: UserInfo[] }>('GET', '/users')).users;
   }
-  createUser(name: string, password: string, admin = false): Promise<UserInfo> {
-    return this.request('POST', '/users', { name, password, admin });
+  /** Without a password (undefined), only a token minted for the user logs in until one is set. */
+  createUser(name: string, password: string | undefined, admin = false): Promise<UserInfo> {
+    return this.request('POST', '/users', { name, ...(password === undefined ? {} : { password }), admin });
   }
   updateUser(name: string, patch: { password?: string; admin?: boolean }): Promise<UserInfo> {
     return this.request('PATCH', `/users/${enc(name)}`, patch);

@@ -13,6 +13,9 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
   });
 }
 
+/** The stored hash of a user who has no password yet: it matches no password (verifyPassword). */
+export const NO_PASSWORD = '!';
+
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(password, salt, N, R, P);
