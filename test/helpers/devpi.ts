@@ -84,7 +84,10 @@ export async function startDevpi(venv: string, serverdir: string, rootPassword: 
   await run(join(venv, 'bin/devpi-init'), ['--serverdir', serverdir, '--root-passwd', rootPassword, '--no-root-pypi']);
   const port = await freePort();
   let log = '';
-  const child: ChildProcess = spawn(join(venv, 'bin/devpi-server'), ['--serverdir', serverdir, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // devpi derives its login secret with argon2 at start (m=100 MiB by default): 40 s on 2 busy
+  // cores. The cheapest parameters make it ~1 ms; users' password hashes keep devpi's defaults.
+  const cheap = ['--argon2-memory-cost', '8', '--argon2-time-cost', '1', '--argon2-parallelism', '1'];
+  const child: ChildProcess = spawn(join(venv, 'bin/devpi-server'), ['--serverdir', serverdir, '--host', '127.0.0.1', '--port', String(port), ...cheap], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const url = `http://127.0.0.1:${port}`;

@@ -4,6 +4,7 @@
 // and a second run of the same migration changes nothing.
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../context.ts';
+import { devpiSource } from '../../migrate-from/devpi/command.ts';
 
 /** One source tool: adds `wharf migrate-from <tool>` with its own arguments. */
 export interface MigrationSource {
@@ -11,7 +12,9 @@ export interface MigrationSource {
 }
 
 // Each source adds itself here (one line each).
-const sources: MigrationSource[] = [];
+const sources: MigrationSource[] = [
+  devpiSource,
+];
 
 export function registerMigrateFromCommands(program: Command, globals: () => GlobalOptions): void {
   const parent = program.command('migrate-from')
