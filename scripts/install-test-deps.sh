@@ -12,7 +12,12 @@ cd "$(dirname "$0")/.."
 debs=(twine nginx caddy pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 gzip tar curl wget
   gpg gpgv gnupg gpg-agent dpkg dpkg-dev apt apt-utils ca-certificates chromium python3 python3-pip
   openssl pebble postgresql-15
-  docker.io debootstrap docker-compose systemd)
+  docker.io debootstrap docker-compose systemd
+  # devpi-server, run from its public source by the devpi migration test (test/helpers/devpi.ts)
+  python3-venv python3-setuptools python3-wheel python3-packaging python3-requests python3-defusedxml
+  python3-pyramid python3-repoze.lru python3-strictyaml python3-ruamel.yaml python3-argon2 python3-attr
+  python3-httpx python3-itsdangerous python3-lazy python3-platformdirs python3-pluggy python3-py
+  python3-passlib python3-waitress)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

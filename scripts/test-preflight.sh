@@ -55,6 +55,16 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import pip._internal.inde
   missing+=("python3's pip module (python3-pip: pip client tests and packaging oracles)")
   packages+=(python3-pip)
 fi
+# devpi-server (run from its public source by the devpi migration test) imports these from
+# Debian's own Python.
+devpi_debs=(python3-venv python3-setuptools python3-wheel python3-packaging python3-requests python3-defusedxml
+  python3-pyramid python3-repoze.lru python3-strictyaml python3-ruamel.yaml python3-argon2 python3-attr
+  python3-httpx python3-itsdangerous python3-lazy python3-platformdirs python3-pluggy python3-py
+  python3-passlib python3-waitress)
+if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import ensurepip, setuptools, wheel, packaging, requests, defusedxml, pyramid, repoze.lru, strictyaml, ruamel.yaml, argon2, attr, httpx, itsdangerous, lazy, platformdirs, pluggy, py, passlib, waitress' >/dev/null 2>&1; then
+  missing+=("Debian's Python modules for devpi-server (the devpi migration test)")
+  packages+=("${devpi_debs[@]}")
+fi
 node_major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 24)); then
   missing+=("Node.js 24 in node_modules/.bin/node (run: npm ci)")

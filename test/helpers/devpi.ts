@@ -20,7 +20,7 @@ export async function devpiMissing(): Promise<string | false> {
   const m = missingSources(...DEVPI_REPOS);
   if (m) return m;
   try {
-    await run('/usr/bin/python3', ['-c', `import ${DEVPI_PY_MODULES.join(', ')}, venv`]);
+    await run('/usr/bin/python3', ['-c', `import ${DEVPI_PY_MODULES.join(', ')}, ensurepip`]);
   } catch (e) {
     return `devpi-server needs Debian's Python modules (scripts/install-test-deps.sh): ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n').pop()}`;
   }
