@@ -75,7 +75,7 @@ async function batchesOf(files: string[]): Promise<{ files: string[]; bytes: num
 }
 
 /** The same summary as uploadMany, many files per request (the batch API). */
-export async function uploadBatches(client: WharfClient, repo: string, files: string[], fields: Record<string, string>, concurrency: number): Promise<UploadSummary> {
+export async function uploadBatches(client: WharfClient, repo: string, files: string[], fields: Record<string, string>, concurrency: number, fieldsOf?: (file: string) => Record<string, string> | undefined): Promise<UploadSummary> {
   const summary: UploadSummary = { created: 0, existing: 0, failed: [], bytes: 0 };
   const batches = await batchesOf(files);
   let next = 0;
@@ -85,7 +85,7 @@ export async function uploadBatches(client: WharfClient, repo: string, files: st
     while (next < batches.length) {
       const batch = batches[next++];
       try {
-        const res = await client.uploadBatch(repo, batch.files, { fields });
+        const res = await client.uploadBatch(repo, batch.files, { fields, ...(fieldsOf ? { fieldsOf } : {}) });
         for (const [i, file] of batch.files.entries()) {
           const r = res.results[i];
           if (!r) summary.failed.push({ file, reason: res.error?.message ?? 'no answer for this file' });

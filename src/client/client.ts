@@ -220,16 +220,19 @@ export class WharfClient {
    * Upload several files in one request (a tar stream, built as it is sent); `fields` apply to
    * every file. The answer has one result per file, in order: a refused file does not refuse the others.
    */
-  async uploadBatch(repo: string, files: string[], opts: { fields?: Record<string, string> } = {}): Promise<BatchUploadResult> {
+  async uploadBatch(repo: string, files: string[], opts: { fields?: Record<string, string>; fieldsOf?: (file: string) => Record<string, string> | undefined } = {}): Promise<BatchUploadResult> {
     const pack = tar.pack();
     const feed = (async () => {
       for (const file of files) {
         const { size } = await stat(file);
+        // One file's own parameters (e.g. a migration's uploadedAt) travel in its pax record.
+        const own = opts.fieldsOf?.(file);
+        const pax = own && Object.keys(own).length ? { pax: { 'WHARF.query': new URLSearchParams(own).toString() } } : {};
         if (size <= SMALL_FILE_BYTES) {
           const bytes = await readFile(file);
-          await new Promise<void>((res, rej) => pack.entry({ name: basename(file), size: bytes.length }, bytes, (e) => (e ? rej(e) : res())));
+          await new Promise<void>((res, rej) => pack.entry({ name: basename(file), size: bytes.length, ...pax }, bytes, (e) => (e ? rej(e) : res())));
         } else {
-          const entry = pack.entry({ name: basename(file), size });
+          const entry = pack.entry({ name: basename(file), size, ...pax });
           await pipeline(createReadStream(file), entry as unknown as NodeJS.WritableStream);
         }
       }

@@ -110,6 +110,8 @@ export interface UploadInput {
   fields: Record<string, string[]>;
   /** Who uploads it (a user name), recorded with the files; absent for content a proxy fetched. */
   uploader?: string;
+  /** When it was first uploaded elsewhere (ISO): a migration keeps the original time (administrators only). */
+  uploadedAt?: string;
 }
 
 export interface PlannedFile {
@@ -147,6 +149,8 @@ export interface DeleteOptions {
 }
 
 export interface IngestPlan {
+  /** The files' upload time when not now: set by the core from UploadInput.uploadedAt, never by a format. */
+  uploadedAt?: string;
   /** Absent for formats without packages (plain files). */
   package?: {
     name: string; displayName: string; version: string; versionMeta: Record<string, unknown>;

@@ -90,7 +90,7 @@ export class PackageService {
     const ctx = this.deps.contextFor(repo);
     let plan: IngestPlan;
     try {
-      plan = await plugin.ingest(ctx, upload);
+      plan = withUploadTime(await plugin.ingest(ctx, upload), upload);
     } catch (err) {
       await this.deps.blobs.discard(upload.staged);
       throw err;
@@ -193,10 +193,10 @@ export class PackageService {
       if (old && now.kept[i]) {
         rows.push(old);
       } else if (old) {
-        await store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader });
+        await store.replaceFileContent(old.id, { sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader, createdAt: plan.uploadedAt });
         rows.push((await store.getFileById(old.id))!);
       } else {
-        rows.push(await store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader }));
+        rows.push(await store.insertFile({ repoId: repo.id, versionId, path: f.path, filename: f.filename, sha256: f.blob.sha256, size: f.blob.size, meta: f.meta, uploadedBy: uploader, createdAt: plan.uploadedAt }));
       }
     }
     // Proxies cache content; only hosted repositories publish indexes of their own.
@@ -220,8 +220,8 @@ export class PackageService {
   }
 
   /** A format's checks and plan for one upload (a batch's entry); the caller discards its blobs. */
-  plan(repo: Repository, upload: UploadInput): Promise<IngestPlan> {
-    return this.deps.pluginFor(repo).ingest(this.deps.contextFor(repo), upload);
+  async plan(repo: Repository, upload: UploadInput): Promise<IngestPlan> {
+    return withUploadTime(await this.deps.pluginFor(repo).ingest(this.deps.contextFor(repo), upload), upload);
   }
 
   /**
@@ -457,4 +457,10 @@ async function eachAtOnce<T>(items: T[], limit: number, fn: (item: T) => Promise
     while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A plan carries its upload's original time, if it has one (a migration's). */
+function withUploadTime(plan: IngestPlan, upload: UploadInput): IngestPlan {
+  if (upload.uploadedAt) plan.uploadedAt = upload.uploadedAt;
+  return plan;
 }

@@ -68,7 +68,7 @@ function toSession(r: Row): SessionRow {
 }
 
 /** A file row before the database gives it an id and a time. */
-export type NewFile = Omit<FileRow, 'id' | 'createdAt' | 'uploadedBy'> & { uploadedBy?: string | null };
+export type NewFile = Omit<FileRow, 'id' | 'createdAt' | 'uploadedBy'> & { uploadedBy?: string | null; /** Default: now. */ createdAt?: string };
 
 export interface IndexDocumentRow {
   key: string;
@@ -235,11 +235,11 @@ export class Store {
   async insertFile(f: NewFile): Promise<FileRow> {
     const r = await this.sql.get(`INSERT INTO files (repo_id, version_id, path, filename, sha256, size, meta, created_at, uploaded_by)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    [f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, metaJson(f.meta), nowIso(), f.uploadedBy ?? null]);
+    [f.repoId, f.versionId, f.path, f.filename, f.sha256, f.size, metaJson(f.meta), f.createdAt ?? nowIso(), f.uploadedBy ?? null]);
     return toFile(r!);
   }
-  async replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown>; uploadedBy?: string | null }): Promise<void> {
-    await this.sql.run('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?', [f.sha256, f.size, metaJson(f.meta), nowIso(), f.uploadedBy ?? null, id]);
+  async replaceFileContent(id: number, f: { sha256: string; size: number; meta: Record<string, unknown>; uploadedBy?: string | null; createdAt?: string }): Promise<void> {
+    await this.sql.run('UPDATE files SET sha256 = ?, size = ?, meta = ?, created_at = ?, uploaded_by = ? WHERE id = ?', [f.sha256, f.size, metaJson(f.meta), f.createdAt ?? nowIso(), f.uploadedBy ?? null, id]);
   }
   async updateFileMeta(id: number, meta: Record<string, unknown>): Promise<void> {
     await this.sql.run('UPDATE files SET meta = ? WHERE id = ?', [metaJson(meta), id]);

@@ -158,6 +158,10 @@ describe('wharf migrate-from devpi', { skip }, () => {
       // Wharf serves a wheel's METADATA beside it (PEP 658): not a migrated file.
       const files = Object.fromEntries((await client.listFiles(repo)).filter((f) => !f.filename.endsWith('.metadata')).map((f) => [f.filename, f.sha256]));
       assert.deepEqual(files, scenario.files[index], repo);
+      // devpi's upload times are kept (to the second, as devpi logs them).
+      const devpiTimes = Object.fromEntries(exp.indexes.find((i) => i.name === index)!.files.map((f) => [f.filename, f.uploadedAt]));
+      const times = Object.fromEntries((await client.listFiles(repo)).filter((f) => !f.filename.endsWith('.metadata')).map((f) => [f.filename, f.createdAt]));
+      assert.deepEqual(times, devpiTimes, repo);
     }
 
     // pip resolves delta and, through the group's base member, alpha-lib: the same files as from devpi.

@@ -143,7 +143,12 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
     }
     if (!send.length) continue;
     const paths = send.map((f) => join(dir, f.relpath));
-    const result = await uploadBatches(client, repo, paths, {}, opts.jobs ?? 2);
+    // devpi's upload time stays the file's upload time (PyPI's JSON API upload_time).
+    const times = new Map(send.map((f, i) => [paths[i], f.uploadedAt]));
+    const result = await uploadBatches(client, repo, paths, {}, opts.jobs ?? 2, (file) => {
+      const at = times.get(file);
+      return at ? { uploadedAt: at } : undefined;
+    });
     const failed = new Map(result.failed.map((x) => [x.file, x.reason]));
     for (const [i, f] of send.entries()) {
       const reason = failed.get(paths[i]);

@@ -1,18 +1,33 @@
 // /-/api/v1/repositories/:name/{packages,files,upload,actions}: the package operations every
 // format shares (list, show, delete, upload) and format-specific actions (e.g. yank).
 import type { FastifyRequest } from 'fastify';
-import { badRequest, notFound, WharfError } from '../../core/errors.ts';
+import { badRequest, forbidden, notFound, WharfError } from '../../core/errors.ts';
 import type { FileRow } from '../../core/model.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { ApiRoute } from './define.ts';
 import { requireRepo } from './guards.ts';
-import { uploaderName } from '../../core/auth/principal.ts';
+import { isServerAdmin, uploaderName } from '../../core/auth/principal.ts';
 import { SMALL_UPLOAD_BYTES } from '../../storage/blob-store.ts';
 import { BatchIngest } from '../../core/batch-ingest.ts';
 import type { Repository } from '../../core/model.ts';
 import { readBatchBody } from './batch-body.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256, createdAt: f.createdAt, meta: f.meta });
+
+/**
+ * `uploadedAt`, a file's upload time elsewhere that a migration keeps (administrators only:
+ * it dates a file back, and retention's keepDays counts from it); taken out of the format's fields.
+ */
+function uploadedAtFrom(req: FastifyRequest, fields: Record<string, string[]>): string | undefined {
+  const v = fields.uploadedAt;
+  if (!v) return undefined;
+  delete fields.uploadedAt;
+  if (!isServerAdmin(req.principal)) throw forbidden('uploadedAt (an upload time kept from elsewhere) needs an administrator');
+  const t = Date.parse(v[0]);
+  if (v.length !== 1 || !/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v[0]) || Number.isNaN(t)) throw badRequest('uploadedAt must be one ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z');
+  if (t > Date.now() + 60_000) throw badRequest('uploadedAt is in the future');
+  return new Date(t).toISOString();
+}
 
 function fieldsFromQuery(req: FastifyRequest): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
@@ -88,12 +103,14 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
     },
     {
       method: 'POST', url: '/repositories/:name/upload', tag: 'packages', rawBody: true,
-      summary: 'Upload one file as the raw request body; `filename` and format parameters (e.g. suite, component, sha256) in the query',
+      summary: 'Upload one file as the raw request body; `filename` and format parameters (e.g. suite, component, sha256) in the query; `uploadedAt` (administrators) keeps an upload time from elsewhere',
       querystring: { type: 'object', required: ['filename'], properties: { filename: { type: 'string', maxLength: 255 }, sha256: { type: 'string' } } },
       handler: async (req, reply) => {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
         const { filename, sha256 } = req.query as { filename: string; sha256?: string };
         // Counted from now, while its body arrives: see PackageService.arrive.
+        const fields = fieldsFromQuery(req);
+        const uploadedAt = uploadedAtFrom(req, fields);
         const arrival = wharf.services.arrive(repo);
         try {
           const staged = await wharf.blobs.stage(req.raw, { maxBytes: maxUploadBytes, allHashes: repo.format === 'apt', keepBytes: SMALL_UPLOAD_BYTES });
@@ -101,7 +118,7 @@ export function packageRoutes(wharf: Wharf, maxUploadBytes: number): ApiRoute[] 
             await wharf.blobs.discard(staged);
             throw badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the request says ${sha256}`);
           }
-          const result = await wharf.services.ingest(repo, { uploader: uploaderName(req.principal), staged, filename, fields: fieldsFromQuery(req) }, arrival);
+          const result = await wharf.services.ingest(repo, { uploader: uploaderName(req.principal), staged, filename, fields, ...(uploadedAt ? { uploadedAt } : {}) }, arrival);
           return reply.code(result.status === 'created' ? 201 : 200).send({ status: result.status, files: result.files.map(fileView) });
         } finally {
           await arrival.leave();
@@ -177,7 +194,14 @@ async function uploadBatch(wharf: Wharf, req: FastifyRequest, target: Repository
         await wharf.blobs.discard(staged);
         return batch.refuse(e.filename, badRequest(`sha256 mismatch: the body hashes to ${staged.sha256}, the entry says ${e.sha256}`));
       }
-      await batch.add({ uploader, staged, filename: e.filename, fields: e.fields });
+      let uploadedAt: string | undefined;
+      try {
+        uploadedAt = uploadedAtFrom(req, e.fields);
+      } catch (err) {
+        await wharf.blobs.discard(staged);
+        return batch.refuse(e.filename, err as WharfError);
+      }
+      await batch.add({ uploader, staged, filename: e.filename, fields: e.fields, ...(uploadedAt ? { uploadedAt } : {}) });
     });
   } catch (err) {
     broken = err;
