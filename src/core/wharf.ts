@@ -27,6 +27,7 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import type { Logger } from './logger.ts';
 import type { IndexRow, RepoKind, Repository } from './model.ts';
 import { REPO_KINDS, isValidRepoName } from './model.ts';
+import { aliasTable, normalizeAliases, rewriteAlias } from './repo-aliases.ts';
 import { BLOB_PIN_TTL_MS, NOT_COUNTED, PackageService } from './packages.ts';
 import { Publisher } from './publisher.ts';
 import { RepoKeys } from './repo-keys.ts';
@@ -69,6 +70,7 @@ export class Wharf {
   readonly state: RepoStateRegistry;
   private readonly plugins = new Map<string, FormatPlugin>();
   private repoCache = new Map<string, Repository>();
+  private aliases = new Map<string, string>();
   /** Reloads of the repository list, in order: a later one never lands before an earlier one. */
   private readonly repoReloads = new Rerun(() => this.loadRepos());
   /** Creating, changing and deleting repositories, one at a time (each reads the list the last one left). */
@@ -244,11 +246,17 @@ export class Wharf {
 
   private async loadRepos(): Promise<void> {
     this.repoCache = new Map((await this.store.listRepos()).map((r) => [r.name, r]));
+    this.aliases = aliasTable(this.repoCache.values());
     for (const fn of this.repoListeners) fn();
   }
 
   repo(name: string): Repository | undefined {
     return this.repoCache.get(name);
+  }
+
+  /** The path below a repository a request for one of its aliases means, or undefined (see repo-aliases.ts). */
+  aliasedPath(url: string): string | undefined {
+    return rewriteAlias(url, this.aliases, (n) => this.repoCache.has(n));
   }
 
   requireRepo(name: string): Repository {
@@ -283,6 +291,8 @@ export class Wharf {
       }
       return picked;
     };
+    const aliases = take(['aliases']).aliases;
+    if (aliases !== undefined && aliases !== null) own.aliases = normalizeAliases(aliases, name, this.listRepos());
     const listen = take(['listen']).listen;
     if (listen !== undefined && listen !== null) own.listen = normalizeListen(listen);
     if (kind === 'proxy') Object.assign(own, normalizeProxyOptions(take(PROXY_OPTION_KEYS)));

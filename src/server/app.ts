@@ -121,6 +121,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   // feed): another process's upload or delete is served at once, cached answers included.
   // Set once the core is open; no request arrives before (the server is not listening yet).
   let catchUp: () => Promise<void> = () => Promise.resolve();
+  let aliasedPath: (url: string) => string | undefined = () => undefined;
   const tls = TlsService.fromConfig(config);
   const sendTimeout = new SendIdleTimeout({ sendIdleMs: config.sendIdleTimeout * 1000, maxConnections: Math.floor(config.maxConnections) });
   const app = Fastify({
@@ -137,6 +138,9 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
         // `void`: both outcomes are handled here; the request goes on in them.
         void catchUp().then(
           () => {
+            // A repository's alias (a migrated devpi index's /user/index/) means its own path.
+            const aliased = req.url && aliasedPath(req.url);
+            if (aliased) req.url = aliased;
             if (!responseCache.tryServe(req, res)) route();
           },
           (err: unknown) => {
@@ -190,6 +194,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     reset: () => responseCache.invalidate(),
   });
   catchUp = () => wharf.feed.catchUp();
+  aliasedPath = (url) => wharf.aliasedPath(url);
   responseCache.onServed = (req, status) => {
     if (['trace', 'debug', 'info'].includes(app.log.level)) app.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: status }, cached: true }, 'request answered from the response cache');
   };

@@ -141,7 +141,7 @@ describe('wharf migrate-from devpi', { skip }, () => {
   });
 
   it('migrates, pip gets the same files from Wharf, a minted token uploads, and a second run changes nothing', async () => {
-    const first = await migrate(scenario.exportDir, '--mint-tokens');
+    const first = await migrate(scenario.exportDir, '--mint-tokens', '--devpi-urls');
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /migrated from devpi export .*: 5 repositories, 2 users, \d+ grants, 2 tokens, 6 files/);
     assert.match(first.out, /not moved: .*1 user/); // root
@@ -188,13 +188,24 @@ describe('wharf migrate-from devpi', { skip }, () => {
     assert.equal(viaGroup.code, 0, viaGroup.stdout + viaGroup.stderr);
     assert.ok((await client.listFiles('alice-staging-local')).some((f) => f.filename === 'epsilon-1.0-py3-none-any.whl'));
 
-    const second = await migrate(scenario.exportDir, '--mint-tokens');
+    // devpi's URLs (--devpi-urls): pip.conf's index-url and .pypirc's repository keep working.
+    const viaDevpiUrl = join(work, 'from-wharf-devpi-url');
+    const dr = await pip(['download', '--dest', viaDevpiUrl, '--only-binary', ':all:', '--index-url', `${server.url}/alice/staging/+simple/`, 'delta']);
+    assert.equal(dr.code, 0, dr.stdout + dr.stderr);
+    assert.deepEqual(await sha256s(viaDevpiUrl), fromDevpi);
+    const zeta = join(extra, wheelFilename({ name: 'zeta', version: '1.0' }));
+    await writeFile(zeta, buildWheel({ name: 'zeta', version: '1.0' }));
+    const devpiUpload = await twineUpload(`${server.url}/alice/staging/`, '__token__', tokens.alice, [zeta]);
+    assert.equal(devpiUpload.code, 0, devpiUpload.stdout + devpiUpload.stderr);
+    assert.ok((await client.listFiles('alice-staging-local')).some((f) => f.filename === 'zeta-1.0-py3-none-any.whl'));
+
+    const second = await migrate(scenario.exportDir, '--mint-tokens', '--devpi-urls');
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, /migrated from devpi export .*: nothing\n/);
     assert.match(second.out, /already in place: 5 repositories, 2 users, \d+ grants, 2 tokens, 6 files/);
     assert.match(second.out, /nothing changed/);
     assert.doesNotMatch(second.out, /token of/);
-    const json = await wharfCli(['--json', 'migrate-from', 'devpi', scenario.exportDir], { WHARF_URL: server.url, ...admin });
+    const json = await wharfCli(['--json', 'migrate-from', 'devpi', scenario.exportDir, '--devpi-urls'], { WHARF_URL: server.url, ...admin });
     assert.equal(json.code, 0, json.out);
     assert.deepEqual((JSON.parse(json.out) as { moved: unknown[] }).moved, []);
   });

@@ -16,6 +16,8 @@ export const MINTED_TOKEN_NAME = 'devpi-migration';
 export interface DevpiMigrationOptions {
   rename?: Map<string, string>;
   mintTokens?: boolean;
+  /** Each index's repository also answers at devpi's `/<user>/<index>/` URLs. */
+  devpiUrls?: boolean;
   /** Batch requests at once. */
   jobs?: number;
 }
@@ -51,7 +53,7 @@ function difference(have: RepoInfo, want: PlannedRepo): string {
 
 export async function migrateFromDevpi(client: WharfClient, dir: string, opts: DevpiMigrationOptions = {}): Promise<{ report: MigrationReport; plan: MigrationPlan }> {
   const exp = await readDevpiExport(dir);
-  const plan = planMigration(exp, opts.rename);
+  const plan = planMigration(exp, opts.rename, opts.devpiUrls === true);
   const report = new MigrationReport();
   for (const s of plan.skipped) report.skip(s.kind, s.name, s.reason);
 

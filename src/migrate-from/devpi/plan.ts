@@ -57,7 +57,9 @@ export function defaultRepoName(index: string): string {
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
-export function planMigration(exp: DevpiExport, rename: Map<string, string> = new Map()): MigrationPlan {
+/** `devpiUrls`: each index's repository also answers at `/<user>/<index>/` (option `aliases`). */
+export function planMigration(exp: DevpiExport, rename: Map<string, string> = new Map(), devpiUrls = false): MigrationPlan {
+  const alias = (ix: DevpiIndex): Record<string, unknown> => (devpiUrls ? { aliases: [ix.name] } : {});
   const plan: MigrationPlan = { repos: [], users: [], grants: [], files: [], skipped: [], indexRepo: new Map(), uploadRepo: new Map() };
   const known = new Set(exp.indexes.map((i) => i.name));
   for (const from of rename.keys()) if (!known.has(from)) throw new DevpiExportError(`--rename ${from}: the export has no index ${from}`);
@@ -89,7 +91,7 @@ export function planMigration(exp: DevpiExport, rename: Map<string, string> = ne
     const isPublic = readers === undefined || readers.includes(':ANONYMOUS:');
     if (ix.type === 'mirror') {
       claim(name, ix.name);
-      plan.repos.push({ name, index: ix.name, kind: 'proxy', public: isPublic, options: { upstream: ix.mirrorUrl ?? DEFAULT_MIRROR } });
+      plan.repos.push({ name, index: ix.name, kind: 'proxy', public: isPublic, options: { upstream: ix.mirrorUrl ?? DEFAULT_MIRROR, ...alias(ix) } });
       plan.indexRepo.set(ix.name, name);
       for (const f of ix.files) plan.skipped.push({ kind: 'file', name: f.relpath, reason: `cached by the mirror ${ix.name}: the proxy fetches it again` });
       continue;
@@ -105,14 +107,14 @@ export function planMigration(exp: DevpiExport, rename: Map<string, string> = ne
     });
     const hosted = bases.length ? `${name}-local` : name;
     claim(hosted, ix.name);
-    plan.repos.push({ name: hosted, index: ix.name, kind: 'hosted', public: isPublic, options: { allowOverwrite: ix.volatile } });
+    plan.repos.push({ name: hosted, index: ix.name, kind: 'hosted', public: isPublic, options: { allowOverwrite: ix.volatile, ...(bases.length ? {} : alias(ix)) } });
     plan.uploadRepo.set(ix.name, hosted);
     const repos = [hosted];
     if (bases.length) {
       claim(name, ix.name);
       // Bases come first in the export's order (orderByBases), so their repositories are known.
       const members = [hosted, ...bases.map((b) => plan.indexRepo.get(b)).filter((r): r is string => r !== undefined)];
-      plan.repos.push({ name, index: ix.name, kind: 'group', public: isPublic, options: { members, uploadTo: hosted } });
+      plan.repos.push({ name, index: ix.name, kind: 'group', public: isPublic, options: { members, uploadTo: hosted, ...alias(ix) } });
       repos.push(name);
     }
     plan.indexRepo.set(ix.name, name);
