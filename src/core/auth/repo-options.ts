@@ -8,9 +8,9 @@ import type { Repository } from '../model.ts';
 import { can, isServerAdmin, type Principal } from './principal.ts';
 
 const SERVER_ADMIN_OPTIONS: Record<string, readonly string[]> = {
-  hosted: ['listen'],
-  proxy: ['listen', 'upstream', 'username', 'password'],
-  group: ['listen'],
+  hosted: ['listen', 'aliases'],
+  proxy: ['listen', 'aliases', 'upstream', 'username', 'password'],
+  group: ['listen', 'aliases'],
 };
 
 const same = (a: unknown, b: unknown) => String(a ?? '') === String(b ?? '');

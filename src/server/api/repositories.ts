@@ -54,7 +54,7 @@ export function repositoryRoutes(wharf: Wharf): ApiRoute[] {
       handler: async (req) => repoView(wharf, requireRepo(wharf, req, (req.params as { name: string }).name, 'read'), req.principal),
     },
     {
-      method: 'PATCH', url: '/repositories/:name', tag: 'repositories', summary: 'Change access or options of a repository (listen and a proxy\'s upstream: administrators; group members: read on each one added)',
+      method: 'PATCH', url: '/repositories/:name', tag: 'repositories', summary: 'Change access or options of a repository (listen, aliases and a proxy\'s upstream: administrators; group members: read on each one added)',
       body: { type: 'object', additionalProperties: false, properties: { public: { type: 'boolean' }, options: { type: 'object' } } },
       handler: async (req) => {
         const { name } = req.params as { name: string };

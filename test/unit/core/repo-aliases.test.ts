@@ -33,3 +33,16 @@ test('refuses an alias that is not user/index, lies under a repository name, or 
   assert.throws(() => normalizeAliases(['-/dev'], 'x', repos), /user\/index|repository -/);
   assert.throws(() => normalizeAliases(['alice/dev'], 'x', repos), /already repository alice-dev's/);
 });
+
+test('only server administrators give a repository aliases (they claim URLs outside it)', async () => {
+  const { optionChangeRefusal } = await import('../../../src/core/auth/repo-options.ts');
+  const user = (isAdmin: boolean) => ({ id: 1, name: 'u', isAdmin, passwordHash: '!', createdAt: '' });
+  const target = { ...repo('team-dev'), kind: 'hosted' } as Repository;
+  const repoAdmin = { kind: 'user', user: user(false), grants: [{ userId: 1, repoPattern: 'team-*', permission: 'admin' }] } as const;
+  const serverAdmin = { kind: 'user', user: user(true), grants: [] } as const;
+  for (const kind of ['hosted', 'proxy', 'group'] as const) {
+    const r = { ...target, kind } as Repository;
+    assert.match(String(optionChangeRefusal(repoAdmin as never, r, { aliases: ['team/dev'] }, () => undefined)?.message), /only server administrators change aliases/, kind);
+    assert.equal(optionChangeRefusal(serverAdmin as never, r, { aliases: ['team/dev'] }, () => undefined), null, kind);
+  }
+});
