@@ -303,6 +303,8 @@ export interface FormatPlugin {
   kinds: readonly RepoKind[];
   /** Validate and fill in defaults for a repository's options; throws badRequest. */
   normalizeOptions(options: Record<string, unknown>, kind: RepoKind): Record<string, unknown>;
+  /** Whether its groups may have groups as members (default true). */
+  nestedGroups?: boolean;
   /** Whether its proxies and groups honour a cooldown (`minAge`, src/core/cooldown.ts): one set where they do not is refused. */
   cooldown?: boolean;
   routes: FormatRoute[];

@@ -18,7 +18,7 @@ export interface GroupOptions {
 
 export const GROUP_OPTION_KEYS = ['members', 'uploadTo', 'allowlist'] as const;
 
-export function normalizeGroupOptions(options: Record<string, unknown>, self: { name: string; format: string }, lookup: (name: string) => Repository | undefined): GroupOptions {
+export function normalizeGroupOptions(options: Record<string, unknown>, self: { name: string; format: string; nestedGroups?: boolean }, lookup: (name: string) => Repository | undefined): GroupOptions {
   const members = options.members;
   if (!Array.isArray(members) || members.length === 0 || !members.every((m) => typeof m === 'string')) {
     throw badRequest('a group needs "members": a non-empty list of repository names');
@@ -29,6 +29,7 @@ export function normalizeGroupOptions(options: Record<string, unknown>, self: { 
     const m = lookup(name);
     if (!m) throw badRequest(`group member ${name} does not exist`);
     if (m.format !== self.format) throw badRequest(`group member ${name} is a ${m.format} repository, not ${self.format}`);
+    if (m.kind === 'group' && self.nestedGroups === false) throw badRequest(`group member ${name} is a group: ${self.format} groups take hosted and proxy members`);
     if (m.kind === 'group' && (m.options.members as string[]).includes(self.name)) throw badRequest(`group member ${name} contains ${self.name}`);
   }
   let uploadTo: string | null = null;

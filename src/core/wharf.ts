@@ -296,7 +296,7 @@ export class Wharf {
     const listen = take(['listen']).listen;
     if (listen !== undefined && listen !== null) own.listen = normalizeListen(listen);
     if (kind === 'proxy') Object.assign(own, normalizeProxyOptions(take(PROXY_OPTION_KEYS)));
-    if (kind === 'group') Object.assign(own, normalizeGroupOptions(take(GROUP_OPTION_KEYS), { name, format: plugin.format }, (n) => this.repo(n)));
+    if (kind === 'group') Object.assign(own, normalizeGroupOptions(take(GROUP_OPTION_KEYS), { name, format: plugin.format, nestedGroups: plugin.nestedGroups }, (n) => this.repo(n)));
     // A cooldown (minAge) filters what a proxy or group passes on from upstreams; hosted repositories have none.
     if (kind !== 'hosted') {
       const cooldown = normalizeCooldownOptions(take(COOLDOWN_OPTION_KEYS));

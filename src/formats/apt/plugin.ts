@@ -17,13 +17,15 @@ import { retentionSchedule } from '../../core/retention.ts';
 
 export const aptFormat: FormatPlugin = {
   format: 'apt',
-  kinds: ['hosted', 'proxy'],
+  kinds: ['hosted', 'proxy', 'group'],
+  // A group merges its members' suites itself (group.ts): a group of groups is not merged.
+  nestedGroups: false,
   // A proxy stores the by-hash indexes it fetched below dists/: index documents, not content.
   cachedIndexDocument: (path: string) => path.startsWith('dists/'),
   normalizeOptions(options, kind) {
     // A proxy's options (upstream, TTLs, credentials, offline) are the core's.
-    if (kind === 'proxy') {
-      for (const k of Object.keys(options)) throw badRequest(`unknown option ${JSON.stringify(k)} for an apt proxy repository`);
+    if (kind !== 'hosted') {
+      for (const k of Object.keys(options)) throw badRequest(`unknown option ${JSON.stringify(k)} for an apt ${kind} repository`);
       return {};
     }
     return normalizeAptOptions(options) as unknown as Record<string, unknown>;
@@ -46,6 +48,8 @@ export const aptFormat: FormatPlugin = {
     return allSuiteScopes(ctx);
   },
   async onCreate(ctx) {
+    // A group signs its merged suites with a key of its own.
+    if (ctx.repo.kind === 'group') await ctx.services.keys.signingKeys(ctx.repo);
     if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.keys.signingKeys(ctx.repo);
     const scopes = await allSuiteScopes(ctx);

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound, WharfError } from '../../core/errors.ts';
 import type { IngestPlan, RepoContext, RouteContext } from '../../core/format-plugin.ts';
 import { assertLooksLike } from '../../core/proxy/looks-like.ts';
-import { conditionalFetch } from '../../core/proxy/metadata-cache.ts';
+import { conditionalFetch, type MetadataResult } from '../../core/proxy/metadata-cache.ts';
 import { proxyOptionsOf, type ProxyOptions } from '../../core/proxy/options.ts';
 import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
@@ -136,7 +136,7 @@ async function repoHashes(ctx: RepoContext): Promise<RepoHashes> {
 }
 
 /** The SHA256 a cached Packages index promises for a pool file, if any lists it. */
-async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string | undefined> {
+export async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string | undefined> {
   const h = await repoHashes(ctx);
   if (!h.map.has(path)) await h.readUnread(ctx);
   return h.map.get(path);
@@ -144,10 +144,11 @@ async function expectedPoolHash(ctx: RepoContext, path: string): Promise<string 
 
 // --- dists/
 
-/** A `dists/` file by name: the upstream's bytes through the metadata cache. */
-async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string, segments: string[]) {
+/** A `dists/` file by name (`key` = its path): the upstream's bytes through the metadata cache. */
+export async function proxyDistsEntry(ctx: RepoContext, key: string): Promise<MetadataResult> {
+  const segments = key.split('/');
   const opts = proxyOptionsOf(ctx.repo.options);
-  const r = await ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
+  return ctx.services.metadata.get(ctx.repo, key, opts, async (prev) => {
     const out = await conditionalFetch(() => ctx.services.upstream.fetch(ctx.repo, opts, encodePath(segments), { etag: prev?.etag, lastModified: prev?.lastModified, maxBytes: opts.maxMetadataBytes }), key,
       (body, res) => assertDistsFileLooksRight(key, body, res.headers.get('content-type')));
     // A Packages file that does not parse is never cached; one that does feeds the pool hashes.
@@ -165,6 +166,11 @@ async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
     }
     return out;
   });
+}
+
+/** A `dists/` file by name: the upstream's bytes through the metadata cache. */
+async function distsByName(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, key: string) {
+  const r = await proxyDistsEntry(ctx, key);
   if (!r.entry) throw notFound(`no ${key} upstream of ${ctx.repo.name}`);
   const entry = r.entry;
   markStale(reply, r.stale);
@@ -232,7 +238,7 @@ export async function proxyDists(req: FastifyRequest, reply: FastifyReply, ctx: 
   const byHash = parseByHashPath(path);
   if (byHash) return distsByHash(req, reply, ctx, path, ['dists', ...segments], byHash.algorithm, byHash.hex);
   if (segments.includes('by-hash')) throw notFound(`not a by-hash path: ${path}`);
-  return distsByName(req, reply, ctx, path, ['dists', ...segments]);
+  return distsByName(req, reply, ctx, path);
 }
 
 // --- pool/

@@ -1,0 +1,135 @@
+// What an APT group serves for one suite, merged from its members' Packages indexes, and the
+// Release that lists the result. Pure: texts in, texts out (group.ts fetches and signs).
+// Members are taken in order: a stanza of (Package, Version, Architecture) already listed
+// by an earlier member, or naming a pool file an earlier member has, is left out; a package
+// name a hosted member has hides that name in every later proxy member unless the group
+// allow-lists it (the dependency-confusion guard PyPI groups have).
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { parseStanzas, serializeStanza, type ControlStanza } from './control.ts';
+import { buildRelease, type ReleaseFile } from './release.ts';
+
+export interface MemberSuite {
+  name: string;
+  kind: 'hosted' | 'proxy';
+  /** `<component>/binary-<arch>` → that index's Packages text. */
+  indexes: Map<string, string>;
+  /** Every package name a hosted member has (any suite): the names it guards. */
+  guards?: ReadonlySet<string>;
+}
+
+export interface MergedSuite {
+  /** `<component>/binary-<arch>` → merged Packages text. */
+  indexes: Map<string, string>;
+  /** Pool path → the member whose stanza names it. */
+  owners: Map<string, string>;
+  /** Proxy stanzas the guard left out (for logs and tests). */
+  hidden: number;
+}
+
+const poolPath = (s: ControlStanza) => (s.get('Filename') ?? '').replace(/^\.\//, '');
+
+export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlySet<string>): MergedSuite {
+  const guarded = new Set<string>();
+  const seen = new Set<string>();
+  const owners = new Map<string, string>();
+  const out = new Map<string, ControlStanza[]>();
+  let hidden = 0;
+  for (const m of members) {
+    const names = new Set<string>();
+    for (const [dir, text] of m.indexes) {
+      const list = out.get(dir) ?? [];
+      out.set(dir, list);
+      for (const s of parseStanzas(text)) {
+        const pkg = s.get('Package');
+        if (!pkg) continue;
+        names.add(pkg);
+        if (m.kind === 'proxy' && guarded.has(pkg) && !allowlist.has(pkg)) {
+          hidden++;
+          continue;
+        }
+        const id = `${pkg}\0${s.get('Version') ?? ''}\0${s.get('Architecture') ?? ''}\0${dir}`;
+        const file = poolPath(s);
+        if (seen.has(id) || (file && owners.has(file) && owners.get(file) !== m.name)) continue;
+        seen.add(id);
+        if (file) owners.set(file, m.name);
+        list.push(s);
+      }
+    }
+    // Guarded from the next member on: a hosted member's own names never hide its own stanzas.
+    if (m.kind === 'hosted') for (const n of m.guards ?? names) guarded.add(n);
+  }
+  const indexes = new Map<string, string>();
+  for (const [dir, stanzas] of [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    indexes.set(dir, stanzas.map((s) => serializeStanza(s)).join('\n'));
+  }
+  return { indexes, owners, hidden };
+}
+
+export interface GroupReleaseInput {
+  suite: string;
+  codename: string;
+  origin: string;
+  label: string;
+  date: Date;
+  indexes: Map<string, string>;
+}
+
+export interface GroupSuiteFiles {
+  release: string;
+  /** Path relative to `dists/<suite>/` → bytes, by name and by hash (`<dir>/by-hash/<Hash>/<hex>`). */
+  files: Map<string, Buffer>;
+}
+
+const digest = (algo: string, b: Uint8Array) => createHash(algo).update(b).digest('hex');
+
+/** The Release text (Acquire-By-Hash) and every file it lists, by name and by hash. */
+export function groupSuiteFiles(input: GroupReleaseInput): GroupSuiteFiles {
+  const files = new Map<string, Buffer>();
+  const listed: ReleaseFile[] = [];
+  const components = new Set<string>();
+  const architectures = new Set<string>();
+  for (const [dir, text] of input.indexes) {
+    const m = /^(.+)\/binary-([^/]+)$/.exec(dir);
+    if (!m) continue;
+    components.add(m[1]);
+    architectures.add(m[2]);
+    const plain = Buffer.from(text, 'utf8');
+    // mtime 0 in gzip's header: equal input, equal bytes (the by-hash names stay put).
+    for (const [name, bytes] of [['Packages', plain], ['Packages.gz', gzipSync(plain, { level: 6 })]] as const) {
+      const rel = `${dir}/${name}`;
+      const f = { path: rel, size: bytes.length, md5: digest('md5', bytes), sha256: digest('sha256', bytes), sha512: digest('sha512', bytes) };
+      listed.push(f);
+      files.set(rel, bytes);
+      files.set(`${dir}/by-hash/SHA256/${f.sha256}`, bytes);
+      files.set(`${dir}/by-hash/SHA512/${f.sha512}`, bytes);
+      files.set(`${dir}/by-hash/MD5Sum/${f.md5}`, bytes);
+    }
+  }
+  const release = buildRelease({
+    origin: input.origin, label: input.label, suite: input.suite, codename: input.codename, date: input.date,
+    acquireByHash: true, architectures: [...architectures].sort(), components: [...components].sort(), files: listed,
+  });
+  return { release, files };
+}
+
+/** `<component>/binary-<arch>` directories a Release lists, with the Packages variant to read (smallest to decode first: .gz, plain, .xz). */
+export function packagesOfRelease(releaseText: string): Map<string, { path: string; sha256: string }> {
+  const [stanza] = parseStanzas(releaseText);
+  const out = new Map<string, { path: string; sha256: string; rank: number }>();
+  const rank: Record<string, number> = { '.gz': 0, '': 1, '.xz': 2 };
+  for (const line of (stanza?.get('SHA256') ?? '').split('\n')) {
+    const [hex, , p] = line.trim().split(/\s+/);
+    const m = p ? /^(.+\/binary-[^/]+)\/Packages(\.gz|\.xz)?$/.exec(p) : null;
+    if (!m || !/^[0-9a-f]{64}$/i.test(hex) || m[1].includes('/debian-installer/') || m[1].split('/').some((x) => x === '' || x === '.' || x === '..')) continue;
+    const r = rank[m[2] ?? ''];
+    const prev = out.get(m[1]);
+    if (!prev || r < prev.rank) out.set(m[1], { path: p, sha256: hex.toLowerCase(), rank: r });
+  }
+  return new Map([...out].map(([k, v]) => [k, { path: v.path, sha256: v.sha256 }]));
+}
+
+/** The Release header field, from a Release (or InRelease's signed) text. */
+export function releaseField(releaseText: string, field: string): string | undefined {
+  return parseStanzas(releaseText)[0]?.get(field);
+}
