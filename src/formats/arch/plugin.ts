@@ -2,6 +2,7 @@
 // architecture, built from the metadata database and published atomically; and proxies
 // of an upstream pacman repository (see proxy.ts).
 import { PROXY_OPTION_KEYS } from '../../core/proxy/options.ts';
+import { GROUP_OPTION_KEYS } from '../../core/group.ts';
 import type { FormatPlugin } from '../../core/format-plugin.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { FileRow, RepoKind } from '../../core/model.ts';
@@ -21,12 +22,14 @@ const allScopes = async (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) =
 
 export const archFormat: FormatPlugin = {
   format: 'arch',
-  kinds: ['hosted', 'proxy'],
+  kinds: ['hosted', 'proxy', 'group'],
+  // A group merges its members' dbs itself (group.ts): a group of groups is not merged.
+  nestedGroups: false,
   normalizeOptions: (options: Record<string, unknown>, kind: RepoKind) => {
-    if (kind !== 'proxy') return normalizeArchOptions(options);
-    // The core has taken the proxy options; a proxy has no Arch options of its own.
+    if (kind === 'hosted') return normalizeArchOptions(options);
+    // The core has taken the proxy and group options; neither has Arch options of its own.
     const extra = Object.keys(options);
-    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch proxy; known: ${PROXY_OPTION_KEYS.join(', ')}`);
+    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch ${kind}; known: ${kind === 'proxy' ? PROXY_OPTION_KEYS.join(', ') : GROUP_OPTION_KEYS.join(', ')}`);
     return {};
   },
   routes: archRoutes,
@@ -55,6 +58,8 @@ export const archFormat: FormatPlugin = {
     return [];
   },
   async onCreate(ctx) {
+    // A group signs its merged dbs with a key of its own.
+    if (ctx.repo.kind === 'group') await ctx.services.keys.signingKeys(ctx.repo);
     if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.publish(ctx.repo, await allScopes(ctx));
   },

@@ -66,7 +66,7 @@ async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbF
   return { status: 200, body: encodeDbPair({ db, sig, generation }), contentType: PAIR_TYPE, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified') };
 }
 
-interface CachedPair extends DbPair {
+export interface CachedPair extends DbPair {
   dbEtag: string;
   sigEtag: string | null;
 }
@@ -105,15 +105,23 @@ async function rememberDb(ctx: RepoContext, arch: string, dbFile: string): Promi
   });
 }
 
+/** The upstream's db `dbFile` of `arch` with its signature, through the metadata cache; null when it has none. */
+export async function proxyDbPair(ctx: RepoContext, arch: string, dbFile: string): Promise<{ pair: CachedPair; stale: boolean } | null> {
+  const opts = proxyOptionsOf(ctx.repo.options);
+  const r = await ctx.services.metadata.get(ctx.repo, pairKey(arch, dbFile), opts, (prev) => fetchPair(ctx, opts, arch, dbFile, prev));
+  if (!r.entry) return null;
+  await rememberDb(ctx, arch, dbFile);
+  return { pair: decodeOnce(ctx, r.entry), stale: r.stale };
+}
+
 /** GET `<arch>/<name>.db` (or `.files`, `.db.tar.gz`, and their `.sig`) on a proxy. */
 export async function proxyDb(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, arch: string, file: string): Promise<unknown> {
   const sigWanted = file.endsWith('.sig');
   const dbFile = sigWanted ? file.slice(0, -4) : file;
-  const opts = proxyOptionsOf(ctx.repo.options);
-  const r = await ctx.services.metadata.get(ctx.repo, pairKey(arch, dbFile), opts, (prev) => fetchPair(ctx, opts, arch, dbFile, prev));
-  if (!r.entry) throw notFound(`upstream of ${ctx.repo.name} has no ${arch}/${dbFile}${opts.offline ? ' cached (offline)' : ''}`);
-  await rememberDb(ctx, arch, dbFile);
-  const pair = decodeOnce(ctx, r.entry);
+  const got = await proxyDbPair(ctx, arch, dbFile);
+  if (!got) throw notFound(`upstream of ${ctx.repo.name} has no ${arch}/${dbFile}${proxyOptionsOf(ctx.repo.options).offline ? ' cached (offline)' : ''}`);
+  const r = { stale: got.stale };
+  const pair = got.pair;
   const body = sigWanted ? pair.sig : pair.db;
   if (!body) throw notFound(`upstream of ${ctx.repo.name} has no signature for ${arch}/${dbFile}`);
   markStale(reply, r.stale);
@@ -158,7 +166,7 @@ async function listingOf(ctx: RepoContext, key: string, pair: DbPair): Promise<M
  * What the cached dbs of `arch` say about `filename`. Reads only what is cached (pacman
  * fetched the db before asking for the package), never the upstream.
  */
-async function lookUp(ctx: RepoContext, arch: string, filename: string): Promise<Listed | null> {
+export async function lookUp(ctx: RepoContext, arch: string, filename: string): Promise<Listed | null> {
   const opts = { ...proxyOptionsOf(ctx.repo.options), offline: true };
   const dbs = (await knownDbs(ctx)).filter((k) => k.startsWith(`${arch}/`)).map((k) => k.slice(arch.length + 1));
   // The small .db first: it has the same desc entries as the .files db.
@@ -187,7 +195,7 @@ async function assertSignatureFile(staged: StagedBlob, filename: string, content
 }
 
 /** A package or its `.sig` on a proxy: stored, or fetched now and verified. */
-async function proxyPackageFile(ctx: RepoContext, arch: string, name: string): Promise<ContentResult> {
+export async function proxyPackageFile(ctx: RepoContext, arch: string, name: string): Promise<ContentResult> {
   const path = packagePath(arch, name);
   const cached = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (cached) return { kind: 'stored', file: cached };

@@ -14,6 +14,7 @@ import { repoArchitectures } from './arches.ts';
 import { archOptions } from './options.ts';
 import { archOfFilename, dbScope, filesScope, indexKey, packagePath, parseArchRequest } from './paths.ts';
 import { proxyDb, proxyPackage } from './proxy.ts';
+import { groupDbFile, groupPackage } from './group.ts';
 import { uploaderName } from '../../core/auth/principal.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256 });
@@ -94,6 +95,7 @@ async function archFile(req: FastifyRequest, reply: FastifyReply, ctx: RouteCont
   const arch = ctx.params.arch!;
   const what = parseArchRequest(ctx.params.file!);
   if (ctx.repo.kind === 'proxy') return 'kind' in what ? proxyDb(req, reply, ctx, arch, ctx.params.file!) : proxyPackage(req, reply, ctx, arch, what.file);
+  if (ctx.repo.kind === 'group') return 'kind' in what ? groupDbFile(req, reply, ctx, arch, ctx.params.file!, what.kind) : groupPackage(req, reply, ctx, arch, what.file);
   if ('kind' in what) {
     const key = indexKey(arch, what.kind, what.sig);
     // The `.files` db is published a moment after a change (plugin.ts): one still pending is
