@@ -86,6 +86,14 @@ describe('APT group repositories', () => {
     await direct.arrayBuffer();
   });
 
+  it('the group page tells apt users to trust the group key', async () => {
+    const res = await fetch(`${local.url}/debs/`, { headers: { accept: 'text/html' } });
+    const html = await res.text();
+    assert.equal(res.status, 200, html);
+    assert.match(html, /debs\/key\.asc/);
+    assert.match(html, /Suites: stable/);
+  });
+
   it('the merged suite follows an upload to a member', async () => {
     await upload(local, 'inhouse', await buildDeb(dir, 'fresh-tool', control('fresh-tool', '2.0-1')));
     const env = await aptEnv(path.join(dir, 'b'), { url: `${local.url}/debs`, suite: 'stable', component: 'main', keyFile: path.join(dir, 'debs.asc') });

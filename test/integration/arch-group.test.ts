@@ -78,6 +78,17 @@ describe('Arch group repositories', { skip: process.getuid?.() !== 0 ? 'pacman n
     await direct.arrayBuffer();
   });
 
+  it('the group page tells pacman users to trust the group key', async () => {
+    const res = await fetch(`${local.url}/ag/`, { headers: { accept: 'text/html' } });
+    const html = await res.text();
+    assert.equal(res.status, 200, html);
+    assert.match(html, /ag\/key\.asc/);
+    assert.match(html, /\[ag\]/);
+    const { keys } = await (await fetch(`${local.url}/-/api/v1/repositories/ag/keys`, { headers: { authorization: local.adminAuth } })).json() as { keys: { fingerprint: string }[] };
+    assert.match(html, new RegExp(`lsign-key ${keys[0].fingerprint}`));
+    assert.match(html, /inhouse/);
+  });
+
   it('the merged db follows an upload to a member', async () => {
     await lc.upload('inhouse', await tinyPackage(dir, { name: 'fresh', version: '2.0-1' }));
     const p = await pacman(path.join(dir, 'p2'), gpgdir, 'ag', `${local.url}/ag/$arch`);

@@ -25,6 +25,18 @@ export function releaseComponents(release: string): string[] {
 }
 
 export async function aptSetupFacts(ctx: RepoContext): Promise<AptSetupFacts> {
+  if (ctx.repo.kind === 'group') {
+    // A group serves the suites of its hosted members (and of its proxies' upstreams, which
+    // are not asked here); uploads go to its uploadTo member.
+    const hosted = ctx.services.allMembers(ctx.repo).filter((m) => m.kind === 'hosted');
+    const facts = await Promise.all(hosted.map((m) => aptSetupFacts({ ...ctx, repo: m, state: ctx.services.stateOf(m) })));
+    const suites = new Map<string, Set<string>>();
+    for (const f of facts) for (const s of f.suites) suites.set(s.suite, new Set([...(suites.get(s.suite) ?? []), ...s.components]));
+    const target = ctx.services.repo(String(ctx.repo.options.uploadTo ?? ''));
+    const upload = target ? (facts[hosted.findIndex((m) => m.id === target.id)]?.upload ?? { suite: 'stable', component: 'main' }) : { suite: 'stable', component: 'main' };
+    const list = [...suites].map(([suite, c]) => ({ suite, components: [...c].sort() }));
+    return { suites: list.length ? list : [{ suite: upload.suite, components: [upload.component] }], upload };
+  }
   const opts = aptOptions(ctx.repo.options);
   const upload = { suite: opts.defaultSuite, component: opts.defaultComponent };
   const suites = await Promise.all((await knownSuites(ctx)).map(async (suite) => {
@@ -85,6 +97,7 @@ export function aptSetup(repo: Pick<Repository, 'name' | 'kind'>, site: SetupSit
       { text: 'Then:', code: 'sudo apt-get update\nsudo apt-get install PACKAGE' },
     ],
   };
+  if (repo.kind === 'group' && !site.uploads) return [apt, noUploads('Upload', repo)];
   const { suite, component } = facts.upload;
   const upload: SetupSection = {
     title: 'Upload',

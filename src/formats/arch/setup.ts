@@ -12,9 +12,18 @@ export interface ArchSetupFacts {
   fingerprints: string[];
   /** Packages carry signatures (the server's or their packager's). */
   signedPackages: boolean;
+  /** A group: the hosted members whose keys sign the packages they serve. */
+  memberKeys?: string[];
 }
 
 export async function archSetupFacts(ctx: RepoContext): Promise<ArchSetupFacts> {
+  if (ctx.repo.kind === 'group') {
+    // The group signs its dbs; packages keep the signatures their members serve.
+    const hosted = ctx.services.allMembers(ctx.repo).filter((m) => m.kind === 'hosted');
+    const arches = new Set((await Promise.all(hosted.map((m) => repoArchitectures({ repo: m, store: ctx.store })))).flat());
+    const keys = await ctx.services.keys.describe(ctx.repo);
+    return { architectures: [...arches].sort(), fingerprints: keys.map((k) => k.fingerprint), signedPackages: true, memberKeys: hosted.map((m) => m.name) };
+  }
   if (ctx.repo.kind !== 'hosted') return { architectures: [], fingerprints: [], signedPackages: false };
   const opts = archOptions(ctx.repo);
   const keys = await ctx.services.keys.describe(ctx.repo);
@@ -49,11 +58,13 @@ export function archSetup(repo: Pick<Repository, 'name' | 'kind'>, site: SetupSi
         text: 'Trust the repository\'s signing key:',
         code: [`curl -fsSL ${curlAuth(site.private)}-o ${keyFile} ${site.url}key.asc`, `sudo pacman-key --add ${keyFile}`, ...facts.fingerprints.map((f) => `sudo pacman-key --lsign-key ${f}`)].join('\n'),
       },
+      ...(facts.memberKeys ? [{ text: `Packages keep the signatures their members give them: trust the keys of the hosted members (${facts.memberKeys.join(', ') || 'none'}: each serves key.asc) and the packagers of its proxies' upstreams the same way.` }] : []),
       { text: `Add the repository (architectures here: ${facts.architectures.join(', ') || 'none yet'}):`, file: '/etc/pacman.conf', code: `[${name}]\nSigLevel = ${sigLevel}\nServer = ${server}\n` },
       ...credentials,
       { text: 'Then:', code: 'sudo pacman -Sy PACKAGE' },
     ],
   };
+  if (repo.kind === 'group' && !site.uploads) return [pacman, noUploads('Upload', repo)];
   const upload: SetupSection = {
     title: 'Upload',
     steps: [
