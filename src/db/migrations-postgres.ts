@@ -303,4 +303,12 @@ export const postgresMigrations: string[] = [
   );
   CREATE INDEX proxy_file_use_by_repo ON proxy_file_use(repo_id);
   `,
+  `
+  CREATE TABLE upstream_first_seen (
+    repo_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    key TEXT COLLATE "C" NOT NULL,
+    first_seen TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (repo_id, key)
+  );
+  `,
 ];

@@ -307,4 +307,15 @@ export const migrations: string[] = [
   );
   CREATE INDEX proxy_file_use_by_repo ON proxy_file_use(repo_id);
   `,
+  // When a proxy first saw each package its upstream's index lists (APT pool paths, Arch
+  // package file names): the age an APT or Arch cooldown (minAge) goes by, as those indexes
+  // carry no upload time (src/db/first-seen-store.ts). Rows go with their repository.
+  `
+  CREATE TABLE upstream_first_seen (
+    repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (repo_id, key)
+  );
+  `,
 ];

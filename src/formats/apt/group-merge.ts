@@ -3,11 +3,13 @@
 // Members are taken in order: a stanza of (Package, Version, Architecture) already listed
 // by an earlier member, or naming a pool file an earlier member has, is left out; a package
 // name a hosted member has hides that name in every later proxy member unless the group
-// allow-lists it (the dependency-confusion guard PyPI groups have).
+// allow-lists it (the dependency-confusion guard PyPI groups have). A proxy's stanza younger
+// than its cooldown (minAge, by the time Wharf first saw it listed) is left out too.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { parseStanzas, serializeStanza, type ControlStanza } from './control.ts';
 import { buildRelease, type ReleaseFile } from './release.ts';
+import { cooldownsFor, strictest, tooYoung, visibleFrom, type Cooldown } from '../../core/cooldown.ts';
 
 export interface MemberSuite {
   name: string;
@@ -16,6 +18,10 @@ export interface MemberSuite {
   indexes: Map<string, string>;
   /** Every package name a hosted member has (any suite): the names it guards. */
   guards?: ReadonlySet<string>;
+  /** A proxy's cooldowns (its own minAge and its group's): a stanza younger than the strictest one that applies to its name is left out. */
+  cooldowns?: readonly Cooldown[];
+  /** Pool path → when this proxy first saw it listed (ms): a stanza's age. */
+  firstSeen?: ReadonlyMap<string, number>;
 }
 
 export interface MergedSuite {
@@ -25,16 +31,22 @@ export interface MergedSuite {
   owners: Map<string, string>;
   /** Proxy stanzas the guard left out (for logs and tests). */
   hidden: number;
+  /** Proxy stanzas too young to list. */
+  young: number;
+  /** When (ms) the next young stanza comes of age (Infinity: none is waiting). */
+  nextVisible: number;
 }
 
 const poolPath = (s: ControlStanza) => (s.get('Filename') ?? '').replace(/^\.\//, '');
 
-export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlySet<string>): MergedSuite {
+export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlySet<string>, now = Date.now()): MergedSuite {
   const guarded = new Set<string>();
   const seen = new Set<string>();
   const owners = new Map<string, string>();
   const out = new Map<string, ControlStanza[]>();
   let hidden = 0;
+  let young = 0;
+  let nextVisible = Infinity;
   for (const m of members) {
     const names = new Set<string>();
     for (const [dir, text] of m.indexes) {
@@ -47,6 +59,16 @@ export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlyS
         if (m.kind === 'proxy' && guarded.has(pkg) && !allowlist.has(pkg)) {
           hidden++;
           continue;
+        }
+        const cooldown = m.kind === 'proxy' && m.cooldowns?.length ? strictest(cooldownsFor(m.cooldowns, pkg)) : null;
+        if (cooldown) {
+          // A file never seen has no age yet: it is taken as seen now.
+          const seenAt = m.firstSeen?.get(poolPath(s)) ?? now;
+          if (tooYoung(cooldown, seenAt, now)) {
+            young++;
+            nextVisible = Math.min(nextVisible, visibleFrom(cooldown, seenAt, now));
+            continue;
+          }
         }
         const id = `${pkg}\0${s.get('Version') ?? ''}\0${s.get('Architecture') ?? ''}\0${dir}`;
         const file = poolPath(s);
@@ -63,7 +85,7 @@ export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlyS
   for (const [dir, stanzas] of [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     indexes.set(dir, stanzas.map((s) => serializeStanza(s)).join('\n'));
   }
-  return { indexes, owners, hidden };
+  return { indexes, owners, hidden, young, nextVisible };
 }
 
 export interface GroupReleaseInput {

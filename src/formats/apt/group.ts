@@ -1,6 +1,7 @@
 // APT group repositories: one suite served from every member that has it, merged
 // (group-merge.ts), signed with the group's own key (InRelease, Release.gpg); pool files from
-// the member whose stanza names them. A merged suite is kept (a memo the core holds) under a
+// the member whose stanza names them. A proxy with a cooldown (minAge) serves its upstream's
+// suites the same way, as a group of itself: filtered, and signed with its own key. A merged suite is kept (a memo the core holds) under a
 // key made of every member's state: a hosted member's changes reach it through the change
 // feed (a holder of its state goes at any change), a proxy's through its cached Release.
 import { createHash, randomUUID } from 'node:crypto';
@@ -15,7 +16,10 @@ import { collect, createDecompressor, detectCompression } from '../../lib/compre
 import { markStale, sendFile, sendIndex } from '../../server/http/send.ts';
 import { groupSuiteFiles, mergeSuite, packagesOfRelease, releaseField, type MemberSuite } from './group-merge.ts';
 import { isValidSuite, stateKey } from './paths.ts';
-import { expectedPoolHash, proxyDistsEntry, proxyPool } from './proxy.ts';
+import { expectedPoolHash, noteFirstSeen, proxyDistsEntry, proxyPool } from './proxy.ts';
+import { poolHashes } from './proxy-index.ts';
+import { cooldownOf, cooldownsFor, strictest, tooYoung, tooYoungError, type Cooldown } from '../../core/cooldown.ts';
+import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { parseState } from './suite-build.ts';
 
 const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
@@ -30,6 +34,8 @@ interface Built {
   owners: Map<string, string>;
   stale: boolean;
   at: string;
+  /** When (ms) a young package comes of age: the suite is merged again from then on. */
+  validUntil: number;
 }
 
 /** A token that changes whenever `repo` changes (a holder without applyChanges goes at any change). */
@@ -86,7 +92,13 @@ async function hostedView(ctx: RepoContext, m: Repository, suite: string): Promi
   };
 }
 
+/** The cooldowns that reach a proxy `m` served through `via` (itself, or a group). */
+function cooldownsOf(m: Repository, via: Repository): Cooldown[] {
+  return [cooldownOf(m), via.id === m.id ? null : cooldownOf(via)].filter((c): c is Cooldown => c !== null);
+}
+
 async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promise<MemberView | null> {
+  const cooldowns = cooldownsOf(m, ctx.repo);
   const mctx = memberCtx(ctx, m);
   const r = await proxyDistsEntry(mctx, `dists/${suite}/Release`);
   if (!r.entry?.body) return null;
@@ -104,15 +116,33 @@ async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promis
         }
         indexes.set(dir, (await inflate(e.entry.body)).toString('utf8'));
       }
-      return { name: m.name, kind: 'proxy', indexes };
+      if (cooldowns.length === 0) return { name: m.name, kind: 'proxy', indexes };
+      // Noted here too: an index read before its first-seen times were (a failed write) counts now.
+      const paths = [...indexes.values()].flatMap((t) => poolHashes(t).map(([p]) => p));
+      await noteFirstSeen(mctx, paths);
+      return { name: m.name, kind: 'proxy', indexes, cooldowns, firstSeen: await new FirstSeenStore(ctx.store.sql).all(m.id) };
     },
   };
 }
 
-/** The members a reader may be served, in order (nested groups are refused when the group is made). */
+/**
+ * The members a reader may be served, in order (nested groups are refused when the group is
+ * made); a proxy serving its own filtered suites is its own one member.
+ */
 function readable(ctx: RouteContext): Repository[] {
+  if (ctx.repo.kind === 'proxy') return [ctx.repo];
   return ctx.services.members(ctx.repo, ctx.principal).filter((m) => m.kind !== 'group');
 }
+
+/** Every member, readable or not (the guard looks at all of them). */
+function allMembers(ctx: RepoContext): Repository[] {
+  return ctx.repo.kind === 'proxy' ? [ctx.repo] : ctx.services.allMembers(ctx.repo);
+}
+
+/** Whether a proxy serves its own filtered, re-signed suites instead of its upstream's. */
+export const servesOwnSuites = (repo: Repository): boolean => repo.kind === 'proxy' && cooldownOf(repo) !== null;
+
+const cooldownKey = (r: Repository) => `${String(r.options.minAge ?? '')}/${((r.options.minAgeExempt as string[] | undefined) ?? []).join(',')}`;
 
 /** The merged, signed suite as it is now; null when no member has it. */
 export async function groupSuite(ctx: RouteContext, suite: string): Promise<Built | null> {
@@ -120,21 +150,21 @@ export async function groupSuite(ctx: RouteContext, suite: string): Promise<Buil
   const views = (await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, suite) : proxyView(ctx, m, suite)))))
     .filter((v): v is MemberView => v !== null);
   // Hosted members the reader cannot read still guard their names (as PyPI groups do).
-  const hidden = ctx.services.allMembers(ctx.repo).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
+  const hidden = allMembers(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
   if (views.length === 0) return null;
   const keys = await ctx.services.keys.signingKeys(ctx.repo);
-  const opts = groupOptionsOf(ctx.repo);
+  const allowlist = ctx.repo.kind === 'group' ? groupOptionsOf(ctx.repo).allowlist : [];
   const guardGens = await Promise.all(hidden.map(async (m) => (await generation(ctx, m)).gen));
-  const key = [suite, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), opts.allowlist.join(','), members.map((m) => m.name).join(',')].join(';');
+  const key = [suite, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), allowlist.join(','), members.map((m) => `${m.name}:${cooldownKey(m)}`).join(','), cooldownKey(ctx.repo)].join(';');
   const memo = ctx.state.memo<Built>('apt:group-suites', MERGED);
   const hit = memo.get(key);
-  if (hit) return hit;
+  if (hit && hit.validUntil > Date.now()) return hit;
   const loaded = await Promise.all(views.map((v) => v.load()));
   // A hosted member the reader cannot read: no stanzas, but its names guard (placed first, so
   // they hide later proxies' copies, as the member order says they would).
   const guards: MemberSuite[] = await Promise.all(hidden.map(async (m) => ({ name: m.name, kind: 'hosted' as const, indexes: new Map(), guards: await hostedNames(ctx, m) })));
-  const ordered = ctx.services.allMembers(ctx.repo).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
-  const merged = mergeSuite(ordered, new Set(opts.allowlist));
+  const ordered = allMembers(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
+  const merged = mergeSuite(ordered, new Set(allowlist));
   const date = new Date();
   const { release, files } = groupSuiteFiles({
     suite, codename: views.find((v) => v.codename)?.codename ?? suite, origin: ctx.repo.name, label: ctx.repo.name, date, indexes: merged.indexes,
@@ -144,7 +174,7 @@ export async function groupSuite(ctx: RouteContext, suite: string): Promise<Buil
     release: Buffer.from(release),
     inRelease: Buffer.from(await clearsign(release, keys)),
     releaseGpg: Buffer.from(await detachSign(Buffer.from(release), keys, { armor: true })),
-    files, owners: merged.owners, stale: views.some((v) => v.stale), at: date.toISOString(),
+    files, owners: merged.owners, stale: views.some((v) => v.stale), at: date.toISOString(), validUntil: merged.nextVisible,
   };
   let bytes = 0;
   for (const b of files.values()) bytes += b.length;
@@ -193,10 +223,11 @@ export async function groupPool(req: FastifyRequest, reply: FastifyReply, ctx: R
   const path = `pool/${ctx.params['*'] ?? ''}`;
   if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw notFound();
   const name = nameOfPoolFile(path);
-  const allowed = name !== undefined && groupOptionsOf(ctx.repo).allowlist.includes(name);
+  const allowed = name !== undefined && ctx.repo.kind === 'group' && groupOptionsOf(ctx.repo).allowlist.includes(name);
   const readableIds = new Set(readable(ctx).map((m) => m.id));
   let guarded = false;
-  for (const m of ctx.services.allMembers(ctx.repo)) {
+  let young: Error | null = null;
+  for (const m of allMembers(ctx)) {
     if (m.kind === 'group') continue;
     if (m.kind === 'proxy' && guarded && !allowed) continue;
     if (m.kind === 'hosted') {
@@ -208,7 +239,17 @@ export async function groupPool(req: FastifyRequest, reply: FastifyReply, ctx: R
     if (!readableIds.has(m.id)) continue;
     const mctx = { ...ctx, repo: m, state: ctx.services.stateOf(m) };
     // A proxy serves what it has cached or what a Packages index it holds lists.
-    if ((await ctx.store.getFileByPath(m.id, path)) || (await expectedPoolHash(mctx, path))) return proxyPool(req, reply, mctx);
+    if (!(await ctx.store.getFileByPath(m.id, path)) && !(await expectedPoolHash(mctx, path))) continue;
+    // Under a cooldown even a cached file waits until it is old enough (by first sight).
+    const cooldown = strictest(cooldownsFor(cooldownsOf(m, ctx.repo), name ?? path));
+    if (cooldown) {
+      const seenAt = (await new FirstSeenStore(ctx.store.sql).get(m.id, path)) ?? null;
+      if (tooYoung(cooldown, seenAt)) {
+        young ??= tooYoungError(path, cooldown);
+        continue;
+      }
+    }
+    return proxyPool(req, reply, mctx);
   }
-  throw notFound(`no member of ${ctx.repo.name} has ${path}`);
+  throw young ?? notFound(`no member of ${ctx.repo.name} has ${path}`);
 }

@@ -18,6 +18,7 @@ import { retentionSchedule } from '../../core/retention.ts';
 export const aptFormat: FormatPlugin = {
   format: 'apt',
   kinds: ['hosted', 'proxy', 'group'],
+  cooldown: true,
   // A group merges its members' suites itself (group.ts): a group of groups is not merged.
   nestedGroups: false,
   // A proxy stores the by-hash indexes it fetched below dists/: index documents, not content.

@@ -14,6 +14,7 @@ import { conditionalFetch, type MetadataResult } from '../../core/proxy/metadata
 import { proxyOptionsOf, type ProxyOptions } from '../../core/proxy/options.ts';
 import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
+import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
 import { markStale, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
@@ -142,6 +143,16 @@ export async function expectedPoolHash(ctx: RepoContext, path: string): Promise<
   return h.map.get(path);
 }
 
+/**
+ * Note the pool files an upstream index lists as seen now, where they were not seen before:
+ * their age for a cooldown (minAge), whether one is set yet or not. A failure is logged: the
+ * next read of the index notes them again.
+ */
+export async function noteFirstSeen(ctx: RepoContext, paths: Iterable<string>): Promise<void> {
+  await new FirstSeenStore(ctx.store.sql).record(ctx.repo.id, paths, new Date().toISOString())
+    .catch((err) => ctx.log.warn({ repo: ctx.repo.name, err: (err as Error).message }, 'first-seen times not recorded'));
+}
+
 // --- dists/
 
 /** A `dists/` file by name (`key` = its path): the upstream's bytes through the metadata cache. */
@@ -163,6 +174,7 @@ export async function proxyDistsEntry(ctx: RepoContext, key: string): Promise<Me
       }
       const h = await repoHashes(ctx);
       for (const [p, s] of map) h.map.set(p, s);
+      await noteFirstSeen(ctx, map.keys());
     }
     return out;
   });
@@ -225,6 +237,7 @@ async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
       if (!packagesEntries) return;
       const h = await repoHashes(ctx);
       for (const [p, s] of packagesEntries as Map<string, string>) h.map.set(p, s);
+      await noteFirstSeen(ctx, (packagesEntries as Map<string, string>).keys());
     }).catch(() => {});
   }
   return sendProxied(req, reply, ctx.repo, ctx.blobs, result, filename);

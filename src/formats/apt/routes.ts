@@ -11,7 +11,7 @@ import { SMALL_UPLOAD_BYTES, type StagedBlob } from '../../storage/blob-store.ts
 import { aptOptions } from './options.ts';
 import { isValidSuite, stateKey, suiteScope } from './paths.ts';
 import { proxyDists, proxyPool } from './proxy.ts';
-import { groupDists, groupPool } from './group.ts';
+import { groupDists, groupPool, servesOwnSuites } from './group.ts';
 import { parseState, type StateFile, type SuiteState } from './suite-build.ts';
 import { uploaderName } from '../../core/auth/principal.ts';
 
@@ -43,8 +43,8 @@ function lookupFor(ctx: RouteContext, row: IndexRow): Map<string, StateFile> {
 }
 
 async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  if (ctx.repo.kind === 'group' || servesOwnSuites(ctx.repo)) return groupDists(req, reply, ctx);
   if (ctx.repo.kind === 'proxy') return proxyDists(req, reply, ctx);
-  if (ctx.repo.kind === 'group') return groupDists(req, reply, ctx);
   const rest = ctx.params['*'] ?? '';
   const slash = rest.indexOf('/');
   const suite = slash < 0 ? rest : rest.slice(0, slash);
@@ -74,8 +74,8 @@ async function dists(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext
 }
 
 async function pool(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+  if (ctx.repo.kind === 'group' || servesOwnSuites(ctx.repo)) return groupPool(req, reply, ctx);
   if (ctx.repo.kind === 'proxy') return proxyPool(req, reply, ctx);
-  if (ctx.repo.kind === 'group') return groupPool(req, reply, ctx);
   const path = `pool/${ctx.params['*'] ?? ''}`;
   const file = await ctx.store.getFileByPath(ctx.repo.id, path);
   if (!file) throw notFound(`no file ${path}`);
@@ -84,8 +84,9 @@ async function pool(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext)
 
 async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   // A proxy passes the upstream's signed Release files through untouched: they verify with the
-  // upstream's key only. A group signs its merged suites with its own key.
-  if (ctx.repo.kind === 'proxy') throw notFound(`${ctx.repo.name} is a proxy: its indexes are signed by the upstream, so use the upstream's key`);
+  // upstream's key only. A group signs its merged suites with its own key, and so does a
+  // proxy with a cooldown (it serves its upstream's suites filtered).
+  if (ctx.repo.kind === 'proxy' && !servesOwnSuites(ctx.repo)) throw notFound(`${ctx.repo.name} is a proxy: its indexes are signed by the upstream, so use the upstream's key`);
   const armored = await ctx.services.keys.publicKeys(ctx.repo);
   return reply.header('cache-control', 'max-age=0, must-revalidate').type('application/pgp-keys').send(armored);
 }

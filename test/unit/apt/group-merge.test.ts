@@ -39,6 +39,25 @@ describe('APT group merge', () => {
     assert.deepEqual(names(m.indexes.get('main/binary-amd64')!), ['lib=1']);
   });
 
+  it("a proxy's stanza younger than its cooldown is left out, unless exempt; hosted ones never", () => {
+    const now = Date.parse('2026-06-10T00:00:00Z');
+    const day = 86_400_000;
+    const cooldown = { minAgeMs: 7 * day, minAge: '7d', exempt: ['urgent'], repo: 'p' };
+    const firstSeen = new Map([
+      ['pool/main/o/old/old_1_amd64.deb', now - 30 * day],
+      ['pool/main/y/young/young_1_amd64.deb', now - 2 * day],
+      ['pool/main/u/urgent/urgent_1_amd64.deb', now],
+    ]);
+    const m = mergeSuite([
+      { name: 'in', kind: 'hosted', indexes: idx(stanza('mine', '1')) },
+      { name: 'p', kind: 'proxy', indexes: idx(stanza('old', '1'), stanza('young', '1'), stanza('urgent', '1'), stanza('unseen', '1')), cooldowns: [cooldown], firstSeen },
+    ], new Set(), now);
+    assert.deepEqual(names(m.indexes.get('main/binary-amd64')!), ['mine=1', 'old=1', 'urgent=1']);
+    assert.equal(m.young, 2);
+    // young shows in 5 days; unseen (taken as seen now) in 7.
+    assert.equal(m.nextVisible, now + 5 * day);
+  });
+
   it('lists every merged index by name and by hash in a Release with Acquire-By-Hash', () => {
     const { release, files } = groupSuiteFiles({ suite: 'stable', codename: 'stable', origin: 'g', label: 'g', date: new Date('2026-01-01T00:00:00Z'), indexes: new Map([['main/binary-amd64', stanza('a', '1')]]) });
     assert.match(release, /^Acquire-By-Hash: yes$/m);
