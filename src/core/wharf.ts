@@ -301,7 +301,7 @@ export class Wharf {
     if (kind !== 'hosted') {
       const cooldown = normalizeCooldownOptions(take(COOLDOWN_OPTION_KEYS));
       // Accepted and ignored, a cooldown would let young packages through unannounced.
-      if (cooldown.minAge && !plugin.cooldown) throw badRequest(`minAge is not supported for ${plugin.format} ${kind} repositories yet (PyPI and files have it; docs/proxy-and-groups.md)`);
+      if (cooldown.minAge && !plugin.cooldown) throw badRequest(`minAge is not supported for ${plugin.format} ${kind} repositories yet (docs/proxy-and-groups.md)`);
       Object.assign(own, cooldown);
     }
     return { ...plugin.normalizeOptions(rest, kind), ...own };

@@ -1,7 +1,8 @@
 // Arch group repositories: `<arch>/<name>.db` and `.files` merged from every member's
 // (group-merge.ts), signed with the group's own key; packages and their `.sig` from the member
 // whose entry names them, signatures untouched (a packager's stays the packager's; a hosted
-// member's server-made one is that member's). A merged db is kept (a memo the core holds)
+// member's server-made one is that member's). A proxy with a cooldown (minAge) serves its
+// upstream's dbs the same way, as a group of itself: filtered, and signed with its own key. A merged db is kept (a memo the core holds)
 // under a key made of every member's state: a hosted member's changes reach it through the
 // change feed, a proxy's through its cached db generation.
 import { createHash, randomUUID } from 'node:crypto';
@@ -15,7 +16,10 @@ import { markStale, sendFile, sendIndex, sendProxied } from '../../server/http/s
 import { readRepoDb, buildRepoDb } from './db-archive.ts';
 import { mergeDbs, type MemberDb } from './group-merge.ts';
 import { archOfFilename, filesScope, indexKey, packagePath, type DbKind } from './paths.ts';
-import { lookUp, proxyDbPair, proxyPackageFile } from './proxy.ts';
+import { lookUp, noteFirstSeen, proxyDbPair, proxyPackageFile } from './proxy.ts';
+import { parseDbEntry } from './desc.ts';
+import { cooldownOf, cooldownsFor, strictest, tooYoung, tooYoungError, type Cooldown } from '../../core/cooldown.ts';
+import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { archOptions } from './options.ts';
 
 const MERGED = { maxEntries: 64, maxBytes: 256 * 1024 * 1024 };
@@ -26,6 +30,8 @@ interface Built {
   owners: Map<string, string>;
   stale: boolean;
   at: string;
+  /** When (ms) a young package comes of age: the db is merged again from then on. */
+  validUntil: number;
 }
 
 interface Generation {
@@ -66,16 +72,46 @@ async function hostedView(ctx: RepoContext, m: Repository, arch: string, kind: D
   };
 }
 
+/** The cooldowns that reach a proxy `m` served through `via` (itself, or a group). */
+function cooldownsOf(m: Repository, via: Repository): Cooldown[] {
+  return [cooldownOf(m), via.id === m.id ? null : cooldownOf(via)].filter((c): c is Cooldown => c !== null);
+}
+
 async function proxyView(ctx: RepoContext, m: Repository, arch: string, dbFile: string): Promise<MemberView | null> {
-  const got = await proxyDbPair(memberCtx(ctx, m), arch, dbFile);
+  const mctx = memberCtx(ctx, m);
+  const got = await proxyDbPair(mctx, arch, dbFile);
   if (!got) return null;
+  const cooldowns = cooldownsOf(m, ctx.repo);
   return {
     repo: m, state: `${got.pair.generation}:${got.pair.dbEtag}`, stale: got.stale,
-    load: async () => ({ name: m.name, kind: 'proxy', entries: await readRepoDb(got.pair.db) }),
+    load: async () => {
+      const entries = await readRepoDb(got.pair.db);
+      if (cooldowns.length === 0) return { name: m.name, kind: 'proxy', entries };
+      // Noted here too: a db read before its first-seen times were (a failed write) counts now.
+      await noteFirstSeen(mctx, [...entries.values()].map(({ desc }) => parseDbEntry(desc).get('FILENAME')?.[0]).filter((f): f is string => !!f));
+      return { name: m.name, kind: 'proxy', entries, cooldowns, firstSeen: await new FirstSeenStore(ctx.store.sql).all(m.id) };
+    },
   };
 }
 
-const readable = (ctx: RouteContext) => ctx.services.members(ctx.repo, ctx.principal).filter((m) => m.kind !== 'group');
+/**
+ * The members a reader may be served, in order (nested groups are refused when the group is
+ * made); a proxy serving its own filtered dbs is its own one member.
+ */
+function readable(ctx: RouteContext): Repository[] {
+  if (ctx.repo.kind === 'proxy') return [ctx.repo];
+  return ctx.services.members(ctx.repo, ctx.principal).filter((m) => m.kind !== 'group');
+}
+
+/** Every member, readable or not (the guard looks at all of them). */
+function allMembers(ctx: RepoContext): Repository[] {
+  return ctx.repo.kind === 'proxy' ? [ctx.repo] : ctx.services.allMembers(ctx.repo);
+}
+
+/** Whether a proxy serves its own filtered, re-signed dbs instead of its upstream's. */
+export const servesOwnDbs = (repo: Repository): boolean => repo.kind === 'proxy' && cooldownOf(repo) !== null;
+
+const cooldownKey = (r: Repository) => `${String(r.options.minAge ?? '')}/${((r.options.minAgeExempt as string[] | undefined) ?? []).join(',')}`;
 
 /** The merged, signed db of `arch` (`dbFile`: the name asked for, passed on to proxy members); null when no member has one. */
 export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, kind: DbKind): Promise<Built | null> {
@@ -84,22 +120,22 @@ export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, k
     .filter((v): v is MemberView => v !== null);
   if (views.length === 0) return null;
   // Hosted members the reader cannot read still guard their names (as PyPI groups do).
-  const unreadable = ctx.services.allMembers(ctx.repo).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
+  const unreadable = allMembers(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
   const keys = await ctx.services.keys.signingKeys(ctx.repo);
-  const opts = groupOptionsOf(ctx.repo);
+  const allowlist = ctx.repo.kind === 'group' ? groupOptionsOf(ctx.repo).allowlist : [];
   const guardGens = await Promise.all(unreadable.map(async (m) => (await generation(ctx, m)).gen));
-  const key = [arch, kind, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), opts.allowlist.join(','), members.map((m) => m.name).join(',')].join(';');
+  const key = [arch, kind, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), allowlist.join(','), members.map((m) => `${m.name}:${cooldownKey(m)}`).join(','), cooldownKey(ctx.repo)].join(';');
   const memo = ctx.state.memo<Built>('arch:group-dbs', MERGED);
   const hit = memo.get(key);
-  if (hit) return hit;
+  if (hit && hit.validUntil > Date.now()) return hit;
   const loaded: MemberDb[] = await Promise.all(views.map((v) => v.load()));
   const guards: MemberDb[] = await Promise.all(unreadable.map(async (m) => ({ name: m.name, kind: 'hosted' as const, entries: new Map(), guards: await hostedNames(ctx, m) })));
-  const ordered = ctx.services.allMembers(ctx.repo).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
-  const merged = mergeDbs(ordered, new Set(opts.allowlist));
+  const ordered = allMembers(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
+  const merged = mergeDbs(ordered, new Set(allowlist));
   const db = await buildRepoDb(merged.entries.map((e) => (kind === 'files' ? { ...e, files: e.files ?? '' } : e)), { withFiles: kind === 'files' });
   const built: Built = {
     db, sig: Buffer.from(await detachSign(db, keys, { armor: false })), owners: merged.owners,
-    stale: views.some((v) => v.stale), at: new Date().toISOString(),
+    stale: views.some((v) => v.stale), at: new Date().toISOString(), validUntil: merged.nextVisible,
   };
   memo.set(key, built, db.length * 2);
   return built;
@@ -131,10 +167,11 @@ export async function groupPackage(req: FastifyRequest, reply: FastifyReply, ctx
   const fileArch = archOfFilename(pkgFile);
   if (!fileArch || (fileArch !== arch && fileArch !== 'any')) throw notFound(`no file ${name} for ${arch}`);
   const pkgName = nameOfPackageFile(pkgFile);
-  const allowed = pkgName !== undefined && groupOptionsOf(ctx.repo).allowlist.includes(pkgName);
+  const allowed = pkgName !== undefined && ctx.repo.kind === 'group' && groupOptionsOf(ctx.repo).allowlist.includes(pkgName);
   const readableIds = new Set(readable(ctx).map((m) => m.id));
   let guarded = false;
-  for (const m of ctx.services.allMembers(ctx.repo)) {
+  let young: Error | null = null;
+  for (const m of allMembers(ctx)) {
     if (m.kind === 'group') continue;
     if (m.kind === 'proxy' && guarded && !allowed) continue;
     if (m.kind === 'hosted') {
@@ -151,9 +188,15 @@ export async function groupPackage(req: FastifyRequest, reply: FastifyReply, ctx
     if (!readableIds.has(m.id)) continue;
     const mctx = memberCtx(ctx, m);
     // A proxy serves what it has cached or what a db it holds lists.
-    if ((await ctx.store.getFileByPath(m.id, packagePath(arch, name))) || (await lookUp(mctx, arch, pkgFile))) {
-      return sendProxied(req, reply, groupAnswerRepo(m, ctx.principal), ctx.blobs, await proxyPackageFile(mctx, arch, name), name);
+    if (!(await ctx.store.getFileByPath(m.id, packagePath(arch, name))) && !(await lookUp(mctx, arch, pkgFile))) continue;
+    // Under a cooldown even a cached file waits until it is old enough (by first sight); its
+    // signature with it.
+    const cooldown = strictest(cooldownsFor(cooldownsOf(m, ctx.repo), pkgName ?? pkgFile));
+    if (cooldown && tooYoung(cooldown, (await new FirstSeenStore(ctx.store.sql).get(m.id, pkgFile)) ?? null)) {
+      young ??= tooYoungError(name, cooldown);
+      continue;
     }
+    return sendProxied(req, reply, groupAnswerRepo(m, ctx.principal), ctx.blobs, await proxyPackageFile(mctx, arch, name), name);
   }
-  throw notFound(`no member of ${ctx.repo.name} has ${arch}/${name}`);
+  throw young ?? notFound(`no member of ${ctx.repo.name} has ${arch}/${name}`);
 }

@@ -23,6 +23,7 @@ const allScopes = async (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) =
 export const archFormat: FormatPlugin = {
   format: 'arch',
   kinds: ['hosted', 'proxy', 'group'],
+  cooldown: true,
   // A group merges its members' dbs itself (group.ts): a group of groups is not merged.
   nestedGroups: false,
   normalizeOptions: (options: Record<string, unknown>, kind: RepoKind) => {

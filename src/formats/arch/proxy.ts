@@ -19,6 +19,7 @@ import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { markStale, sendIndex, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
 import type { CachedUpstreamEntry } from '../../db/proxy-cache-store.ts';
+import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { readRepoDb } from './db-archive.ts';
 import { decodeDbPair, encodeDbPair, nextGeneration, type DbPair } from './db-pair.ts';
 import { parseDbEntry } from './desc.ts';
@@ -27,6 +28,15 @@ import { archOfFilename, packagePath } from './paths.ts';
 const PAIR_TYPE = 'application/x-wharf-arch-db-pair';
 const pairKey = (arch: string, dbFile: string) => `db:${arch}/${dbFile}`;
 const upstreamPath = (arch: string, file: string) => `${encodeURIComponent(arch)}/${encodeURIComponent(file)}`;
+
+/**
+ * Note package files an upstream db lists as seen now, where they were not seen before. A
+ * failure is logged: the next read of the db notes them again.
+ */
+export async function noteFirstSeen(ctx: RepoContext, filenames: Iterable<string>): Promise<void> {
+  await new FirstSeenStore(ctx.store.sql).record(ctx.repo.id, filenames, new Date().toISOString())
+    .catch((err) => ctx.log.warn({ repo: ctx.repo.name, err: (err as Error).message }, 'first-seen times not recorded'));
+}
 
 // ---- dbs ----------------------------------------------------------------------------------
 
@@ -46,9 +56,10 @@ async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbF
   const db = new Uint8Array(await res.arrayBuffer());
   // Read before storing: an error page answered with 200 is never cached as a db.
   if (/text\/html/i.test(res.headers.get('content-type') ?? '')) throw new UpstreamUnavailable(`upstream sent an HTML page for ${arch}/${dbFile}; not stored`);
+  let filenames: string[];
   try {
     if (db.length === 0) throw new Error('empty');
-    await readRepoDb(db);
+    filenames = [...(await readRepoDb(db)).values()].map(({ desc }) => parseDbEntry(desc).get('FILENAME')?.[0]).filter((f): f is string => !!f);
   } catch (err) {
     throw new UpstreamUnavailable(`upstream sent a broken ${arch}/${dbFile}: ${(err as Error).message}; not stored`);
   }
@@ -61,6 +72,8 @@ async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbF
     // Keep serving the previous consistent pair rather than a db without its signature.
     throw new UpstreamUnavailable(`upstream answered ${sigRes.status} for ${arch}/${dbFile}.sig`);
   }
+  // Their age for a cooldown (minAge), whether one is set yet or not.
+  await noteFirstSeen(ctx, filenames);
   const prevPair = prev?.body ? decodeDbPair(prev.body) : undefined;
   const generation = nextGeneration(prevPair, db, sig, res.headers.get('last-modified'), Date.now());
   return { status: 200, body: encodeDbPair({ db, sig, generation }), contentType: PAIR_TYPE, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified') };

@@ -14,7 +14,7 @@ import { repoArchitectures } from './arches.ts';
 import { archOptions } from './options.ts';
 import { archOfFilename, dbScope, filesScope, indexKey, packagePath, parseArchRequest } from './paths.ts';
 import { proxyDb, proxyPackage } from './proxy.ts';
-import { groupDbFile, groupPackage } from './group.ts';
+import { groupDbFile, groupPackage, servesOwnDbs } from './group.ts';
 import { uploaderName } from '../../core/auth/principal.ts';
 
 const fileView = (f: FileRow) => ({ path: f.path, filename: f.filename, size: f.size, sha256: f.sha256 });
@@ -86,7 +86,8 @@ async function multipartUpload(req: FastifyRequest, reply: FastifyReply, ctx: Ro
 }
 
 async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-  if (ctx.repo.kind === 'proxy') throw notFound(`${ctx.repo.name} is a proxy repository and has no key of its own: trust the packager keys of its upstream`);
+  // A proxy with a cooldown signs its filtered dbs with a key of its own.
+  if (ctx.repo.kind === 'proxy' && !servesOwnDbs(ctx.repo)) throw notFound(`${ctx.repo.name} is a proxy repository and has no key of its own: trust the packager keys of its upstream`);
   const armored = await ctx.services.keys.publicKeys(ctx.repo);
   return reply.header('cache-control', 'max-age=0, must-revalidate').type('application/pgp-keys').send(armored);
 }
@@ -94,8 +95,8 @@ async function publicKey(_req: FastifyRequest, reply: FastifyReply, ctx: RouteCo
 async function archFile(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
   const arch = ctx.params.arch!;
   const what = parseArchRequest(ctx.params.file!);
+  if (ctx.repo.kind === 'group' || servesOwnDbs(ctx.repo)) return 'kind' in what ? groupDbFile(req, reply, ctx, arch, ctx.params.file!, what.kind) : groupPackage(req, reply, ctx, arch, what.file);
   if (ctx.repo.kind === 'proxy') return 'kind' in what ? proxyDb(req, reply, ctx, arch, ctx.params.file!) : proxyPackage(req, reply, ctx, arch, what.file);
-  if (ctx.repo.kind === 'group') return 'kind' in what ? groupDbFile(req, reply, ctx, arch, ctx.params.file!, what.kind) : groupPackage(req, reply, ctx, arch, what.file);
   if ('kind' in what) {
     const key = indexKey(arch, what.kind, what.sig);
     // The `.files` db is published a moment after a change (plugin.ts): one still pending is

@@ -27,4 +27,18 @@ describe('Arch group merge', () => {
     const m = mergeDbs([{ ...db('in', 'hosted'), guards: new Set(['secret']) }, db('up', 'proxy', ['secret', '9-1'], ['lib', '1-1'])], new Set());
     assert.deepEqual(listed(m), ['lib-1-1']);
   });
+
+  it("a proxy's entry younger than its cooldown is left out, unless exempt", () => {
+    const now = Date.parse('2026-06-10T00:00:00Z');
+    const day = 86_400_000;
+    const cooldown = { minAgeMs: 7 * day, minAge: '7d', exempt: ['urgent'], repo: 'p' };
+    const firstSeen = new Map([['old-1-1-x86_64.pkg.tar.zst', now - 30 * day], ['young-1-1-x86_64.pkg.tar.zst', now - 1 * day]]);
+    const m = mergeDbs([
+      db('in', 'hosted', ['mine', '1-1']),
+      { ...db('p', 'proxy', ['old', '1-1'], ['young', '1-1'], ['urgent', '1-1']), cooldowns: [cooldown], firstSeen },
+    ], new Set(), now);
+    assert.deepEqual(listed(m), ['mine-1-1', 'old-1-1', 'urgent-1-1']);
+    assert.equal(m.young, 1);
+    assert.equal(m.nextVisible, now + 6 * day);
+  });
 });
