@@ -101,6 +101,17 @@ describe('APT cooldown (minAge)', () => {
     assert.match(await direct.text(), /younger than cool's minAge \(7d\)/);
   });
 
+  it('the proxy pages say which key to trust', async () => {
+    const cool = await fetch(`${local.url}/cool/`, { headers: { accept: 'text/html' } });
+    const html = await cool.text();
+    assert.equal(cool.status, 200, html);
+    assert.match(html, /cool\/key\.asc/);
+    const plain = await fetch(`${local.url}/plain/`, { headers: { accept: 'text/html' } });
+    const text = await plain.text();
+    assert.equal(plain.status, 200, text);
+    assert.match(text, /debian-archive-keyring/);
+  });
+
   it('minAgeExempt lets a named package through at once', async () => {
     const { r, debs } = await tryInstall('cool-ex', await keyOf(local, 'cool-ex'), 'oldpkg', 'newpkg');
     assertClean(r);

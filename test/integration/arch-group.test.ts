@@ -86,7 +86,7 @@ describe('Arch group repositories', { skip: process.getuid?.() !== 0 ? 'pacman n
     assert.match(html, /\[ag\]/);
     const { keys } = await (await fetch(`${local.url}/-/api/v1/repositories/ag/keys`, { headers: { authorization: local.adminAuth } })).json() as { keys: { fingerprint: string }[] };
     assert.match(html, new RegExp(`lsign-key ${keys[0].fingerprint}`));
-    assert.match(html, /inhouse/);
+    assert.match(html, /hosted members/);
   });
 
   it('the merged db follows an upload to a member', async () => {

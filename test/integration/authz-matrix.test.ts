@@ -174,9 +174,14 @@ const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/
  * member that has it. A redirect (to the normalized URL) is content of no member: the
  * group's access is enough for it.
  */
+// A group's merged index (an APT suite's files, an Arch db) is built, per request, from the
+// members the asker may read: content of no single member (the leak check still looks in it).
+const MERGED_INDEX_ROUTES = new Set(['apt GET /dists/*']);
+
 function protocolAllowed(c: Call, access: 'read' | 'write' | 'admin', repos: Map<string, RepoInfo>): { allowed: boolean; redirect: boolean } {
   if (level(c.identity, c.repo!) < LEVELS[access]) return { allowed: false, redirect: false };
-  const secret = c.repo!.secretMember && Object.keys(c.params).length > 0 ? repos.get(c.repo!.secretMember)! : undefined;
+  const memberContent = Object.keys(c.params).length > 0 && !MERGED_INDEX_ROUTES.has(c.route);
+  const secret = c.repo!.secretMember && memberContent ? repos.get(c.repo!.secretMember)! : undefined;
   return { allowed: !secret || access !== 'read' || level(c.identity, secret) >= LEVELS.read, redirect: true };
 }
 

@@ -3,6 +3,7 @@
 // `aptSetup` is pure; `aptSetupFacts` reads the suites and components that are published.
 import type { RepoContext, SetupSection, SetupSite, SetupStep } from '../../core/format-plugin.ts';
 import type { Repository } from '../../core/model.ts';
+import { cooldownOf } from '../../core/cooldown.ts';
 import { curlAuth, noUploads, TOKEN_PLACEHOLDER, TOKEN_USER, tokenStep, withoutSlash } from '../../core/setup-snippets.ts';
 import { aptOptions } from './options.ts';
 import { knownSuites } from './suite-build.ts';
@@ -16,6 +17,8 @@ export interface AptSetupFacts {
   suites: AptSuiteFacts[];
   /** Where an upload that names no suite or component goes. */
   upload: { suite: string; component: string };
+  /** A proxy with a cooldown: its suites are its own (filtered), signed with its key. */
+  ownKey?: boolean;
 }
 
 /** The `Components:` of a Release file. */
@@ -25,10 +28,13 @@ export function releaseComponents(release: string): string[] {
 }
 
 export async function aptSetupFacts(ctx: RepoContext): Promise<AptSetupFacts> {
+  // A proxy with a cooldown re-signs its upstream's suites, filtered, with its own key.
+  if (ctx.repo.kind === 'proxy') return { suites: [], upload: { suite: 'stable', component: 'main' }, ownKey: cooldownOf(ctx.repo) !== null };
   if (ctx.repo.kind === 'group') {
     // A group serves the suites of its hosted members (and of its proxies' upstreams, which
     // are not asked here); uploads go to its uploadTo member.
-    const hosted = ctx.services.allMembers(ctx.repo).filter((m) => m.kind === 'hosted');
+    // Only public members: the page may be read by anyone who reads the group.
+    const hosted = ctx.services.allMembers(ctx.repo).filter((m) => m.kind === 'hosted' && m.publicRead);
     const facts = await Promise.all(hosted.map((m) => aptSetupFacts({ ...ctx, repo: m, state: ctx.services.stateOf(m) })));
     const suites = new Map<string, Set<string>>();
     for (const f of facts) for (const s of f.suites) suites.set(s.suite, new Set([...(suites.get(s.suite) ?? []), ...s.components]));
@@ -73,6 +79,18 @@ export function aptSetup(repo: Pick<Repository, 'name' | 'kind'>, site: SetupSit
       tokenStep(site, 'read', name),
     ]
     : [];
+  if (repo.kind === 'proxy' && facts.ownKey) {
+    const keyPath = `/etc/apt/keyrings/${name}.asc`;
+    return [{
+      title: 'apt',
+      steps: [
+        { text: `${name} has a cooldown: it serves its upstream's suites without the packages too young to list, signed with its own key. Download that key:`, code: `sudo install -d -m 0755 /etc/apt/keyrings\nsudo curl -fsSL ${curlAuth(site.private)}-o ${keyPath} ${site.url}key.asc` },
+        { text: 'Add the repository with the upstream\'s suites and components:', file: `/etc/apt/sources.list.d/${name}.sources`, code: stanzas(url, keyPath, [{ suite: 'SUITE', components: ['main'] }]) },
+        ...credentials,
+        { text: 'Then:', code: 'sudo apt-get update' },
+      ],
+    }, noUploads('Upload', repo)];
+  }
   if (repo.kind === 'proxy') {
     return [{
       title: 'apt',

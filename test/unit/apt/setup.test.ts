@@ -41,3 +41,10 @@ test('a proxy: the upstream\'s key and suites, no uploads', () => {
   assert.ok(!JSON.stringify(s).includes('key.asc'));
   assert.match(s[1].steps[0].text, /proxy/);
 });
+
+test('a proxy with a cooldown: its own key (it re-signs the filtered suites), the upstream\'s suites, no uploads', () => {
+  const s = aptSetup({ name: 'debian', kind: 'proxy' }, site('http://h/debian/'), { suites: [], upload, ownKey: true });
+  assert.match(s[0].steps[0].code!, /curl -fsSL -o \/etc\/apt\/keyrings\/debian\.asc http:\/\/h\/debian\/key\.asc/);
+  assert.match(step(s, '/etc/apt/sources.list.d/debian.sources')!, /Suites: SUITE\n[\s\S]*Signed-By: \/etc\/apt\/keyrings\/debian\.asc/);
+  assert.match(s[1].steps[0].text, /proxy/);
+});

@@ -25,3 +25,13 @@ test('a proxy: no key of its own, no uploads', () => {
   assert.match(s[0].steps[0].code!, /Server = http:\/\/h\/arch-mirror\/\$arch/);
   assert.match(s[1].steps[0].text, /proxy/);
 });
+
+test('a proxy with a cooldown: its own key signs the filtered dbs; packages keep their packagers\' signatures', () => {
+  const s = archSetup({ name: 'arch-mirror', kind: 'proxy' }, site('http://h/arch-mirror/'), { architectures: [], fingerprints: ['ABC123'], signedPackages: true, ownKey: true });
+  const all = s.flatMap((x) => x.steps).map((st) => `${st.text}\n${st.code ?? ''}`).join('\n');
+  assert.match(all, /curl -fsSL -o \/tmp\/arch-mirror\.asc http:\/\/h\/arch-mirror\/key\.asc/);
+  assert.match(all, /lsign-key ABC123/);
+  assert.match(all, /archlinux-keyring/);
+  assert.match(all, /\[core\]/);
+  assert.match(s[1].steps[0].text, /proxy/);
+});
