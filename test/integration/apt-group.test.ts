@@ -55,7 +55,7 @@ describe('APT group repositories', () => {
     await upload(local, 'inhouse', await buildDeb(dir, 'internal-tool', control('internal-tool', '1.0-1')));
     await createRepo(local, { name: 'debproxy', format: 'apt', kind: 'proxy', options: { upstream: `${upstream.url}/deb/`, metadataTtl: 0 } });
     await createRepo(local, { name: 'debs', format: 'apt', kind: 'group', options: { members: ['inhouse', 'debproxy'] } });
-    await createRepo(local, { name: 'debs-open', format: 'apt', kind: 'group', options: { members: ['inhouse', 'debproxy'], allowlist: ['internal-tool'] } });
+    await createRepo(local, { name: 'debs-open', format: 'apt', kind: 'group', options: { members: ['inhouse', 'debproxy'], allowlist: ['internal-tool'], uploadTo: 'inhouse' } });
   });
   after(async () => {
     await local?.close();
@@ -100,6 +100,15 @@ describe('APT group repositories', () => {
     assertClean(await env.apt('apt-get', 'update', '-o', 'APT::Update::Error-Mode=any'));
     assertClean(await env.apt('apt-get', 'install', '-y', '--download-only', 'fresh-tool'));
     assert.deepEqual(await debs(env.dir), ['fresh-tool_2.0-1_amd64.deb']);
+  });
+
+  it('uploads through a group land in its uploadTo member; a group without one refuses them', async () => {
+    const deb = await readFile(await buildDeb(dir, 'via-group', control('via-group', '1.0-1')));
+    const refused = await fetch(`${local.url}/debs/upload/stable/main/`, { method: 'PUT', body: deb, headers: { authorization: local.adminAuth } });
+    assert.equal(refused.status, 405, await refused.text());
+    const put = await fetch(`${local.url}/debs-open/upload/stable/main/`, { method: 'PUT', body: deb, headers: { authorization: local.adminAuth } });
+    assert.equal(put.status, 201, await put.text());
+    assert.ok(await local.wharf.store.getPackage(local.wharf.repo('inhouse')!.id, 'via-group'));
   });
 
   it('an allow-listed name is merged from both members', async () => {

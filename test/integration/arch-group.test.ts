@@ -47,7 +47,7 @@ describe('Arch group repositories', { skip: process.getuid?.() !== 0 ? 'pacman n
     await lc.upload('inhouse', await tinyPackage(dir, { name: 'secret', version: '1.0-1' }));
     await lc.createRepo({ name: 'ap', format: 'arch', kind: 'proxy', options: { upstream: `${upstream.url}/arch/`, metadataTtl: 0 } });
     await lc.createRepo({ name: 'ag', format: 'arch', kind: 'group', options: { members: ['inhouse', 'ap'] } });
-    await lc.createRepo({ name: 'ag-open', format: 'arch', kind: 'group', options: { members: ['inhouse', 'ap'], allowlist: ['secret'] } });
+    await lc.createRepo({ name: 'ag-open', format: 'arch', kind: 'group', options: { members: ['inhouse', 'ap'], allowlist: ['secret'], uploadTo: 'inhouse' } });
     // The dbs are the groups' (their keys); packages keep their members' signatures.
     groupKey = await trustRepoKey(local, 'ag', gpgdir, dir);
     await trustRepoKey(local, 'ag-open', gpgdir, dir);
@@ -94,6 +94,15 @@ describe('Arch group repositories', { skip: process.getuid?.() !== 0 ? 'pacman n
     const p = await pacman(path.join(dir, 'p2'), gpgdir, 'ag', `${local.url}/ag/$arch`);
     await p.ok('-Sy', 'fresh');
     assert.equal(await readFile(path.join(p.dir, 'root/usr/bin/fresh'), 'utf8'), '#!/bin/sh\necho fresh 2.0-1\n');
+  });
+
+  it('uploads through a group land in its uploadTo member; a group without one refuses them', async () => {
+    const pkg = await readFile(await tinyPackage(dir, { name: 'via-group', version: '1.0-1' }));
+    const refused = await fetch(`${local.url}/ag/upload/via-group-1.0-1-x86_64.pkg.tar.zst`, { method: 'PUT', body: pkg, headers: { authorization: local.adminAuth } });
+    assert.equal(refused.status, 405, await refused.text());
+    const put = await fetch(`${local.url}/ag-open/upload/via-group-1.0-1-x86_64.pkg.tar.zst`, { method: 'PUT', body: pkg, headers: { authorization: local.adminAuth } });
+    assert.equal(put.status, 201, await put.text());
+    assert.ok(await local.wharf.store.getPackage(local.wharf.repo('inhouse')!.id, 'via-group'));
   });
 
   it('an allow-listed name comes from the member with the newest version', async () => {
