@@ -88,6 +88,8 @@ describe('several replicas on PostgreSQL and S3 behind nginx', { timeout: 600_00
           { name: 'arch', format: 'arch', kind: 'hosted', public: true },
           { name: 'files', format: 'files', kind: 'hosted', public: true },
           { name: 'mirror', format: 'pypi', kind: 'proxy', public: true, options: { upstream: `${upstream.url}/pypi/simple/`, mirror: { specs: ['leaf==1.0'], everyMinutes: 60 } } },
+          { name: 'debs', format: 'apt', kind: 'group', public: true, options: { members: ['deb'] } },
+          { name: 'archs', format: 'arch', kind: 'group', public: true, options: { members: ['arch'] } },
         ],
       },
     });
@@ -114,13 +116,36 @@ describe('several replicas on PostgreSQL and S3 behind nginx', { timeout: 600_00
       const res = await fetch(`${r.url}/-/api/v1/repositories`, { headers: { authorization: replicaAuth } });
       assert.equal(res.status, 200, r.name);
       const { repositories } = await res.json() as { repositories: { name: string }[] };
-      assert.deepEqual(repositories.map((x) => x.name).sort(), ['arch', 'deb', 'files', 'mirror', 'pypi']);
+      assert.deepEqual(repositories.map((x) => x.name).sort(), ['arch', 'archs', 'deb', 'debs', 'files', 'mirror', 'pypi']);
       const users = await (await fetch(`${r.url}/-/api/v1/users`, { headers: { authorization: replicaAuth } })).json() as { users: { name: string }[] };
       assert.deepEqual(users.users.map((u) => u.name), ['admin']);
     }
     // One signing key per repository, the same on every replica.
-    const keys = await Promise.all(set.replicas.map(async (r) => (await fetch(`${r.url}/deb/key.asc`)).text()));
-    assert.ok(keys.every((k) => k === keys[0] && k.includes('BEGIN PGP PUBLIC KEY BLOCK')));
+    for (const repo of ['deb', 'debs', 'archs']) {
+      const keys = await Promise.all(set.replicas.map(async (r) => (await fetch(`${r.url}/${repo}/key.asc`)).text()));
+      assert.ok(keys.every((k) => k === keys[0] && k.includes('BEGIN PGP PUBLIC KEY BLOCK')), repo);
+    }
+  });
+
+  it("an upload through A is in the APT and Arch groups' merged indexes on every replica at once", async () => {
+    const deb = await buildDeb(dir, 'group-deb', control('group-deb', '1.0-1'));
+    const first = await buildDeb(dir, 'group-first', control('group-first', '1.0-1'));
+    assert.equal((await run('curl', ['-sS', '-f', '-u', `admin:${REPLICA_PASSWORD}`, '-T', first, `${A.url}/deb/upload/stable/main/`])).code, 0);
+    // Each replica merges once before the upload, so a stale merge would show.
+    for (const r of set.replicas) assert.equal((await download(`${r.url}/debs/dists/stable/InRelease`)).status, 200);
+    if (isRoot) for (const r of set.replicas) await download(`${r.url}/archs/x86_64/archs.db`);
+    assert.equal((await run('curl', ['-sS', '-f', '-u', `admin:${REPLICA_PASSWORD}`, '-T', deb, `${A.url}/deb/upload/stable/main/`])).code, 0);
+    const pkg = isRoot ? await tinyPackage(dir, { name: 'group-pkg', version: '1.0-1' }) : '';
+    if (pkg) assert.equal(await put(`${A.url}/arch/upload/${path.basename(pkg)}`, await readFile(pkg)), 201);
+    for (const r of set.replicas) {
+      const packages = await (await fetch(`${r.url}/debs/dists/stable/main/binary-amd64/Packages`)).text();
+      assert.match(packages, /^Package: group-deb$/m, r.name);
+      if (pkg) {
+        const db = await (await fetch(`${r.url}/archs/x86_64/archs.db`)).arrayBuffer();
+        const { readRepoDb } = await import('../../src/formats/arch/db-archive.ts');
+        assert.ok((await readRepoDb(new Uint8Array(db))).has('group-pkg-1.0-1'), r.name);
+      }
+    }
   });
 
   it('uploads through A are installed through B at once by pip, apt-get and pacman; B\'s next upload is what A serves', async () => {
