@@ -176,9 +176,10 @@ export async function groupSuite(ctx: RouteContext, suite: string): Promise<Buil
     releaseGpg: Buffer.from(await detachSign(Buffer.from(release), keys, { armor: true })),
     files, owners: merged.owners, stale: views.some((v) => v.stale), at: date.toISOString(), validUntil: merged.nextVisible,
   };
-  let bytes = 0;
-  for (const b of files.values()) bytes += b.length;
-  memo.set(key, built, bytes / 2 + built.inRelease.length * 2);
+  // Each file is in the map under its name and its hashes: counted once.
+  let bytes = built.inRelease.length * 2;
+  for (const b of new Set(files.values())) bytes += b.length;
+  memo.set(key, built, bytes);
   // By-hash files stay fetchable after the next merge (apt may read an InRelease just before it).
   const byHash = ctx.state.memo<Buffer>('apt:group-by-hash', MERGED);
   for (const [rel, b] of files) if (rel.includes('/by-hash/')) byHash.set(`${suite}/${rel}`, b, b.length);

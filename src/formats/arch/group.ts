@@ -13,7 +13,8 @@ import { groupAnswerRepo, groupOptionsOf } from '../../core/group.ts';
 import type { IndexRow, Repository } from '../../core/model.ts';
 import { detachSign } from '../../core/signing.ts';
 import { markStale, sendFile, sendIndex, sendProxied } from '../../server/http/send.ts';
-import { readRepoDb, buildRepoDb } from './db-archive.ts';
+import { readRepoDb } from './db-archive.ts';
+import { assembleDb, bucketMember, tarEntry } from './db-buckets.ts';
 import { mergeDbs, type MemberDb } from './group-merge.ts';
 import { archOfFilename, filesScope, indexKey, packagePath, type DbKind } from './paths.ts';
 import { lookUp, noteFirstSeen, proxyDbPair, proxyPackageFile } from './proxy.ts';
@@ -132,7 +133,9 @@ export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, k
   const guards: MemberDb[] = await Promise.all(unreadable.map(async (m) => ({ name: m.name, kind: 'hosted' as const, entries: new Map(), guards: await hostedNames(ctx, m) })));
   const ordered = allMembers(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
   const merged = mergeDbs(ordered, new Set(allowlist));
-  const db = await buildRepoDb(merged.entries.map((e) => (kind === 'files' ? { ...e, files: e.files ?? '' } : e)), { withFiles: kind === 'files' });
+  // One gzip member of tar entries, as the hosted dbs are made (db-buckets.ts): equal input, equal bytes.
+  const entries = [...merged.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const db = assembleDb([bucketMember(entries.map((e) => tarEntry(e.name, e.desc, kind === 'files' ? (e.files ?? '') : undefined)))]);
   const built: Built = {
     db, sig: Buffer.from(await detachSign(db, keys, { armor: false })), owners: merged.owners,
     stale: views.some((v) => v.stale), at: new Date().toISOString(), validUntil: merged.nextVisible,
