@@ -7,7 +7,7 @@
 // than its cooldown (minAge, by the time Wharf first saw it listed) is left out too.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { parseStanzas, serializeStanza, type ControlStanza } from './control.ts';
+import { parseStanzas } from './control.ts';
 import { buildRelease, type ReleaseFile } from './release.ts';
 import { cooldownsFor, strictest, tooYoung, visibleFrom, type Cooldown } from '../../core/cooldown.ts';
 
@@ -37,13 +37,27 @@ export interface MergedSuite {
   nextVisible: number;
 }
 
-const poolPath = (s: ControlStanza) => (s.get('Filename') ?? '').replace(/^\.\//, '');
+/**
+ * The paragraphs of a Packages text, as they are written (merging copies them, never
+ * re-serializes them), with the four fields the merge looks at. A line of only blanks ends a
+ * paragraph (deb822); field names compare case-insensitively.
+ */
+const FIELD = Object.fromEntries(['Package', 'Version', 'Architecture', 'Filename'].map((n) => [n, new RegExp(`^${n}:[ \t]*(.*?)[ \t]*$`, 'im')]));
+
+function* paragraphs(text: string): Generator<{ text: string; pkg: string; version: string; arch: string; file: string }> {
+  for (const raw of text.split(/\n[ \t]*(?:\n|$)/)) {
+    const para = raw.replace(/^\n+/, '');
+    if (para.trim() === '') continue;
+    const field = (re: RegExp) => re.exec(para)?.[1] ?? '';
+    yield { text: para, pkg: field(FIELD.Package), version: field(FIELD.Version), arch: field(FIELD.Architecture), file: field(FIELD.Filename).replace(/^\.\//, '') };
+  }
+}
 
 export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlySet<string>, now = Date.now()): MergedSuite {
   const guarded = new Set<string>();
   const seen = new Set<string>();
   const owners = new Map<string, string>();
-  const out = new Map<string, ControlStanza[]>();
+  const out = new Map<string, string[]>();
   let hidden = 0;
   let young = 0;
   let nextVisible = Infinity;
@@ -52,8 +66,8 @@ export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlyS
     for (const [dir, text] of m.indexes) {
       const list = out.get(dir) ?? [];
       out.set(dir, list);
-      for (const s of parseStanzas(text)) {
-        const pkg = s.get('Package');
+      for (const s of paragraphs(text)) {
+        const pkg = s.pkg;
         if (!pkg) continue;
         names.add(pkg);
         if (m.kind === 'proxy' && guarded.has(pkg) && !allowlist.has(pkg)) {
@@ -63,28 +77,25 @@ export function mergeSuite(members: readonly MemberSuite[], allowlist: ReadonlyS
         const cooldown = m.kind === 'proxy' && m.cooldowns?.length ? strictest(cooldownsFor(m.cooldowns, pkg)) : null;
         if (cooldown) {
           // A file never seen has no age yet: it is taken as seen now.
-          const seenAt = m.firstSeen?.get(poolPath(s)) ?? now;
+          const seenAt = m.firstSeen?.get(s.file) ?? now;
           if (tooYoung(cooldown, seenAt, now)) {
             young++;
             nextVisible = Math.min(nextVisible, visibleFrom(cooldown, seenAt, now));
             continue;
           }
         }
-        const id = `${pkg}\0${s.get('Version') ?? ''}\0${s.get('Architecture') ?? ''}\0${dir}`;
-        const file = poolPath(s);
-        if (seen.has(id) || (file && owners.has(file) && owners.get(file) !== m.name)) continue;
+        const id = `${pkg}\0${s.version}\0${s.arch}\0${dir}`;
+        if (seen.has(id) || (s.file && owners.has(s.file) && owners.get(s.file) !== m.name)) continue;
         seen.add(id);
-        if (file) owners.set(file, m.name);
-        list.push(s);
+        if (s.file) owners.set(s.file, m.name);
+        list.push(s.text.endsWith('\n') ? s.text : `${s.text}\n`);
       }
     }
     // Guarded from the next member on: a hosted member's own names never hide its own stanzas.
     if (m.kind === 'hosted') for (const n of m.guards ?? names) guarded.add(n);
   }
   const indexes = new Map<string, string>();
-  for (const [dir, stanzas] of [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    indexes.set(dir, stanzas.map((s) => serializeStanza(s)).join('\n'));
-  }
+  for (const [dir, stanzas] of [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) indexes.set(dir, stanzas.join('\n'));
   return { indexes, owners, hidden, young, nextVisible };
 }
 

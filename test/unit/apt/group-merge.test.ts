@@ -22,6 +22,14 @@ describe('APT group merge', () => {
     assert.equal(m.owners.get('pool/main/t/tool/tool_1.0_amd64.deb'), 'in');
   });
 
+  it('copies stanzas as written: continuation lines, blank-dot lines, field case, extra blank lines', () => {
+    const a = `${stanza('a', '1').replace('Description', 'Description: multi\n line one\n .\n line three\nX-Description')}`;
+    const b = stanza('b', '2').replace('Package:', 'package:');
+    const m = mergeSuite([{ name: 'p', kind: 'proxy', indexes: new Map([['main/binary-amd64', `\n${a}\n\n \n${b}\n`]]) }], new Set());
+    assert.equal(m.indexes.get('main/binary-amd64'), `${a}\n${b}`);
+    assert.deepEqual(names(m.indexes.get('main/binary-amd64')!), ['a=1', 'b=2']);
+  });
+
   it('an allow-listed name is merged; the first member keeps a duplicate', () => {
     const m = mergeSuite([
       { name: 'in', kind: 'hosted', indexes: idx(stanza('tool', '1.0')) },
