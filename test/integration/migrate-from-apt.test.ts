@@ -13,18 +13,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aptEnv, buildDeb, control, problems } from '../helpers/apt.ts';
 import { wharfCli } from '../helpers/child-server.ts';
+import { gpgKey } from '../helpers/gpg.ts';
 import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.ts';
 
 interface Report { moved: { kind: string; name: string; note?: string }[]; unchanged: { kind: string; name: string }[]; skipped: { kind: string; name: string; note?: string }[]; notices: string[] }
 
 const has = (cmd: string) => { try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'pipe' }); return true; } catch { return false; } };
-
-/** A gpg home with one Ed25519 signing key, no passphrase; returns its fingerprint. */
-export function gpgKey(home: string, uid: string): string {
-  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never'], { env: { ...process.env, GNUPGHOME: home }, stdio: 'pipe' });
-  const out = execFileSync('gpg', ['--list-keys', '--with-colons'], { env: { ...process.env, GNUPGHOME: home } }).toString();
-  return /^fpr:+([0-9A-F]+):/m.exec(out)![1];
-}
 
 describe('wharf migrate-from reprepro and aptly', () => {
   let server: TestServer;
