@@ -86,7 +86,10 @@ describe('wharf migrate-from reprepro and aptly', () => {
     // delta's bytes in the pool no longer match the Packages file: reported, not moved.
     await appendFile(path.join(base, 'pool/main/d/delta/delta_3.0_amd64.deb'), 'tampered');
 
-    const first = await migrate('reprepro', base, '--repo', 'moved');
+    // The old key signs beside Wharf's for a while: clients that trust only it keep working.
+    const oldSecret = path.join(dir, 'old-secret.asc');
+    await writeFile(oldSecret, execFileSync('gpg', ['--armor', '--export-secret-keys', fingerprint], { env: { ...process.env, GNUPGHOME: gnupg } }));
+    const first = await migrate('reprepro', base, '--repo', 'moved', '--keep-signer', oldSecret);
     const movedDebs = first.moved.filter((m) => m.kind === 'package').map((m) => m.name).sort();
     assert.deepEqual(movedDebs, [
       'bookworm/contrib pool/contrib/b/beta/beta_2.0_amd64.deb',
@@ -97,6 +100,7 @@ describe('wharf migrate-from reprepro and aptly', () => {
     assert.deepEqual(first.skipped.map((s) => s.name), ['trixie/main pool/main/d/delta/delta_3.0_amd64.deb']);
     assert.match(first.skipped[0].note!, /SHA256 .* does not match/);
     assert.ok(first.moved.some((m) => m.kind === 'repository' && m.name === 'moved'));
+    assert.ok(first.moved.some((m) => m.kind === 'signing key' && m.name === oldSecret), JSON.stringify(first.moved));
 
     // The suites' Release headers keep the codename, origin, components and architectures.
     const release = await (await fetch(`${server.url}/moved/dists/bookworm/Release`)).text();
@@ -111,11 +115,12 @@ describe('wharf migrate-from reprepro and aptly', () => {
     await aptInstall('apt-bw-contrib', { url, suite: 'bookworm', component: 'contrib', keyFile: key }, 'beta');
     await aptInstall('apt-tx-main', { url, suite: 'trixie', component: 'main', keyFile: key }, 'alpha');
     await aptInstall('apt-tx-contrib', { url, suite: 'trixie', component: 'contrib', keyFile: key }, 'gamma');
+    await aptInstall('apt-old-key', { url, suite: 'bookworm', component: 'contrib', keyFile: oldKey }, 'beta');
     // What apt-get fetched is the source's .deb, byte for byte.
     const fetched = await readFile(path.join(dir, 'apt-tx-contrib/apt/cache/archives/gamma_0.1_amd64.deb'));
     assert.deepEqual(fetched, await readFile(debs.gamma));
 
-    const second = await migrate('reprepro', base, '--repo', 'moved');
+    const second = await migrate('reprepro', base, '--repo', 'moved', '--keep-signer', oldSecret);
     assert.deepEqual(second.moved, []);
     assert.equal(second.unchanged.filter((u) => u.kind === 'package').length, 4);
     assert.equal(second.skipped.length, 1);

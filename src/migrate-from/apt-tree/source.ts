@@ -19,15 +19,16 @@ function aptSource(tool: 'reprepro' | 'aptly', what: string): MigrationSource {
         .option('--repo <name>', 'the Wharf repository to create or fill (default: the directory\'s name)')
         .option('--keep-signer <file>', 'an armored secret key (the old repository key, gpg --export-secret-keys --armor) that signs beside Wharf\'s key for a while')
         .option('--keep-signer-days <days>', 'how long the old key keeps signing', '30')
+        .option('--keep-signer-passphrase-env <var>', 'the environment variable holding the old key\'s passphrase, if it has one')
         .option('--jobs <n>', 'batch requests at once', '2')
-        .action((dir: string, o: { repo?: string; keepSigner?: string; keepSignerDays: string; jobs: string }) => run(async () => {
+        .action((dir: string, o: { repo?: string; keepSigner?: string; keepSignerDays: string; keepSignerPassphraseEnv?: string; jobs: string }) => run(async () => {
           const root = resolve(dir);
           const repo = o.repo ?? basename(root);
           const client = clientFrom(globals());
           const report = new MigrationReport();
           const tree = await readAptTree(root);
           await migrateAptTree(client, tree, { repo, jobs: Math.max(1, Number(o.jobs) || 2) }, report);
-          if (o.keepSigner) await keepSigner(client, repo, o.keepSigner, Number(o.keepSignerDays), report);
+          if (o.keepSigner) await keepSigner(client, repo, o.keepSigner, Number(o.keepSignerDays), report, o.keepSignerPassphraseEnv ? process.env[o.keepSignerPassphraseEnv] : undefined);
           printReport(report, `${tool} ${root} (suites from ${tree.from})`, globals());
         }));
     },

@@ -96,5 +96,16 @@ export function repositoryKeyRoutes(wharf: Wharf): ApiRoute[] {
         return { keys: await wharf.keys.describe(repo) };
       },
     },
+    {
+      method: 'POST', url: '/repositories/:name/keys/add-signer', tag: 'repositories',
+      summary: 'Sign also with this armored private key (e.g. the key of the repository being migrated) for graceDays (default 30); the current keys stay',
+      body: { type: 'object', additionalProperties: false, required: ['armoredPrivateKey'], properties: { armoredPrivateKey: { type: 'string', maxLength: 65536 }, passphrase: { type: 'string' }, graceDays: { type: 'number', minimum: 0 } } },
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, (req.params as { name: string }).name, 'admin');
+        const body = req.body as { armoredPrivateKey: string; passphrase?: string; graceDays?: number };
+        const added = await wharf.addSigner(repo, { ...body, graceDays: body.graceDays ?? 30 });
+        return { added, keys: await wharf.keys.describe(repo) };
+      },
+    },
   ];
 }
