@@ -32,7 +32,7 @@ export async function uploadMany(client: WharfClient, repo: string, files: strin
   const total = files.length;
   let next = 0;
   let done = 0;
-  const bar = new ProgressBar(`files to ${repo}`);
+  const bar = new ProgressBar(`files to ${repo}`, undefined, 'files');
   const worker = async () => {
     while (next < files.length) {
       const file = files[next++];
@@ -83,7 +83,7 @@ export async function uploadBatches(client: WharfClient, repo: string, files: st
   const batches = await batchesOf(files);
   let next = 0;
   let done = 0;
-  const bar = new ProgressBar(`files to ${repo}`);
+  const bar = new ProgressBar(`files to ${repo}`, undefined, 'files');
   const worker = async () => {
     while (next < batches.length) {
       const batch = batches[next++];
