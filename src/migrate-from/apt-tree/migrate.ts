@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { WharfApiError, type WharfClient } from '../../client/client.ts';
+import { ProgressBar } from '../../cli/progress.ts';
 import { uploadBatches } from '../../cli/upload-files.ts';
 import type { MigrationReport } from '../report.ts';
 import type { AptDeb, AptSuite, AptTree } from './read.ts';
@@ -88,20 +89,23 @@ export async function migrateAptTree(client: WharfClient, tree: AptTree, opts: A
   // Each file is hashed once, however many suites list it.
   const verdict = new Map<string, string | null>();
   const groups = new Map<string, { suite: string; component: string; debs: AptDeb[] }>();
-  for (const deb of tree.debs) {
+  const checking = new ProgressBar('.debs checked against their Packages SHA256', undefined, 'files');
+  for (const [i, deb] of tree.debs.entries()) {
+    checking.update(i + 1, tree.debs.length);
     const path = join(tree.root, deb.filename);
+    const label = `${deb.suite}/${deb.component} ${deb.filename}`;
+    // Already there with the bytes the index names (a rerun): nothing to read or send.
+    if (deb.sha256 && placed.has(`${deb.sha256} ${deb.component} ${deb.suite}`)) {
+      report.same('package', label);
+      continue;
+    }
     if (!verdict.has(path)) {
       const got = await sha256Of(path);
       verdict.set(path, got === null ? 'missing from the pool' : got !== deb.sha256 ? `SHA256 ${got} does not match the Packages file's ${deb.sha256 || '(none)'}` : null);
     }
     const problem = verdict.get(path);
-    const label = `${deb.suite}/${deb.component} ${deb.filename}`;
     if (problem) {
       report.skip('package', label, problem);
-      continue;
-    }
-    if (placed.has(`${deb.sha256} ${deb.component} ${deb.suite}`)) {
-      report.same('package', label);
       continue;
     }
     const key = `${deb.suite}\0${deb.component}`;
@@ -110,6 +114,7 @@ export async function migrateAptTree(client: WharfClient, tree: AptTree, opts: A
     groups.set(key, g);
   }
 
+  checking.done();
   for (const g of groups.values()) {
     const byPath = new Map(g.debs.map((d) => [join(tree.root, d.filename), d]));
     await uploadBatches(client, opts.repo, [...byPath.keys()], { suite: g.suite, component: g.component }, opts.jobs, undefined, (file, status, reason) => {
