@@ -18,8 +18,6 @@ import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.
 
 interface Report { moved: { kind: string; name: string; note?: string }[]; unchanged: { kind: string; name: string }[]; skipped: { kind: string; name: string; note?: string }[]; notices: string[] }
 
-const has = (cmd: string) => { try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'pipe' }); return true; } catch { return false; } };
-
 describe('wharf migrate-from reprepro and aptly', () => {
   let server: TestServer;
   let dir: string;
@@ -126,7 +124,7 @@ describe('wharf migrate-from reprepro and aptly', () => {
     assert.equal(second.skipped.length, 1);
   });
 
-  it('moves an aptly publication (published dists/ + pool/, no conf/distributions)', { skip: has('aptly') ? false : 'aptly is not installed (scripts/install-test-deps.sh)' }, async () => {
+  it('moves an aptly publication (published dists/ + pool/, no conf/distributions)', async () => {
     const aptlyRoot = path.join(dir, 'aptly');
     const conf = path.join(dir, 'aptly.conf');
     await writeFile(conf, JSON.stringify({ rootDir: aptlyRoot, architectures: ['amd64'], gpgProvider: 'internal' }));
