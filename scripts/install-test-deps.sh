@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, on a fresh Debian machine (as root): the real clients
-# (twine, pip's python, apt/dpkg, pacman, curl, gpg; Docker, debootstrap, docker-compose and
+# (twine, pip's python, apt/dpkg, pacman, curl, gpg; reprepro, aptly and makepkg as the sources of `wharf migrate-from`; Docker, debootstrap, docker-compose and
 # systemd-analyze for the deployment tests; nginx in front of several replicas, nginx and Caddy before the static tree; PostgreSQL 15, whose clusters the tests make
 # themselves in temporary directories) and the project's npm dependencies
 # (which include Node 24 itself). Safe to run again: it installs only what is missing.
