@@ -13,6 +13,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   million: () => import('./million.ts'),
   bulk: () => import('./bulk.ts'),
   audit: () => import('./audit.ts'),
+  migrate: () => import('./migrate.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, on a fresh Debian machine (as root): the real clients
-# (twine, pip's python, apt/dpkg, pacman, curl, gpg; Docker, debootstrap, docker-compose and
+# (twine, pip's python, apt/dpkg, pacman, curl, gpg; reprepro, aptly and makepkg as the sources of `wharf migrate-from`; Docker, debootstrap, docker-compose and
 # systemd-analyze for the deployment tests; nginx in front of several replicas, nginx and Caddy before the static tree; PostgreSQL 15, whose clusters the tests make
 # themselves in temporary directories) and the project's npm dependencies
 # (which include Node 24 itself). Safe to run again: it installs only what is missing.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # Every package whose programs the tests run; scripts/test-preflight.sh checks the programs.
 debs=(twine nginx caddy pacman-package-manager makepkg libarchive-tools zstd xz-utils bzip2 gzip tar curl wget
   gpg gpgv gnupg gpg-agent dpkg dpkg-dev apt apt-utils ca-certificates chromium python3 python3-pip
-  openssl pebble postgresql-15
+  openssl pebble postgresql-15 reprepro aptly
   docker.io debootstrap docker-compose systemd
   # devpi-server, run from its public source by the devpi migration test (test/helpers/devpi.ts)
   python3-venv python3-setuptools python3-wheel python3-packaging python3-requests python3-defusedxml

@@ -24,12 +24,15 @@ export interface UploadSummary {
   bytes: number;
 }
 
+/** What became of each file, for a caller that reports file by file (a migration). */
+export type FileOutcome = (file: string, status: 'created' | 'exists' | 'failed', reason?: string) => void;
+
 export async function uploadMany(client: WharfClient, repo: string, files: string[], fields: Record<string, string>, concurrency: number): Promise<UploadSummary> {
   const summary: UploadSummary = { created: 0, existing: 0, failed: [], bytes: 0 };
   const total = files.length;
   let next = 0;
   let done = 0;
-  const bar = new ProgressBar(`files to ${repo}`);
+  const bar = new ProgressBar(`files to ${repo}`, undefined, 'files');
   const worker = async () => {
     while (next < files.length) {
       const file = files[next++];
@@ -75,12 +78,12 @@ async function batchesOf(files: string[]): Promise<{ files: string[]; bytes: num
 }
 
 /** The same summary as uploadMany, many files per request (the batch API). */
-export async function uploadBatches(client: WharfClient, repo: string, files: string[], fields: Record<string, string>, concurrency: number, fieldsOf?: (file: string) => Record<string, string> | undefined): Promise<UploadSummary> {
+export async function uploadBatches(client: WharfClient, repo: string, files: string[], fields: Record<string, string>, concurrency: number, fieldsOf?: (file: string) => Record<string, string> | undefined, onFile?: FileOutcome): Promise<UploadSummary> {
   const summary: UploadSummary = { created: 0, existing: 0, failed: [], bytes: 0 };
   const batches = await batchesOf(files);
   let next = 0;
   let done = 0;
-  const bar = new ProgressBar(`files to ${repo}`);
+  const bar = new ProgressBar(`files to ${repo}`, undefined, 'files');
   const worker = async () => {
     while (next < batches.length) {
       const batch = batches[next++];
@@ -88,19 +91,26 @@ export async function uploadBatches(client: WharfClient, repo: string, files: st
         const res = await client.uploadBatch(repo, batch.files, { fields, ...(fieldsOf ? { fieldsOf } : {}) });
         for (const [i, file] of batch.files.entries()) {
           const r = res.results[i];
-          if (!r) summary.failed.push({ file, reason: res.error?.message ?? 'no answer for this file' });
-          else if ('error' in r) {
+          if (!r) {
+            summary.failed.push({ file, reason: res.error?.message ?? 'no answer for this file' });
+            onFile?.(file, 'failed', res.error?.message ?? 'no answer for this file');
+          } else if ('error' in r) {
             if (r.error.status >= 500) throw new WharfApiError(r.error.status, r.error.code, `${file}: ${r.error.message}`);
             summary.failed.push({ file, reason: r.error.message });
+            onFile?.(file, 'failed', r.error.message);
           } else {
             if (r.status === 'created') summary.created++;
             else summary.existing++;
+            onFile?.(file, r.status === 'created' ? 'created' : 'exists');
             summary.bytes += (await stat(file)).size;
           }
         }
       } catch (err) {
         if (!(err instanceof WharfApiError) || err.status >= 500) throw err;
-        for (const file of batch.files) summary.failed.push({ file, reason: err.message });
+        for (const file of batch.files) {
+          summary.failed.push({ file, reason: err.message });
+          onFile?.(file, 'failed', err.message);
+        }
       }
       done += batch.files.length;
       bar.update(done, files.length);

@@ -182,6 +182,15 @@ export class WharfClient {
     return this.action(repo, 'clean', { ...opts });
   }
 
+  /** The fingerprints of the keys that sign a repository now (APT, Arch). */
+  async signingKeys(repo: string): Promise<{ fingerprint: string; createdAt: string; retiresAt: string | null }[]> {
+    return (await this.request<{ keys: { fingerprint: string; createdAt: string; retiresAt: string | null }[] }>('GET', `/repositories/${enc(repo)}/keys`)).keys;
+  }
+  /** Sign also with this armored private key until graceDays pass; `added` is false when it signs already. */
+  addSigner(repo: string, armoredPrivateKey: string, opts: { passphrase?: string; graceDays?: number } = {}): Promise<{ added: boolean; keys: { fingerprint: string; retiresAt: string | null }[] }> {
+    return this.request('POST', `/repositories/${enc(repo)}/keys/add-signer`, { armoredPrivateKey, ...opts });
+  }
+
   /** Upload one file, streamed from disk (constant memory for any size); a small one is sent from memory. */
   async upload(repo: string, file: string, opts: UploadOptions = {}): Promise<UploadResult> {
     const { size } = await stat(file);

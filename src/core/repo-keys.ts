@@ -99,4 +99,24 @@ export class RepoKeys {
       await inTransaction?.(next.fingerprint, graceDays === 0 ? current.map((k) => k.fingerprint) : []);
     });
   }
+
+  /**
+   * Add an imported key as a second signer beside the current ones, for `graceDays` (a
+   * migration keeps the old repository's key signing while clients move to the new one).
+   * The current keys stay as they are; a key already signing is left alone (returns false).
+   */
+  async addSigner(repo: Repository, opts: { armoredPrivateKey: string; passphrase?: string; graceDays: number }, inTransaction?: (fingerprint: string) => void | Promise<void>): Promise<boolean> {
+    const extra = await importSigningKey(opts.armoredPrivateKey, opts.passphrase);
+    if (!(opts.graceDays > 0)) throw badRequest('graceDays must be more than 0');
+    // The repository's own key first: made now if the repository has none yet.
+    await this.signingKeys(repo);
+    const retiresAt = new Date(Date.now() + opts.graceDays * 86_400_000).toISOString();
+    return this.store.transaction(async () => {
+      const current = await this.read(repo);
+      if (current.some((k) => k.fingerprint === extra.fingerprint)) return false;
+      await this.write(repo, [...current, { ...extra, retiresAt }]);
+      await inTransaction?.(extra.fingerprint);
+      return true;
+    });
+  }
 }

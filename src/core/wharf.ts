@@ -217,6 +217,21 @@ export class Wharf {
     if (scopes.length) await this.publish(repo, scopes);
   }
 
+  /** Add an imported key as a second signer until graceDays pass (false: it signs already). */
+  async addSigner(repo: Repository, opts: { armoredPrivateKey: string; passphrase?: string; graceDays: number }): Promise<boolean> {
+    const plugin = this.pluginFor(repo);
+    const ctx = this.contextFor(repo);
+    const scopes = (await plugin.signedScopes?.(ctx)) ?? [];
+    const added = await this.keys.addSigner(repo, opts, async (fingerprint) => {
+      for (const s of scopes) await this.store.markDirty(repo.id, s);
+      await this.audit({ repo: repo.name, action: 'add-signer', target: fingerprint, detail: { graceDays: opts.graceDays } });
+    });
+    if (!added) return false;
+    await plugin.onKeysChanged?.(ctx);
+    if (scopes.length) await this.publish(repo, scopes);
+    return true;
+  }
+
   /** A published index document, from memory when it was read or published before. */
   async getIndex(repo: Repository, key: string): Promise<IndexRow | undefined> {
     await this.feed.catchUp();

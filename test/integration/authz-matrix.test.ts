@@ -128,6 +128,7 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'DELETE /-/api/v1/repositories/{name}': (c) => serverAdmin(c.identity),
   'GET /-/api/v1/repositories/{name}/keys': read,
   'POST /-/api/v1/repositories/{name}/keys/rotate': admin,
+  'POST /-/api/v1/repositories/{name}/keys/add-signer': admin,
   'GET /-/api/v1/repositories/{name}/packages': read,
   'GET /-/api/v1/repositories/{name}/packages/{package}': read,
   'DELETE /-/api/v1/repositories/{name}/packages/{package}': write,

@@ -4,6 +4,9 @@
 // and a second run of the same migration changes nothing.
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../context.ts';
+import { aptlySource, repreproSource } from '../../migrate-from/apt-tree/source.ts';
+import { repoAddSource } from '../../migrate-from/arch-db/source.ts';
+import { staticSource } from '../../migrate-from/static-tree/source.ts';
 import { devpiSource } from '../../migrate-from/devpi/command.ts';
 
 /** One source tool: adds `wharf migrate-from <tool>` with its own arguments. */
@@ -14,6 +17,10 @@ export interface MigrationSource {
 // Each source adds itself here (one line each).
 const sources: MigrationSource[] = [
   devpiSource,
+  repreproSource,
+  aptlySource,
+  repoAddSource,
+  staticSource,
 ];
 
 export function registerMigrateFromCommands(program: Command, globals: () => GlobalOptions): void {

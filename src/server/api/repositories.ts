@@ -1,6 +1,7 @@
 // /-/api/v1/repositories: create, list, show, change and delete repositories.
 import { can, type Principal } from '../../core/auth/principal.ts';
 import { optionChangeRefusal } from '../../core/auth/repo-options.ts';
+import { badRequest } from '../../core/errors.ts';
 import type { Repository } from '../../core/model.ts';
 import { REPO_KINDS } from '../../core/model.ts';
 import type { Wharf } from '../../core/wharf.ts';
@@ -94,6 +95,19 @@ export function repositoryKeyRoutes(wharf: Wharf): ApiRoute[] {
         const repo = requireRepo(wharf, req, (req.params as { name: string }).name, 'admin');
         await wharf.rotateKeys(repo, req.body as { armoredPrivateKey?: string; passphrase?: string; graceDays?: number });
         return { keys: await wharf.keys.describe(repo) };
+      },
+    },
+    {
+      method: 'POST', url: '/repositories/:name/keys/add-signer', tag: 'repositories',
+      summary: 'Sign also with this armored private key (e.g. the key of the repository being migrated) for graceDays (default 30); the current keys stay',
+      body: { type: 'object', additionalProperties: false, properties: { armoredPrivateKey: { type: 'string', maxLength: 65536 }, passphrase: { type: 'string' }, graceDays: { type: 'number', minimum: 0 } } },
+      handler: async (req) => {
+        const repo = requireRepo(wharf, req, (req.params as { name: string }).name, 'admin');
+        const body = (req.body ?? {}) as { armoredPrivateKey?: string; passphrase?: string; graceDays?: number };
+        // Checked after the permission: a caller without it learns nothing from the body.
+        if (body.armoredPrivateKey === undefined) throw badRequest('armoredPrivateKey is required: the armored secret key to sign with');
+        const added = await wharf.addSigner(repo, { ...body, armoredPrivateKey: body.armoredPrivateKey, graceDays: body.graceDays ?? 30 });
+        return { added, keys: await wharf.keys.describe(repo) };
       },
     },
   ];
