@@ -35,6 +35,7 @@ tools=(
   "wget wget files client test"
   "/usr/bin/chromium chromium browser tests"
   "openssl openssl TLS test certificates"
+  "htpasswd apache2-utils htpasswd files for the pypiserver migration test"
   "pebble pebble ACME end-to-end test"
   "docker docker.io Docker image test"
   "/usr/sbin/dockerd docker.io Docker image test (started if not running)"
@@ -68,6 +69,10 @@ devpi_debs=(python3-venv python3-setuptools python3-wheel python3-packaging pyth
 if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import ensurepip, setuptools, wheel, packaging, requests, defusedxml, pyramid, repoze.lru, strictyaml, ruamel.yaml, argon2, attr, httpx, itsdangerous, lazy, platformdirs, pluggy, py, passlib, waitress' >/dev/null 2>&1; then
   missing+=("Debian's Python modules for devpi-server (the devpi migration test)")
   packages+=("${devpi_debs[@]}")
+fi
+if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import passlib, bcrypt, defusedxml' >/dev/null 2>&1; then
+  missing+=("Debian python3's passlib, bcrypt, defusedxml (python3-passlib python3-bcrypt python3-defusedxml: pypiserver in the migration test)")
+  packages+=(python3-passlib python3-bcrypt python3-defusedxml)
 fi
 node_major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 24)); then

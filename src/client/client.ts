@@ -309,6 +309,10 @@ export class WharfClient {
   createUser(name: string, password: string | undefined, admin = false): Promise<UserInfo> {
     return this.request('POST', '/users', { name, ...(password === undefined ? {} : { password }), admin });
   }
+  /** A user whose password hash comes from another tool (bcrypt, {SHA}, apr1: checked once, then scrypt). */
+  importUser(name: string, passwordHash: string, admin = false): Promise<UserInfo> {
+    return this.request('POST', '/users', { name, passwordHash, admin });
+  }
   updateUser(name: string, patch: { password?: string; admin?: boolean }): Promise<UserInfo> {
     return this.request('PATCH', `/users/${enc(name)}`, patch);
   }

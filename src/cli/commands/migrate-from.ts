@@ -8,6 +8,7 @@ import { aptlySource, repreproSource } from '../../migrate-from/apt-tree/source.
 import { repoAddSource } from '../../migrate-from/arch-db/source.ts';
 import { staticSource } from '../../migrate-from/static-tree/source.ts';
 import { devpiSource } from '../../migrate-from/devpi/command.ts';
+import { pypiserverSource } from '../../migrate-from/pypiserver/command.ts';
 
 /** One source tool: adds `wharf migrate-from <tool>` with its own arguments. */
 export interface MigrationSource {
@@ -21,6 +22,7 @@ const sources: MigrationSource[] = [
   aptlySource,
   repoAddSource,
   staticSource,
+  pypiserverSource,
 ];
 
 export function registerMigrateFromCommands(program: Command, globals: () => GlobalOptions): void {

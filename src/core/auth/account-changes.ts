@@ -30,6 +30,21 @@ export function setPassword(store: Store, user: User, passwordHash: string): Pro
   });
 }
 
+/**
+ * At a first login with an imported hash (an htpasswd's bcrypt, SHA-1, apr1): the password just
+ * verified, hashed Wharf's way, replaces it, unless the hash changed meanwhile (a new password
+ * set by an administrator, or another login that re-hashed first).
+ */
+export function rehashPassword(store: Store, user: User, from: string, passwordHash: string): Promise<boolean> {
+  return store.transaction(async () => {
+    const now = await store.getUserById(user.id);
+    if (!now || now.passwordHash !== user.passwordHash) return false;
+    await store.setUserPassword(user.id, passwordHash);
+    await recordAudit(store.sql, { action: 'user-password', target: user.name, detail: { rehashed: from } });
+    return true;
+  });
+}
+
 export function setAdmin(store: Store, user: User, admin: boolean): Promise<void> {
   return store.transaction(async () => {
     const now = await store.getUserById(user.id);

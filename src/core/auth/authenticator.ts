@@ -4,7 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../../db/store.ts';
 import { WharfError, unauthorized } from '../errors.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
-import { verifyPassword } from './passwords.ts';
+import { rehashPassword } from './account-changes.ts';
+import { importedScheme } from './imported-hashes.ts';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import { LoginThrottle, throttleAddress } from './throttle.ts';
 import { hashToken, looksLikeToken } from './tokens.ts';
@@ -138,13 +140,25 @@ export class Authenticator {
   }
 
   private async byPassword(username: string, password: string): Promise<Principal | null> {
-    const user = await this.store.getUserByName(username);
+    let user = await this.store.getUserByName(username);
     if (!user) {
       // Spend the same time as a real check so response times do not reveal user names.
       await verifyPassword(password, DUMMY_HASH);
       return null;
     }
     if (!(await verifyPassword(password, user.passwordHash))) return null;
+    if (needsRehash(user.passwordHash)) {
+      // An imported hash (docs/migrate.md) is checked once: from now on the password is Wharf's scrypt.
+      const hash = await hashPassword(password);
+      const from = importedScheme(user.passwordHash) ?? 'unknown';
+      if (await rehashPassword(this.store, user, from, hash)) user = { ...user, passwordHash: hash };
+      else {
+        // Changed meanwhile: another login re-hashed it, or an administrator set a new password.
+        const now = await this.store.getUserById(user.id);
+        if (!now || !(await verifyPassword(password, now.passwordHash))) return null;
+        user = now;
+      }
+    }
     if (this.verified.size > 10_000) this.verified.clear();
     this.verified.set(this.passwordKey(username, password), { userId: user.id, hash: user.passwordHash, until: Date.now() + VERIFIED_TTL_MS });
     return { kind: 'user', user, grants: await this.store.listGrants(user.id) };

@@ -1,6 +1,7 @@
 // Password hashing with scrypt (Node's crypto), stored as a self-describing string so the
 // cost parameters can be raised later without breaking existing hashes.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { importedScheme, verifyImported } from './imported-hashes.ts';
 
 const N = 16384;
 const R = 8;
@@ -22,13 +23,23 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/**
+ * True for Wharf's own hashes and for hashes an administrator imported from another tool
+ * (imported-hashes.ts): those are checked once, then replaced (see needsRehash).
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  if (importedScheme(stored)) return verifyImported(password, stored);
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, salt, hash] = parts;
   const expected = Buffer.from(hash, 'base64');
   const key = await derive(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p));
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** True when a hash is not Wharf's own (an imported one): re-hash the password once it verifies. */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith('scrypt$');
 }
 
 /** A password for the bootstrap admin when none is configured: 24 url-safe characters. */

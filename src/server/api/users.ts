@@ -1,5 +1,6 @@
 // /-/api/v1/users and /-/api/v1/tokens: accounts, per-repository grants and API tokens.
 import * as accounts from '../../core/auth/account-changes.ts';
+import { importedScheme, whyNotImportable } from '../../core/auth/imported-hashes.ts';
 import { hashPassword, NO_PASSWORD } from '../../core/auth/passwords.ts';
 import { isValidRepoPattern } from '../../core/auth/patterns.ts';
 import { isServerAdmin } from '../../core/auth/principal.ts';
@@ -47,20 +48,25 @@ export function userRoutes(wharf: Wharf): ApiRoute[] {
       },
     },
     {
-      method: 'POST', url: '/users', tag: 'users', summary: 'Create a user (administrators); without a password, only a token minted for them logs in until one is set',
+      method: 'POST', url: '/users', tag: 'users',
+      summary: 'Create a user (administrators); without a password, only a token minted for them logs in until one is set; with `passwordHash` instead, a hash imported from another tool (bcrypt, {SHA}, apr1: docs/migrate.md), replaced by scrypt at the first login',
       body: {
         type: 'object', required: ['name'], additionalProperties: false,
-        properties: { name: { type: 'string' }, password: { type: 'string', maxLength: 1024 }, admin: { type: 'boolean' } },
+        properties: { name: { type: 'string' }, password: { type: 'string', maxLength: 1024 }, passwordHash: { type: 'string', maxLength: 200 }, admin: { type: 'boolean' } },
       },
       handler: async (req, reply) => {
         requirePasswordLogin(req);
         requireServerAdmin(req);
-        const { name, password, admin } = req.body as { name: string; password?: string; admin?: boolean };
+        const { name, password, passwordHash, admin } = req.body as { name: string; password?: string; passwordHash?: string; admin?: boolean };
         if (!USER_RE.test(name) || name === '__token__') throw badRequest(`invalid user name ${JSON.stringify(name)}`);
+        if (password !== undefined && passwordHash !== undefined) throw badRequest('give password or passwordHash, not both');
         if (password !== undefined && password.length < MIN_PASSWORD) throw badRequest(`passwords need at least ${MIN_PASSWORD} characters`);
+        // Only hashes of the imported kinds: never Wharf's own format (whose cost parameters a
+        // caller would choose) nor plain text.
+        if (passwordHash !== undefined && !importedScheme(passwordHash)) throw badRequest(`not an importable password hash: ${whyNotImportable(passwordHash)}`);
         if (await wharf.store.getUserByName(name)) throw conflict(`user ${name} already exists`);
         // Checked again with the insert: another request may create the name while we hash.
-        const user = await accounts.createUser(wharf.store, name, password === undefined ? NO_PASSWORD : await hashPassword(password), admin ?? false);
+        const user = await accounts.createUser(wharf.store, name, passwordHash ?? (password === undefined ? NO_PASSWORD : await hashPassword(password)), admin ?? false);
         if (!user) throw conflict(`user ${name} already exists`);
         return reply.code(201).send(await userView(wharf, user));
       },
