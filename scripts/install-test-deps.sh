@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, on a fresh Debian machine (as root): the real clients
-# (twine, pip's python, apt/dpkg, pacman, curl, gpg; reprepro, aptly and makepkg as the sources of `wharf migrate-from`; htpasswd and what pypiserver's source runs on; Docker, debootstrap, docker-compose and
+# (twine, pip's python, apt/dpkg, pacman, curl, gpg; reprepro, aptly and makepkg as the sources of `wharf migrate-from`; htpasswd and what pypiserver's and bandersnatch's sources run on; Docker, debootstrap, docker-compose and
 # systemd-analyze for the deployment tests; nginx in front of several replicas, nginx and Caddy before the static tree; PostgreSQL 15, whose clusters the tests make
 # themselves in temporary directories) and the project's npm dependencies
 # (which include Node 24 itself). Safe to run again: it installs only what is missing.
@@ -19,7 +19,9 @@ debs=(twine nginx caddy pacman-package-manager makepkg libarchive-tools zstd xz-
   python3-httpx python3-itsdangerous python3-lazy python3-platformdirs python3-pluggy python3-py
   python3-passlib python3-waitress
   # pypiserver, run from its public source by the pypiserver migration test, and htpasswd
-  apache2-utils python3-bcrypt)
+  apache2-utils python3-bcrypt
+  # bandersnatch, run from its public source by the bandersnatch migration test
+  python3-aiohttp python3-aiohttp-socks python3-filelock python3-humanfriendly)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -74,6 +74,10 @@ if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import passlib, bcrypt, d
   missing+=("Debian python3's passlib, bcrypt, defusedxml (python3-passlib python3-bcrypt python3-defusedxml: pypiserver in the migration test)")
   packages+=(python3-passlib python3-bcrypt python3-defusedxml)
 fi
+if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import aiohttp, aiohttp_socks, filelock, humanfriendly, packaging, venv, ensurepip' >/dev/null 2>&1; then
+  missing+=("Debian python3's aiohttp, aiohttp-socks, filelock, humanfriendly, packaging, venv (bandersnatch in the migration test)")
+  packages+=(python3-aiohttp python3-aiohttp-socks python3-filelock python3-humanfriendly python3-packaging python3-venv)
+fi
 node_major=$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 24)); then
   missing+=("Node.js 24 in node_modules/.bin/node (run: npm ci)")

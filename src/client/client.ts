@@ -92,6 +92,11 @@ export class WharfClient {
     return data as T;
   }
 
+  /** A GET of any server path (e.g. a repository's pages) with this client's credentials. */
+  getRaw(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.url}${path}`, { headers: this.headers(headers) });
+  }
+
   health(): Promise<{ status: string; version: string }> {
     return fetch(`${this.url}/-/health`).then((r) => this.parse(r));
   }

@@ -8,6 +8,7 @@ import { aptlySource, repreproSource } from '../../migrate-from/apt-tree/source.
 import { repoAddSource } from '../../migrate-from/arch-db/source.ts';
 import { staticSource } from '../../migrate-from/static-tree/source.ts';
 import { devpiSource } from '../../migrate-from/devpi/command.ts';
+import { bandersnatchSource } from '../../migrate-from/bandersnatch/command.ts';
 import { pypiserverSource } from '../../migrate-from/pypiserver/command.ts';
 
 /** One source tool: adds `wharf migrate-from <tool>` with its own arguments. */
@@ -23,6 +24,7 @@ const sources: MigrationSource[] = [
   repoAddSource,
   staticSource,
   pypiserverSource,
+  bandersnatchSource,
 ];
 
 export function registerMigrateFromCommands(program: Command, globals: () => GlobalOptions): void {
