@@ -37,7 +37,7 @@ export async function migrateBandersnatch(client: WharfClient, o: BandersnatchOp
 
   // Check every file against its page; what is already cached (a rerun) is left alone.
   const serve = new Map<string, string>();
-  const todo: { project: string; filename: string; name: string }[] = [];
+  const todo: { project: string; filename: string; name: string; sha256: string }[] = [];
   const bar = new ProgressBar('checking mirror files');
   const all = projects.flatMap((p) => p.files.map((f) => ({ p, f })));
   let checked = 0;
@@ -66,7 +66,7 @@ export async function migrateBandersnatch(client: WharfClient, o: BandersnatchOp
       continue;
     }
     serve.set(`/${relative(web, f.localPath).split('\\').join('/')}`, f.localPath);
-    todo.push({ project: p.name, filename: f.filename, name });
+    todo.push({ project: p.name, filename: f.filename, name, sha256: f.sha256 });
   }
   bar.done();
 
@@ -82,6 +82,7 @@ export async function migrateBandersnatch(client: WharfClient, o: BandersnatchOp
     try {
       await client.updateRepo(o.repo, { options: { upstream: `${tree.url}/simple/`, offline: false, metadataTtl: 0 } });
       const pagesDone = new Set<string>();
+      const fetched = new Map<string, { name: string; sha256: string }>();
       let next = 0;
       let done = 0;
       const fetchBar = new ProgressBar(`files to ${o.repo}`);
@@ -97,7 +98,7 @@ export async function migrateBandersnatch(client: WharfClient, o: BandersnatchOp
             }
             const res = await client.getRaw(`/${o.repo}/packages/${t.project}/${encodeURIComponent(t.filename)}`);
             const body = await res.arrayBuffer();
-            if (res.ok) report.move('file', t.name);
+            if (res.ok) fetched.set(`packages/${t.project}/${t.filename}`, t);
             else report.skip('file', t.name, `Wharf refused it: ${res.status} ${Buffer.from(body).toString('utf8').slice(0, 200)}`);
           } catch (err) {
             report.skip('file', t.name, (err as Error).message);
@@ -107,10 +108,39 @@ export async function migrateBandersnatch(client: WharfClient, o: BandersnatchOp
       };
       await Promise.all(Array.from({ length: Math.min(o.jobs, todo.length) }, worker));
       fetchBar.done();
+      await awaitCached(client, o.repo, fetched, report);
     } finally {
       await client.updateRepo(o.repo, { options: { ...finalOptions, metadataTtl: existing?.options.metadataTtl ?? 600 } });
       await tree.close();
     }
   } else if (!existing) await client.updateRepo(o.repo, { options: finalOptions });
   return report;
+}
+
+/** How long a fetched file may take to be recorded in the cache after its download ended. */
+const CACHE_WAIT_MS = 120_000;
+
+/**
+ * The proxy answers a file while it stores it, and records it once the copy is complete: a
+ * file counts as moved when the repository lists it (with the page's sha256), not when its
+ * download ends. Waited for before the upstream is switched away from this run's port.
+ */
+async function awaitCached(client: WharfClient, repo: string, fetched: Map<string, { name: string; sha256: string }>, report: MigrationReport): Promise<void> {
+  const until = Date.now() + CACHE_WAIT_MS;
+  for (let delay = 50; fetched.size; delay = Math.min(delay * 2, 2000)) {
+    const listed = new Map((await client.listFiles(repo, 'packages/')).map((f) => [f.path, f.sha256]));
+    for (const [path, t] of fetched) {
+      const sha = listed.get(path);
+      if (sha === undefined) continue;
+      if (sha === t.sha256) report.move('file', t.name);
+      else report.skip('file', t.name, `cached with sha256 ${sha}, not the page's ${t.sha256}`);
+      fetched.delete(path);
+    }
+    if (!fetched.size) break;
+    if (Date.now() > until) {
+      for (const t of fetched.values()) report.skip('file', t.name, 'fetched but not in the cache after 2 minutes: run the migration again');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
