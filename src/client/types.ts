@@ -69,6 +69,8 @@ export interface BatchUploadResult {
 export interface UserInfo {
   name: string;
   admin: boolean;
+  /** False for a user created without a password (only a token logs in as them). */
+  hasPassword?: boolean;
   createdAt: string;
   grants: { repo: string; permission: string }[];
 }

@@ -51,6 +51,32 @@ function difference(have: RepoInfo, want: PlannedRepo): string {
   return '';
 }
 
+/**
+ * Why an existing repository that looks like `want` is not one an earlier run of this
+ * migration made, or '' when it is: otherwise the index's files and grants (its owner's admin)
+ * would land in someone else's repository that happens to have the same name. It is the
+ * migration's when the index's owner already has admin on it (an earlier run's grant), or when
+ * every file it holds is one of the index's (an empty one: a run stopped before its grants);
+ * a group, when its members are.
+ */
+async function notOurs(client: WharfClient, dir: string, plan: MigrationPlan, want: PlannedRepo, unusable: Set<string>): Promise<string> {
+  if (want.kind === 'proxy') return '';
+  if (want.kind === 'group') {
+    const bad = (want.options.members as string[]).filter((m) => unusable.has(m));
+    return bad.length ? `its member ${bad.join(', ')} is not this migration's` : '';
+  }
+  const owner = want.index.split('/')[0];
+  if (plan.grants.some((g) => g.user === owner && g.repo === want.name && g.permission === 'admin')) {
+    const users = await client.listUsers();
+    if (users.find((u) => u.name === owner)?.grants.some((g) => g.repo === want.name && g.permission === 'admin')) return '';
+  }
+  const mine = new Map<string, string>();
+  for (const f of plan.files) if (f.repo === want.name) mine.set(f.filename, f.sha256 ?? (await sha256Of(join(dir, f.relpath))));
+  // A wheel's .metadata (PEP 658) is Wharf's own, written beside it.
+  const foreign = (await client.listFiles(want.name)).filter((f) => mine.get(f.filename) !== f.sha256 && !mine.has(f.filename.replace(/\.metadata$/, '')));
+  return foreign.length ? `holds files the index does not (${foreign.slice(0, 3).map((f) => f.filename).join(', ')}${foreign.length > 3 ? ', …' : ''}), so an earlier run did not make it` : '';
+}
+
 export async function migrateFromDevpi(client: WharfClient, dir: string, opts: DevpiMigrationOptions = {}): Promise<{ report: MigrationReport; plan: MigrationPlan }> {
   const exp = await readDevpiExport(dir);
   const plan = planMigration(exp, opts.rename, opts.devpiUrls === true);
@@ -64,7 +90,7 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
     const have = repos.get(want.name);
     const label = `${want.name} (${want.index})`;
     if (have) {
-      const diff = difference(have, want);
+      const diff = difference(have, want) || (await notOurs(client, dir, plan, want, unusable));
       if (diff) {
         unusable.add(want.name);
         report.skip('repository', label, `already exists and ${diff}: left as it is; migrate into another name with --rename ${want.index}=NAME`);
@@ -108,6 +134,13 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
     for (const u of plan.users) {
       if (tokens.some((t) => t.user === u.name && t.name === MINTED_TOKEN_NAME)) {
         report.same('token', `${MINTED_TOKEN_NAME} of ${u.name}`);
+        continue;
+      }
+      // Only users without a password (this migration's): an existing Wharf user of the same
+      // name, an administrator above all, logs in as before and gets no token printed here.
+      const have = users.get(u.name);
+      if (have && (have.admin || have.hasPassword !== false)) {
+        report.skip('token', `${MINTED_TOKEN_NAME} of ${u.name}`, `${u.name} was already a Wharf user with a password${have.admin ? ' (an administrator)' : ''}: no token minted`);
         continue;
       }
       // Admin on every repository, capped by the user's own grants: what their devpi login could do.

@@ -17,6 +17,8 @@ export const MIN_PASSWORD = 8;
 
 const userView = async (wharf: Wharf, u: User) => ({
   name: u.name, admin: u.isAdmin, createdAt: u.createdAt,
+  // False for a user created without one (a migration's): only a token logs in as them.
+  hasPassword: u.passwordHash !== NO_PASSWORD,
   grants: (await wharf.store.listGrants(u.id)).map((g) => ({ repo: g.repoPattern, permission: g.permission })),
 });
 const tokenView = async (wharf: Wharf, t: TokenRow) => ({
