@@ -62,17 +62,26 @@ function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 }
 
+/** A time as ISO 8601 with a four-digit year, or undefined (a damaged export's NaN or year 275760). */
+function iso(t: number): string | undefined {
+  if (!Number.isFinite(t)) return undefined;
+  const s = new Date(t).toISOString();
+  return /^\d{4}-/.test(s) ? s : undefined;
+}
+
 /** devpi logs `when` as [y, m, d, H, M, S] in UTC; last_modified is an HTTP date. */
 function uploadTime(log: unknown, lastModified: unknown): string | undefined {
   if (Array.isArray(log)) {
     for (const entry of log) {
-      if (isObject(entry) && entry.what === 'upload' && Array.isArray(entry.when) && entry.when.length >= 6 && entry.when.every((n) => typeof n === 'number')) {
+      if (isObject(entry) && entry.what === 'upload' && Array.isArray(entry.when) && entry.when.length >= 6 && entry.when.every((n) => Number.isInteger(n))) {
         const [y, mo, d, h, mi, s] = entry.when as number[];
-        return new Date(Date.UTC(y, mo - 1, d, h, mi, s)).toISOString();
+        // Date.UTC would read year 5 as 1905 and roll month 13 into the next year: out of range is no time.
+        if (y < 1000 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) return undefined;
+        return iso(Date.UTC(y, mo - 1, d, h, mi, s));
       }
     }
   }
-  if (typeof lastModified === 'string' && !Number.isNaN(Date.parse(lastModified))) return new Date(lastModified).toISOString();
+  if (typeof lastModified === 'string') return iso(Date.parse(lastModified));
   return undefined;
 }
 

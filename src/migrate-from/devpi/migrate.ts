@@ -1,9 +1,9 @@
 // Applies a devpi migration plan to a running Wharf over its API, filling a MigrationReport.
 // Everything already in place is left alone and counted as such, so a rerun changes nothing.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { WharfApiError, type RepoInfo, type WharfClient } from '../../client/client.ts';
 import { uploadBatches } from '../../cli/upload-files.ts';
 import { MigrationReport } from '../report.ts';
@@ -29,6 +29,13 @@ export async function readDevpiExport(dir: string): Promise<DevpiExport> {
   if (!existsSync(index)) throw new DevpiExportError(`${dir} is not a devpi export: it has no dataindex.json (write one with devpi-export --serverdir SERVERDIR ${dir})`);
   const exp = parseDevpiExport(await readFile(index, 'utf8'));
   const missing = missingFiles(exp, (p) => existsSync(join(dir, p)));
+  // A symbolic link out of the export would upload whatever it points at (a key, /etc/shadow).
+  const root = realpathSync(dir);
+  for (const p of exp.indexes.flatMap((i) => i.files.map((f) => f.relpath))) {
+    if (!existsSync(join(dir, p))) continue;
+    const real = realpathSync(join(dir, p));
+    if (!real.startsWith(root + sep)) throw new DevpiExportError(`${p} is a symbolic link outside the export (to ${real}): refusing to read it`);
+  }
   if (missing.length) {
     throw new DevpiExportError(`the export is incomplete: ${missing.length} file${missing.length === 1 ? '' : 's'} listed in dataindex.json ${missing.length === 1 ? 'is' : 'are'} missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
   }
