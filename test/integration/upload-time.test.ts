@@ -39,6 +39,18 @@ it('refuses uploadedAt from a user who is not an administrator, a malformed one 
   assert.equal((await upload(w, { uploadedAt: '2019-03-04T05:06:07Z' }, basic('writer', 'writer-password-1'))).status, 403);
   assert.equal((await upload(w, { uploadedAt: 'yesterday' })).status, 400);
   assert.equal((await upload(w, { uploadedAt: new Date(Date.now() + 86_400_000).toISOString() })).status, 400);
+  // No time zone (the server's own would be taken), a day no month has, before 1970, huge: a 400 each.
+  const tz = process.env.TZ;
+  process.env.TZ = 'Pacific/Kiritimati';
+  try {
+    for (const bad of ['2019-03-04T05:06:07', '2019-02-30T00:00:00Z', '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', `2019-03-04T05:06:07Z${'0'.repeat(4000)}`]) {
+      const res = await upload(w, { uploadedAt: bad });
+      assert.equal(res.status, 400, `${bad.slice(0, 30)}: ${await res.text()}`);
+    }
+  } finally {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  }
   assert.equal(await createdAt(w.filename), undefined);
 });
 

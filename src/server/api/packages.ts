@@ -23,9 +23,14 @@ function uploadedAtFrom(req: FastifyRequest, fields: Record<string, string[]>): 
   if (!v) return undefined;
   delete fields.uploadedAt;
   if (!isServerAdmin(req.principal)) throw forbidden('uploadedAt (an upload time kept from elsewhere) needs an administrator');
+  // With its time zone (Z or an offset): without one, Date.parse takes the server's own.
+  const m = /^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:\d\d)$/.exec(v[0]);
   const t = Date.parse(v[0]);
-  if (v.length !== 1 || !/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v[0]) || Number.isNaN(t)) throw badRequest('uploadedAt must be one ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z');
+  // Date.parse rolls 2019-02-30 into March: the day must be one of its month's.
+  const realDay = m !== null && Number(m[3]) >= 1 && Number(m[3]) <= new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate();
+  if (v.length !== 1 || !realDay || Number.isNaN(t)) throw badRequest('uploadedAt must be one ISO 8601 date-time with its time zone, e.g. 2024-05-01T12:00:00Z');
   if (t > Date.now() + 60_000) throw badRequest('uploadedAt is in the future');
+  if (t < 0) throw badRequest('uploadedAt is before 1970');
   return new Date(t).toISOString();
 }
 
