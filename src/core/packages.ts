@@ -429,6 +429,8 @@ function uploadEntry(repo: Repository, plan: IngestPlan, rows: FileRow[], existi
       ...(plan.package ? { package: plan.package.name, version: plan.package.version } : {}),
       files: rows.map((r) => ({ path: r.path, sha256: r.sha256, size: r.size })),
       ...(replaced.length ? { replaced } : {}),
+      // An administrator dated the files back (a migration): the entry itself is dated now.
+      ...(plan.uploadedAt ? { uploadedAt: plan.uploadedAt } : {}),
     },
   };
 }

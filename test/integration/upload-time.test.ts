@@ -32,6 +32,10 @@ it('keeps an administrator\'s uploadedAt, and the PyPI JSON API shows it', async
   assert.equal(await createdAt(w.filename), '2019-03-04T05:06:07.000Z');
   const json = (await (await fetch(`${server.url}/mig/pypi/kept-time/json`)).json()) as { urls: { upload_time_iso_8601: string }[] };
   assert.match(json.urls[0].upload_time_iso_8601, /^2019-03-04T05:06:07/);
+  // The audit trail (dated now) says the file was dated back, and to when.
+  const audit = (await (await fetch(`${server.url}/-/api/v1/audit?repo=mig&action=upload`, { headers: { authorization: server.adminAuth } })).json()) as { entries: { target: string; detail: { uploadedAt?: string } }[] };
+  const entry = audit.entries.find((e) => e.target.endsWith(w.filename));
+  assert.equal(entry?.detail.uploadedAt, '2019-03-04T05:06:07.000Z', JSON.stringify(entry));
 });
 
 it('refuses uploadedAt from a user who is not an administrator, a malformed one and one in the future', async () => {
@@ -65,6 +69,9 @@ it('takes a batch entry\'s own uploadedAt from its pax record', async () => {
   const res = await fetch(`${server.url}/-/api/v1/repositories/mig/batch`, { method: 'POST', headers: { authorization: server.adminAuth, 'content-type': 'application/x-tar' }, body });
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(await createdAt(a.filename), '2020-01-02T03:04:05.000Z');
+  const audit = (await (await fetch(`${server.url}/-/api/v1/audit?repo=mig&action=upload`, { headers: { authorization: server.adminAuth } })).json()) as { entries: { target: string; detail: { uploadedAt?: string } }[] };
+  assert.equal(audit.entries.find((e) => e.target.endsWith(a.filename))?.detail.uploadedAt, '2020-01-02T03:04:05.000Z');
+  assert.equal(audit.entries.find((e) => e.target.endsWith(b.filename))?.detail.uploadedAt, undefined);
   assert.ok(Date.now() - Date.parse((await createdAt(b.filename))!) < 600_000);
   const asWriter = tar.pack();
   const c = wheel('batch-writer');
