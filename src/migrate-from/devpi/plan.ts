@@ -56,6 +56,8 @@ export function defaultRepoName(index: string): string {
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The user names Wharf's users API takes (src/server/api/users.ts USER_RE). */
+const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** `devpiUrls`: each index's repository also answers at `/<user>/<index>/` (option `aliases`). */
 export function planMigration(exp: DevpiExport, rename: Map<string, string> = new Map(), devpiUrls = false): MigrationPlan {
@@ -70,10 +72,15 @@ export function planMigration(exp: DevpiExport, rename: Map<string, string> = ne
     if (other) throw new DevpiExportError(`indexes ${other} and ${index} would both become repository ${name}: give one another name with --rename`);
     taken.set(name, index);
   };
-  const userNames = new Set(exp.users.map((u) => u.name));
+  const userNames = new Set<string>();
   for (const u of exp.users) {
     if (u.name === DEVPI_ROOT) plan.skipped.push({ kind: 'user', name: u.name, reason: "devpi's superuser: Wharf's administrators take its place" });
-    else plan.users.push({ name: u.name });
+    // Found now, not by a refused request halfway through the migration.
+    else if (!USER_RE.test(u.name) || u.name === '__token__') plan.skipped.push({ kind: 'user', name: u.name, reason: 'not a valid Wharf user name (letters, digits, ".", "_", "-", at most 64; not __token__)' });
+    else {
+      userNames.add(u.name);
+      plan.users.push({ name: u.name });
+    }
   }
   const grant = (user: string, repo: string, permission: PlannedGrant['permission'], index: string) => {
     if (user.startsWith(':')) {
@@ -81,7 +88,7 @@ export function planMigration(exp: DevpiExport, rename: Map<string, string> = ne
     } else if (user === DEVPI_ROOT) {
       // root is not migrated; Wharf's administrators may do anything anyway.
     } else if (!userNames.has(user)) {
-      plan.skipped.push({ kind: 'grant', name: `${user} ${permission} ${repo}`, reason: `${index}'s ACL names ${user}, who is not in the export` });
+      plan.skipped.push({ kind: 'grant', name: `${user} ${permission} ${repo}`, reason: `${index}'s ACL names ${user}, who is not in the export or not migrated` });
     } else if (!plan.grants.some((g) => g.user === user && g.repo === repo)) plan.grants.push({ user, repo, permission });
   };
 

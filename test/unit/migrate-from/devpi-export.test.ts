@@ -44,3 +44,15 @@ test('a release file that is a symbolic link out of the export is refused', asyn
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a devpi user whose name Wharf refuses is skipped with its grants, before anything changes', async () => {
+  const { planMigration } = await import('../../../src/migrate-from/devpi/plan.ts');
+  const exp = parseDevpiExport(JSON.stringify({
+    dumpversion: '2', users: { alice: {}, __token__: {}, 'bad name': {}, ['x'.repeat(65)]: {} },
+    indexes: { 'alice/dev': { indexconfig: { type: 'stage', bases: [], acl_upload: ['alice', '__token__', 'bad name'] }, files: [] } },
+  }));
+  const plan = planMigration(exp);
+  assert.deepEqual(plan.users.map((u) => u.name), ['alice']);
+  assert.deepEqual(plan.grants.map((g) => g.user), ['alice']);
+  assert.deepEqual(plan.skipped.filter((s) => s.kind === 'user').map((s) => s.name).sort(), ['__token__', 'bad name', 'x'.repeat(65)].sort());
+});
