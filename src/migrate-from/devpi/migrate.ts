@@ -1,5 +1,6 @@
 // Applies a devpi migration plan to a running Wharf over its API, filling a MigrationReport.
 // Everything already in place is left alone and counted as such, so a rerun changes nothing.
+import { constants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -27,6 +28,9 @@ export async function readDevpiExport(dir: string): Promise<DevpiExport> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DevpiExportError(`${dir} is not a directory`);
   const index = join(dir, 'dataindex.json');
   if (!existsSync(index)) throw new DevpiExportError(`${dir} is not a devpi export: it has no dataindex.json (write one with devpi-export --serverdir SERVERDIR ${dir})`);
+  // JSON.parse needs it as one string: longer than V8's longest it cannot be read at all.
+  const size = statSync(index).size;
+  if (size > constants.MAX_STRING_LENGTH) throw new DevpiExportError(`${index} is too large to read here (${size} bytes; at most ${constants.MAX_STRING_LENGTH})`);
   const exp = parseDevpiExport(await readFile(index, 'utf8'));
   const missing = missingFiles(exp, (p) => existsSync(join(dir, p)));
   // A symbolic link out of the export would upload whatever it points at (a key, /etc/shadow).

@@ -56,3 +56,17 @@ test('a devpi user whose name Wharf refuses is skipped with its grants, before a
   assert.deepEqual(plan.grants.map((g) => g.user), ['alice']);
   assert.deepEqual(plan.skipped.filter((s) => s.kind === 'user').map((s) => s.name).sort(), ['__token__', 'bad name', 'x'.repeat(65)].sort());
 });
+
+test('a dataindex.json too large to parse here is a DevpiExportError that says so', async () => {
+  const { constants } = await import('node:buffer');
+  const { truncate } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-devpi-export-'));
+  try {
+    // Sparse: it takes no room, and is refused before it is read.
+    await writeFile(join(dir, 'dataindex.json'), '');
+    await truncate(join(dir, 'dataindex.json'), constants.MAX_STRING_LENGTH + 1);
+    await assert.rejects(readDevpiExport(dir), (e: Error) => e instanceof DevpiExportError && /too large/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
