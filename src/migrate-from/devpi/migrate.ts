@@ -39,6 +39,8 @@ export async function readDevpiExport(dir: string): Promise<DevpiExport> {
     if (!existsSync(join(dir, p))) continue;
     const real = realpathSync(join(dir, p));
     if (!real.startsWith(root + sep)) throw new DevpiExportError(`${p} is a symbolic link outside the export (to ${real}): refusing to read it`);
+    // A directory fails its read; a named pipe would hang it for good.
+    if (!statSync(real).isFile()) throw new DevpiExportError(`${p} is not a regular file: refusing to read it`);
   }
   if (missing.length) {
     throw new DevpiExportError(`the export is incomplete: ${missing.length} file${missing.length === 1 ? '' : 's'} listed in dataindex.json ${missing.length === 1 ? 'is' : 'are'} missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);

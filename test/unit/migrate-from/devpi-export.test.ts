@@ -70,3 +70,18 @@ test('a dataindex.json too large to parse here is a DevpiExportError that says s
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a release file that is a directory or a named pipe (which would hang the read) is refused', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-devpi-export-'));
+  try {
+    await mkdir(join(dir, 'alice/dev/+f/x-1.0-py3-none-any.whl'), { recursive: true });
+    await writeFile(join(dir, 'dataindex.json'), exportWith([file('x-1.0-py3-none-any.whl', {})]));
+    await assert.rejects(readDevpiExport(dir), (e: Error) => e instanceof DevpiExportError && /not a regular file/.test(e.message));
+    execFileSync('mkfifo', [join(dir, 'alice/dev/+f/y-1.0-py3-none-any.whl')]);
+    await writeFile(join(dir, 'dataindex.json'), exportWith([file('y-1.0-py3-none-any.whl', {})]));
+    await assert.rejects(readDevpiExport(dir), (e: Error) => e instanceof DevpiExportError && /not a regular file/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
