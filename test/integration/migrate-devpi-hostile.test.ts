@@ -88,3 +88,14 @@ it('does not merge an index into an unrelated existing repository of the same na
   await migrateFromDevpi(admin, join(work, 'empty'));
   assert.deepEqual((await admin.listFiles('bob-empty')).map((f) => f.filename).filter((f) => f.endsWith('.whl')), ['eps-1.0-py3-none-any.whl']);
 });
+
+it('with --devpi-urls, an alias Wharf would refuse stops the migration before it changes anything', async () => {
+  // A Wharf repository named like a devpi user: /carl/dev/ would be its URL, not the index's.
+  await admin.createRepo({ name: 'carl', format: 'pypi', kind: 'hosted' });
+  const dir = join(work, 'aliases');
+  await writeExport(dir, ['carl', 'abe'], { 'abe/a': [{ name: 'zeta', version: '1.0' }], 'carl/dev': [{ name: 'kappa', version: '1.0' }] });
+  await assert.rejects(migrateFromDevpi(admin, dir, { devpiUrls: true }), /carl\/dev[^]*carl/);
+  const names = (await admin.listRepos()).map((r) => r.name);
+  assert.ok(!names.includes('abe-a') && !names.includes('carl-dev'), names.join(' '));
+  assert.ok(!(await admin.listUsers()).some((u) => u.name === 'abe'));
+});

@@ -98,6 +98,17 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
 
   // Repositories, bases before the groups that list them.
   const repos = new Map((await client.listRepos()).map((r) => [r.name, r]));
+  // An alias the server would refuse (under an existing repository's name, or another's
+  // alias) stops the migration here, not halfway through with half the repositories made.
+  for (const want of plan.repos) {
+    if (repos.has(want.name)) continue;
+    for (const a of (want.options.aliases as string[] | undefined) ?? []) {
+      const first = a.split('/')[0];
+      const holder = [...repos.values()].find((r) => Array.isArray(r.options.aliases) && (r.options.aliases as string[]).includes(a));
+      if (repos.has(first) || plan.repos.some((r) => r.name === first)) throw new DevpiExportError(`--devpi-urls: index ${want.index}'s URL /${a}/ lies under repository ${first}'s, so it cannot be kept: migrate without --devpi-urls, or give Wharf's repository ${first} another name first`);
+      if (holder) throw new DevpiExportError(`--devpi-urls: index ${want.index}'s URL /${a}/ is already repository ${holder.name}'s alias`);
+    }
+  }
   const unusable = new Set<string>();
   for (const want of plan.repos) {
     const have = repos.get(want.name);
