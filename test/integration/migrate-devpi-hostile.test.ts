@@ -99,3 +99,14 @@ it('with --devpi-urls, an alias Wharf would refuse stops the migration before it
   assert.ok(!names.includes('abe-a') && !names.includes('carl-dev'), names.join(' '));
   assert.ok(!(await admin.listUsers()).some((u) => u.name === 'abe'));
 });
+
+it('a rerun that adds --devpi-urls gives the repositories it made their aliases, and skips nothing', async () => {
+  const dir = join(work, 'later-urls');
+  await writeExport(dir, ['fay'], { 'fay/dev': [{ name: 'phi', version: '1.0' }] });
+  await migrateFromDevpi(admin, dir);
+  const { report } = await migrateFromDevpi(admin, dir, { devpiUrls: true });
+  assert.deepEqual(report.skipped, [], JSON.stringify(report, null, 1));
+  assert.deepEqual((await admin.getRepo('fay-dev')).options.aliases, ['fay/dev']);
+  assert.equal((await fetch(`${server.url}/fay/dev/+simple/phi/`)).status, 200);
+  assert.ok((await migrateFromDevpi(admin, dir, { devpiUrls: true })).report.changedNothing);
+});

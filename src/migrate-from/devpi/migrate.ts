@@ -59,6 +59,8 @@ function sha256Of(file: string): Promise<string> {
 function difference(have: RepoInfo, want: PlannedRepo): string {
   if (have.format !== 'pypi' || have.kind !== want.kind) return `it is a ${have.format} ${have.kind} repository, not a pypi ${want.kind}`;
   for (const [k, v] of Object.entries(want.options)) {
+    // Added to a repository of the migration's own below: a rerun may add --devpi-urls.
+    if (k === 'aliases') continue;
     if (JSON.stringify(have.options[k] ?? (k === 'allowOverwrite' ? false : undefined)) !== JSON.stringify(v)) return `its ${k} is ${JSON.stringify(have.options[k])}, the export's ${JSON.stringify(v)}`;
   }
   return '';
@@ -101,10 +103,9 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
   // An alias the server would refuse (under an existing repository's name, or another's
   // alias) stops the migration here, not halfway through with half the repositories made.
   for (const want of plan.repos) {
-    if (repos.has(want.name)) continue;
     for (const a of (want.options.aliases as string[] | undefined) ?? []) {
       const first = a.split('/')[0];
-      const holder = [...repos.values()].find((r) => Array.isArray(r.options.aliases) && (r.options.aliases as string[]).includes(a));
+      const holder = [...repos.values()].find((r) => r.name !== want.name && Array.isArray(r.options.aliases) && (r.options.aliases as string[]).includes(a));
       if (repos.has(first) || plan.repos.some((r) => r.name === first)) throw new DevpiExportError(`--devpi-urls: index ${want.index}'s URL /${a}/ lies under repository ${first}'s, so it cannot be kept: migrate without --devpi-urls, or give Wharf's repository ${first} another name first`);
       if (holder) throw new DevpiExportError(`--devpi-urls: index ${want.index}'s URL /${a}/ is already repository ${holder.name}'s alias`);
     }
@@ -118,7 +119,14 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
       if (diff) {
         unusable.add(want.name);
         report.skip('repository', label, `already exists and ${diff}: left as it is; migrate into another name with --rename ${want.index}=NAME`);
-      } else report.same('repository', label);
+      } else {
+        const had = Array.isArray(have.options.aliases) ? (have.options.aliases as string[]) : [];
+        const add = ((want.options.aliases as string[] | undefined) ?? []).filter((a) => !had.includes(a));
+        if (add.length) {
+          await client.updateRepo(want.name, { options: { aliases: [...had, ...add] } });
+          report.move('repository', label, `now also at /${add.join('/, /')}/`);
+        } else report.same('repository', label);
+      }
       continue;
     }
     await client.createRepo({ name: want.name, format: 'pypi', kind: want.kind, public: want.public, options: want.options });
