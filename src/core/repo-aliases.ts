@@ -6,6 +6,11 @@ import type { Repository } from './model.ts';
 
 const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\/[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
+/** Whether `a` has an alias's form (`user/index`, letters, digits, ".", "_", "-", "+"). */
+export function isValidAlias(a: string): boolean {
+  return ALIAS_RE.test(a);
+}
+
 /** Checks a repository's `aliases`: `user/index` strings no other repository claims, under no repository's name. */
 export function normalizeAliases(value: unknown, self: string, repos: Repository[]): string[] {
   if (!Array.isArray(value) || value.some((a) => typeof a !== 'string' || !ALIAS_RE.test(a))) {

@@ -110,3 +110,10 @@ it('a rerun that adds --devpi-urls gives the repositories it made their aliases,
   assert.equal((await fetch(`${server.url}/fay/dev/+simple/phi/`)).status, 200);
   assert.ok((await migrateFromDevpi(admin, dir, { devpiUrls: true })).report.changedNothing);
 });
+
+it('with --devpi-urls, an index whose URL cannot be an alias stops the migration before it changes anything', async () => {
+  const dir = join(work, 'odd-alias');
+  await writeExport(dir, ['dan', 'abel'], { 'abel/a': [], 'dan/dëv': [] });
+  await assert.rejects(migrateFromDevpi(admin, dir, { devpiUrls: true, rename: new Map([['dan/dëv', 'dan-dev']]) }), /dan\/dëv/);
+  assert.ok(!(await admin.listRepos()).some((r) => r.name === 'abel-a'));
+});

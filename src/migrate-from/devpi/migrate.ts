@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { WharfApiError, type RepoInfo, type WharfClient } from '../../client/client.ts';
 import { uploadBatches } from '../../cli/upload-files.ts';
+import { isValidAlias } from '../../core/repo-aliases.ts';
 import { MigrationReport } from '../report.ts';
 import { DevpiExportError, missingFiles, parseDevpiExport, type DevpiExport } from './export.ts';
 import { planMigration, type MigrationPlan, type PlannedFile, type PlannedRepo } from './plan.ts';
@@ -104,6 +105,7 @@ export async function migrateFromDevpi(client: WharfClient, dir: string, opts: D
   // alias) stops the migration here, not halfway through with half the repositories made.
   for (const want of plan.repos) {
     for (const a of (want.options.aliases as string[] | undefined) ?? []) {
+      if (!isValidAlias(a)) throw new DevpiExportError(`--devpi-urls: index ${want.index}'s URL /${a}/ cannot be kept (an alias is user/index in letters, digits, ".", "_", "-", "+"): migrate without --devpi-urls`);
       const first = a.split('/')[0];
       const holder = [...repos.values()].find((r) => r.name !== want.name && Array.isArray(r.options.aliases) && (r.options.aliases as string[]).includes(a));
       if (repos.has(first) || plan.repos.some((r) => r.name === first)) throw new DevpiExportError(`--devpi-urls: index ${want.index}'s URL /${a}/ lies under repository ${first}'s, so it cannot be kept: migrate without --devpi-urls, or give Wharf's repository ${first} another name first`);
