@@ -12,6 +12,7 @@ import type { MetadataCache } from './proxy/metadata-cache.ts';
 import type { Upstreams } from './proxy/upstream.ts';
 import type { RepoKeys } from './repo-keys.ts';
 import type { RepoState } from './repo-state.ts';
+import type { AsOfIndexes } from './time-travel.ts';
 
 /** What a format's route handlers and index builders can use. */
 export interface RepoContext {
@@ -88,6 +89,8 @@ export interface CoreServices {
 export interface RouteContext extends RepoContext {
   params: Record<string, string | undefined>;
   principal: Principal;
+  /** Below `/<repo>/@<ref>/` (time travel): the instant answered for. Handlers reading req.url skip the `@<ref>/` segment. */
+  asOf?: string;
 }
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -346,6 +349,12 @@ export interface FormatPlugin {
    * the full sync runs at once after every publish, its cost growing with the repository.
    */
   staticEntriesOf?(ctx: RepoContext, scopes: string[]): Promise<StaticEntry[]>;
+  /**
+   * Time travel (core/time-travel.ts): the documents of a hosted repository at a past instant,
+   * built by the format's own builders on the file set of that instant. Absent: `@<instant>`
+   * URLs serve files only.
+   */
+  asOf?: AsOfIndexes;
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
   onCreate?(ctx: RepoContext): Promise<void>;
   /**

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { can } from '../core/auth/principal.ts';
-import { WharfError, forbidden, notFound, unauthorized } from '../core/errors.ts';
+import { WharfError, badRequest, forbidden, notFound, unauthorized } from '../core/errors.ts';
 import type { FormatPlugin, FormatRoute } from '../core/format-plugin.ts';
 import type { Permission, Repository } from '../core/model.ts';
 import type { Wharf } from '../core/wharf.ts';
@@ -44,6 +44,9 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
     if (rawPath === '/' && !req.url.slice(0, q < 0 ? undefined : q).endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
       return reply.redirect(`/${repoName}/`, 301);
     }
+    // Time travel: `/<repo>/@<instant or snapshot>/…` answers what the repository held then.
+    const asOf = /^\/@([^/]*)(\/.*)?$/.exec(rawPath);
+    if (asOf) return dispatchAsOf(req, reply, repo, router, asOf[1], asOf[2] ?? '/');
     if (pages && rawPath === '/' && read && pages.wantsRepository(req, repo)) {
       checkAccess(req, repo, 'read');
       return pages.repository(req, reply, repo);
@@ -57,6 +60,25 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
     const route = found.store as FormatRoute;
     checkAccess(req, repo, route.access);
     return route.handler(req, reply, { ...wharf.contextFor(repo), params: found.params, principal: req.principal });
+  };
+
+  /** Reads only, with the repository's read permission, on a context that answers as of the instant. */
+  const dispatchAsOf = async (req: FastifyRequest, reply: FastifyReply, repo: Repository, router: Router, rawRef: string, rest: string) => {
+    checkAccess(req, repo, 'read');
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new WharfError('METHOD_NOT_ALLOWED', `the past is read-only: ${req.method} goes to /${repo.name}/`);
+    let ref: string;
+    try {
+      ref = decodeURIComponent(rawRef);
+    } catch {
+      throw badRequest('malformed @ reference');
+    }
+    const resolved = await wharf.timeTravel.resolve(repo, ref);
+    const found = router.find(req.method as HTTPMethod, rest);
+    if (!found || (found.store as FormatRoute).access !== 'read') throw notFound(`not found: ${rest} (as of ${resolved.at})`);
+    const view = await wharf.timeTravel.view(repo, resolved.at);
+    const ctx = wharf.timeTravel.contextAt({ ...wharf.contextFor(repo), params: found.params, principal: req.principal, asOf: resolved.at }, wharf.pluginFor(repo), view);
+    reply.header('x-wharf-as-of', resolved.at);
+    return (found.store as FormatRoute).handler(req, reply, ctx);
   };
 
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as const;

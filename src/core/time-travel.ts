@@ -1,0 +1,332 @@
+// Time travel: a hosted repository answers, below `/<repo>/@<instant>/` or
+// `/<repo>/@<snapshot>/`, what it held at that instant. The file set of the instant comes
+// from the file history (db/history-store.ts, kept by triggers); the format's own index
+// builders run on it through a store that answers as of the instant (AsOfStore), so the
+// pages, Packages, dbs and listings are built by the same code as the live ones, and signed
+// with the repository's current key. Built documents of a past instant never change: they
+// are kept in a bounded memo. Semantics and retention: docs/decisions.md.
+import { createHash } from 'node:crypto';
+import { HistoryStore, type FileAsOf, type Snapshot } from '../db/history-store.ts';
+import { Store, type FileWithVersion } from '../db/store.ts';
+import { recordAudit } from './audit.ts';
+import { BoundedCache } from './bounded-cache.ts';
+import { badRequest, conflict, notFound, WharfError } from './errors.ts';
+import type { CoreServices, FormatPlugin, IndexDocument, RepoContext } from './format-plugin.ts';
+import type { FileRow, IndexRow, PackageRow, Repository, VersionRow } from './model.ts';
+
+/** How long a deleted or replaced file's past state is kept, by default (repository option historyDays). */
+export const DEFAULT_HISTORY_DAYS = 30;
+/** An instant this recent may still gain rows from transactions under way: its indexes are not memoized. */
+const SETTLED_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+const SNAPSHOT_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * An instant as the URL or the CLI spells it (`2026-06-01T00:00:00Z`, an offset, or a bare
+ * date meaning its midnight UTC), as an ISO string in UTC with milliseconds; null when it is
+ * not one. A time without a zone is refused: it would mean a different instant per server.
+ */
+export function parseInstant(text: string): string | null {
+  const m = INSTANT.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h = '0', mi = '0', sec = '0'] = m.slice(1, 7).map((v) => v);
+  const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return null;
+  const ms = Date.parse(m[4] === undefined ? `${text}T00:00:00Z` : text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+export function isValidSnapshotName(name: string): boolean {
+  return SNAPSHOT_NAME.test(name);
+}
+
+/** The repository option `historyDays` (a whole number of days, 0 or more; default DEFAULT_HISTORY_DAYS). */
+export function normalizeHistoryDays(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 36_500) throw badRequest('historyDays must be a whole number of days from 0 to 36500');
+  return value;
+}
+
+export const historyDaysOf = (repo: Repository) => (typeof repo.options.historyDays === 'number' ? repo.options.historyDays : DEFAULT_HISTORY_DAYS);
+
+/** A format's index building for a past instant (FormatPlugin.asOf). */
+export interface AsOfIndexes {
+  /** The scope whose build holds the document `key` (null: no such document). */
+  scopeOfKey(key: string): string | null;
+  /** Every document of `scope` at ctx's instant: ctx.store answers as of it (an AsOfStore). */
+  buildScope(ctx: RepoContext, scope: string): Promise<IndexDocument[]>;
+}
+
+const etagOf = (body: Uint8Array) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+
+/** The files of one repository at one instant, and the documents built from them so far. */
+export class AsOfView {
+  readonly repoId: number;
+  readonly at: string;
+  readonly files: readonly FileAsOf[];
+  readonly byPath: Map<string, FileAsOf>;
+  /** Scope → documents by key; a build under way is shared. */
+  private readonly scopes = new Map<string, Promise<Map<string, IndexRow>>>();
+  bytes = 0;
+
+  constructor(repoId: number, at: string, files: FileAsOf[]) {
+    this.repoId = repoId;
+    this.at = at;
+    this.files = files;
+    this.byPath = new Map(files.map((f) => [f.path, f]));
+    this.bytes = files.reduce((n, f) => n + 256 + f.path.length * 2, 0);
+  }
+
+  scope(scope: string, build: () => Promise<IndexDocument[]>): Promise<Map<string, IndexRow>> {
+    let p = this.scopes.get(scope);
+    if (!p) {
+      p = build().then((docs) => new Map(docs.map((d) => {
+        const body = typeof d.body === 'string' ? Buffer.from(d.body) : d.body;
+        this.bytes += body.length;
+        return [d.key, { repoId: this.repoId, key: d.key, scope, contentType: d.contentType, body, gzip: null, etag: etagOf(body), updatedAt: this.at } satisfies IndexRow];
+      })));
+      // A failed build is tried again by the next request.
+      p.catch(() => this.scopes.delete(scope));
+      this.scopes.set(scope, p);
+    }
+    return p;
+  }
+}
+
+/**
+ * The store as of an instant, for the reads index builders and route handlers make: files,
+ * packages and versions come from the view; a package or version gone since gets an id of
+ * the view's own (negative). Everything else (statuses, settings, keys) is the live store's.
+ */
+export class AsOfStore extends Store {
+  private readonly view: AsOfView;
+  private readonly getDoc: (key: string) => Promise<IndexRow | undefined>;
+  private readonly packages = new Map<string, { row: PackageRow; files: FileAsOf[] }>();
+  private readonly packageById = new Map<number, string>();
+
+  constructor(live: Store, view: AsOfView, getDoc: (key: string) => Promise<IndexRow | undefined>) {
+    super(live.sql);
+    this.view = view;
+    this.getDoc = getDoc;
+    let next = -1;
+    for (const f of view.files) {
+      if (f.package === null) continue;
+      let p = this.packages.get(f.package);
+      if (!p) {
+        const id = next--;
+        p = { row: { id, repoId: view.repoId, name: f.package, displayName: f.displayName ?? f.package, summary: '', meta: {}, createdAt: f.createdAt, updatedAt: f.createdAt }, files: [] };
+        this.packages.set(f.package, p);
+        this.packageById.set(id, f.package);
+      }
+      p.files.push(f);
+    }
+  }
+
+  private filesOf(packageId: number): FileAsOf[] {
+    const name = this.packageById.get(packageId);
+    return name === undefined ? [] : this.packages.get(name)!.files;
+  }
+
+  override async getFileByPath(repoId: number, path: string): Promise<FileRow | undefined> {
+    return repoId === this.view.repoId ? this.view.byPath.get(path) : super.getFileByPath(repoId, path);
+  }
+  override async getFilesByPaths(repoId: number, paths: readonly string[]): Promise<FileRow[]> {
+    if (repoId !== this.view.repoId) return super.getFilesByPaths(repoId, paths);
+    return paths.map((p) => this.view.byPath.get(p)).filter((f): f is FileAsOf => f !== undefined);
+  }
+  override async listFilesByPrefix(repoId: number, prefix: string): Promise<FileRow[]> {
+    if (repoId !== this.view.repoId) return super.listFilesByPrefix(repoId, prefix);
+    return this.view.files.filter((f) => f.path.startsWith(prefix));
+  }
+  override async listDirectory(repoId: number, dir: string, limit = Infinity): Promise<{ files: FileRow[]; dirs: string[] }> {
+    if (repoId !== this.view.repoId) return super.listDirectory(repoId, dir, limit);
+    const files: FileRow[] = [];
+    const dirs = new Set<string>();
+    for (const f of this.view.files) {
+      if (!f.path.startsWith(dir)) continue;
+      const slash = f.path.indexOf('/', dir.length);
+      if (slash < 0) files.push(f);
+      else dirs.add(f.path.slice(dir.length, slash));
+      if (files.length + dirs.size >= limit) break;
+    }
+    return { files, dirs: [...dirs] };
+  }
+  override async getPackage(repoId: number, name: string): Promise<PackageRow | undefined> {
+    return repoId === this.view.repoId ? this.packages.get(name)?.row : super.getPackage(repoId, name);
+  }
+  override async getPackageById(id: number): Promise<PackageRow | undefined> {
+    const name = this.packageById.get(id);
+    return name === undefined ? undefined : this.packages.get(name)!.row;
+  }
+  override async listPackages(repoId: number): Promise<PackageRow[]> {
+    if (repoId !== this.view.repoId) return super.listPackages(repoId);
+    return [...this.packages.values()].map((p) => p.row).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  override async listFilesOfPackage(packageId: number): Promise<FileWithVersion[]> {
+    return this.filesOf(packageId).slice().sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+  }
+  override async listVersionNames(packageId: number): Promise<string[]> {
+    return [...new Set(this.filesOf(packageId).map((f) => f.version).filter((v): v is string => v !== null))];
+  }
+  /** The versions listed then; metadata from the live version where it still exists (none otherwise). */
+  override async listVersionsBrief(packageId: number): Promise<VersionRow[]> {
+    const name = this.packageById.get(packageId);
+    if (name === undefined) return [];
+    const live = await super.getPackage(this.view.repoId, name);
+    const liveVersions = new Map((live ? await super.listVersionsBrief(live.id) : []).map((v) => [v.version, v]));
+    let next = -1;
+    return (await this.listVersionNames(packageId)).map((version) => liveVersions.get(version) ?? { id: next--, packageId, version, meta: {}, createdAt: this.view.at });
+  }
+  override async versionDescription(versionId: number): Promise<string | null> {
+    return versionId < 0 ? null : super.versionDescription(versionId);
+  }
+  override async listFilesOfVersion(versionId: number): Promise<FileRow[]> {
+    return this.view.files.filter((f) => f.versionId === versionId);
+  }
+  override async getIndex(repoId: number, key: string): Promise<IndexRow | undefined> {
+    return repoId === this.view.repoId ? this.getDoc(key) : super.getIndex(repoId, key);
+  }
+  /** Nothing is ever out of date in the past. */
+  override async isDirty(): Promise<boolean> {
+    return false;
+  }
+}
+
+/** Where a `@<ref>` points: an instant, and the snapshot that named it. */
+export interface ResolvedRef {
+  at: string;
+  snapshot?: string;
+}
+
+export class TimeTravel {
+  readonly history: HistoryStore;
+  private readonly store: Store;
+  private readonly views = new BoundedCache<AsOfView>({ maxEntries: 32, maxBytes: 256 * 1024 * 1024 });
+  private readonly loading = new Map<string, Promise<AsOfView>>();
+
+  constructor(store: Store) {
+    this.store = store;
+    this.history = new HistoryStore(store.sql);
+  }
+
+  /** The earliest instant whose file set the history still holds in full. */
+  earliest(repo: Repository, now = Date.now()): string {
+    const kept = new Date(now - historyDaysOf(repo) * DAY_MS).toISOString();
+    return kept > repo.createdAt ? kept : repo.createdAt;
+  }
+
+  private assertHosted(repo: Repository): void {
+    if (repo.kind !== 'hosted') {
+      throw badRequest(`${repo.name} is a ${repo.kind} repository: time travel and snapshots serve hosted repositories (docs/decisions.md)`);
+    }
+  }
+
+  /** Check that `at` is an instant this repository can answer for (not a snapshot's). */
+  private checkInstant(repo: Repository, at: string, text: string): void {
+    if (Date.parse(at) > Date.now()) throw badRequest(`${text} is in the future`);
+    if (at < repo.createdAt) throw notFound(`${repo.name} did not exist at ${text} (created ${repo.createdAt})`);
+    const earliest = this.earliest(repo);
+    if (at < earliest) {
+      throw new WharfError('GONE', `${repo.name} keeps its history for ${historyDaysOf(repo)} days (historyDays): the earliest instant it answers for is ${earliest}; named snapshots are kept until deleted`);
+    }
+  }
+
+  /** `@<ref>`: an instant, or a snapshot's name. */
+  async resolve(repo: Repository, ref: string): Promise<ResolvedRef> {
+    this.assertHosted(repo);
+    const at = parseInstant(ref);
+    if (at) {
+      this.checkInstant(repo, at, ref);
+      return { at };
+    }
+    if (!isValidSnapshotName(ref)) throw badRequest(`@${ref} is neither an instant (2026-06-01T00:00:00Z) nor a snapshot name`);
+    const s = await this.history.getSnapshot(repo.id, ref);
+    if (!s) throw notFound(`${repo.name} has no snapshot ${ref}`);
+    return { at: s.at, snapshot: s.name };
+  }
+
+  /** The file set of `repo` at `at`, memoized once the instant is settled. */
+  async view(repo: Repository, at: string): Promise<AsOfView> {
+    const key = `${repo.id}@${at}`;
+    const cached = this.views.get(key);
+    if (cached) return cached;
+    let p = this.loading.get(key);
+    if (!p) {
+      p = this.history.filesAsOf(repo.id, at).then((files) => new AsOfView(repo.id, at, files));
+      this.loading.set(key, p);
+      void p.finally(() => this.loading.delete(key)).catch(() => {});
+    }
+    const view = await p;
+    if (Date.now() - Date.parse(at) > SETTLED_MS) this.views.set(key, view, view.bytes);
+    return view;
+  }
+
+  /** A context whose store and indexes answer as of `view`'s instant; publishing does nothing. */
+  contextAt<C extends RepoContext>(base: C, plugin: FormatPlugin, view: AsOfView): C {
+    const asOf = plugin.asOf;
+    const docFor = async (key: string): Promise<IndexRow | undefined> => {
+      const scope = asOf?.scopeOfKey(key);
+      if (!asOf || !scope) return undefined;
+      const docs = await view.scope(scope, () => asOf.buildScope(ctx, scope));
+      // Documents grow the view's size: the memo is told again.
+      return docs.get(key);
+    };
+    const store = new AsOfStore(base.store, view, docFor);
+    const services: CoreServices = {
+      ...base.services,
+      getIndex: (r, key) => (r.id === view.repoId ? docFor(key) : base.services.getIndex(r, key)),
+      publish: async () => {},
+    };
+    const ctx: C = { ...base, store, services };
+    return ctx;
+  }
+
+  // --- snapshots
+  async listSnapshots(repo: Repository): Promise<Snapshot[]> {
+    this.assertHosted(repo);
+    return this.history.listSnapshots(repo.id);
+  }
+
+  /** A snapshot of `repo` at `at` (default: now). `createdBy`: who asks. */
+  async createSnapshot(repo: Repository, name: string, at: string | undefined, createdBy: string | null): Promise<Snapshot> {
+    this.assertHosted(repo);
+    if (!isValidSnapshotName(name)) throw badRequest(`invalid snapshot name ${JSON.stringify(name)}: a letter, then letters, digits, '.', '_' or '-' (at most 64)`);
+    let instant = new Date().toISOString();
+    if (at !== undefined) {
+      const parsed = parseInstant(at);
+      if (!parsed) throw badRequest(`invalid instant ${JSON.stringify(at)}: use e.g. 2026-06-01T00:00:00Z`);
+      this.checkInstant(repo, parsed, at);
+      instant = parsed;
+    }
+    const created = await this.store.transaction(async () => {
+      if (!(await this.history.createSnapshot(repo.id, { name, at: instant, createdBy }))) return false;
+      await recordAudit(this.store.sql, { repo: repo.name, action: 'snapshot-create', target: name, detail: { at: instant } });
+      return true;
+    });
+    if (!created) throw conflict(`${repo.name} has a snapshot named ${name} already`);
+    return (await this.history.getSnapshot(repo.id, name))!;
+  }
+
+  async deleteSnapshot(repo: Repository, name: string): Promise<void> {
+    this.assertHosted(repo);
+    const s = await this.history.getSnapshot(repo.id, name);
+    const deleted = await this.store.transaction(async () => {
+      if (!(await this.history.deleteSnapshot(repo.id, name))) return false;
+      await recordAudit(this.store.sql, { repo: repo.name, action: 'snapshot-delete', target: name, detail: { at: s?.at ?? null } });
+      return true;
+    });
+    if (!deleted) throw notFound(`${repo.name} has no snapshot ${name}`);
+  }
+
+  /** Drop the history each hosted repository no longer keeps (run before gc looks for unreferenced blobs). */
+  async prune(repos: readonly Repository[], now = Date.now()): Promise<number> {
+    let rows = 0;
+    for (const repo of repos) {
+      if (repo.kind !== 'hosted') continue;
+      rows += await this.history.prune(repo.id, new Date(now - historyDaysOf(repo) * DAY_MS).toISOString());
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,92 @@
+// The history of a hosted repository's files and its named snapshots (time travel: see
+// src/core/time-travel.ts). The rows of file_history are written by triggers on `files`
+// (migrations.ts); this module only reads them, prunes them and keeps the snapshots.
+import type { Row, Sql } from './sql.ts';
+import type { FileRow } from '../core/model.ts';
+import { nowIso } from '../core/model.ts';
+
+/** A file as it was at an instant, with the package and version it belonged to then. */
+export interface FileAsOf extends FileRow {
+  /** The package's stored name (null for formats without packages). */
+  package: string | null;
+  displayName: string | null;
+  version: string | null;
+}
+
+export interface Snapshot {
+  name: string;
+  /** The instant it lists (ISO, UTC, milliseconds). */
+  at: string;
+  createdAt: string;
+  createdBy: string | null;
+}
+
+const json = (v: unknown): Record<string, unknown> => JSON.parse(String(v ?? '{}'));
+
+function toFileAsOf(r: Row): FileAsOf {
+  return {
+    id: Number(r.file_id), repoId: Number(r.repo_id), versionId: r.version_id == null ? null : Number(r.version_id),
+    path: String(r.path), filename: String(r.filename), sha256: String(r.sha256), size: Number(r.size),
+    meta: json(r.meta), createdAt: String(r.created_at), uploadedBy: (r.uploaded_by as string | null) ?? null,
+    package: (r.package as string | null) ?? null, displayName: (r.display_name as string | null) ?? null, version: (r.version as string | null) ?? null,
+  };
+}
+
+function toSnapshot(r: Row): Snapshot {
+  return { name: String(r.name), at: String(r.at), createdAt: String(r.created_at), createdBy: (r.created_by as string | null) ?? null };
+}
+
+export class HistoryStore {
+  readonly sql: Sql;
+
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+  /**
+   * Every file of a repository as it was at `at` (an ISO instant), in path order. A row still
+   * open reads the file's columns from `files` (they are what they were since it opened); a
+   * closed one carries its own.
+   */
+  async filesAsOf(repoId: number, at: string): Promise<FileAsOf[]> {
+    const rows = await this.sql.all(`SELECT h.file_id, h.repo_id, h.path, h.package, h.display_name, h.version,
+        COALESCE(h.filename, f.filename) AS filename, COALESCE(h.sha256, f.sha256) AS sha256, COALESCE(h.size, f.size) AS size,
+        COALESCE(h.meta, f.meta) AS meta, COALESCE(h.created_at, f.created_at) AS created_at,
+        CASE WHEN h.valid_to IS NULL THEN f.uploaded_by ELSE h.uploaded_by END AS uploaded_by, f.version_id
+      FROM file_history h LEFT JOIN files f ON h.valid_to IS NULL AND f.id = h.file_id
+      WHERE h.repo_id = ? AND h.valid_from <= ? AND (h.valid_to IS NULL OR h.valid_to > ?)
+      ORDER BY h.path`, [repoId, at, at]);
+    // An open row whose file is gone cannot be (the delete closes it in the same statement);
+    // skipped rather than served half-empty should a row be left open by hand.
+    return rows.filter((r) => r.sha256 != null).map(toFileAsOf);
+  }
+
+  /**
+   * Drop the history rows of a repository that closed before `before`, except those a
+   * snapshot lists (valid at its instant). Their blobs are then freed by gc when nothing else
+   * names them. Returns the number of rows dropped.
+   */
+  async prune(repoId: number, before: string): Promise<number> {
+    return (await this.sql.run(`DELETE FROM file_history WHERE repo_id = ? AND valid_to IS NOT NULL AND valid_to < ?
+      AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.repo_id = file_history.repo_id AND s.at >= file_history.valid_from AND s.at < file_history.valid_to)`,
+    [repoId, before])).changes;
+  }
+
+  // --- snapshots
+  async listSnapshots(repoId: number): Promise<Snapshot[]> {
+    return (await this.sql.all('SELECT * FROM snapshots WHERE repo_id = ? ORDER BY name', [repoId])).map(toSnapshot);
+  }
+  async getSnapshot(repoId: number, name: string): Promise<Snapshot | undefined> {
+    const r = await this.sql.get('SELECT * FROM snapshots WHERE repo_id = ? AND name = ?', [repoId, name]);
+    return r && toSnapshot(r);
+  }
+  /** False (and nothing written) when the name is taken. */
+  async createSnapshot(repoId: number, s: { name: string; at: string; createdBy: string | null }): Promise<boolean> {
+    const r = await this.sql.run('INSERT INTO snapshots (repo_id, name, at, created_at, created_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [repoId, s.name, s.at, nowIso(), s.createdBy]);
+    return r.changes > 0;
+  }
+  async deleteSnapshot(repoId: number, name: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM snapshots WHERE repo_id = ? AND name = ?', [repoId, name])).changes > 0;
+  }
+}
