@@ -4,7 +4,8 @@
 // files listing of then lists what was there, gc keeps what retained history lists and frees
 // it once neither history nor a snapshot does, and bad instants get a clear 4xx.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +15,7 @@ import { pip, run, twineUpload } from '../helpers/clients.ts';
 import { NODE } from '../helpers/serve-process.ts';
 import { buildWheel, wheelFilename } from '../helpers/python-dists.ts';
 import { ADMIN_PASSWORD, startServer, type TestServer } from '../helpers/server.ts';
+import { onPostgres } from '../helpers/test-database.ts';
 import { keyring, pacman, tinyPackage, trustKey } from './arch-helpers.ts';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,9 +154,14 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.deepEqual(listing.entries.map((f) => f.name), ['a.txt', 'c.txt']);
     const live = await (await fetch(`${s.url}/art/dir/`, { headers: { accept: 'application/json' } })).json() as { entries: { name: string }[] };
     assert.deepEqual(live.entries.map((f) => f.name), ['a.txt', 'b.txt']);
-    // gc keeps the deleted file's blob: retained history lists it.
+    // gc keeps the deleted file's blob: retained history lists it; so does a backup.
     await client.gc(0);
     assert.deepEqual(await curl([`${s.url}/art/@${at.art}/dir/c.txt`]), { status: 200, body: 'c one\n' });
+    if (!onPostgres) {
+      const c = createHash('sha256').update('c one\n').digest('hex');
+      await s.wharf.backup(join(work, 'backup'), s.data);
+      assert.equal(await readFile(join(work, 'backup', 'blobs', c.slice(0, 2), c.slice(2, 4), c), 'utf8'), 'c one\n');
+    }
   });
 
   it('a snapshot outlives historyDays; gc frees the blob once nothing lists it', async () => {
