@@ -2,7 +2,7 @@
 // travel, core/time-travel.ts). Reading needs read permission, creating and deleting write;
 // both changes are in the audit trail. A snapshot is served at /<repo>/@<name>/.
 import type { FastifyRequest } from 'fastify';
-import { notFound } from '../../core/errors.ts';
+import { badRequest, notFound } from '../../core/errors.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { Snapshot } from '../../db/history-store.ts';
 import type { ApiRoute } from './define.ts';
@@ -25,12 +25,14 @@ export function snapshotRoutes(wharf: Wharf): ApiRoute[] {
       method: 'POST', url: '/repositories/:name/snapshots', tag: 'snapshots',
       summary: 'Name the repository as it is now, or as it was `at` an instant within its history (historyDays); served at /<repo>/@<name>/',
       body: {
-        type: 'object', additionalProperties: false, required: ['name'],
+        // `name` is checked by the handler, after the permission: a 400 must not answer who may not write.
+        type: 'object', additionalProperties: false,
         properties: { name: { type: 'string', maxLength: 64 }, at: { type: 'string', maxLength: 64 } },
       },
       handler: async (req, reply) => {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
-        const body = req.body as { name: string; at?: string };
+        const body = (req.body ?? {}) as { name?: string; at?: string };
+        if (body.name === undefined) throw badRequest('give the snapshot a "name" (and optionally "at", an instant)');
         const s = await wharf.timeTravel.createSnapshot(repo, body.name, body.at, uploaderName(req.principal) ?? null);
         return reply.code(201).send(view(repo.name, s));
       },
