@@ -79,6 +79,29 @@ export class AsOfView {
     this.bytes = files.reduce((n, f) => n + 256 + f.path.length * 2, 0);
   }
 
+  private packages?: { packages: Map<string, { row: PackageRow; files: FileAsOf[] }>; byId: Map<number, string> };
+
+  /** The packages of then, by name and by an id of the view's own (negative); made once per view, not per request. */
+  packageIndex(): { packages: Map<string, { row: PackageRow; files: FileAsOf[] }>; byId: Map<number, string> } {
+    if (this.packages) return this.packages;
+    const packages = new Map<string, { row: PackageRow; files: FileAsOf[] }>();
+    const byId = new Map<number, string>();
+    let next = -1;
+    for (const f of this.files) {
+      if (f.package === null) continue;
+      let p = packages.get(f.package);
+      if (!p) {
+        const id = next--;
+        p = { row: { id, repoId: this.repoId, name: f.package, displayName: f.displayName ?? f.package, summary: '', meta: {}, createdAt: f.createdAt, updatedAt: f.createdAt }, files: [] };
+        packages.set(f.package, p);
+        byId.set(id, f.package);
+      }
+      p.files.push(f);
+    }
+    this.packages = { packages, byId };
+    return this.packages;
+  }
+
   scope(scope: string, build: () => Promise<IndexDocument[]>): Promise<Map<string, IndexRow>> {
     let p = this.scopes.get(scope);
     if (!p) {
@@ -103,25 +126,14 @@ export class AsOfView {
 export class AsOfStore extends Store {
   private readonly view: AsOfView;
   private readonly getDoc: (key: string) => Promise<IndexRow | undefined>;
-  private readonly packages = new Map<string, { row: PackageRow; files: FileAsOf[] }>();
-  private readonly packageById = new Map<number, string>();
+  private readonly packages: Map<string, { row: PackageRow; files: FileAsOf[] }>;
+  private readonly packageById: Map<number, string>;
 
   constructor(live: Store, view: AsOfView, getDoc: (key: string) => Promise<IndexRow | undefined>) {
     super(live.sql);
     this.view = view;
     this.getDoc = getDoc;
-    let next = -1;
-    for (const f of view.files) {
-      if (f.package === null) continue;
-      let p = this.packages.get(f.package);
-      if (!p) {
-        const id = next--;
-        p = { row: { id, repoId: view.repoId, name: f.package, displayName: f.displayName ?? f.package, summary: '', meta: {}, createdAt: f.createdAt, updatedAt: f.createdAt }, files: [] };
-        this.packages.set(f.package, p);
-        this.packageById.set(id, f.package);
-      }
-      p.files.push(f);
-    }
+    ({ packages: this.packages, byId: this.packageById } = view.packageIndex());
   }
 
   private filesOf(packageId: number): FileAsOf[] {
@@ -270,7 +282,9 @@ export class TimeTravel {
       const scope = asOf?.scopeOfKey(key);
       if (!asOf || !scope) return undefined;
       const docs = await view.scope(scope, () => asOf.buildScope(ctx, scope));
-      // Documents grow the view's size: the memo is told again.
+      // Built documents grow the view: the memo counts them (and may let older instants go).
+      const memoKey = `${view.repoId}@${view.at}`;
+      if (this.views.get(memoKey) === view) this.views.set(memoKey, view, view.bytes);
       return docs.get(key);
     };
     const store = new AsOfStore(base.store, view, docFor);

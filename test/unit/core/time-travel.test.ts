@@ -1,7 +1,9 @@
 // Instants and snapshot names as `@<ref>` URLs and `wharf snapshot --at` spell them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isValidSnapshotName, normalizeHistoryDays, parseInstant } from '../../../src/core/time-travel.ts';
+import { AsOfStore, isValidSnapshotName, normalizeHistoryDays, parseInstant, TimeTravel } from '../../../src/core/time-travel.ts';
+import { openDatabase } from '../../../src/db/database.ts';
+import { Store } from '../../../src/db/store.ts';
 
 describe('time travel references', () => {
   it('reads instants in UTC, with an offset, or a bare date; refuses the rest', () => {
@@ -27,5 +29,47 @@ describe('time travel references', () => {
     assert.equal(normalizeHistoryDays(0), 0);
     assert.equal(normalizeHistoryDays(90), 90);
     for (const bad of [-1, 1.5, '30', 100_000]) assert.throws(() => normalizeHistoryDays(bad), /historyDays/);
+  });
+});
+
+describe('as-of views', () => {
+  it('answers packages, versions and files of then through the store, and memoizes settled instants only', async () => {
+    const db = await openDatabase(':memory:');
+    try {
+      const store = new Store(db);
+      const tt = new TimeTravel(store);
+      const repo = await store.createRepo({ name: 'py', format: 'pypi', kind: 'hosted', publicRead: true, options: {} });
+      await store.insertBlob('a'.repeat(64), 3);
+      const pkg = await store.upsertPackage(repo.id, 'demo', 'Demo');
+      for (const v of ['1.0', '2.0']) {
+        const vid = await store.upsertVersion(pkg, v, { summary: `v${v}` });
+        await store.insertFile({ repoId: repo.id, versionId: vid, path: `packages/demo/demo-${v}.whl`, filename: `demo-${v}.whl`, sha256: 'a'.repeat(64), size: 3, meta: { kind: 'dist' } });
+      }
+      await new Promise((r) => setTimeout(r, 15));
+      const then = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 15));
+      await store.deleteVersion((await store.getVersion(pkg, '1.0'))!.id);
+      await store.deletePackage(pkg);
+
+      const view = await tt.view(repo, then);
+      assert.notEqual(await tt.view(repo, then), view, 'an instant of the last minute is read again');
+      const store2 = new AsOfStore(store, view, async () => undefined);
+      const p = (await store2.getPackage(repo.id, 'demo'))!;
+      assert.equal(p.displayName, 'Demo');
+      assert.ok(p.id < 0, 'a package gone since has an id of the view');
+      assert.deepEqual((await store2.listPackages(repo.id)).map((x) => x.name), ['demo']);
+      assert.deepEqual(await store2.listVersionNames(p.id), ['1.0', '2.0']);
+      assert.deepEqual((await store2.listFilesOfPackage(p.id)).map((f) => f.filename), ['demo-1.0.whl', 'demo-2.0.whl']);
+      assert.deepEqual((await store2.listVersionsBrief(p.id)).map((v) => [v.version, v.meta]), [['1.0', {}], ['2.0', {}]]);
+      assert.equal((await store2.getFileByPath(repo.id, 'packages/demo/demo-1.0.whl'))?.sha256, 'a'.repeat(64));
+      assert.equal(await store.getFileByPath(repo.id, 'packages/demo/demo-1.0.whl'), undefined);
+
+      const settled = new Date(Date.now() - 120_000).toISOString();
+      const old = await tt.view(repo, settled);
+      assert.equal(await tt.view(repo, settled), old, 'a settled instant is memoized');
+      assert.deepEqual(old.files, []);
+    } finally {
+      await db.close();
+    }
   });
 });
