@@ -57,9 +57,17 @@ export interface AsOfIndexes {
   scopeOfKey(key: string): string | null;
   /** Every document of `scope` at ctx's instant: ctx.store answers as of it (an AsOfStore). */
   buildScope(ctx: RepoContext, scope: string): Promise<IndexDocument[]>;
+  /**
+   * A group of hosted repositories of this format answers as of an instant too: its routes
+   * build the group's answer from its members' rows (ctx.store) and documents
+   * (services.getIndex) only, which then answer as of the instant.
+   */
+  groups?: boolean;
 }
 
 const etagOf = (body: Uint8Array) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+
+let viewCount = 0;
 
 /** The files of one repository at one instant, and the documents built from them so far. */
 export class AsOfView {
@@ -70,6 +78,8 @@ export class AsOfView {
   /** Scope → documents by key; a build under way is shared. */
   private readonly scopes = new Map<string, Promise<Map<string, IndexRow>>>();
   bytes = 0;
+  /** Ids of packages gone since are this minus a count: distinct between views (a group's members are read together). */
+  private readonly idBase = -(++viewCount) * 1_000_000_000;
 
   constructor(repoId: number, at: string, files: FileAsOf[]) {
     this.repoId = repoId;
@@ -86,7 +96,7 @@ export class AsOfView {
     if (this.packages) return this.packages;
     const packages = new Map<string, { row: PackageRow; files: FileAsOf[] }>();
     const byId = new Map<number, string>();
-    let next = -1;
+    let next = this.idBase - 1;
     for (const f of this.files) {
       if (f.package === null) continue;
       let p = packages.get(f.package);
@@ -118,45 +128,64 @@ export class AsOfView {
   }
 }
 
+/** One repository's view in an AsOfStore, with its documents. */
+export interface AsOfPart {
+  view: AsOfView;
+  getDoc(key: string): Promise<IndexRow | undefined>;
+}
+
 /**
- * The store as of an instant, for the reads index builders and route handlers make: files,
- * packages and versions come from the view; a package or version gone since gets an id of
- * the view's own (negative). Everything else (statuses, settings, keys) is the live store's.
+ * The store as of an instant, for the reads index builders and route handlers make: the
+ * files, packages and versions of the repositories it has views of (one, or a group's
+ * members) come from those views; a package or version gone since gets an id of the view's
+ * own (negative). Everything else (statuses, settings, keys, other repositories) is the live
+ * store's.
  */
 export class AsOfStore extends Store {
-  private readonly view: AsOfView;
-  private readonly getDoc: (key: string) => Promise<IndexRow | undefined>;
-  private readonly packages: Map<string, { row: PackageRow; files: FileAsOf[] }>;
-  private readonly packageById: Map<number, string>;
+  private readonly parts: Map<number, AsOfPart>;
+  private readonly at: string;
 
-  constructor(live: Store, view: AsOfView, getDoc: (key: string) => Promise<IndexRow | undefined>) {
+  constructor(live: Store, parts: readonly AsOfPart[]) {
     super(live.sql);
-    this.view = view;
-    this.getDoc = getDoc;
-    ({ packages: this.packages, byId: this.packageById } = view.packageIndex());
+    this.parts = new Map(parts.map((p) => [p.view.repoId, p]));
+    this.at = parts[0]?.view.at ?? new Date().toISOString();
   }
 
+  private view(repoId: number): AsOfView | undefined {
+    return this.parts.get(repoId)?.view;
+  }
+  /** The view and name of a package id of this store's. */
+  private packageOf(packageId: number): { view: AsOfView; name: string } | undefined {
+    for (const { view } of this.parts.values()) {
+      const name = view.packageIndex().byId.get(packageId);
+      if (name !== undefined) return { view, name };
+    }
+    return undefined;
+  }
   private filesOf(packageId: number): FileAsOf[] {
-    const name = this.packageById.get(packageId);
-    return name === undefined ? [] : this.packages.get(name)!.files;
+    const p = this.packageOf(packageId);
+    return p ? p.view.packageIndex().packages.get(p.name)!.files : [];
   }
 
   override async getFileByPath(repoId: number, path: string): Promise<FileRow | undefined> {
-    return repoId === this.view.repoId ? this.view.byPath.get(path) : super.getFileByPath(repoId, path);
+    const view = this.view(repoId);
+    return view ? view.byPath.get(path) : super.getFileByPath(repoId, path);
   }
   override async getFilesByPaths(repoId: number, paths: readonly string[]): Promise<FileRow[]> {
-    if (repoId !== this.view.repoId) return super.getFilesByPaths(repoId, paths);
-    return paths.map((p) => this.view.byPath.get(p)).filter((f): f is FileAsOf => f !== undefined);
+    const view = this.view(repoId);
+    if (!view) return super.getFilesByPaths(repoId, paths);
+    return paths.map((p) => view.byPath.get(p)).filter((f): f is FileAsOf => f !== undefined);
   }
   override async listFilesByPrefix(repoId: number, prefix: string): Promise<FileRow[]> {
-    if (repoId !== this.view.repoId) return super.listFilesByPrefix(repoId, prefix);
-    return this.view.files.filter((f) => f.path.startsWith(prefix));
+    const view = this.view(repoId);
+    return view ? view.files.filter((f) => f.path.startsWith(prefix)) : super.listFilesByPrefix(repoId, prefix);
   }
   override async listDirectory(repoId: number, dir: string, limit = Infinity): Promise<{ files: FileRow[]; dirs: string[] }> {
-    if (repoId !== this.view.repoId) return super.listDirectory(repoId, dir, limit);
+    const view = this.view(repoId);
+    if (!view) return super.listDirectory(repoId, dir, limit);
     const files: FileRow[] = [];
     const dirs = new Set<string>();
-    for (const f of this.view.files) {
+    for (const f of view.files) {
       if (!f.path.startsWith(dir)) continue;
       const slash = f.path.indexOf('/', dir.length);
       if (slash < 0) files.push(f);
@@ -166,15 +195,17 @@ export class AsOfStore extends Store {
     return { files, dirs: [...dirs] };
   }
   override async getPackage(repoId: number, name: string): Promise<PackageRow | undefined> {
-    return repoId === this.view.repoId ? this.packages.get(name)?.row : super.getPackage(repoId, name);
+    const view = this.view(repoId);
+    return view ? view.packageIndex().packages.get(name)?.row : super.getPackage(repoId, name);
   }
   override async getPackageById(id: number): Promise<PackageRow | undefined> {
-    const name = this.packageById.get(id);
-    return name === undefined ? undefined : this.packages.get(name)!.row;
+    const p = this.packageOf(id);
+    return p && p.view.packageIndex().packages.get(p.name)!.row;
   }
   override async listPackages(repoId: number): Promise<PackageRow[]> {
-    if (repoId !== this.view.repoId) return super.listPackages(repoId);
-    return [...this.packages.values()].map((p) => p.row).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const view = this.view(repoId);
+    if (!view) return super.listPackages(repoId);
+    return [...view.packageIndex().packages.values()].map((p) => p.row).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
   override async listFilesOfPackage(packageId: number): Promise<FileWithVersion[]> {
     return this.filesOf(packageId).slice().sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
@@ -184,26 +215,40 @@ export class AsOfStore extends Store {
   }
   /** The versions listed then; metadata from the live version where it still exists (none otherwise). */
   override async listVersionsBrief(packageId: number): Promise<VersionRow[]> {
-    const name = this.packageById.get(packageId);
-    if (name === undefined) return [];
-    const live = await super.getPackage(this.view.repoId, name);
+    const p = this.packageOf(packageId);
+    if (!p) return [];
+    const live = await super.getPackage(p.view.repoId, p.name);
     const liveVersions = new Map((live ? await super.listVersionsBrief(live.id) : []).map((v) => [v.version, v]));
     let next = -1;
-    return (await this.listVersionNames(packageId)).map((version) => liveVersions.get(version) ?? { id: next--, packageId, version, meta: {}, createdAt: this.view.at });
+    return (await this.listVersionNames(packageId)).map((version) => liveVersions.get(version) ?? { id: next--, packageId, version, meta: {}, createdAt: this.at });
   }
   override async versionDescription(versionId: number): Promise<string | null> {
     return versionId < 0 ? null : super.versionDescription(versionId);
   }
   override async listFilesOfVersion(versionId: number): Promise<FileRow[]> {
-    return this.view.files.filter((f) => f.versionId === versionId);
+    for (const { view } of this.parts.values()) {
+      const files = view.files.filter((f) => f.versionId === versionId);
+      if (files.length) return files;
+    }
+    return [];
   }
   override async getIndex(repoId: number, key: string): Promise<IndexRow | undefined> {
-    return repoId === this.view.repoId ? this.getDoc(key) : super.getIndex(repoId, key);
+    const part = this.parts.get(repoId);
+    return part ? part.getDoc(key) : super.getIndex(repoId, key);
   }
   /** Nothing is ever out of date in the past. */
   override async isDirty(): Promise<boolean> {
     return false;
   }
+}
+
+/** What time travel asks of the core. */
+export interface TimeTravelDeps {
+  pluginFor(repo: Repository): FormatPlugin;
+  /** A group's members, readable by the asker or not (the group's routes filter them). */
+  allMembers(group: Repository): Repository[];
+  /** Every repository. */
+  repos(): Repository[];
 }
 
 /** Where a `@<ref>` points: an instant, and the snapshot that named it. */
@@ -218,8 +263,11 @@ export class TimeTravel {
   private readonly views = new BoundedCache<AsOfView>({ maxEntries: 32, maxBytes: 256 * 1024 * 1024 });
   private readonly loading = new Map<string, Promise<AsOfView>>();
 
-  constructor(store: Store) {
+  private readonly deps: TimeTravelDeps;
+
+  constructor(store: Store, deps: TimeTravelDeps) {
     this.store = store;
+    this.deps = deps;
     this.history = new HistoryStore(store.sql);
   }
 
@@ -229,25 +277,37 @@ export class TimeTravel {
     return kept > repo.createdAt ? kept : repo.createdAt;
   }
 
-  private assertHosted(repo: Repository): void {
-    if (repo.kind !== 'hosted') {
-      throw badRequest(`${repo.name} is a ${repo.kind} repository: time travel and snapshots serve hosted repositories (docs/decisions.md)`);
-    }
+  /**
+   * The repositories whose history answers for `repo`: itself when hosted; a group's members
+   * when every one is hosted and its format builds a group's answer from its members' store
+   * and documents (AsOfIndexes.groups). Anything else is refused: a proxy's cache is no
+   * record of what its upstream held.
+   */
+  sources(repo: Repository): Repository[] {
+    if (repo.kind === 'hosted') return [repo];
+    const why = `time travel and snapshots serve hosted repositories${repo.kind === 'group' ? ', and groups of them (PyPI, files)' : ''} (docs/time-travel.md)`;
+    if (repo.kind !== 'group' || !this.deps.pluginFor(repo).asOf?.groups) throw badRequest(`${repo.name} is a ${repo.kind} repository: ${why}`);
+    const members = this.deps.allMembers(repo);
+    const other = members.find((m) => m.kind !== 'hosted');
+    if (other) throw badRequest(`${repo.name} has the ${other.kind} member ${other.name}: ${why}`);
+    return members;
   }
 
-  /** Check that `at` is an instant this repository can answer for (not a snapshot's). */
+  /** Check that `at` is an instant this repository (each of its sources) can answer for. */
   private checkInstant(repo: Repository, at: string, text: string): void {
     if (Date.parse(at) > Date.now()) throw badRequest(`${text} is in the future`);
     if (at < repo.createdAt) throw notFound(`${repo.name} did not exist at ${text} (created ${repo.createdAt})`);
-    const earliest = this.earliest(repo);
-    if (at < earliest) {
-      throw new WharfError('GONE', `${repo.name} keeps its history for ${historyDaysOf(repo)} days (historyDays): the earliest instant it answers for is ${earliest}; named snapshots are kept until deleted`);
+    for (const r of this.sources(repo)) {
+      const earliest = this.earliest(r);
+      if (at < earliest) {
+        throw new WharfError('GONE', `${r.name} keeps its history for ${historyDaysOf(r)} days (historyDays): the earliest instant it answers for is ${earliest}; named snapshots are kept until deleted`);
+      }
     }
   }
 
   /** `@<ref>`: an instant, or a snapshot's name. */
   async resolve(repo: Repository, ref: string): Promise<ResolvedRef> {
-    this.assertHosted(repo);
+    this.sources(repo);
     const at = parseInstant(ref);
     if (at) {
       this.checkInstant(repo, at, ref);
@@ -275,22 +335,37 @@ export class TimeTravel {
     return view;
   }
 
-  /** A context whose store and indexes answer as of `view`'s instant; publishing does nothing. */
-  contextAt<C extends RepoContext>(base: C, plugin: FormatPlugin, view: AsOfView): C {
-    const asOf = plugin.asOf;
-    const docFor = async (key: string): Promise<IndexRow | undefined> => {
-      const scope = asOf?.scopeOfKey(key);
-      if (!asOf || !scope) return undefined;
-      const docs = await view.scope(scope, () => asOf.buildScope(ctx, scope));
-      // Built documents grow the view: the memo counts them (and may let older instants go).
-      const memoKey = `${view.repoId}@${view.at}`;
-      if (this.views.get(memoKey) === view) this.views.set(memoKey, view, view.bytes);
-      return docs.get(key);
-    };
-    const store = new AsOfStore(base.store, view, docFor);
+  /**
+   * A context for `base.repo` whose store and documents answer as of `at` for it (or for its
+   * members, a group's), built by each repository's own format; publishing does nothing.
+   */
+  async contextAt<C extends RepoContext>(base: C, at: string): Promise<C> {
+    const sources = this.sources(base.repo);
+    const parts: AsOfPart[] = [];
+    const byRepo = new Map<number, AsOfPart>();
+    for (const r of sources) {
+      const view = await this.view(r, at);
+      const asOf = this.deps.pluginFor(r).asOf;
+      const part: AsOfPart = {
+        view,
+        getDoc: async (key) => {
+          const scope = asOf?.scopeOfKey(key);
+          if (!asOf || !scope) return undefined;
+          // Built in the repository's own name (a group asks in its members').
+          const docs = await view.scope(scope, () => asOf.buildScope(r.id === base.repo.id ? ctx : { ...ctx, repo: r, state: base.services.stateOf(r) }, scope));
+          // Built documents grow the view: the memo counts them (and may let older instants go).
+          const memoKey = `${view.repoId}@${view.at}`;
+          if (this.views.get(memoKey) === view) this.views.set(memoKey, view, view.bytes);
+          return docs.get(key);
+        },
+      };
+      parts.push(part);
+      byRepo.set(r.id, part);
+    }
+    const store = new AsOfStore(base.store, parts);
     const services: CoreServices = {
       ...base.services,
-      getIndex: (r, key) => (r.id === view.repoId ? docFor(key) : base.services.getIndex(r, key)),
+      getIndex: (r, key) => byRepo.get(r.id)?.getDoc(key) ?? base.services.getIndex(r, key),
       publish: async () => {},
     };
     const ctx: C = { ...base, store, services };
@@ -299,13 +374,13 @@ export class TimeTravel {
 
   // --- snapshots
   async listSnapshots(repo: Repository): Promise<Snapshot[]> {
-    this.assertHosted(repo);
+    this.sources(repo);
     return this.history.listSnapshots(repo.id);
   }
 
   /** A snapshot of `repo` at `at` (default: now). `createdBy`: who asks. */
   async createSnapshot(repo: Repository, name: string, at: string | undefined, createdBy: string | null): Promise<Snapshot> {
-    this.assertHosted(repo);
+    this.sources(repo);
     if (!isValidSnapshotName(name)) throw badRequest(`invalid snapshot name ${JSON.stringify(name)}: a letter, then letters, digits, '.', '_' or '-' (at most 64)`);
     let instant = new Date().toISOString();
     if (at !== undefined) {
@@ -324,7 +399,7 @@ export class TimeTravel {
   }
 
   async deleteSnapshot(repo: Repository, name: string): Promise<void> {
-    this.assertHosted(repo);
+    this.sources(repo);
     const s = await this.history.getSnapshot(repo.id, name);
     const deleted = await this.store.transaction(async () => {
       if (!(await this.history.deleteSnapshot(repo.id, name))) return false;
@@ -334,12 +409,17 @@ export class TimeTravel {
     if (!deleted) throw notFound(`${repo.name} has no snapshot ${name}`);
   }
 
-  /** Drop the history each hosted repository no longer keeps (run before gc looks for unreferenced blobs). */
-  async prune(repos: readonly Repository[], now = Date.now()): Promise<number> {
+  /**
+   * Drop the history each hosted repository no longer keeps (run before gc looks for
+   * unreferenced blobs). A snapshot of a group keeps what it lists in the group's members.
+   */
+  async prune(now = Date.now()): Promise<number> {
+    const repos = this.deps.repos();
     let rows = 0;
     for (const repo of repos) {
       if (repo.kind !== 'hosted') continue;
-      rows += await this.history.prune(repo.id, new Date(now - historyDaysOf(repo) * DAY_MS).toISOString());
+      const groups = repos.filter((g) => g.kind === 'group' && this.deps.allMembers(g).some((m) => m.id === repo.id)).map((g) => g.id);
+      rows += await this.history.prune(repo.id, new Date(now - historyDaysOf(repo) * DAY_MS).toISOString(), groups);
     }
     return rows;
   }

@@ -111,7 +111,11 @@ export class Wharf {
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.sql);
     this.catalog = new Catalog(store.sql);
-    this.timeTravel = new TimeTravel(store);
+    this.timeTravel = new TimeTravel(store, {
+      pluginFor: (r) => this.pluginFor(r),
+      allMembers: (r) => this.membersOf(r),
+      repos: () => [...this.repoCache.values()],
+    });
     this.metadataCache = new MetadataCache(this.proxyCache);
     this.feed.subscribe({ apply: (changes) => this.applyChanges(changes), reset: () => this.resetMemory() });
     this.packages = new PackageService({
@@ -610,7 +614,7 @@ export class Wharf {
     if (!opts.dryRun) {
       await this.store.dropExpiredBlobPins();
       // History past each repository's historyDays no longer keeps its blobs.
-      const pruned = await this.timeTravel.prune([...this.repoCache.values()]);
+      const pruned = await this.timeTravel.prune();
       if (pruned) this.log.info({ rows: pruned }, 'gc dropped file history past historyDays');
     }
     const free = async (sha256: string, size: number) => {

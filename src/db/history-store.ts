@@ -64,12 +64,16 @@ export class HistoryStore {
   /**
    * Drop the history rows of a repository that closed before `before`, except those a
    * snapshot lists (valid at its instant). Their blobs are then freed by gc when nothing else
-   * names them. Returns the number of rows dropped.
+   * names them; `groupIds`: groups it is a member of, whose snapshots count too. Returns the
+   * number of rows dropped.
    */
-  async prune(repoId: number, before: string): Promise<number> {
+  async prune(repoId: number, before: string, groupIds: readonly number[] = []): Promise<number> {
+    // Snapshots of the repository and of the groups it is a member of (a group's lists its members' files).
+    const owners = [repoId, ...groupIds];
     return (await this.sql.run(`DELETE FROM file_history WHERE repo_id = ? AND valid_to IS NOT NULL AND valid_to < ?
-      AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.repo_id = file_history.repo_id AND s.at >= file_history.valid_from AND s.at < file_history.valid_to)`,
-    [repoId, before])).changes;
+      AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.repo_id IN (${owners.map(() => '?').join(', ')})
+        AND s.at >= file_history.valid_from AND s.at < file_history.valid_to)`,
+    [repoId, before, ...owners])).changes;
   }
 
   // --- snapshots

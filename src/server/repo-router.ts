@@ -75,8 +75,7 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
     const resolved = await wharf.timeTravel.resolve(repo, ref);
     const found = router.find(req.method as HTTPMethod, rest);
     if (!found || (found.store as FormatRoute).access !== 'read') throw notFound(`not found: ${rest} (as of ${resolved.at})`);
-    const view = await wharf.timeTravel.view(repo, resolved.at);
-    const ctx = wharf.timeTravel.contextAt({ ...wharf.contextFor(repo), params: found.params, principal: req.principal, asOf: resolved.at }, wharf.pluginFor(repo), view);
+    const ctx = await wharf.timeTravel.contextAt({ ...wharf.contextFor(repo), params: found.params, principal: req.principal, asOf: resolved.at }, resolved.at);
     reply.header('x-wharf-as-of', resolved.at);
     return (found.store as FormatRoute).handler(req, reply, ctx);
   };

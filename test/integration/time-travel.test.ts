@@ -46,6 +46,11 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     for (const [name, format] of [['py', 'pypi'], ['deb', 'apt'], ['pkgs', 'arch'], ['art', 'files']]) {
       await client.createRepo({ name, format, ...(format === 'files' ? { options: { allowOverwrite: true } } : {}) });
     }
+    // Groups of hosted repositories answer as of an instant from their members' history.
+    await client.createRepo({ name: 'pyg', format: 'pypi', kind: 'group', options: { members: ['py'] } });
+    await client.createRepo({ name: 'artg', format: 'files', kind: 'group', options: { members: ['art'] } });
+    await client.createRepo({ name: 'up', format: 'pypi', kind: 'proxy', options: { upstream: 'http://127.0.0.1:9/simple/' } });
+    await client.createRepo({ name: 'mixed', format: 'pypi', kind: 'group', options: { members: ['py', 'up'] } });
   });
   after(async () => {
     await s.close();
@@ -78,6 +83,7 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.deepEqual(await install(`${s.url}/py/simple/`), ['timely-2.0.dist-info']);
     assert.deepEqual(await install(`${s.url}/py/@${at.py}/simple/`), ['timely-1.0.dist-info']);
     assert.deepEqual(await install(`${s.url}/py/@before-2/simple/`), ['timely-1.0.dist-info']);
+    assert.deepEqual(await install(`${s.url}/pyg/@${at.py}/simple/`), ['timely-1.0.dist-info']);
 
     // The JSON API and the JSON simple page of then.
     const api = await (await fetch(`${s.url}/py/@${at.py}/pypi/timely/json`)).json() as { info: { version: string }; releases: Record<string, unknown[]> };
@@ -150,6 +156,9 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.deepEqual(await curl([`${s.url}/art/@${at.art}/dir/c.txt`]), { status: 200, body: 'c one\n' });
     assert.deepEqual(await curl([`${s.url}/art/@${at.art}/dir/a.txt`]), { status: 200, body: 'a one\n' });
     assert.equal((await curl([`${s.url}/art/@${at.art}/dir/b.txt`])).status, 404);
+    assert.deepEqual(await curl([`${s.url}/artg/@${at.art}/dir/c.txt`]), { status: 200, body: 'c one\n' });
+    const groupListing = await (await fetch(`${s.url}/artg/@${at.art}/dir/`, { headers: { accept: 'application/json' } })).json() as { entries: { name: string }[] };
+    assert.deepEqual(groupListing.entries.map((f) => f.name), ['a.txt', 'c.txt']);
     const listing = await (await fetch(`${s.url}/art/@${at.art}/dir/`, { headers: { accept: 'application/json' } })).json() as { entries: { name: string; sha256: string }[] };
     assert.deepEqual(listing.entries.map((f) => f.name), ['a.txt', 'c.txt']);
     const live = await (await fetch(`${s.url}/art/dir/`, { headers: { accept: 'application/json' } })).json() as { entries: { name: string }[] };
@@ -188,8 +197,8 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.equal(await status('/py/@no%20such/simple/'), 400);
     assert.equal(await status('/py/@nosuch/simple/'), 404);
     assert.equal(await status(`/py/@${at.py}/`, { method: 'POST', headers: { authorization: s.adminAuth } }), 405);
-    await client.createRepo({ name: 'up', format: 'pypi', kind: 'proxy', options: { upstream: 'http://127.0.0.1:9/simple/' } });
     assert.equal(await status(`/up/@${at.py}/simple/`), 400);
+    assert.equal(await status(`/mixed/@${at.py}/simple/`), 400);
     assert.equal((await fetch(`${s.url}/-/api/v1/repositories/up/snapshots`, { method: 'POST', headers: { authorization: s.adminAuth, 'content-type': 'application/json' }, body: '{"name":"x"}' })).status, 400);
     await client.updateRepo('py', { public: false });
     assert.equal(await status(`/py/@${at.py}/simple/timely/`), 401);

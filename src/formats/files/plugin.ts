@@ -48,7 +48,7 @@ export const filesFormat: FormatPlugin = {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [dirScope('')]);
   },
   // Time travel: the listings of an instant, by the same builder on that instant's files.
-  asOf: { scopeOfKey: scopeOfListingKey, buildScope: (ctx, scope) => buildDirectoryDocuments(ctx, scope.slice(SCOPE_PREFIX.length)) },
+  asOf: { scopeOfKey: scopeOfListingKey, buildScope: (ctx, scope) => buildDirectoryDocuments(ctx, scope.slice(SCOPE_PREFIX.length)), groups: true },
   schedule: retentionSchedule,
   actions: { clean: cleanFiles },
   setupGuide: (ctx, site) => filesSetup(ctx.repo, site),

@@ -97,6 +97,8 @@ export const pypiFormat: FormatPlugin = {
   asOf: {
     scopeOfKey,
     buildScope: (ctx, scope) => (scope === ROOT_SCOPE ? buildRootDocuments(ctx) : buildProjectDocuments(ctx, scope.slice('project:'.length))),
+    // A group's pages, files and JSON API are made from its hosted members' rows and documents.
+    groups: true,
   },
   scopesForPackage: (_ctx, name) => [projectScope(name)],
   scopesForPackageSet: [ROOT_SCOPE],

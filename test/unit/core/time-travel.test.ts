@@ -37,7 +37,7 @@ describe('as-of views', () => {
     const db = await openDatabase(':memory:');
     try {
       const store = new Store(db);
-      const tt = new TimeTravel(store);
+      const tt = new TimeTravel(store, { pluginFor: () => { throw new Error('not asked'); }, allMembers: () => [], repos: () => [repo] });
       const repo = await store.createRepo({ name: 'py', format: 'pypi', kind: 'hosted', publicRead: true, options: {} });
       await store.insertBlob('a'.repeat(64), 3);
       const pkg = await store.upsertPackage(repo.id, 'demo', 'Demo');
@@ -53,7 +53,7 @@ describe('as-of views', () => {
 
       const view = await tt.view(repo, then);
       assert.notEqual(await tt.view(repo, then), view, 'an instant of the last minute is read again');
-      const store2 = new AsOfStore(store, view, async () => undefined);
+      const store2 = new AsOfStore(store, [{ view, getDoc: async () => undefined }]);
       const p = (await store2.getPackage(repo.id, 'demo'))!;
       assert.equal(p.displayName, 'Demo');
       assert.ok(p.id < 0, 'a package gone since has an id of the view');

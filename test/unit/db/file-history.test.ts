@@ -101,7 +101,12 @@ for (const engine of engines()) describe(`file history on ${engine.name}`, () =>
     assert.equal(await history.prune(repo.id, new Date().toISOString()), 0);
     assert.deepEqual(await at(snap), ['p/a=e demo/1.0', 'p/b=f demo/1.1']);
     assert.ok(await history.deleteSnapshot(repo.id, 's'));
-    assert.equal(await history.prune(repo.id, new Date().toISOString()), 2);
+    // A group's snapshot keeps what it lists in its members (the caller names the groups).
+    const group = await store.createRepo({ name: 'g', format: 'pypi', kind: 'group', publicRead: true, options: { members: ['py'] } });
+    assert.ok(await history.createSnapshot(group.id, { name: 'gs', at: snap, createdBy: null }));
+    assert.equal(await history.prune(repo.id, new Date().toISOString(), [group.id]), 0);
+    assert.ok(await history.deleteSnapshot(group.id, 'gs'));
+    assert.equal(await history.prune(repo.id, new Date().toISOString(), [group.id]), 2);
     assert.deepEqual(await at(snap), []);
     assert.deepEqual(await store.referencedBlobs([sha('e'), sha('f')]), new Set());
     assert.equal(await store.isBlobReferenced(sha('e')), false);
