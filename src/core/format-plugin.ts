@@ -27,6 +27,11 @@ export interface RepoContext {
    * its own.
    */
   state: RepoState;
+  /**
+   * Below `/<repo>/@<ref>/` (time travel, core/time-travel.ts): the instant answered for (ISO);
+   * the store and documents answer as of it. Handlers reading req.url skip the `@<ref>/` segment.
+   */
+  asOf?: string;
 }
 
 /** An upload counted as coming to its repository (PackageService.arrive). */
@@ -89,8 +94,6 @@ export interface CoreServices {
 export interface RouteContext extends RepoContext {
   params: Record<string, string | undefined>;
   principal: Principal;
-  /** Below `/<repo>/@<ref>/` (time travel): the instant answered for. Handlers reading req.url skip the `@<ref>/` segment. */
-  asOf?: string;
 }
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

@@ -86,7 +86,8 @@ export class AsOfView {
     this.at = at;
     this.files = files;
     this.byPath = new Map(files.map((f) => [f.path, f]));
-    this.bytes = files.reduce((n, f) => n + 256 + f.path.length * 2, 0);
+    // Estimated as the rows' text (metadata can be large: an APT stanza, a file list).
+    this.bytes = files.reduce((n, f) => n + 256 + f.path.length * 2 + JSON.stringify(f.meta).length * 2, 0);
   }
 
   private packages?: { packages: Map<string, { row: PackageRow; files: FileAsOf[] }>; byId: Map<number, string> };
@@ -368,7 +369,7 @@ export class TimeTravel {
       getIndex: (r, key) => byRepo.get(r.id)?.getDoc(key) ?? base.services.getIndex(r, key),
       publish: async () => {},
     };
-    const ctx: C = { ...base, store, services };
+    const ctx: C = { ...base, store, services, asOf: at };
     return ctx;
   }
 

@@ -113,6 +113,9 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     const install = await env.apt('apt-get', 'install', '-y', '--download-only', 'tick');
     assert.equal(install.code, 0, install.stdout + install.stderr);
     assert.deepEqual((await readdir(join(env.dir, 'cache/archives'))).filter((f) => f.endsWith('.deb')), ['tick_1.0-1_amd64.deb']);
+    // Dated at the instant it shows: every build of it says the same.
+    const release = await (await fetch(`${s.url}/deb/@${at.deb}/dists/stable/Release`)).text();
+    assert.match(release, new RegExp(`^Date: ${new Date(at.deb).toUTCString().replace(/GMT$/, 'UTC')}$`, 'm'));
     // The live suite has only 2.0.
     const live = await (await fetch(`${s.url}/deb/dists/stable/main/binary-amd64/Packages`)).text();
     assert.deepEqual([...live.matchAll(/^Version: (.*)$/gm)].map((m) => m[1]), ['2.0-1']);

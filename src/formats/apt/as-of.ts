@@ -68,7 +68,8 @@ export async function buildSuiteAsOf(ctx: RepoContext, scope: string): Promise<I
       }
     }
   }
-  const now = new Date();
+  // Dated at the instant it shows, so every build of it (another process, after a restart) says the same.
+  const now = new Date(ctx.asOf ?? Date.now());
   const codename = settings.codename ?? suite;
   const release = buildRelease({
     origin, label, suite, codename, date: now, architectures: archs, components, description: settings.description,
