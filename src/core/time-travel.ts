@@ -69,63 +69,107 @@ const etagOf = (body: Uint8Array) => `"${createHash('sha256').update(body).diges
 
 let viewCount = 0;
 
-/** The files of one repository at one instant, and the documents built from them so far. */
+type PackageEntry = { row: PackageRow; files: FileAsOf[] };
+
+/**
+ * One repository at one instant: what was asked of it so far (a path, a package's files) and
+ * the documents built. The whole file set is never held: a build that needs it (a Release, a
+ * db, the root page) reads it for the build and keeps only the documents.
+ */
 export class AsOfView {
   readonly repoId: number;
   readonly at: string;
-  readonly files: readonly FileAsOf[];
-  readonly byPath: Map<string, FileAsOf>;
+  private readonly history: HistoryStore;
   /** Scope → documents by key; a build under way is shared. */
   private readonly scopes = new Map<string, Promise<Map<string, IndexRow>>>();
-  bytes = 0;
-  /** Ids of packages gone since are this minus a count: distinct between views (a group's members are read together). */
+  private readonly paths = new Map<string, Promise<FileAsOf | undefined>>();
+  private readonly packages = new Map<string, Promise<PackageEntry | undefined>>();
+  /** Package names by the ids this view gave them (negative: distinct from live ids and from other views'). */
+  readonly packageNames = new Map<number, string>();
+  private readonly packageIds = new Map<string, number>();
   private readonly idBase = -(++viewCount) * 1_000_000_000;
+  /** Estimated bytes held (rows and documents). */
+  bytes = 512;
+  /** Told when the view grew (the memo counts it again). */
+  onGrow: () => void = () => {};
 
-  constructor(repoId: number, at: string, files: FileAsOf[]) {
+  constructor(repoId: number, at: string, history: HistoryStore) {
     this.repoId = repoId;
     this.at = at;
-    this.files = files;
-    this.byPath = new Map(files.map((f) => [f.path, f]));
-    // Estimated as the rows' text (metadata can be large: an APT stanza, a file list).
-    this.bytes = files.reduce((n, f) => n + 256 + f.path.length * 2 + JSON.stringify(f.meta).length * 2, 0);
+    this.history = history;
   }
 
-  private packages?: { packages: Map<string, { row: PackageRow; files: FileAsOf[] }>; byId: Map<number, string> };
+  private grow(files: readonly FileAsOf[]): void {
+    // Estimated as the rows' text (metadata can be large: an APT stanza, a file list).
+    for (const f of files) this.bytes += 256 + f.path.length * 2 + JSON.stringify(f.meta).length * 2;
+    this.onGrow();
+  }
 
-  /** The packages of then, by name and by an id of the view's own (negative); made once per view, not per request. */
-  packageIndex(): { packages: Map<string, { row: PackageRow; files: FileAsOf[] }>; byId: Map<number, string> } {
-    if (this.packages) return this.packages;
-    const packages = new Map<string, { row: PackageRow; files: FileAsOf[] }>();
-    const byId = new Map<number, string>();
-    let next = this.idBase - 1;
-    for (const f of this.files) {
-      if (f.package === null) continue;
-      let p = packages.get(f.package);
-      if (!p) {
-        const id = next--;
-        p = { row: { id, repoId: this.repoId, name: f.package, displayName: f.displayName ?? f.package, summary: '', meta: {}, createdAt: f.createdAt, updatedAt: f.createdAt }, files: [] };
-        packages.set(f.package, p);
-        byId.set(id, f.package);
-      }
-      p.files.push(f);
+  private memo<K, V>(map: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+    let p = map.get(key);
+    if (!p) {
+      p = load();
+      // A failed read is tried again by the next request.
+      p.catch(() => map.delete(key));
+      map.set(key, p);
     }
-    this.packages = { packages, byId };
-    return this.packages;
+    return p;
+  }
+
+  /** Every file of then (below `prefix`), read afresh: for builds, whose documents are kept instead. */
+  files(prefix = ''): Promise<FileAsOf[]> {
+    return this.history.filesAsOf(this.repoId, this.at, prefix ? { prefix } : {});
+  }
+
+  file(path: string): Promise<FileAsOf | undefined> {
+    return this.memo(this.paths, path, async () => {
+      const [f] = await this.history.filesAsOf(this.repoId, this.at, { path });
+      if (f) this.grow([f]);
+      return f;
+    });
+  }
+
+  idOf(name: string): number {
+    let id = this.packageIds.get(name);
+    if (id === undefined) {
+      id = this.idBase - this.packageIds.size - 1;
+      this.packageIds.set(name, id);
+      this.packageNames.set(id, name);
+    }
+    return id;
+  }
+
+  private entry(name: string, files: FileAsOf[]): PackageEntry | undefined {
+    if (files.length === 0) return undefined;
+    const first = files[0];
+    return { row: { id: this.idOf(name), repoId: this.repoId, name, displayName: first.displayName ?? name, summary: '', meta: {}, createdAt: first.createdAt, updatedAt: first.createdAt }, files };
+  }
+
+  package(name: string): Promise<PackageEntry | undefined> {
+    return this.memo(this.packages, name, async () => {
+      const files = await this.history.filesAsOf(this.repoId, this.at, { package: name });
+      this.grow(files);
+      return this.entry(name, files);
+    });
+  }
+
+  /** The packages of then, read afresh (a root page's build). */
+  async allPackages(): Promise<PackageRow[]> {
+    return (await this.history.packagesAsOf(this.repoId, this.at)).map((p) => ({
+      id: this.idOf(p.name), repoId: this.repoId, name: p.name, displayName: p.displayName, summary: '', meta: {}, createdAt: p.createdAt, updatedAt: p.createdAt,
+    }));
   }
 
   scope(scope: string, build: () => Promise<IndexDocument[]>): Promise<Map<string, IndexRow>> {
-    let p = this.scopes.get(scope);
-    if (!p) {
-      p = build().then((docs) => new Map(docs.map((d) => {
+    return this.memo(this.scopes, scope, () => build().then((docs) => {
+      const rows = new Map(docs.map((d) => {
         const body = typeof d.body === 'string' ? Buffer.from(d.body) : d.body;
         this.bytes += body.length;
         return [d.key, { repoId: this.repoId, key: d.key, scope, contentType: d.contentType, body, gzip: null, etag: etagOf(body), updatedAt: this.at } satisfies IndexRow];
-      })));
-      // A failed build is tried again by the next request.
-      p.catch(() => this.scopes.delete(scope));
-      this.scopes.set(scope, p);
-    }
-    return p;
+      }));
+      this.onGrow();
+      return rows;
+    }));
   }
 }
 
@@ -158,36 +202,35 @@ export class AsOfStore extends Store {
   /** The view and name of a package id of this store's. */
   private packageOf(packageId: number): { view: AsOfView; name: string } | undefined {
     for (const { view } of this.parts.values()) {
-      const name = view.packageIndex().byId.get(packageId);
+      const name = view.packageNames.get(packageId);
       if (name !== undefined) return { view, name };
     }
     return undefined;
   }
-  private filesOf(packageId: number): FileAsOf[] {
+  private async filesOf(packageId: number): Promise<FileAsOf[]> {
     const p = this.packageOf(packageId);
-    return p ? p.view.packageIndex().packages.get(p.name)!.files : [];
+    return p ? ((await p.view.package(p.name))?.files ?? []) : [];
   }
 
   override async getFileByPath(repoId: number, path: string): Promise<FileRow | undefined> {
     const view = this.view(repoId);
-    return view ? view.byPath.get(path) : super.getFileByPath(repoId, path);
+    return view ? view.file(path) : super.getFileByPath(repoId, path);
   }
   override async getFilesByPaths(repoId: number, paths: readonly string[]): Promise<FileRow[]> {
     const view = this.view(repoId);
     if (!view) return super.getFilesByPaths(repoId, paths);
-    return paths.map((p) => view.byPath.get(p)).filter((f): f is FileAsOf => f !== undefined);
+    return (await Promise.all(paths.map((p) => view.file(p)))).filter((f): f is FileAsOf => f !== undefined);
   }
   override async listFilesByPrefix(repoId: number, prefix: string): Promise<FileRow[]> {
     const view = this.view(repoId);
-    return view ? view.files.filter((f) => f.path.startsWith(prefix)) : super.listFilesByPrefix(repoId, prefix);
+    return view ? view.files(prefix) : super.listFilesByPrefix(repoId, prefix);
   }
   override async listDirectory(repoId: number, dir: string, limit = Infinity): Promise<{ files: FileRow[]; dirs: string[] }> {
     const view = this.view(repoId);
     if (!view) return super.listDirectory(repoId, dir, limit);
     const files: FileRow[] = [];
     const dirs = new Set<string>();
-    for (const f of view.files) {
-      if (!f.path.startsWith(dir)) continue;
+    for (const f of await view.files(dir)) {
       const slash = f.path.indexOf('/', dir.length);
       if (slash < 0) files.push(f);
       else dirs.add(f.path.slice(dir.length, slash));
@@ -197,22 +240,21 @@ export class AsOfStore extends Store {
   }
   override async getPackage(repoId: number, name: string): Promise<PackageRow | undefined> {
     const view = this.view(repoId);
-    return view ? view.packageIndex().packages.get(name)?.row : super.getPackage(repoId, name);
+    return view ? (await view.package(name))?.row : super.getPackage(repoId, name);
   }
   override async getPackageById(id: number): Promise<PackageRow | undefined> {
     const p = this.packageOf(id);
-    return p && p.view.packageIndex().packages.get(p.name)!.row;
+    return p && (await p.view.package(p.name))?.row;
   }
   override async listPackages(repoId: number): Promise<PackageRow[]> {
     const view = this.view(repoId);
-    if (!view) return super.listPackages(repoId);
-    return [...view.packageIndex().packages.values()].map((p) => p.row).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return view ? view.allPackages() : super.listPackages(repoId);
   }
   override async listFilesOfPackage(packageId: number): Promise<FileWithVersion[]> {
-    return this.filesOf(packageId).slice().sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+    return (await this.filesOf(packageId)).slice().sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   }
   override async listVersionNames(packageId: number): Promise<string[]> {
-    return [...new Set(this.filesOf(packageId).map((f) => f.version).filter((v): v is string => v !== null))];
+    return [...new Set((await this.filesOf(packageId)).map((f) => f.version).filter((v): v is string => v !== null))];
   }
   /** The versions listed then; metadata from the live version where it still exists (none otherwise). */
   override async listVersionsBrief(packageId: number): Promise<VersionRow[]> {
@@ -226,12 +268,13 @@ export class AsOfStore extends Store {
   override async versionDescription(versionId: number): Promise<string | null> {
     return versionId < 0 ? null : super.versionDescription(versionId);
   }
+  /** A live version's files as they were (a version gone since has an id of the view's own, and no files by id). */
   override async listFilesOfVersion(versionId: number): Promise<FileRow[]> {
-    for (const { view } of this.parts.values()) {
-      const files = view.files.filter((f) => f.versionId === versionId);
-      if (files.length) return files;
-    }
-    return [];
+    const version = versionId < 0 ? undefined : await super.getVersionById(versionId);
+    const pkg = version && (await super.getPackageById(version.packageId));
+    const part = pkg && this.parts.get(pkg.repoId);
+    if (!part) return [];
+    return ((await part.view.package(pkg.name))?.files ?? []).filter((f) => f.version === version.version).sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   }
   override async getIndex(repoId: number, key: string): Promise<IndexRow | undefined> {
     const part = this.parts.get(repoId);
@@ -262,7 +305,6 @@ export class TimeTravel {
   readonly history: HistoryStore;
   private readonly store: Store;
   private readonly views = new BoundedCache<AsOfView>({ maxEntries: 32, maxBytes: 256 * 1024 * 1024 });
-  private readonly loading = new Map<string, Promise<AsOfView>>();
 
   private readonly deps: TimeTravelDeps;
 
@@ -320,19 +362,19 @@ export class TimeTravel {
     return { at: s.at, snapshot: s.name };
   }
 
-  /** The file set of `repo` at `at`, memoized once the instant is settled. */
-  async view(repo: Repository, at: string): Promise<AsOfView> {
+  /** What `repo` held at `at`, as far as asked: memoized once the instant is settled. */
+  view(repo: Repository, at: string): AsOfView {
     const key = `${repo.id}@${at}`;
     const cached = this.views.get(key);
     if (cached) return cached;
-    let p = this.loading.get(key);
-    if (!p) {
-      p = this.history.filesAsOf(repo.id, at).then((files) => new AsOfView(repo.id, at, files));
-      this.loading.set(key, p);
-      void p.finally(() => this.loading.delete(key)).catch(() => {});
+    const view = new AsOfView(repo.id, at, this.history);
+    if (Date.now() - Date.parse(at) > SETTLED_MS) {
+      // Counted again as it grows (and may let older instants go).
+      view.onGrow = () => {
+        if (this.views.get(key) === view) this.views.set(key, view, view.bytes);
+      };
+      this.views.set(key, view, view.bytes);
     }
-    const view = await p;
-    if (Date.now() - Date.parse(at) > SETTLED_MS) this.views.set(key, view, view.bytes);
     return view;
   }
 
@@ -345,7 +387,7 @@ export class TimeTravel {
     const parts: AsOfPart[] = [];
     const byRepo = new Map<number, AsOfPart>();
     for (const r of sources) {
-      const view = await this.view(r, at);
+      const view = this.view(r, at);
       const asOf = this.deps.pluginFor(r).asOf;
       const part: AsOfPart = {
         view,
@@ -354,9 +396,6 @@ export class TimeTravel {
           if (!asOf || !scope) return undefined;
           // Built in the repository's own name (a group asks in its members').
           const docs = await view.scope(scope, () => asOf.buildScope(r.id === base.repo.id ? ctx : { ...ctx, repo: r, state: base.services.stateOf(r) }, scope));
-          // Built documents grow the view: the memo counts them (and may let older instants go).
-          const memoKey = `${view.repoId}@${view.at}`;
-          if (this.views.get(memoKey) === view) this.views.set(memoKey, view, view.bytes);
           return docs.get(key);
         },
       };

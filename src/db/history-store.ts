@@ -46,19 +46,37 @@ export class HistoryStore {
   /**
    * Every file of a repository as it was at `at` (an ISO instant), in path order. A row still
    * open reads the file's columns from `files` (they are what they were since it opened); a
-   * closed one carries its own.
+   * closed one carries its own. `only`: one path, one package's files, or the files below a
+   * prefix (each an index range, not the repository's whole history).
    */
-  async filesAsOf(repoId: number, at: string): Promise<FileAsOf[]> {
+  async filesAsOf(repoId: number, at: string, only: { path?: string; package?: string; prefix?: string } = {}): Promise<FileAsOf[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (only.path !== undefined) (where.push('h.path = ?'), args.push(only.path));
+    if (only.package !== undefined) (where.push('h.package = ?'), args.push(only.package));
+    // Paths compare as UTF-8 bytes (as Store.listFilesByPrefix): U+FFFF sorts after any path below the prefix.
+    if (only.prefix) (where.push('h.path >= ? AND h.path < ?'), args.push(only.prefix, `${only.prefix}\uffff`));
     const rows = await this.sql.all(`SELECT h.file_id, h.repo_id, h.path, h.package, h.display_name, h.version,
         COALESCE(h.filename, f.filename) AS filename, COALESCE(h.sha256, f.sha256) AS sha256, COALESCE(h.size, f.size) AS size,
         COALESCE(h.meta, f.meta) AS meta, COALESCE(h.created_at, f.created_at) AS created_at,
         CASE WHEN h.valid_to IS NULL THEN f.uploaded_by ELSE h.uploaded_by END AS uploaded_by, f.version_id
       FROM file_history h LEFT JOIN files f ON h.valid_to IS NULL AND f.id = h.file_id
-      WHERE h.repo_id = ? AND h.valid_from <= ? AND (h.valid_to IS NULL OR h.valid_to > ?)
-      ORDER BY h.path`, [repoId, at, at]);
+      WHERE h.repo_id = ? AND h.valid_from <= ? AND (h.valid_to IS NULL OR h.valid_to > ?)${where.map((w) => ` AND ${w}`).join('')}
+      ${only.package === undefined ? 'ORDER BY h.path' : ''}`, [repoId, at, at, ...args]);
+    // A package's rows come by the package index, unsorted (an ORDER BY would make the planner
+    // walk the repository's paths instead): sorted here.
+    if (only.package !== undefined) rows.sort((a, b) => (String(a.path) < String(b.path) ? -1 : 1));
     // An open row whose file is gone cannot be (the delete closes it in the same statement);
     // skipped rather than served half-empty should a row be left open by hand.
     return rows.filter((r) => r.sha256 != null).map(toFileAsOf);
+  }
+
+  /** The packages a repository listed at `at` (name, display name and its first file's time), by name, without their files. */
+  async packagesAsOf(repoId: number, at: string): Promise<{ name: string; displayName: string; createdAt: string }[]> {
+    const rows = await this.sql.all(`SELECT h.package, MIN(h.display_name) AS display_name, MIN(h.valid_from) AS created_at
+      FROM file_history h WHERE h.repo_id = ? AND h.package IS NOT NULL AND h.valid_from <= ? AND (h.valid_to IS NULL OR h.valid_to > ?)
+      GROUP BY h.package ORDER BY h.package`, [repoId, at, at]);
+    return rows.map((r) => ({ name: String(r.package), displayName: String(r.display_name ?? r.package), createdAt: String(r.created_at) }));
   }
 
   /**

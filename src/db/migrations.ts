@@ -344,7 +344,8 @@ export const migrations: string[] = [
     uploaded_by TEXT
   );
   CREATE INDEX file_history_open ON file_history(file_id) WHERE valid_to IS NULL;
-  CREATE INDEX file_history_by_repo ON file_history(repo_id, valid_from);
+  CREATE INDEX file_history_by_path ON file_history(repo_id, path);
+  CREATE INDEX file_history_by_package ON file_history(repo_id, package) WHERE package IS NOT NULL;
   CREATE INDEX file_history_by_blob ON file_history(sha256) WHERE sha256 IS NOT NULL;
   INSERT INTO file_history (repo_id, file_id, path, package, display_name, version, valid_from)
     SELECT f.repo_id, f.id, f.path, p.name, p.display_name, v.version, f.created_at

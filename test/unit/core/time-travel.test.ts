@@ -67,7 +67,7 @@ describe('as-of views', () => {
       const settled = new Date(Date.now() - 120_000).toISOString();
       const old = await tt.view(repo, settled);
       assert.equal(await tt.view(repo, settled), old, 'a settled instant is memoized');
-      assert.deepEqual(old.files, []);
+      assert.deepEqual(await old.files(), []);
     } finally {
       await db.close();
     }
