@@ -348,6 +348,17 @@ export class TimeTravel {
     }
   }
 
+  /** Whether `name` is a snapshot of `repo` (false where the repository has no time travel). */
+  async isSnapshot(repo: Repository, name: string): Promise<boolean> {
+    if (!isValidSnapshotName(name)) return false;
+    try {
+      this.sources(repo);
+    } catch {
+      return false;
+    }
+    return (await this.history.getSnapshot(repo.id, name)) !== undefined;
+  }
+
   /** `@<ref>`: an instant, or a snapshot's name. */
   async resolve(repo: Repository, ref: string): Promise<ResolvedRef> {
     this.sources(repo);

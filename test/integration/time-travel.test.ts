@@ -156,6 +156,9 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     await client.deleteFile('art', 'dir/c.txt');
 
     assert.equal((await curl([`${s.url}/art/dir/c.txt`])).status, 404);
+    // A folder whose name starts with @ (an npm scope) is a path, not a time, where it is no snapshot.
+    await putText('@scope/pkg.tgz', 'scoped\n');
+    assert.deepEqual(await curl([`${s.url}/art/@scope/pkg.tgz`]), { status: 200, body: 'scoped\n' });
     assert.deepEqual(await curl([`${s.url}/art/@${at.art}/dir/c.txt`]), { status: 200, body: 'c one\n' });
     assert.deepEqual(await curl([`${s.url}/art/@${at.art}/dir/a.txt`]), { status: 200, body: 'a one\n' });
     assert.equal((await curl([`${s.url}/art/@${at.art}/dir/b.txt`])).status, 404);
