@@ -465,13 +465,34 @@ export class TimeTravel {
    * unreferenced blobs). A snapshot of a group keeps what it lists in the group's members.
    */
   async prune(now = Date.now()): Promise<number> {
-    const repos = this.deps.repos();
     let rows = 0;
-    for (const repo of repos) {
-      if (repo.kind !== 'hosted') continue;
-      const groups = repos.filter((g) => g.kind === 'group' && this.deps.allMembers(g).some((m) => m.id === repo.id)).map((g) => g.id);
-      rows += await this.history.prune(repo.id, new Date(now - historyDaysOf(repo) * DAY_MS).toISOString(), groups);
-    }
+    for (const { repo, before, groups } of this.pruneTargets(now)) rows += await this.history.prune(repo.id, before, groups);
     return rows;
+  }
+
+  /**
+   * For a dry run of gc: the blobs pruning would leave unreferenced, found by pruning in a
+   * transaction that is rolled back (nothing changes).
+   */
+  async blobsPruningFrees(now = Date.now()): Promise<string[]> {
+    return this.store.sql.transaction(async () => {
+      const candidates = new Set<string>();
+      for (const { repo, before, groups } of this.pruneTargets(now)) {
+        for (const sha of await this.history.prunableBlobs(repo.id, before, groups)) candidates.add(sha);
+      }
+      await this.prune(now);
+      const freed: string[] = [];
+      for (const sha of candidates) if (!(await this.store.isBlobReferenced(sha))) freed.push(sha);
+      return freed;
+    }, { rollback: true });
+  }
+
+  private pruneTargets(now: number): { repo: Repository; before: string; groups: number[] }[] {
+    const repos = this.deps.repos();
+    return repos.filter((r) => r.kind === 'hosted').map((repo) => ({
+      repo,
+      before: new Date(now - historyDaysOf(repo) * DAY_MS).toISOString(),
+      groups: repos.filter((g) => g.kind === 'group' && this.deps.allMembers(g).some((m) => m.id === repo.id)).map((g) => g.id),
+    }));
   }
 }

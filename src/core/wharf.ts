@@ -646,6 +646,14 @@ export class Wharf {
     };
     // Rows first (their file may be gone too), then files on disk that no row names.
     const seen = new Set<string>();
+    if (opts.dryRun) {
+      // What pruning the history (which a dry run does not do) would leave unreferenced.
+      for (const sha256 of await this.timeTravel.blobsPruningFrees()) {
+        const st = await this.blobs.stat(sha256);
+        seen.add(sha256);
+        if (st) await free(sha256, st.size);
+      }
+    }
     for (let after = ''; ;) {
       const batch = await this.store.unreferencedBlobs(after, 500);
       if (batch.length === 0) break;

@@ -36,6 +36,17 @@ function toSnapshot(r: Row): Snapshot {
   return { name: String(r.name), at: String(r.at), createdAt: String(r.created_at), createdBy: (r.created_by as string | null) ?? null };
 }
 
+/** The rows of a repository closed before `before` that no snapshot of it or of its groups (a group's lists its members' files) lists. */
+function prunable(repoId: number, before: string, groupIds: readonly number[]): { where: string; args: (string | number)[] } {
+  const owners = [repoId, ...groupIds];
+  return {
+    where: `repo_id = ? AND valid_to IS NOT NULL AND valid_to < ?
+      AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.repo_id IN (${owners.map(() => '?').join(', ')})
+        AND s.at >= file_history.valid_from AND s.at < file_history.valid_to)`,
+    args: [repoId, before, ...owners],
+  };
+}
+
 export class HistoryStore {
   readonly sql: Sql;
 
@@ -86,12 +97,14 @@ export class HistoryStore {
    * number of rows dropped.
    */
   async prune(repoId: number, before: string, groupIds: readonly number[] = []): Promise<number> {
-    // Snapshots of the repository and of the groups it is a member of (a group's lists its members' files).
-    const owners = [repoId, ...groupIds];
-    return (await this.sql.run(`DELETE FROM file_history WHERE repo_id = ? AND valid_to IS NOT NULL AND valid_to < ?
-      AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.repo_id IN (${owners.map(() => '?').join(', ')})
-        AND s.at >= file_history.valid_from AND s.at < file_history.valid_to)`,
-    [repoId, before, ...owners])).changes;
+    const { where, args } = prunable(repoId, before, groupIds);
+    return (await this.sql.run(`DELETE FROM file_history WHERE ${where}`, args)).changes;
+  }
+
+  /** The blobs the rows `prune` would drop name (some may be named elsewhere too). */
+  async prunableBlobs(repoId: number, before: string, groupIds: readonly number[] = []): Promise<string[]> {
+    const { where, args } = prunable(repoId, before, groupIds);
+    return (await this.sql.all(`SELECT DISTINCT sha256 FROM file_history WHERE ${where}`, args)).map((r) => String(r.sha256));
   }
 
   // --- snapshots

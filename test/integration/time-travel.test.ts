@@ -189,6 +189,9 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.match(gone.body, /historyDays/);
     assert.deepEqual(await curl([`${s.url}/art/@keep/dir/c.txt`]), { status: 200, body: 'c one\n' });
     await client.deleteSnapshot('art', 'keep');
+    // A dry run counts what pruning the history would free, and prunes nothing.
+    assert.equal((await client.gc(0, { dryRun: true })).blobs, 2);
+    assert.equal(Number((await s.wharf.store.sql.get("SELECT COUNT(*) AS n FROM file_history WHERE sha256 IS NOT NULL AND repo_id = (SELECT id FROM repositories WHERE name = 'art')"))!.n), 2);
     const freed = await client.gc(0);
     // c.txt's bytes and a.txt's first bytes.
     assert.equal(freed.blobs, 2);
