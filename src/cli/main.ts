@@ -11,6 +11,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerMigrateFromCommands } from './commands/migrate-from.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerPackageCommands } from './commands/packages.ts';
+import { registerSnapshotCommands } from './commands/snapshot.ts';
 import { serve } from './commands/serve.ts';
 import type { GlobalOptions } from './context.ts';
 
@@ -55,6 +56,7 @@ program.command('serve')
 registerAdminCommands(program, globals);
 registerPackageCommands(program, globals);
 registerMirrorCommands(program, globals);
+registerSnapshotCommands(program, globals);
 registerFsckCommand(program, globals);
 registerMigrateCommand(program, globals);
 registerMigrateFromCommands(program, globals);

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type {
   AuditPage, AuditQuery, BatchUploadResult, FileInfo, PackageDetail, PackageSummary, RepoInfo, RepoStatus, TokenCreated, TokenInfo, UploadResult, UserInfo,
+  SnapshotInfo,
 } from './types.ts';
 
 export * from './types.ts';
@@ -301,6 +302,17 @@ export class WharfClient {
   }
 
   /** One page of the audit trail, newest first (administrators, or a repository's admins with `repo`). */
+  // named snapshots (time travel): served at /<repo>/@<name>/
+  async listSnapshots(repo: string): Promise<SnapshotInfo[]> {
+    return (await this.request<{ snapshots: SnapshotInfo[] }>('GET', `/repositories/${enc(repo)}/snapshots`)).snapshots;
+  }
+  createSnapshot(repo: string, name: string, at?: string): Promise<SnapshotInfo> {
+    return this.request('POST', `/repositories/${enc(repo)}/snapshots`, at === undefined ? { name } : { name, at });
+  }
+  deleteSnapshot(repo: string, name: string): Promise<void> {
+    return this.request('DELETE', `/repositories/${enc(repo)}/snapshots/${enc(name)}`);
+  }
+
   audit(q: AuditQuery = {}): Promise<AuditPage> {
     const query = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
     return this.request('GET', query.size ? `/audit?${query}` : '/audit');

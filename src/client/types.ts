@@ -106,6 +106,17 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
+/** A named snapshot of a hosted repository (time travel). */
+export interface SnapshotInfo {
+  name: string;
+  /** The instant it lists (ISO, UTC). */
+  at: string;
+  createdAt: string;
+  createdBy: string | null;
+  /** Where it is served, below the server: `/<repo>/@<name>/`. */
+  url: string;
+}
+
 export interface AuditQuery {
   repo?: string;
   /** ISO time, or a duration before now: 7d, 12h, 30m. */

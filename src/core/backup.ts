@@ -95,8 +95,10 @@ export async function backupData(sql: Sql, blobs: BlobStore, target: string, opt
   const result: BackupResult = { dir: target, files: 0, blobs: 0, bytes: 0, linked: 0, durationMs: 0 };
   try {
     result.files = Number((copy.prepare('SELECT COUNT(*) AS n FROM files').get() as { n: number }).n);
-    // Blobs no file names are garbage gc would free: not copied, and their rows dropped.
-    copy.exec('DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = blobs.sha256)');
+    // Blobs no file names are garbage gc would free: not copied, and their rows dropped. A
+    // file's past state kept for time travel (file_history) names its blob too.
+    copy.exec(`DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = blobs.sha256)
+      AND NOT EXISTS (SELECT 1 FROM file_history h WHERE h.sha256 = blobs.sha256)`);
     let tryLink = opts.link !== false;
     const dirs = new Set<string>();
     for (const row of copy.prepare('SELECT sha256, size FROM blobs ORDER BY sha256').iterate() as Iterable<{ sha256: string; size: number }>) {

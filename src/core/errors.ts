@@ -19,6 +19,8 @@ export const ErrorCodes = {
   CONFLICT: 409,
   /** The project's status (PEP 792: archived, quarantined) takes no uploads. */
   PROJECT_STATUS: 409,
+  /** An instant older than the history a repository keeps (time travel, historyDays). */
+  GONE: 410,
   TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,

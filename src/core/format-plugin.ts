@@ -12,6 +12,7 @@ import type { MetadataCache } from './proxy/metadata-cache.ts';
 import type { Upstreams } from './proxy/upstream.ts';
 import type { RepoKeys } from './repo-keys.ts';
 import type { RepoState } from './repo-state.ts';
+import type { AsOfIndexes } from './time-travel.ts';
 
 /** What a format's route handlers and index builders can use. */
 export interface RepoContext {
@@ -26,6 +27,11 @@ export interface RepoContext {
    * its own.
    */
   state: RepoState;
+  /**
+   * Below `/<repo>/@<ref>/` (time travel, core/time-travel.ts): the instant answered for (ISO);
+   * the store and documents answer as of it. Handlers reading req.url skip the `@<ref>/` segment.
+   */
+  asOf?: string;
 }
 
 /** An upload counted as coming to its repository (PackageService.arrive). */
@@ -346,6 +352,12 @@ export interface FormatPlugin {
    * the full sync runs at once after every publish, its cost growing with the repository.
    */
   staticEntriesOf?(ctx: RepoContext, scopes: string[]): Promise<StaticEntry[]>;
+  /**
+   * Time travel (core/time-travel.ts): the documents of a hosted repository at a past instant,
+   * built by the format's own builders on the file set of that instant. Absent: `@<instant>`
+   * URLs serve files only.
+   */
+  asOf?: AsOfIndexes;
   /** Called once after a repository of this format is created (e.g. to publish empty indexes). */
   onCreate?(ctx: RepoContext): Promise<void>;
   /**

@@ -33,6 +33,7 @@ import { Publisher } from './publisher.ts';
 import { RepoKeys } from './repo-keys.ts';
 import { Rerun } from './rerun.ts';
 import { servedStatically, StaticTree } from './static-tree.ts';
+import { normalizeHistoryDays, TimeTravel } from './time-travel.ts';
 
 /** How long after a change the full sync of a repository's static tree runs: once for a burst. */
 const STATIC_FOLLOW_MS = 1000;
@@ -59,6 +60,8 @@ export class Wharf {
   readonly proxyCache: ProxyCacheStore;
   /** What the pages read: totals, package lists, search. */
   readonly catalog: Catalog;
+  /** History of hosted repositories' files, as-of views and named snapshots. */
+  readonly timeTravel: TimeTravel;
   readonly metadataCache: MetadataCache;
   readonly contentCache: ContentCache;
   /** Proxies' cached content: uses, hits and misses, eviction (maxCacheBytes, evictUnusedAfter). */
@@ -108,6 +111,11 @@ export class Wharf {
     this.keys = new RepoKeys(store);
     this.proxyCache = new ProxyCacheStore(store.sql);
     this.catalog = new Catalog(store.sql);
+    this.timeTravel = new TimeTravel(store, {
+      pluginFor: (r) => this.pluginFor(r),
+      allMembers: (r) => this.membersOf(r),
+      repos: () => [...this.repoCache.values()],
+    });
     this.metadataCache = new MetadataCache(this.proxyCache);
     this.feed.subscribe({ apply: (changes) => this.applyChanges(changes), reset: () => this.resetMemory() });
     this.packages = new PackageService({
@@ -310,6 +318,12 @@ export class Wharf {
     if (aliases !== undefined && aliases !== null) own.aliases = normalizeAliases(aliases, name, this.listRepos());
     const listen = take(['listen']).listen;
     if (listen !== undefined && listen !== null) own.listen = normalizeListen(listen);
+    // How long a hosted repository keeps the past state of its files (time travel).
+    const historyDays = normalizeHistoryDays(take(['historyDays']).historyDays);
+    if (historyDays !== undefined) {
+      if (kind !== 'hosted') throw badRequest('historyDays applies to hosted repositories');
+      own.historyDays = historyDays;
+    }
     if (kind === 'proxy') Object.assign(own, normalizeProxyOptions(take(PROXY_OPTION_KEYS)));
     if (kind === 'group') Object.assign(own, normalizeGroupOptions(take(GROUP_OPTION_KEYS), { name, format: plugin.format, nestedGroups: plugin.nestedGroups }, (n) => this.repo(n)));
     // A cooldown (minAge) filters what a proxy or group passes on from upstreams; hosted repositories have none.
@@ -597,7 +611,12 @@ export class Wharf {
   private async collect(opts: { graceMs?: number; dryRun?: boolean }): Promise<GcResult> {
     const graceMs = opts.graceMs ?? this.gcGraceMs;
     const result: GcResult = { blobs: 0, bytes: 0, kept: 0, ...(opts.dryRun ? { dryRun: true } : {}) };
-    if (!opts.dryRun) await this.store.dropExpiredBlobPins();
+    if (!opts.dryRun) {
+      await this.store.dropExpiredBlobPins();
+      // History past each repository's historyDays no longer keeps its blobs.
+      const pruned = await this.timeTravel.prune();
+      if (pruned) this.log.info({ rows: pruned }, 'gc dropped file history past historyDays');
+    }
     const free = async (sha256: string, size: number) => {
       if (opts.dryRun) {
         // What a real run would decide now, without claiming or deleting anything.
@@ -627,6 +646,14 @@ export class Wharf {
     };
     // Rows first (their file may be gone too), then files on disk that no row names.
     const seen = new Set<string>();
+    if (opts.dryRun) {
+      // What pruning the history (which a dry run does not do) would leave unreferenced.
+      for (const sha256 of await this.timeTravel.blobsPruningFrees()) {
+        const st = await this.blobs.stat(sha256);
+        seen.add(sha256);
+        if (st) await free(sha256, st.size);
+      }
+    }
     for (let after = ''; ;) {
       const batch = await this.store.unreferencedBlobs(after, 500);
       if (batch.length === 0) break;

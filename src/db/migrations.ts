@@ -318,4 +318,68 @@ export const migrations: string[] = [
     PRIMARY KEY (repo_id, key)
   );
   `,
+  // Time travel (src/core/time-travel.ts, docs/decisions.md): each row is one state of a file
+  // of a hosted repository, valid from `valid_from` until `valid_to` (open while the file is as
+  // it is). Kept by triggers, so every path that adds, replaces, changes or deletes a file
+  // (cascades included) is recorded. The package and version are taken when the row opens:
+  // by the time a cascade deletes the file they are gone. The file's own columns are copied
+  // only when the row closes; an open row reads them from `files`. A blob a closed row names
+  // is kept by gc until the row is pruned (historyDays; a snapshot keeps what it lists).
+  `
+  CREATE TABLE file_history (
+    id INTEGER PRIMARY KEY,
+    repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    file_id INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    package TEXT,
+    display_name TEXT,
+    version TEXT,
+    valid_from TEXT NOT NULL,
+    valid_to TEXT,
+    filename TEXT,
+    sha256 TEXT,
+    size INTEGER,
+    meta TEXT,
+    created_at TEXT,
+    uploaded_by TEXT
+  );
+  CREATE INDEX file_history_open ON file_history(file_id) WHERE valid_to IS NULL;
+  CREATE INDEX file_history_by_path ON file_history(repo_id, path);
+  CREATE INDEX file_history_by_package ON file_history(repo_id, package) WHERE package IS NOT NULL;
+  CREATE INDEX file_history_by_blob ON file_history(sha256) WHERE sha256 IS NOT NULL;
+  INSERT INTO file_history (repo_id, file_id, path, package, display_name, version, valid_from)
+    SELECT f.repo_id, f.id, f.path, p.name, p.display_name, v.version, f.created_at
+    FROM files f JOIN repositories r ON r.id = f.repo_id AND r.kind = 'hosted'
+    LEFT JOIN versions v ON v.id = f.version_id LEFT JOIN packages p ON p.id = v.package_id;
+  CREATE TRIGGER file_history_in AFTER INSERT ON files
+    WHEN (SELECT kind FROM repositories WHERE id = new.repo_id) = 'hosted' BEGIN
+    INSERT INTO file_history (repo_id, file_id, path, package, display_name, version, valid_from)
+      SELECT new.repo_id, new.id, new.path, p.name, p.display_name, v.version, new.created_at
+      FROM (SELECT 1) LEFT JOIN versions v ON v.id = new.version_id LEFT JOIN packages p ON p.id = v.package_id;
+  END;
+  CREATE TRIGGER file_history_change AFTER UPDATE OF path, filename, sha256, size, meta ON files
+    WHEN old.path IS NOT new.path OR old.filename IS NOT new.filename OR old.sha256 IS NOT new.sha256
+      OR old.size IS NOT new.size OR old.meta IS NOT new.meta BEGIN
+    UPDATE file_history SET valid_to = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), filename = old.filename, sha256 = old.sha256, size = old.size,
+      meta = old.meta, created_at = old.created_at, uploaded_by = old.uploaded_by
+      WHERE file_id = old.id AND valid_to IS NULL;
+    INSERT INTO file_history (repo_id, file_id, path, package, display_name, version, valid_from)
+      SELECT new.repo_id, new.id, new.path, p.name, p.display_name, v.version, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      FROM (SELECT 1) LEFT JOIN versions v ON v.id = new.version_id LEFT JOIN packages p ON p.id = v.package_id
+      WHERE (SELECT kind FROM repositories WHERE id = new.repo_id) = 'hosted';
+  END;
+  CREATE TRIGGER file_history_out AFTER DELETE ON files BEGIN
+    UPDATE file_history SET valid_to = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), filename = old.filename, sha256 = old.sha256, size = old.size,
+      meta = old.meta, created_at = old.created_at, uploaded_by = old.uploaded_by
+      WHERE file_id = old.id AND valid_to IS NULL;
+  END;
+  CREATE TABLE snapshots (
+    repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (repo_id, name)
+  );
+  `,
 ];

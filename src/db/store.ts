@@ -353,6 +353,7 @@ export class Store {
   /** Blobs no file references, in sha256 order after `after` (for garbage collection). */
   async unreferencedBlobs(after: string, limit: number): Promise<{ sha256: string; size: number }[]> {
     const rows = (await this.sql.all(`SELECT b.sha256, b.size FROM blobs b WHERE b.sha256 > ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
+      AND NOT EXISTS (SELECT 1 FROM file_history h WHERE h.sha256 = b.sha256)
       ORDER BY b.sha256 LIMIT ?`, [after, limit])) as Row[];
     return rows.map((r) => ({ sha256: String(r.sha256), size: Number(r.size) }));
   }
@@ -413,13 +414,17 @@ export class Store {
       // Padded to the full width with repeats: one statement text, so one prepared statement.
       const batch = sha256s.slice(i, i + BLOB_BATCH);
       while (batch.length < BLOB_BATCH) batch.push(batch[0]);
-      const rows = await this.sql.all(`SELECT DISTINCT sha256 FROM files WHERE sha256 IN (${batch.map(() => '?').join(', ')})`, batch);
+      // A file's past state kept for time travel (file_history) keeps its blob too.
+      const list = batch.map(() => '?').join(', ');
+      const rows = await this.sql.all(`SELECT sha256 FROM files WHERE sha256 IN (${list})
+        UNION SELECT sha256 FROM file_history WHERE sha256 IN (${list})`, [...batch, ...batch]);
       for (const r of rows) out.add(String(r.sha256));
     }
     return out;
   }
   async isBlobReferenced(sha256: string): Promise<boolean> {
-    return (await this.sql.get('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined;
+    return (await this.sql.get('SELECT 1 FROM files WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined
+      || (await this.sql.get('SELECT 1 FROM file_history WHERE sha256 = ? LIMIT 1', [sha256])) !== undefined;
   }
   /** Every file row with its repository's name, for fsck and backup; streamed, not loaded at once. */
   async *iterateFiles(): AsyncGenerator<{ repo: string; path: string; sha256: string; size: number }> {

@@ -20,6 +20,7 @@ import { repositoryKeyRoutes, repositoryRoutes } from './api/repositories.ts';
 import { systemRoutes } from './api/system.ts';
 import { userRoutes } from './api/users.ts';
 import { auditRoutes } from './api/audit.ts';
+import { snapshotRoutes } from './api/snapshots.ts';
 import { registerAuditContext } from './audit-context.ts';
 import { registerAuth } from './auth-hook.ts';
 import { ConfigError, redactDatabaseUrl, type Config } from './config.ts';
@@ -246,6 +247,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
     ...userRoutes(wharf),
     ...systemRoutes(wharf, WHARF_VERSION, config.data),
     ...auditRoutes(wharf),
+    ...snapshotRoutes(wharf),
   ];
   const openapi = openApiDocument(apiRoutes, WHARF_VERSION);
   await app.register(async (api) => {

@@ -3,13 +3,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { can } from '../core/auth/principal.ts';
-import { WharfError, forbidden, notFound, unauthorized } from '../core/errors.ts';
+import { WharfError, badRequest, forbidden, notFound, unauthorized } from '../core/errors.ts';
 import type { FormatPlugin, FormatRoute } from '../core/format-plugin.ts';
 import type { Permission, Repository } from '../core/model.ts';
 import type { Wharf } from '../core/wharf.ts';
+import { parseInstant } from '../core/time-travel.ts';
 import type { Pages } from './pages/index.ts';
 
 type Router = ReturnType<typeof FindMyWay>;
+
+/** dispatchAsOf's answer when the `@` segment is a literal path, routed as any other. */
+const LITERAL = Symbol('literal path');
 
 function compile(plugin: FormatPlugin): Router {
   const router = FindMyWay({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 500 });
@@ -44,6 +48,12 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
     if (rawPath === '/' && !req.url.slice(0, q < 0 ? undefined : q).endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
       return reply.redirect(`/${repoName}/`, 301);
     }
+    // Time travel: `/<repo>/@<instant or snapshot>/…` answers what the repository held then.
+    const asOf = /^\/@([^/]*)(\/.*)?$/.exec(rawPath);
+    if (asOf) {
+      const answered = await dispatchAsOf(req, reply, repo, router, asOf[1], asOf[2] ?? '/', rawPath);
+      if (answered !== LITERAL) return answered;
+    }
     if (pages && rawPath === '/' && read && pages.wantsRepository(req, repo)) {
       checkAccess(req, repo, 'read');
       return pages.repository(req, reply, repo);
@@ -57,6 +67,38 @@ export function registerRepoRoutes(app: FastifyInstance, wharf: Wharf, plugins: 
     const route = found.store as FormatRoute;
     checkAccess(req, repo, route.access);
     return route.handler(req, reply, { ...wharf.contextFor(repo), params: found.params, principal: req.principal });
+  };
+
+  /**
+   * Reads only, with the repository's read permission, on a context that answers as of the
+   * instant. An `@` segment that is neither an instant nor one of the repository's snapshots,
+   * where the format has a route for the literal path (a files repository's `@scope/` folder),
+   * is that path (LITERAL); elsewhere it gets time travel's own 4xx.
+   */
+  const dispatchAsOf = async (req: FastifyRequest, reply: FastifyReply, repo: Repository, router: Router, rawRef: string, rest: string, rawPath: string) => {
+    let ref: string | null = null;
+    try {
+      ref = decodeURIComponent(rawRef);
+    } catch {
+      // Not a reference: perhaps a literal path.
+    }
+    const instant = ref === null ? null : parseInstant(ref);
+    const literal = router.find(req.method as HTTPMethod, rawPath) !== null;
+    if (!instant && (ref === null || !(await wharf.timeTravel.isSnapshot(repo, ref)))) {
+      if (literal) return LITERAL;
+      if (ref === null) throw badRequest('malformed @ reference');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (literal && !instant) return LITERAL;
+      throw new WharfError('METHOD_NOT_ALLOWED', `the past is read-only: ${req.method} goes to /${repo.name}/`);
+    }
+    checkAccess(req, repo, 'read');
+    const resolved = await wharf.timeTravel.resolve(repo, ref!);
+    const found = router.find(req.method as HTTPMethod, rest);
+    if (!found || (found.store as FormatRoute).access !== 'read') throw notFound(`not found: ${rest} (as of ${resolved.at})`);
+    const ctx = await wharf.timeTravel.contextAt({ ...wharf.contextFor(repo), params: found.params, principal: req.principal, asOf: resolved.at }, resolved.at);
+    reply.header('x-wharf-as-of', resolved.at);
+    return (found.store as FormatRoute).handler(req, reply, ctx);
   };
 
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as const;

@@ -139,6 +139,10 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'POST /-/api/v1/repositories/{name}/batch': write,
   // Actions change things, except listing.
   'POST /-/api/v1/repositories/{name}/actions/{action}': (c) => (c.params.action === 'list' ? read(c) : write(c)),
+  'GET /-/api/v1/repositories/{name}/snapshots': read,
+  'POST /-/api/v1/repositories/{name}/snapshots': write,
+  'GET /-/api/v1/repositories/{name}/snapshots/{snapshot}': read,
+  'DELETE /-/api/v1/repositories/{name}/snapshots/{snapshot}': write,
   'GET /-/api/v1/status': (c) => c.identity.valid,
   'POST /-/api/v1/gc': (c) => serverAdmin(c.identity),
   'POST /-/api/v1/backup': (c) => serverAdmin(c.identity),
@@ -411,7 +415,7 @@ describe('authorization matrix', () => {
         const plugin = formats.find((f) => f.format === repo.format)!;
         const actions = path.includes('{action}') ? Object.keys(plugin.actions ?? {}) : [''];
         for (const action of actions) {
-          const params: Record<string, string> = { name: repo.name, package: s.package ?? 'none', version: s.version ?? '0', path: s.path ?? 'none', action };
+          const params: Record<string, string> = { name: repo.name, package: s.package ?? 'none', version: s.version ?? '0', path: s.path ?? 'none', action, snapshot: 'none' };
           const url = fill(path, params, 'openapi');
           if (method === 'PATCH') {
             yield ({ ...base, repo, url, params, body: { public: repo.public } });

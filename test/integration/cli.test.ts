@@ -105,6 +105,9 @@ describe('wharf CLI against wharf serve', () => {
     assert.match(status.stdout, /^pypi\s+pypi\s+hosted\s+1\s+1\s+2/m);
     assert.equal((await wharf(['rm', 'pypi', 'tool', '2.0'])).code, 0);
     assert.equal((await fetch(`${url}/pypi/simple/tool/`)).status, 404);
+    // The deleted version's blobs are kept for time travel until historyDays is lowered.
+    assert.match((await wharf(['gc', '--grace', '0', '--dry-run'])).stdout, /would free 0 blobs/);
+    assert.equal((await wharf(['repo', 'set', 'pypi', '--option', 'historyDays=0'])).code, 0);
     // Just uploaded: inside the grace period, kept unless the operator says otherwise.
     assert.match((await wharf(['gc'])).stdout, /freed 0 blobs, 0 B; kept 2 younger than the grace period/);
     assert.match((await wharf(['gc', '--grace', '0', '--dry-run'])).stdout, /would free 2 blobs/);

@@ -13,6 +13,7 @@ import { aptRoutes } from './routes.ts';
 import { allSuiteScopes, buildSuite, dropSuiteContent } from './suite-build.ts';
 import { aptSetup, aptSetupFacts } from './setup.ts';
 import { aptStaticEntries } from './static.ts';
+import { aptScopeOfKey, buildSuiteAsOf } from './as-of.ts';
 import { retentionSchedule } from '../../core/retention.ts';
 
 export const aptFormat: FormatPlugin = {
@@ -56,6 +57,7 @@ export const aptFormat: FormatPlugin = {
     const scopes = await allSuiteScopes(ctx);
     if (scopes.length) await ctx.services.publish(ctx.repo, scopes);
   },
+  asOf: { scopeOfKey: aptScopeOfKey, buildScope: buildSuiteAsOf },
   signedScopes: async (ctx) => (ctx.repo.kind === 'hosted' ? allSuiteScopes(ctx) : []),
   schedule: retentionSchedule,
   actions: { clean: hostedOnly('clean', clean), remove: hostedOnly('remove', remove) },

@@ -16,6 +16,7 @@ import { archRoutes } from './routes.ts';
 import { archSetup, archSetupFacts } from './setup.ts';
 import { archPackageView } from './package-view.ts';
 import { archStaticEntries } from './static.ts';
+import { archScopeOfKey, buildArchAsOf } from './as-of.ts';
 import { retentionSchedule } from '../../core/retention.ts';
 
 const allScopes = async (ctx: Parameters<FormatPlugin['scopesForPackage']>[0]) => (await repoArchitectures(ctx)).flatMap(scopesOfArch);
@@ -64,6 +65,7 @@ export const archFormat: FormatPlugin = {
     if (ctx.repo.kind !== 'hosted') return;
     await ctx.services.publish(ctx.repo, await allScopes(ctx));
   },
+  asOf: { scopeOfKey: archScopeOfKey, buildScope: buildArchAsOf },
   signedScopes: async (ctx) => (ctx.repo.kind === 'hosted' ? allScopes(ctx) : []),
   schedule: retentionSchedule,
   actions: archActions,

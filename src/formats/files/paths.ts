@@ -111,3 +111,8 @@ export const SCOPE_PREFIX = 'dir:';
 export const dirScope = (dir: string) => `${SCOPE_PREFIX}${dir}`;
 export type ListingFormat = 'html' | 'json';
 export const listingKey = (dir: string, format: ListingFormat) => `listing/${format}:${dir}`;
+/** The scope a listing document belongs to (time travel builds scopes by the keys asked for). */
+export function scopeOfListingKey(key: string): string | null {
+  const m = /^listing\/(?:html|json):(.*)$/s.exec(key);
+  return m ? dirScope(m[1]) : null;
+}

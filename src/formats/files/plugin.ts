@@ -3,7 +3,7 @@
 import { badRequest } from '../../core/errors.ts';
 import type { FormatPlugin } from '../../core/format-plugin.ts';
 import { planFilesUpload } from './ingest.ts';
-import { dirScope, SCOPE_PREFIX } from './paths.ts';
+import { dirScope, SCOPE_PREFIX, scopeOfListingKey } from './paths.ts';
 import { filesRoutes } from './routes.ts';
 import { buildDirectoryDocuments, scopesForPathChange } from './tree.ts';
 import { filesSetup } from './setup.ts';
@@ -47,6 +47,8 @@ export const filesFormat: FormatPlugin = {
   async onCreate(ctx) {
     if (ctx.repo.kind === 'hosted') await ctx.services.publish(ctx.repo, [dirScope('')]);
   },
+  // Time travel: the listings of an instant, by the same builder on that instant's files.
+  asOf: { scopeOfKey: scopeOfListingKey, buildScope: (ctx, scope) => buildDirectoryDocuments(ctx, scope.slice(SCOPE_PREFIX.length)), groups: true },
   schedule: retentionSchedule,
   actions: { clean: cleanFiles },
   setupGuide: (ctx, site) => filesSetup(ctx.repo, site),

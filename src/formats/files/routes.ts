@@ -21,10 +21,11 @@ function uploadTargetOf(ctx: RouteContext) {
 }
 
 /** The still-encoded URL path below `/<repo>/`, without the query. */
-function rawRepoPath(req: FastifyRequest): string {
+function rawRepoPath(req: FastifyRequest, ctx: RouteContext): string {
   const q = req.url.indexOf('?');
   const path = q < 0 ? req.url : req.url.slice(0, q);
-  return path.replace(/^\/[^/]*\/?/, '');
+  const below = path.replace(/^\/[^/]*\/?/, '');
+  return ctx.asOf === undefined ? below : below.replace(/^@[^/]*\/?/, '');
 }
 
 function queryString(req: FastifyRequest): string {
@@ -52,7 +53,7 @@ async function listing(req: FastifyRequest, reply: FastifyReply, ctx: RouteConte
 }
 
 async function get(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-  const path = parseRequestPath(rawRepoPath(req), { mergeSlashes: true });
+  const path = parseRequestPath(rawRepoPath(req, ctx), { mergeSlashes: true });
   if (ctx.repo.kind !== 'hosted') return remoteGet(req, reply, ctx, path);
   if (path.directory) return listing(req, reply, ctx, path);
   const stored = path.segments.join('/');
@@ -69,8 +70,8 @@ async function get(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) 
 }
 
 /** The path a PUT or DELETE names: a file, never a directory, every segment explicit. */
-function filePath(req: FastifyRequest): string {
-  const path = parseRequestPath(rawRepoPath(req));
+function filePath(req: FastifyRequest, ctx: RouteContext): string {
+  const path = parseRequestPath(rawRepoPath(req, ctx));
   if (path.directory) {
     throw new WharfError('INVALID_PATH', path.segments.length
       ? 'the URL names a directory: add the file name (curl -T file URL/dir/ adds it for you)'
@@ -80,7 +81,7 @@ function filePath(req: FastifyRequest): string {
 }
 
 async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteContext) {
-  const path = filePath(req);
+  const path = filePath(req, routeCtx);
   // A group takes uploads into its hosted member (uploadTarget refuses proxies).
   const ctx: RouteContext = routeCtx.repo.kind === 'hosted' ? routeCtx : { ...routeCtx, repo: uploadTargetOf(routeCtx) };
   // Refuse before reading a possibly large body; ingest checks again.
@@ -100,7 +101,7 @@ async function put(req: FastifyRequest, reply: FastifyReply, routeCtx: RouteCont
 }
 
 async function remove(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-  const path = filePath(req);
+  const path = filePath(req, ctx);
   if (ctx.repo.kind !== 'hosted') throw new WharfError('METHOD_NOT_ALLOWED', `delete files in ${ctx.repo.name}'s hosted member, or with the API`);
   if (!(await ctx.store.getFileByPath(ctx.repo.id, path))) {
     if (await directoryExists(ctx, `${path}/`)) throw conflict(`/${path} is a directory: delete the files in it`);

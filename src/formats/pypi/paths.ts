@@ -12,5 +12,12 @@ export const rootKey = (format: 'html' | 'json') => `simple/#${format}`;
 export const projectKey = (project: string, format: 'html' | 'json') => `simple/${project}/#${format}`;
 export const jsonApiKey = (project: string) => `pypi/${project}/json`;
 
+/** The scope holding a document (time travel builds scopes by the keys asked for). */
+export function scopeOfKey(key: string): string | null {
+  if (key === rootKey('html') || key === rootKey('json')) return ROOT_SCOPE;
+  const m = /^simple\/([^/]+)\/#(?:html|json)$/.exec(key) ?? /^pypi\/([^/]+)\/json$/.exec(key);
+  return m ? projectScope(m[1]) : null;
+}
+
 /** From a project page (`/<repo>/simple/<project>/`) to a file, relative so proxies and extra ports keep working. */
 export const fileUrlFromPage = (project: string, filename: string) => `../../packages/${project}/${encodeURIComponent(filename)}`;

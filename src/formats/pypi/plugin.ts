@@ -8,7 +8,7 @@ import { mirrorSync, normalizeMirrorSchedule, type MirrorSchedule } from './mirr
 import { isValidProjectName, normalizeName } from './names.ts';
 import { ACTIVE, parseStatusInput, readStatus } from './project-status.ts';
 import { buildProjectDocuments, buildRootDocuments } from './pages.ts';
-import { metadataPath, projectScope, ROOT_SCOPE } from './paths.ts';
+import { metadataPath, projectScope, ROOT_SCOPE, scopeOfKey } from './paths.ts';
 import { pypiRoutes } from './routes.ts';
 import { normalizeVersion } from './version.ts';
 import { cleanPypi, parsePypiExceptions } from './retention.ts';
@@ -92,6 +92,13 @@ export const pypiFormat: FormatPlugin = {
     if (scope === ROOT_SCOPE) return buildRootDocuments(ctx);
     if (scope.startsWith('project:')) return buildProjectDocuments(ctx, scope.slice('project:'.length));
     return [];
+  },
+  // Time travel: the pages of an instant, by the same builders on that instant's files.
+  asOf: {
+    scopeOfKey,
+    buildScope: (ctx, scope) => (scope === ROOT_SCOPE ? buildRootDocuments(ctx) : buildProjectDocuments(ctx, scope.slice('project:'.length))),
+    // A group's pages, files and JSON API are made from its hosted members' rows and documents.
+    groups: true,
   },
   scopesForPackage: (_ctx, name) => [projectScope(name)],
   scopesForPackageSet: [ROOT_SCOPE],
