@@ -68,6 +68,8 @@ interface MemberView {
   state: string;
   stale: boolean;
   codename?: string;
+  /** Set by load when an index of the member could not be had: the merge is not kept. */
+  partial?: boolean;
   load(): Promise<MemberSuite>;
 }
 
@@ -92,30 +94,54 @@ async function hostedView(ctx: RepoContext, m: Repository, suite: string): Promi
   };
 }
 
+/** A proxy member left out: its upstream failed and it holds no copy. */
+interface Down {
+  down: string;
+  err: unknown;
+}
+
 /** The cooldowns that reach a proxy `m` served through `via` (itself, or a group). */
 function cooldownsOf(m: Repository, via: Repository): Cooldown[] {
   return [cooldownOf(m), via.id === m.id ? null : cooldownOf(via)].filter((c): c is Cooldown => c !== null);
 }
 
-async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promise<MemberView | null> {
+/**
+ * A proxy member whose upstream cannot be asked (and that holds no copy of its Release) is
+ * left out, as PyPI groups leave it out: the group answers with what the other members have,
+ * marked stale. A hosted member that cannot be read fails the whole answer instead: its names
+ * guard the later proxies (fail closed).
+ */
+async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promise<MemberView | Down | null> {
   const cooldowns = cooldownsOf(m, ctx.repo);
   const mctx = memberCtx(ctx, m);
-  const r = await proxyDistsEntry(mctx, `dists/${suite}/Release`);
+  let r: Awaited<ReturnType<typeof proxyDistsEntry>>;
+  try {
+    r = await proxyDistsEntry(mctx, `dists/${suite}/Release`);
+  } catch (err) {
+    ctx.log.warn({ repo: ctx.repo.name, member: m.name, suite, err: (err as Error).message }, 'group member unavailable; left out of the merged suite');
+    return { down: m.name, err };
+  }
   if (!r.entry?.body) return null;
   const text = Buffer.from(r.entry.body).toString('utf8');
-  return {
+  const view: MemberView = {
     repo: m, state: sha256(r.entry.body), stale: r.stale, codename: releaseField(text, 'Codename'),
     load: async () => {
+      let partial = false;
       const indexes = new Map<string, string>();
       for (const [dir, want] of packagesOfRelease(text)) {
-        const e = await proxyDistsEntry(mctx, `dists/${suite}/${want.path}`);
+        const e = await proxyDistsEntry(mctx, `dists/${suite}/${want.path}`).catch((err: Error) => {
+          ctx.log.warn({ repo: ctx.repo.name, member: m.name, path: want.path, err: err.message }, 'member index unavailable; left out');
+          return null;
+        });
         // An index the Release does not vouch for (another generation) is left out, not trusted.
-        if (!e.entry?.body || sha256(e.entry.body) !== want.sha256) {
-          ctx.log.warn({ repo: ctx.repo.name, member: m.name, path: want.path }, 'member index missing or not the one its Release lists; left out');
+        if (!e?.entry?.body || sha256(e.entry.body) !== want.sha256) {
+          if (e) ctx.log.warn({ repo: ctx.repo.name, member: m.name, path: want.path }, 'member index missing or not the one its Release lists; left out');
+          partial = true;
           continue;
         }
         indexes.set(dir, (await inflate(e.entry.body)).toString('utf8'));
       }
+      if (partial) view.partial = true;
       if (cooldowns.length === 0) return { name: m.name, kind: 'proxy', indexes };
       // Noted here too: an index read before its first-seen times were (a failed write) counts now.
       const paths = [...indexes.values()].flatMap((t) => poolHashes(t).map(([p]) => p));
@@ -123,6 +149,7 @@ async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promis
       return { name: m.name, kind: 'proxy', indexes, cooldowns, firstSeen: await new FirstSeenStore(ctx.store.sql).all(m.id) };
     },
   };
+  return view;
 }
 
 /**
@@ -147,15 +174,18 @@ const cooldownKey = (r: Repository) => `${String(r.options.minAge ?? '')}/${((r.
 /** The merged, signed suite as it is now; null when no member has it. */
 export async function groupSuite(ctx: RouteContext, suite: string): Promise<Built | null> {
   const members = readable(ctx);
-  const views = (await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, suite) : proxyView(ctx, m, suite)))))
-    .filter((v): v is MemberView => v !== null);
+  const all = await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, suite) : proxyView(ctx, m, suite))));
+  const down = all.filter((v): v is Down => v !== null && 'down' in v);
+  const views = all.filter((v): v is MemberView => v !== null && !('down' in v));
+  // Every member that has the suite is down: the upstream's error, not "no such suite".
+  if (views.length === 0 && down.length > 0) throw down[0].err;
   // Hosted members the reader cannot read still guard their names (as PyPI groups do).
   const hidden = allMembers(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
   if (views.length === 0) return null;
   const keys = await ctx.services.keys.signingKeys(ctx.repo);
   const allowlist = ctx.repo.kind === 'group' ? groupOptionsOf(ctx.repo).allowlist : [];
   const guardGens = await Promise.all(hidden.map(async (m) => (await generation(ctx, m)).gen));
-  const key = [suite, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), allowlist.join(','), members.map((m) => `${m.name}:${cooldownKey(m)}`).join(','), cooldownKey(ctx.repo)].join(';');
+  const key = [suite, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), allowlist.join(','), members.map((m) => `${m.name}:${cooldownKey(m)}`).join(','), cooldownKey(ctx.repo), ...down.map((d) => `${d.down}=down`)].join(';');
   const memo = ctx.state.memo<Built>('apt:group-suites', MERGED);
   const hit = memo.get(key);
   if (hit && hit.validUntil > Date.now()) return hit;
@@ -174,8 +204,11 @@ export async function groupSuite(ctx: RouteContext, suite: string): Promise<Buil
     release: Buffer.from(release),
     inRelease: Buffer.from(await clearsign(release, keys)),
     releaseGpg: Buffer.from(await detachSign(Buffer.from(release), keys, { armor: true })),
-    files, owners: merged.owners, stale: views.some((v) => v.stale), at: date.toISOString(), validUntil: merged.nextVisible,
+    files, owners: merged.owners, stale: down.length > 0 || views.some((v) => v.stale || v.partial), at: date.toISOString(), validUntil: merged.nextVisible,
   };
+  // A merge missing a member's index is not kept under the key of a whole one (a member left
+  // out entirely is not in the key): the next request merges again.
+  if (views.some((v) => v.partial)) return built;
   // Each file is in the map under its name and its hashes: counted once.
   let bytes = built.inRelease.length * 2;
   for (const b of new Set(files.values())) bytes += b.length;

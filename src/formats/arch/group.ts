@@ -78,9 +78,27 @@ function cooldownsOf(m: Repository, via: Repository): Cooldown[] {
   return [cooldownOf(m), via.id === m.id ? null : cooldownOf(via)].filter((c): c is Cooldown => c !== null);
 }
 
-async function proxyView(ctx: RepoContext, m: Repository, arch: string, dbFile: string): Promise<MemberView | null> {
+/** A proxy member left out: its upstream failed and it holds no copy. */
+interface Down {
+  down: string;
+  err: unknown;
+}
+
+/**
+ * A proxy member whose upstream cannot be asked (and that holds no copy of the db) is left
+ * out, as PyPI groups leave it out: the group answers with what the other members have,
+ * marked stale. A hosted member that cannot be read fails the whole answer instead: its names
+ * guard the later proxies (fail closed).
+ */
+async function proxyView(ctx: RepoContext, m: Repository, arch: string, dbFile: string): Promise<MemberView | Down | null> {
   const mctx = memberCtx(ctx, m);
-  const got = await proxyDbPair(mctx, arch, dbFile);
+  let got: Awaited<ReturnType<typeof proxyDbPair>>;
+  try {
+    got = await proxyDbPair(mctx, arch, dbFile);
+  } catch (err) {
+    ctx.log.warn({ repo: ctx.repo.name, member: m.name, arch, db: dbFile, err: (err as Error).message }, 'group member unavailable; left out of the merged db');
+    return { down: m.name, err };
+  }
   if (!got) return null;
   const cooldowns = cooldownsOf(m, ctx.repo);
   return {
@@ -117,15 +135,18 @@ const cooldownKey = (r: Repository) => `${String(r.options.minAge ?? '')}/${((r.
 /** The merged, signed db of `arch` (`dbFile`: the name asked for, passed on to proxy members); null when no member has one. */
 export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, kind: DbKind): Promise<Built | null> {
   const members = readable(ctx);
-  const views = (await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, arch, kind) : proxyView(ctx, m, arch, dbFile)))))
-    .filter((v): v is MemberView => v !== null);
+  const all = await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, arch, kind) : proxyView(ctx, m, arch, dbFile))));
+  const down = all.filter((v): v is Down => v !== null && 'down' in v);
+  const views = all.filter((v): v is MemberView => v !== null && !('down' in v));
+  // Every member that has the db is down: the upstream's error, not "no such db".
+  if (views.length === 0 && down.length > 0) throw down[0].err;
   if (views.length === 0) return null;
   // Hosted members the reader cannot read still guard their names (as PyPI groups do).
   const unreadable = allMembers(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
   const keys = await ctx.services.keys.signingKeys(ctx.repo);
   const allowlist = ctx.repo.kind === 'group' ? groupOptionsOf(ctx.repo).allowlist : [];
   const guardGens = await Promise.all(unreadable.map(async (m) => (await generation(ctx, m)).gen));
-  const key = [arch, kind, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), allowlist.join(','), members.map((m) => `${m.name}:${cooldownKey(m)}`).join(','), cooldownKey(ctx.repo)].join(';');
+  const key = [arch, kind, ...views.map((v) => `${v.repo.name}=${v.state}`), ...guardGens, keys.map((k) => k.fingerprint).join(','), allowlist.join(','), members.map((m) => `${m.name}:${cooldownKey(m)}`).join(','), cooldownKey(ctx.repo), ...down.map((d) => `${d.down}=down`)].join(';');
   const memo = ctx.state.memo<Built>('arch:group-dbs', MERGED);
   const hit = memo.get(key);
   if (hit && hit.validUntil > Date.now()) return hit;
@@ -138,7 +159,7 @@ export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, k
   const db = assembleDb([bucketMember(entries.map((e) => tarEntry(e.name, e.desc, kind === 'files' ? (e.files ?? '') : undefined)))]);
   const built: Built = {
     db, sig: Buffer.from(await detachSign(db, keys, { armor: false })), owners: merged.owners,
-    stale: views.some((v) => v.stale), at: new Date().toISOString(), validUntil: merged.nextVisible,
+    stale: down.length > 0 || views.some((v) => v.stale), at: new Date().toISOString(), validUntil: merged.nextVisible,
   };
   memo.set(key, built, db.length * 2);
   return built;
