@@ -99,3 +99,22 @@ export const tooYoung = (cooldown: Cooldown | null, time: string | number | null
 /** A download refused by the cooldown: a 404 (to the client the file is not there yet) that says why. */
 export const tooYoungError = (name: string, cooldown: Cooldown) =>
   new WharfError('TOO_YOUNG', `${name} is younger than ${cooldown.repo}'s minAge (${cooldown.minAge}): it is served once it is that old`);
+
+/**
+ * When an APT or Arch proxy, which goes by first sight (its upstream's indexes carry no
+ * upload time), counts the packages its upstream already lists at its first read of an index:
+ * "initial" (the default) as seen long ago, so a new proxy serves what the upstream had then
+ * at once and only later additions wait; "now" as seen then, so everything waits minAge (an
+ * upstream already compromised at that read is held back too). docs/proxy-and-groups.md.
+ */
+export type MinAgeBaseline = 'initial' | 'now';
+export const MIN_AGE_BASELINES: readonly MinAgeBaseline[] = ['initial', 'now'];
+
+/** The `minAgeBaseline` option out of what an operator gave (absent: the default). */
+export function normalizeMinAgeBaseline(v: unknown): { minAgeBaseline?: MinAgeBaseline } {
+  if (v === undefined || v === null) return {};
+  if (!MIN_AGE_BASELINES.includes(v as MinAgeBaseline)) throw badRequest(`minAgeBaseline must be "initial" or "now", not ${JSON.stringify(v)}`);
+  return { minAgeBaseline: v as MinAgeBaseline };
+}
+
+export const minAgeBaselineOf = (repo: { options: Record<string, unknown> }): MinAgeBaseline => (repo.options.minAgeBaseline === 'now' ? 'now' : 'initial');

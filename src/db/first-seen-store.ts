@@ -6,6 +6,11 @@ import type { Sql } from './sql.ts';
 /** Rows per INSERT: well inside SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 300;
 
+const EPOCH = new Date(0).toISOString();
+
+/** The row that says an index was read once; no pool path or package file name starts with '#'. */
+export const baselineMarker = (scope: string) => `#read ${scope}`;
+
 export class FirstSeenStore {
   readonly sql: Sql;
 
@@ -21,6 +26,23 @@ export class FirstSeenStore {
       await this.sql.run(`INSERT INTO upstream_first_seen (repo_id, key, first_seen) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}
         ON CONFLICT (repo_id, key) DO NOTHING`, part.flatMap((k) => [repoId, k, at]));
     }
+  }
+
+  /**
+   * Note what one upstream index (`scope`: an APT `binary-*` directory, an Arch db) lists. At
+   * the first read of that index (no marker row yet) with the "initial" baseline, its keys
+   * count as seen at the epoch: a new proxy does not hold back what its upstream already had
+   * (src/core/cooldown.ts, MinAgeBaseline). Two first reads at once both backdate: harmless.
+   */
+  async sighting(repoId: number, scope: string, keys: Iterable<string>, baseline: 'initial' | 'now', at: string): Promise<void> {
+    const marker = baselineMarker(scope);
+    if (baseline === 'initial' && (await this.get(repoId, marker)) === undefined) {
+      await this.record(repoId, keys, EPOCH);
+      await this.record(repoId, [marker], at);
+      return;
+    }
+    await this.record(repoId, keys, at);
+    if (baseline === 'now') await this.record(repoId, [marker], at);
   }
 
   /** Every key of a repository with the time (ms) it was first seen. */

@@ -67,13 +67,15 @@ describe('APT cooldown (minAge)', () => {
     local = await startServer();
     const upstreamUrl = `${upstream.url}/deb/`;
     await createRepo(local, { name: 'plain', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl } });
-    await createRepo(local, { name: 'cool', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d' } });
-    await createRepo(local, { name: 'cool-ex', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', minAgeExempt: ['newpkg'] } });
-    await createRepo(local, { name: 'up', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl } });
+    await createRepo(local, { name: 'cool', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', minAgeBaseline: 'now' } });
+    await createRepo(local, { name: 'cool-ex', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', minAgeBaseline: 'now', minAgeExempt: ['newpkg'] } });
+    await createRepo(local, { name: 'up', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl, minAgeBaseline: 'now' } });
     await createRepo(local, { name: 'inhouse', format: 'apt' });
     await upload(local, 'inhouse', await buildDeb(dir, 'mine', control('mine', '1.0-1')));
     await createRepo(local, { name: 'cool-group', format: 'apt', kind: 'group', options: { members: ['inhouse', 'up'], minAge: '7d' } });
+    // These stand for proxies whose clock started at their first read (minAgeBaseline "now").
     for (const r of ['cool', 'cool-ex', 'up']) await backdate(r);
+    await createRepo(local, { name: 'fresh', format: 'apt', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', metadataTtl: 0 } });
   });
   after(async () => {
     await local?.close();
@@ -139,5 +141,16 @@ describe('APT cooldown (minAge)', () => {
     const { r, debs } = await tryInstall('cool', await keyOf(local, 'cool'), 'newpkg');
     assertClean(r);
     assert.deepEqual(debs, ['newpkg_1.0-1_amd64.deb']);
+  });
+
+  it('a new proxy (minAgeBaseline "initial", the default) serves what its upstream had at its first read; later additions wait', async () => {
+    const key = await keyOf(local, 'fresh');
+    const first = await tryInstall('fresh', key, 'oldpkg', 'newpkg');
+    assertClean(first.r);
+    assert.deepEqual(first.debs, ['newpkg_1.0-1_amd64.deb', 'oldpkg_1.0-1_amd64.deb']);
+    await upload(upstream, 'deb', await buildDeb(dir, 'laterpkg', control('laterpkg', '1.0-1')));
+    const later = await tryInstall('fresh', key, 'laterpkg');
+    assert.notEqual(later.r.code, 0, 'laterpkg, added after the first read, is too young');
+    assert.match(`${later.r.stdout}${later.r.stderr}`, /Unable to locate package laterpkg/);
   });
 });

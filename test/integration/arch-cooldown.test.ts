@@ -47,12 +47,13 @@ describe('Arch cooldown (minAge)', { skip: process.getuid?.() !== 0 ? 'pacman ne
     const lc = new WharfClient({ url: local.url, user: 'admin', password: ADMIN_PASSWORD });
     const upstreamUrl = `${upstream.url}/arch/`;
     await lc.createRepo({ name: 'plain', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl } });
-    await lc.createRepo({ name: 'cool', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d' } });
-    await lc.createRepo({ name: 'cool-ex', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', minAgeExempt: ['newpkg'] } });
-    await lc.createRepo({ name: 'up', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl } });
+    await lc.createRepo({ name: 'cool', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', minAgeBaseline: 'now' } });
+    await lc.createRepo({ name: 'cool-ex', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl, minAge: '7d', minAgeBaseline: 'now', minAgeExempt: ['newpkg'] } });
+    await lc.createRepo({ name: 'up', format: 'arch', kind: 'proxy', options: { upstream: upstreamUrl, minAgeBaseline: 'now' } });
     await lc.createRepo({ name: 'inhouse', format: 'arch' });
     await lc.upload('inhouse', await tinyPackage(dir, { name: 'mine', version: '1.0-1' }));
     await lc.createRepo({ name: 'cool-group', format: 'arch', kind: 'group', options: { members: ['inhouse', 'up'], minAge: '7d' } });
+    // These stand for proxies whose clock started at their first read (minAgeBaseline "now").
     for (const r of ['cool', 'cool-ex', 'up']) await new FirstSeenStore(local.wharf.store.sql).record(local.wharf.repo(r)!.id, [OLD], LONG_AGO);
     // Packages keep their signatures: the upstream's key (and inhouse's) sign them; the
     // proxies with minAge and the group sign their dbs.

@@ -144,8 +144,7 @@ async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promis
       if (partial) view.partial = true;
       if (cooldowns.length === 0) return { name: m.name, kind: 'proxy', indexes };
       // Noted here too: an index read before its first-seen times were (a failed write) counts now.
-      const paths = [...indexes.values()].flatMap((t) => poolHashes(t).map(([p]) => p));
-      await noteFirstSeen(mctx, paths);
+      for (const [dir, t] of indexes) await noteFirstSeen(mctx, `dists/${suite}/${dir}`, poolHashes(t).map(([p]) => p));
       return { name: m.name, kind: 'proxy', indexes, cooldowns, firstSeen: await new FirstSeenStore(ctx.store.sql).all(m.id) };
     },
   };

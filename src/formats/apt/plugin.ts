@@ -1,6 +1,7 @@
 // The APT format: hosted Debian repositories that apt-get reads, signed with the
 // repository's Ed25519 key, one index scope per suite (`suite:<name>`); and proxies of an
 // upstream archive (proxy.ts), which publish nothing of their own.
+import { normalizeMinAgeBaseline } from '../../core/cooldown.ts';
 import { badRequest } from '../../core/errors.ts';
 import type { FormatPlugin, RepoContext } from '../../core/format-plugin.ts';
 import { clean, remove } from './clean.ts';
@@ -27,8 +28,9 @@ export const aptFormat: FormatPlugin = {
   normalizeOptions(options, kind) {
     // A proxy's options (upstream, TTLs, credentials, offline) are the core's.
     if (kind !== 'hosted') {
-      for (const k of Object.keys(options)) throw badRequest(`unknown option ${JSON.stringify(k)} for an apt ${kind} repository`);
-      return {};
+      const { minAgeBaseline, ...rest } = options;
+      for (const k of Object.keys(kind === 'proxy' ? rest : options)) throw badRequest(`unknown option ${JSON.stringify(k)} for an apt ${kind} repository`);
+      return kind === 'proxy' ? normalizeMinAgeBaseline(minAgeBaseline) : {};
     }
     return normalizeAptOptions(options) as unknown as Record<string, unknown>;
   },

@@ -14,6 +14,7 @@ import { conditionalFetch, type MetadataResult } from '../../core/proxy/metadata
 import { proxyOptionsOf, type ProxyOptions } from '../../core/proxy/options.ts';
 import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { ProxyCacheStore } from '../../db/proxy-cache-store.ts';
+import { minAgeBaselineOf } from '../../core/cooldown.ts';
 import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
 import { markStale, sendProxied } from '../../server/http/send.ts';
@@ -144,12 +145,15 @@ export async function expectedPoolHash(ctx: RepoContext, path: string): Promise<
 }
 
 /**
- * Note the pool files an upstream index lists as seen now, where they were not seen before:
- * their age for a cooldown (minAge), whether one is set yet or not. A failure is logged: the
+ * Note the pool files an upstream index (`indexPath`) lists as seen now, where they were not
+ * seen before (at the epoch when this is the proxy's first read of that index and its
+ * minAgeBaseline is "initial"): their age for a cooldown (minAge), whether one is set yet or not. A failure is logged: the
  * next read of the index notes them again.
  */
-export async function noteFirstSeen(ctx: RepoContext, paths: Iterable<string>): Promise<void> {
-  await new FirstSeenStore(ctx.store.sql).record(ctx.repo.id, paths, new Date().toISOString())
+export async function noteFirstSeen(ctx: RepoContext, indexPath: string, paths: Iterable<string>): Promise<void> {
+  // One index: its binary-* directory, whichever compression or by-hash name it was read by.
+  const scope = indexPath.replace(/\/(?:by-hash\/.*|Packages(?:\.[a-z0-9]+)?)$/, '');
+  await new FirstSeenStore(ctx.store.sql).sighting(ctx.repo.id, scope, paths, minAgeBaselineOf(ctx.repo), new Date().toISOString())
     .catch((err) => ctx.log.warn({ repo: ctx.repo.name, err: (err as Error).message }, 'first-seen times not recorded'));
 }
 
@@ -174,7 +178,7 @@ export async function proxyDistsEntry(ctx: RepoContext, key: string): Promise<Me
       }
       const h = await repoHashes(ctx);
       for (const [p, s] of map) h.map.set(p, s);
-      await noteFirstSeen(ctx, map.keys());
+      await noteFirstSeen(ctx, key, map.keys());
     }
     return out;
   });
@@ -237,7 +241,7 @@ async function distsByHash(req: FastifyRequest, reply: FastifyReply, ctx: RouteC
       if (!packagesEntries) return;
       const h = await repoHashes(ctx);
       for (const [p, s] of packagesEntries as Map<string, string>) h.map.set(p, s);
-      await noteFirstSeen(ctx, (packagesEntries as Map<string, string>).keys());
+      await noteFirstSeen(ctx, path, (packagesEntries as Map<string, string>).keys());
     }).catch(() => {});
   }
   return sendProxied(req, reply, ctx.repo, ctx.blobs, result, filename);

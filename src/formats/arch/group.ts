@@ -107,7 +107,7 @@ async function proxyView(ctx: RepoContext, m: Repository, arch: string, dbFile: 
       const entries = await readRepoDb(got.pair.db);
       if (cooldowns.length === 0) return { name: m.name, kind: 'proxy', entries };
       // Noted here too: a db read before its first-seen times were (a failed write) counts now.
-      await noteFirstSeen(mctx, [...entries.values()].map(({ desc }) => parseDbEntry(desc).get('FILENAME')?.[0]).filter((f): f is string => !!f));
+      await noteFirstSeen(mctx, arch, dbFile, [...entries.values()].map(({ desc }) => parseDbEntry(desc).get('FILENAME')?.[0]).filter((f): f is string => !!f));
       return { name: m.name, kind: 'proxy', entries, cooldowns, firstSeen: await new FirstSeenStore(ctx.store.sql).all(m.id) };
     },
   };

@@ -1,6 +1,7 @@
 // The Arch Linux format: hosted pacman repositories with signed `.db`/`.files` per
 // architecture, built from the metadata database and published atomically; and proxies
 // of an upstream pacman repository (see proxy.ts).
+import { normalizeMinAgeBaseline } from '../../core/cooldown.ts';
 import { PROXY_OPTION_KEYS } from '../../core/proxy/options.ts';
 import { GROUP_OPTION_KEYS } from '../../core/group.ts';
 import type { FormatPlugin } from '../../core/format-plugin.ts';
@@ -30,9 +31,10 @@ export const archFormat: FormatPlugin = {
   normalizeOptions: (options: Record<string, unknown>, kind: RepoKind) => {
     if (kind === 'hosted') return normalizeArchOptions(options);
     // The core has taken the proxy and group options; neither has Arch options of its own.
-    const extra = Object.keys(options);
-    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch ${kind}; known: ${kind === 'proxy' ? PROXY_OPTION_KEYS.join(', ') : GROUP_OPTION_KEYS.join(', ')}`);
-    return {};
+    const { minAgeBaseline, ...rest } = options;
+    const extra = Object.keys(kind === 'proxy' ? rest : options);
+    if (extra.length) throw badRequest(`unknown option ${JSON.stringify(extra[0])} for an arch ${kind}; known: ${kind === 'proxy' ? [...PROXY_OPTION_KEYS, 'minAgeBaseline'].join(', ') : GROUP_OPTION_KEYS.join(', ')}`);
+    return kind === 'proxy' ? normalizeMinAgeBaseline(minAgeBaseline) : {};
   },
   routes: archRoutes,
   staticEntries: archStaticEntries,

@@ -19,6 +19,7 @@ import { UpstreamUnavailable } from '../../core/proxy/upstream.ts';
 import { markStale, sendIndex, sendProxied } from '../../server/http/send.ts';
 import type { StagedBlob } from '../../storage/blob-store.ts';
 import type { CachedUpstreamEntry } from '../../db/proxy-cache-store.ts';
+import { minAgeBaselineOf } from '../../core/cooldown.ts';
 import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { readRepoDb } from './db-archive.ts';
 import { decodeDbPair, encodeDbPair, nextGeneration, type DbPair } from './db-pair.ts';
@@ -30,11 +31,14 @@ const pairKey = (arch: string, dbFile: string) => `db:${arch}/${dbFile}`;
 const upstreamPath = (arch: string, file: string) => `${encodeURIComponent(arch)}/${encodeURIComponent(file)}`;
 
 /**
- * Note package files an upstream db lists as seen now, where they were not seen before. A
- * failure is logged: the next read of the db notes them again.
+ * Note package files an upstream db (`arch`, `dbFile`) lists as seen now, where they were not
+ * seen before (at the epoch when this is the proxy's first read of that db and its
+ * minAgeBaseline is "initial"). A failure is logged: the next read of the db notes them again.
  */
-export async function noteFirstSeen(ctx: RepoContext, filenames: Iterable<string>): Promise<void> {
-  await new FirstSeenStore(ctx.store.sql).record(ctx.repo.id, filenames, new Date().toISOString())
+export async function noteFirstSeen(ctx: RepoContext, arch: string, dbFile: string, filenames: Iterable<string>): Promise<void> {
+  // One db: its .db and .files (and their .tar.* names) list the same packages.
+  const scope = `${arch}/${dbFile.replace(/\.(?:db|files)(?:\.tar(?:\.[a-z0-9]+)?)?$/, '')}`;
+  await new FirstSeenStore(ctx.store.sql).sighting(ctx.repo.id, scope, filenames, minAgeBaselineOf(ctx.repo), new Date().toISOString())
     .catch((err) => ctx.log.warn({ repo: ctx.repo.name, err: (err as Error).message }, 'first-seen times not recorded'));
 }
 
@@ -73,7 +77,7 @@ async function fetchPair(ctx: RepoContext, opts: ProxyOptions, arch: string, dbF
     throw new UpstreamUnavailable(`upstream answered ${sigRes.status} for ${arch}/${dbFile}.sig`);
   }
   // Their age for a cooldown (minAge), whether one is set yet or not.
-  await noteFirstSeen(ctx, filenames);
+  await noteFirstSeen(ctx, arch, dbFile, filenames);
   const prevPair = prev?.body ? decodeDbPair(prev.body) : undefined;
   const generation = nextGeneration(prevPair, db, sig, res.headers.get('last-modified'), Date.now());
   return { status: 200, body: encodeDbPair({ db, sig, generation }), contentType: PAIR_TYPE, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified') };
