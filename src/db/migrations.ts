@@ -382,4 +382,10 @@ export const migrations: string[] = [
     PRIMARY KEY (repo_id, name)
   );
   `,
+  // When each first-seen row's key was last listed by its upstream (refreshed at most daily),
+  // and for '#read <index>' rows the last read of that index: rows no index lists any more
+  // are pruned (FirstSeenStore.prune). NULL for rows from before: never pruned.
+  `
+  ALTER TABLE upstream_first_seen ADD COLUMN last_listed TEXT;
+  `,
 ];

@@ -1,6 +1,7 @@
 // Runs formats' scheduled actions (e.g. a proxy's configured mirror sync) in the server and
 // logs how each run went; every minute, publishes dirty indexes whoever left them; and, every
-// hour, prunes the audit trail when auditKeepDays is set.
+// hour, prunes the audit trail when auditKeepDays is set and the first-seen rows of packages
+// APT/Arch upstreams no longer list (a bounded number per run).
 //
 // With several replicas on one database each job runs once: a replica takes the job's lock
 // (Sql.tryLock) and reads when the job last finished from the database; the others skip it
@@ -10,9 +11,14 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Wharf } from '../core/wharf.ts';
 import { AuditLog } from '../db/audit-log.ts';
+import { FirstSeenStore } from '../db/first-seen-store.ts';
 
 const DIRTY_SWEEP_MS = 60_000;
 const AUDIT_PRUNE_MS = 3_600_000;
+const FIRST_SEEN_PRUNE_MS = 3_600_000;
+/** A package gone from its upstream's index keeps its first sight this long (it may come back). */
+const FIRST_SEEN_GRACE_MS = 30 * 86_400_000;
+const FIRST_SEEN_PRUNE_ROWS = 10_000;
 
 export class Scheduler {
   private readonly wharf: Wharf;
@@ -23,6 +29,7 @@ export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = 0;
   private lastPrune = 0;
+  private lastFirstSeenPrune = 0;
   /** Audit entries older than this many days are deleted, hourly (configuration: auditKeepDays; 0: never). */
   auditKeepDays = 0;
 
@@ -85,7 +92,23 @@ export class Scheduler {
       this.lastPrune = now;
       void this.pruneAudit();
     }
+    if (now - this.lastFirstSeenPrune >= FIRST_SEEN_PRUNE_MS) {
+      this.lastFirstSeenPrune = now;
+      void this.pruneFirstSeen(now);
+    }
     void Promise.all(runs);
+  }
+
+  /** Delete first-seen rows of packages no upstream index lists any more, on one replica at a time. */
+  async pruneFirstSeen(now = Date.now()): Promise<number> {
+    try {
+      const r = await this.wharf.store.sql.tryLock('first-seen-prune', () => new FirstSeenStore(this.wharf.store.sql).prune(now, { graceMs: FIRST_SEEN_GRACE_MS, limit: FIRST_SEEN_PRUNE_ROWS }));
+      if (r.ran && r.value) this.log.info({ rows: r.value }, 'pruned first-seen rows of packages upstreams no longer list');
+      return r.ran ? r.value : 0;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'pruning first-seen rows failed');
+      return 0;
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import { Store } from '../../../src/db/store.ts';
 import { formats } from '../../../src/formats/index.ts';
 import { Scheduler } from '../../../src/server/scheduler.ts';
 import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import { FirstSeenStore } from '../../../src/db/first-seen-store.ts';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const opened: Sql[] = [];
@@ -45,4 +46,22 @@ it('runs the job of a repository another process created, without a request in b
   await scheduler.tick();
   for (let i = 0; i < 100 && attempts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(attempts, ['mirror']);
+});
+
+it('prunes first-seen rows of packages no upstream index lists any more (hourly, bounded)', async () => {
+  const sql = await openDatabase(':memory:');
+  opened.push(sql);
+  const fsDir = await mkdtemp(join(tmpdir(), 'wharf-scheduler-fs-'));
+  after(() => rm(fsDir, { recursive: true, force: true }));
+  const blobs = new FsBlobStore(join(fsDir, 'blobs'));
+  await blobs.init();
+  const w = await Wharf.open(new Store(sql), blobs, formats, quiet);
+  const repo = await w.createRepo({ name: 'debp', format: 'apt', kind: 'proxy', options: { upstream: 'http://127.0.0.1:9/' } });
+  const store = new FirstSeenStore(sql);
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  await store.sighting(repo.id, 'dists/s/main/binary-amd64', ['pool/kept.deb', 'pool/gone.deb'], 'initial', new Date(t0).toISOString());
+  const later = t0 + 40 * 86_400_000;
+  await store.sighting(repo.id, 'dists/s/main/binary-amd64', ['pool/kept.deb'], 'initial', new Date(later).toISOString());
+  assert.equal(await new Scheduler(w, quiet as unknown as FastifyBaseLogger).pruneFirstSeen(later), 1);
+  assert.deepEqual([...(await store.all(repo.id)).keys()].filter((k) => !k.startsWith('#')), ['pool/kept.deb']);
 });
