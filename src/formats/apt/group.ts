@@ -24,6 +24,8 @@ import { parseState } from './suite-build.ts';
 
 const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 const MERGED = { maxEntries: 64, maxBytes: 256 * 1024 * 1024 };
+/** A merge is redone at least daily: its proxies' first-seen rows and index reads are noted again, so pruning (FirstSeenStore.prune) never takes rows of what it still lists. */
+const REMERGE_MS = 86_400_000;
 
 interface Built {
   key: string;
@@ -203,7 +205,7 @@ export async function groupSuite(ctx: RouteContext, suite: string): Promise<Buil
     release: Buffer.from(release),
     inRelease: Buffer.from(await clearsign(release, keys)),
     releaseGpg: Buffer.from(await detachSign(Buffer.from(release), keys, { armor: true })),
-    files, owners: merged.owners, stale: down.length > 0 || views.some((v) => v.stale || v.partial), at: date.toISOString(), validUntil: merged.nextVisible,
+    files, owners: merged.owners, stale: down.length > 0 || views.some((v) => v.stale || v.partial), at: date.toISOString(), validUntil: Math.min(merged.nextVisible, Date.now() + REMERGE_MS),
   };
   // A merge missing a member's index is not kept under the key of a whole one (a member left
   // out entirely is not in the key): the next request merges again.

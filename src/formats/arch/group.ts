@@ -24,6 +24,8 @@ import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { archOptions } from './options.ts';
 
 const MERGED = { maxEntries: 64, maxBytes: 256 * 1024 * 1024 };
+/** A merge is redone at least daily: its proxies' first-seen rows and index reads are noted again, so pruning (FirstSeenStore.prune) never takes rows of what it still lists. */
+const REMERGE_MS = 86_400_000;
 
 interface Built {
   db: Buffer;
@@ -159,7 +161,7 @@ export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, k
   const db = assembleDb([bucketMember(entries.map((e) => tarEntry(e.name, e.desc, kind === 'files' ? (e.files ?? '') : undefined)))]);
   const built: Built = {
     db, sig: Buffer.from(await detachSign(db, keys, { armor: false })), owners: merged.owners,
-    stale: down.length > 0 || views.some((v) => v.stale), at: new Date().toISOString(), validUntil: merged.nextVisible,
+    stale: down.length > 0 || views.some((v) => v.stale), at: new Date().toISOString(), validUntil: Math.min(merged.nextVisible, Date.now() + REMERGE_MS),
   };
   memo.set(key, built, db.length * 2);
   return built;
