@@ -19,6 +19,40 @@ export const DEFAULT_HISTORY_DAYS = 30;
 /** An instant this recent may still gain rows from transactions under way: its indexes are not memoized. */
 const SETTLED_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** The instant a view of a repository's state before its first change reads (no row is older). */
+const EMPTY_STATE = '1970-01-01T00:00:00.000Z';
+/**
+ * How many whole-scope as-of builds (a root page, a Release, a db) run at once; more wait
+ * their turn, so many distinct past states asked at once do not starve live traffic.
+ */
+export const AS_OF_BUILDS_AT_ONCE = 2;
+
+/** A counting semaphore: at most `limit` tasks run at once, the rest wait in order. */
+export class Limiter {
+  private readonly limit: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** The most that ran at once (for tests and metrics). */
+  peak = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    this.peak = Math.max(this.peak, this.running);
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      // The slot passes to the next waiter as it is (running stays counted).
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 const SNAPSHOT_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
@@ -93,10 +127,13 @@ export class AsOfView {
   /** Told when the view grew (the memo counts it again). */
   onGrow: () => void = () => {};
 
-  constructor(repoId: number, at: string, history: HistoryStore) {
+  private readonly builds: Limiter;
+
+  constructor(repoId: number, at: string, history: HistoryStore, builds = new Limiter(AS_OF_BUILDS_AT_ONCE)) {
     this.repoId = repoId;
     this.at = at;
     this.history = history;
+    this.builds = builds;
   }
 
   private grow(files: readonly FileAsOf[]): void {
@@ -161,7 +198,7 @@ export class AsOfView {
   }
 
   scope(scope: string, build: () => Promise<IndexDocument[]>): Promise<Map<string, IndexRow>> {
-    return this.memo(this.scopes, scope, () => build().then((docs) => {
+    return this.memo(this.scopes, scope, () => this.builds.run(build).then((docs) => {
       const rows = new Map(docs.map((d) => {
         const body = typeof d.body === 'string' ? Buffer.from(d.body) : d.body;
         this.bytes += body.length;
@@ -305,6 +342,8 @@ export class TimeTravel {
   readonly history: HistoryStore;
   private readonly store: Store;
   private readonly views = new BoundedCache<AsOfView>({ maxEntries: 32, maxBytes: 256 * 1024 * 1024 });
+  /** Whole-scope as-of builds under way, bounded across every view. */
+  readonly builds = new Limiter(AS_OF_BUILDS_AT_ONCE);
 
   private readonly deps: TimeTravelDeps;
 
@@ -373,19 +412,25 @@ export class TimeTravel {
     return { at: s.at, snapshot: s.name };
   }
 
-  /** What `repo` held at `at`, as far as asked: memoized once the instant is settled. */
-  view(repo: Repository, at: string): AsOfView {
-    const key = `${repo.id}@${at}`;
+  /**
+   * What `repo` held at `at`, as far as asked: memoized once the instant is settled, under the
+   * state it names (the last change at or before it), so distinct instants between the same
+   * two changes share one view and its builds.
+   */
+  async view(repo: Repository, at: string): Promise<AsOfView> {
+    // An instant this recent may still gain rows: its own view, not memoized.
+    if (Date.now() - Date.parse(at) <= SETTLED_MS) return new AsOfView(repo.id, at, this.history, this.builds);
+    // No change yet: the empty state (queried at an instant before any row).
+    const state = (await this.history.lastChangeAt(repo.id, at)) ?? EMPTY_STATE;
+    const key = `${repo.id}@${state}`;
     const cached = this.views.get(key);
     if (cached) return cached;
-    const view = new AsOfView(repo.id, at, this.history);
-    if (Date.now() - Date.parse(at) > SETTLED_MS) {
-      // Counted again as it grows (and may let older instants go).
-      view.onGrow = () => {
-        if (this.views.get(key) === view) this.views.set(key, view, view.bytes);
-      };
-      this.views.set(key, view, view.bytes);
-    }
+    const view = new AsOfView(repo.id, state, this.history, this.builds);
+    // Counted again as it grows (and may let older states go).
+    view.onGrow = () => {
+      if (this.views.get(key) === view) this.views.set(key, view, view.bytes);
+    };
+    this.views.set(key, view, view.bytes);
     return view;
   }
 
@@ -398,7 +443,7 @@ export class TimeTravel {
     const parts: AsOfPart[] = [];
     const byRepo = new Map<number, AsOfPart>();
     for (const r of sources) {
-      const view = this.view(r, at);
+      const view = await this.view(r, at);
       const asOf = this.deps.pluginFor(r).asOf;
       const part: AsOfPart = {
         view,

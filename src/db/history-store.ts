@@ -82,6 +82,19 @@ export class HistoryStore {
     return rows.filter((r) => r.sha256 != null).map(toFileAsOf);
   }
 
+  /**
+   * The instant of the repository's last change at or before `at` (a file added, changed or
+   * deleted), or null when it had none: every instant from it up to the next change lists the
+   * same files, so time travel keys its memo by it (a client asking for many instants between
+   * two changes gets one build, not one each).
+   */
+  async lastChangeAt(repoId: number, at: string): Promise<string | null> {
+    const r = await this.sql.get(`SELECT MAX(t) AS t FROM (
+        SELECT MAX(valid_from) AS t FROM file_history WHERE repo_id = ? AND valid_from <= ?
+        UNION ALL SELECT MAX(valid_to) AS t FROM file_history WHERE repo_id = ? AND valid_to <= ?) changes`, [repoId, at, repoId, at]);
+    return r?.t == null ? null : String(r.t);
+  }
+
   /** The packages a repository listed at `at` (name, display name and its first file's time), by name, without their files. */
   async packagesAsOf(repoId: number, at: string): Promise<{ name: string; displayName: string; createdAt: string }[]> {
     const rows = await this.sql.all(`SELECT h.package, MIN(h.display_name) AS display_name, MIN(h.valid_from) AS created_at
