@@ -506,6 +506,25 @@ export class TimeTravel {
   }
 
   /**
+   * Forget a deleted file at once, from every instant and snapshot (a leaked secret): its
+   * history rows are dropped and the memoized views let go; gc then frees its bytes when
+   * nothing else names them. A file still listed must be deleted first (its indexes are the
+   * format's). Other replicas' views hold it until they let it go (docs/time-travel.md).
+   */
+  async purge(repo: Repository, path: string): Promise<number> {
+    this.sources(repo);
+    if (repo.kind !== 'hosted') throw badRequest(`${repo.name} is a group: purge the path in the member that held it`);
+    if (await this.store.getFileByPath(repo.id, path)) throw conflict(`${repo.name} lists ${path} now: delete it first, then purge its history`);
+    const rows = await this.store.transaction(async () => {
+      const n = await this.history.purgePath(repo.id, path);
+      await recordAudit(this.store.sql, { repo: repo.name, action: 'history-purge', target: path, detail: { rows: n } });
+      return n;
+    });
+    this.views.clear();
+    return rows;
+  }
+
+  /**
    * Drop the history each hosted repository no longer keeps (run before gc looks for
    * unreferenced blobs). A snapshot of a group keeps what it lists in the group's members.
    */

@@ -120,6 +120,11 @@ export class HistoryStore {
     return (await this.sql.all(`SELECT DISTINCT sha256 FROM file_history WHERE ${where}`, args)).map((r) => String(r.sha256));
   }
 
+  /** Drop every history row of one path of a repository (an administrator's purge); returns the number dropped. */
+  async purgePath(repoId: number, path: string): Promise<number> {
+    return (await this.sql.run('DELETE FROM file_history WHERE repo_id = ? AND path = ?', [repoId, path])).changes;
+  }
+
   // --- snapshots
   async listSnapshots(repoId: number): Promise<Snapshot[]> {
     return (await this.sql.all('SELECT * FROM snapshots WHERE repo_id = ? ORDER BY name', [repoId])).map(toSnapshot);

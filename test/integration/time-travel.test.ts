@@ -221,4 +221,36 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.deepEqual(trail.entries.map((e) => [e.repo, e.action, e.target]).reverse(),
       [['py', 'snapshot-create', 'before-2'], ['pkgs', 'snapshot-create', 'first'], ['art', 'snapshot-create', 'keep'], ['art', 'snapshot-delete', 'keep']]);
   });
+
+  it('an administrator purges a deleted file (a leaked secret) from the history and the snapshots at once', async () => {
+    await client.createRepo({ name: 'sec', format: 'files' });
+    const f = join(work, 'leak.txt');
+    await writeFile(f, 'password=hunter2\n');
+    assert.equal((await curl([...admin, '-T', f, `${s.url}/sec/conf/leak.txt`])).status, 201);
+    const then = await instant();
+    await client.createSnapshot('sec', 'pinned', then);
+    const purge = (path: string, auth = s.adminAuth) => fetch(`${s.url}/-/api/v1/repositories/sec/history/purge`, {
+      method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ path }),
+    });
+    // Still listed now: delete it first (the live delete is the format's, with its indexes).
+    assert.equal((await purge('conf/leak.txt')).status, 409);
+    assert.equal((await curl([...admin, '-X', 'DELETE', `${s.url}/-/api/v1/repositories/sec/files/conf/leak.txt`])).status, 204);
+    assert.deepEqual(await curl([`${s.url}/sec/@${then}/conf/leak.txt`]), { status: 200, body: 'password=hunter2\n' });
+    assert.equal((await curl([`${s.url}/sec/@pinned/conf/leak.txt`])).status, 200);
+    assert.equal((await fetch(`${s.url}/sec/@pinned/conf/`, { headers: { accept: 'application/json' } })).status, 200);
+    // Anonymous: no.
+    assert.equal((await fetch(`${s.url}/-/api/v1/repositories/sec/history/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"path":"conf/leak.txt"}' })).status, 401);
+    const r = await purge('conf/leak.txt');
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { path: 'conf/leak.txt', rows: 1 });
+    assert.equal((await curl([`${s.url}/sec/@${then}/conf/leak.txt`])).status, 404);
+    assert.equal((await curl([`${s.url}/sec/@pinned/conf/leak.txt`])).status, 404);
+    // The listing of then no longer has it (an empty folder is no folder).
+    const listing = await fetch(`${s.url}/sec/@pinned/conf/`, { headers: { accept: 'application/json' } });
+    assert.equal(listing.status, 404, await listing.text());
+    // gc frees its bytes now (nothing names them).
+    assert.equal((await client.gc(0)).blobs >= 1, true);
+    const trail = await client.audit({ action: 'history-purge' });
+    assert.deepEqual(trail.entries.map((e) => [e.repo, e.target]), [['sec', 'conf/leak.txt']]);
+  });
 });

@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../../core/errors.ts';
 import type { Wharf } from '../../core/wharf.ts';
 import type { Snapshot } from '../../db/history-store.ts';
 import type { ApiRoute } from './define.ts';
-import { requireRepo } from './guards.ts';
+import { requireRepo, requireServerAdmin } from './guards.ts';
 import { uploaderName } from '../../core/auth/principal.ts';
 
 const view = (repo: string, s: Snapshot) => ({ ...s, url: `/${repo}/@${s.name}/` });
@@ -52,6 +52,17 @@ export function snapshotRoutes(wharf: Wharf): ApiRoute[] {
         const repo = requireRepo(wharf, req, p(req).name, 'write');
         await wharf.timeTravel.deleteSnapshot(repo, p(req).snapshot);
         return reply.code(204).send();
+      },
+    },
+    {
+      method: 'POST', url: '/repositories/:name/history/purge', tag: 'snapshots',
+      summary: 'Administrators: forget a deleted file from every instant and snapshot at once (a leaked secret); gc then frees its bytes',
+      body: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1, maxLength: 4096 } } },
+      handler: async (req) => {
+        requireServerAdmin(req);
+        const repo = requireRepo(wharf, req, p(req).name, 'read');
+        const { path } = req.body as { path: string };
+        return { path, rows: await wharf.timeTravel.purge(repo, path) };
       },
     },
   ];
