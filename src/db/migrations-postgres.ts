@@ -377,4 +377,10 @@ export const postgresMigrations: string[] = [
   `
   ALTER TABLE upstream_first_seen ADD COLUMN last_listed TEXT COLLATE "C";
   `,
+  // Time travel resolves an instant to the repository's last change at or before it
+  // (HistoryStore.lastChangeAt): a seek in each of these, not a scan of the repository's history.
+  `
+  CREATE INDEX file_history_by_start ON file_history(repo_id, valid_from);
+  CREATE INDEX file_history_by_end ON file_history(repo_id, valid_to) WHERE valid_to IS NOT NULL;
+  `,
 ];
