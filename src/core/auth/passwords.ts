@@ -16,6 +16,7 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
 
 /** The stored hash of a user who has no password yet: it matches no password (verifyPassword). */
 export const NO_PASSWORD = '!';
+const UNUSABLE_SALT = Buffer.from('wharf: no password to check');
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
@@ -30,7 +31,12 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   if (importedScheme(stored)) return verifyImported(password, stored);
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  if (parts.length !== 6 || parts[0] !== 'scrypt') {
+    // No password yet (NO_PASSWORD) or nothing usable: spend a real check's time all the same,
+    // so response times do not tell which accounts have no password.
+    await derive(password, UNUSABLE_SALT, N, R, P);
+    return false;
+  }
   const [, n, r, p, salt, hash] = parts;
   const expected = Buffer.from(hash, 'base64');
   const key = await derive(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p));
