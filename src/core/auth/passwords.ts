@@ -2,6 +2,7 @@
 // cost parameters can be raised later without breaking existing hashes.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { importedScheme, verifyImported } from './imported-hashes.ts';
+import { verifyImportedOffLoop } from './legacy-verifier.ts';
 
 const N = 16384;
 const R = 8;
@@ -29,7 +30,10 @@ export async function hashPassword(password: string): Promise<string> {
  * (imported-hashes.ts): those are checked once, then replaced (see needsRehash).
  */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  if (importedScheme(stored)) return verifyImported(password, stored);
+  const scheme = importedScheme(stored);
+  // SHA-1 is one hash: cheaper here than a message to the worker; bcrypt and MD5-crypt go there.
+  if (scheme === 'sha1') return verifyImported(password, stored);
+  if (scheme) return verifyImportedOffLoop(password, stored);
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') {
     // No password yet (NO_PASSWORD) or nothing usable: spend a real check's time all the same,
