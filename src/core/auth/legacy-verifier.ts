@@ -14,7 +14,8 @@ function failAll(err: Error): void {
 }
 
 function start(): Worker {
-  const w = new Worker(new URL('./legacy-worker.ts', import.meta.url));
+  // Beside this module, as .ts when run from source and as .js once built (npm run build).
+  const w = new Worker(new URL(`./legacy-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
   w.unref();
   w.on('message', (m: { id: number; ok: boolean }) => {
     const p = pending.get(m.id);
