@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../core/errors.ts';
 import type { RepoContext, RouteContext } from '../../core/format-plugin.ts';
 import { groupAnswerRepo, groupOptionsOf } from '../../core/group.ts';
+import { cooldownKey, everyMember, readableMembers, servesOwnIndex } from '../../core/merged-index.ts';
 import type { IndexRow, Repository } from '../../core/model.ts';
 import { clearsign, detachSign } from '../../core/signing.ts';
 import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
@@ -153,35 +154,19 @@ async function proxyView(ctx: RepoContext, m: Repository, suite: string): Promis
   return view;
 }
 
-/**
- * The members a reader may be served, in order (nested groups are refused when the group is
- * made); a proxy serving its own filtered suites is its own one member.
- */
-function readable(ctx: RouteContext): Repository[] {
-  if (ctx.repo.kind === 'proxy') return [ctx.repo];
-  return ctx.services.members(ctx.repo, ctx.principal).filter((m) => m.kind !== 'group');
-}
-
-/** Every member, readable or not (the guard looks at all of them). */
-function allMembers(ctx: RepoContext): Repository[] {
-  return ctx.repo.kind === 'proxy' ? [ctx.repo] : ctx.services.allMembers(ctx.repo);
-}
-
-/** Whether a proxy serves its own filtered, re-signed suites instead of its upstream's. */
-export const servesOwnSuites = (repo: Repository): boolean => repo.kind === 'proxy' && cooldownOf(repo) !== null;
-
-const cooldownKey = (r: Repository) => `${String(r.options.minAge ?? '')}/${((r.options.minAgeExempt as string[] | undefined) ?? []).join(',')}`;
+/** Whether a proxy serves its own filtered, re-signed index instead of its upstream's. */
+export const servesOwnSuites = servesOwnIndex;
 
 /** The merged, signed suite as it is now; null when no member has it. */
 export async function groupSuite(ctx: RouteContext, suite: string): Promise<Built | null> {
-  const members = readable(ctx);
+  const members = readableMembers(ctx);
   const all = await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, suite) : proxyView(ctx, m, suite))));
   const down = all.filter((v): v is Down => v !== null && 'down' in v);
   const views = all.filter((v): v is MemberView => v !== null && !('down' in v));
   // Every member that has the suite is down: the upstream's error, not "no such suite".
   if (views.length === 0 && down.length > 0) throw down[0].err;
   // Hosted members the reader cannot read still guard their names (as PyPI groups do).
-  const hidden = allMembers(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
+  const hidden = everyMember(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
   if (views.length === 0) return null;
   const keys = await ctx.services.keys.signingKeys(ctx.repo);
   const allowlist = ctx.repo.kind === 'group' ? groupOptionsOf(ctx.repo).allowlist : [];
@@ -194,7 +179,7 @@ export async function groupSuite(ctx: RouteContext, suite: string): Promise<Buil
   // A hosted member the reader cannot read: no stanzas, but its names guard (placed first, so
   // they hide later proxies' copies, as the member order says they would).
   const guards: MemberSuite[] = await Promise.all(hidden.map(async (m) => ({ name: m.name, kind: 'hosted' as const, indexes: new Map(), guards: await hostedNames(ctx, m) })));
-  const ordered = allMembers(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
+  const ordered = everyMember(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
   const merged = mergeSuite(ordered, new Set(allowlist));
   const date = new Date();
   const { release, files } = groupSuiteFiles({
@@ -259,10 +244,10 @@ export async function groupPool(req: FastifyRequest, reply: FastifyReply, ctx: R
   if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw notFound();
   const name = nameOfPoolFile(path);
   const allowed = name !== undefined && ctx.repo.kind === 'group' && groupOptionsOf(ctx.repo).allowlist.includes(name);
-  const readableIds = new Set(readable(ctx).map((m) => m.id));
+  const readableIds = new Set(readableMembers(ctx).map((m) => m.id));
   let guarded = false;
   let young: Error | null = null;
-  for (const m of allMembers(ctx)) {
+  for (const m of everyMember(ctx)) {
     if (m.kind === 'group') continue;
     if (m.kind === 'proxy' && guarded && !allowed) continue;
     if (m.kind === 'hosted') {

@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../core/errors.ts';
 import type { RepoContext, RouteContext } from '../../core/format-plugin.ts';
 import { groupAnswerRepo, groupOptionsOf } from '../../core/group.ts';
+import { cooldownKey, everyMember, readableMembers, servesOwnIndex } from '../../core/merged-index.ts';
 import type { IndexRow, Repository } from '../../core/model.ts';
 import { detachSign } from '../../core/signing.ts';
 import { markStale, sendFile, sendIndex, sendProxied } from '../../server/http/send.ts';
@@ -115,28 +116,12 @@ async function proxyView(ctx: RepoContext, m: Repository, arch: string, dbFile: 
   };
 }
 
-/**
- * The members a reader may be served, in order (nested groups are refused when the group is
- * made); a proxy serving its own filtered dbs is its own one member.
- */
-function readable(ctx: RouteContext): Repository[] {
-  if (ctx.repo.kind === 'proxy') return [ctx.repo];
-  return ctx.services.members(ctx.repo, ctx.principal).filter((m) => m.kind !== 'group');
-}
-
-/** Every member, readable or not (the guard looks at all of them). */
-function allMembers(ctx: RepoContext): Repository[] {
-  return ctx.repo.kind === 'proxy' ? [ctx.repo] : ctx.services.allMembers(ctx.repo);
-}
-
-/** Whether a proxy serves its own filtered, re-signed dbs instead of its upstream's. */
-export const servesOwnDbs = (repo: Repository): boolean => repo.kind === 'proxy' && cooldownOf(repo) !== null;
-
-const cooldownKey = (r: Repository) => `${String(r.options.minAge ?? '')}/${((r.options.minAgeExempt as string[] | undefined) ?? []).join(',')}`;
+/** Whether a proxy serves its own filtered, re-signed index instead of its upstream's. */
+export const servesOwnDbs = servesOwnIndex;
 
 /** The merged, signed db of `arch` (`dbFile`: the name asked for, passed on to proxy members); null when no member has one. */
 export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, kind: DbKind): Promise<Built | null> {
-  const members = readable(ctx);
+  const members = readableMembers(ctx);
   const all = await Promise.all(members.map((m) => (m.kind === 'hosted' ? hostedView(ctx, m, arch, kind) : proxyView(ctx, m, arch, dbFile))));
   const down = all.filter((v): v is Down => v !== null && 'down' in v);
   const views = all.filter((v): v is MemberView => v !== null && !('down' in v));
@@ -144,7 +129,7 @@ export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, k
   if (views.length === 0 && down.length > 0) throw down[0].err;
   if (views.length === 0) return null;
   // Hosted members the reader cannot read still guard their names (as PyPI groups do).
-  const unreadable = allMembers(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
+  const unreadable = everyMember(ctx).filter((m) => m.kind === 'hosted' && !members.some((x) => x.id === m.id));
   const keys = await ctx.services.keys.signingKeys(ctx.repo);
   const allowlist = ctx.repo.kind === 'group' ? groupOptionsOf(ctx.repo).allowlist : [];
   const guardGens = await Promise.all(unreadable.map(async (m) => (await generation(ctx, m)).gen));
@@ -154,7 +139,7 @@ export async function groupDb(ctx: RouteContext, arch: string, dbFile: string, k
   if (hit && hit.validUntil > Date.now()) return hit;
   const loaded: MemberDb[] = await Promise.all(views.map((v) => v.load()));
   const guards: MemberDb[] = await Promise.all(unreadable.map(async (m) => ({ name: m.name, kind: 'hosted' as const, entries: new Map(), guards: await hostedNames(ctx, m) })));
-  const ordered = allMembers(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
+  const ordered = everyMember(ctx).flatMap((m) => [...loaded, ...guards].filter((x) => x.name === m.name));
   const merged = mergeDbs(ordered, new Set(allowlist));
   // One gzip member of tar entries, as the hosted dbs are made (db-buckets.ts): equal input, equal bytes.
   const entries = [...merged.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -194,10 +179,10 @@ export async function groupPackage(req: FastifyRequest, reply: FastifyReply, ctx
   if (!fileArch || (fileArch !== arch && fileArch !== 'any')) throw notFound(`no file ${name} for ${arch}`);
   const pkgName = nameOfPackageFile(pkgFile);
   const allowed = pkgName !== undefined && ctx.repo.kind === 'group' && groupOptionsOf(ctx.repo).allowlist.includes(pkgName);
-  const readableIds = new Set(readable(ctx).map((m) => m.id));
+  const readableIds = new Set(readableMembers(ctx).map((m) => m.id));
   let guarded = false;
   let young: Error | null = null;
-  for (const m of allMembers(ctx)) {
+  for (const m of everyMember(ctx)) {
     if (m.kind === 'group') continue;
     if (m.kind === 'proxy' && guarded && !allowed) continue;
     if (m.kind === 'hosted') {
