@@ -13,6 +13,12 @@ function failAll(err: Error): void {
   pending.clear();
 }
 
+/** Referenced while a check is pending (its answer is awaited), unreferenced when idle. */
+function holdWhileBusy(w: Worker): void {
+  if (pending.size > 0) w.ref();
+  else w.unref();
+}
+
 function start(): Worker {
   // Beside this module, as .ts when run from source and as .js once built (npm run build).
   const w = new Worker(new URL(`./legacy-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -20,6 +26,7 @@ function start(): Worker {
   w.on('message', (m: { id: number; ok: boolean }) => {
     const p = pending.get(m.id);
     pending.delete(m.id);
+    holdWhileBusy(w);
     p?.resolve(m.ok);
   });
   const gone = (err: Error): void => {
@@ -38,6 +45,7 @@ export function verifyImportedOffLoop(password: string, hash: string): Promise<b
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
+    holdWhileBusy(w);
     w.postMessage({ id, password, hash });
   });
 }
