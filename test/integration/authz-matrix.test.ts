@@ -143,6 +143,8 @@ const API_POLICY: Record<string, (c: Call, repos: Map<string, RepoInfo>) => bool
   'POST /-/api/v1/repositories/{name}/snapshots': write,
   'GET /-/api/v1/repositories/{name}/snapshots/{snapshot}': read,
   'DELETE /-/api/v1/repositories/{name}/snapshots/{snapshot}': write,
+  // Forgetting history outright (a leaked secret): server administrators only, as gc.
+  'POST /-/api/v1/repositories/{name}/history/purge': (c) => serverAdmin(c.identity),
   'GET /-/api/v1/status': (c) => c.identity.valid,
   'POST /-/api/v1/gc': (c) => serverAdmin(c.identity),
   'POST /-/api/v1/backup': (c) => serverAdmin(c.identity),
