@@ -13,6 +13,12 @@ import { copyOrder } from './table-order.ts';
 
 /** Kept by the target itself: triggers fill them as the rows arrive. */
 const DERIVED = new Set(['repo_stats', 'repo_changes']);
+/**
+ * Written by the target's triggers as other tables' rows arrive (the history opens a row per
+ * file), but the source's own rows are the truth (closed rows, original times): copied last,
+ * over what the triggers wrote.
+ */
+const REWRITTEN = new Set(['file_history']);
 
 /** Something about the source or the target that stops the migration (exit 1), said in full. */
 export class MigrationProblem extends Error {
@@ -121,7 +127,9 @@ export async function copyMetadata(src: SqliteSql, dst: Sql, plans: readonly Tab
   const pageSize = opts.pageSize ?? 1000;
   const tables: MetadataCopyResult['tables'] = [];
   try {
-    for (const p of plans) {
+    const ordered = [...plans.filter((p) => !REWRITTEN.has(p.name)), ...plans.filter((p) => REWRITTEN.has(p.name))];
+    for (const p of ordered) {
+      if (REWRITTEN.has(p.name)) await dst.transaction(() => dst.run(`DELETE FROM ${quoteName(p.name)}`));
       const select = p.columns.map((c) => (p.bytes.has(c) ? `CAST(${quoteName(c)} AS BLOB) AS ${quoteName(c)}` : quoteName(c))).join(', ');
       const source = {
         read: (after: number | null, limit: number) => src.all(
