@@ -168,6 +168,20 @@ describe('wharf migrate-from bandersnatch', { skip }, () => {
     assert.match(installed, /2\.0/);
   });
 
+  it('into an existing proxy: its own upstream and settings are kept, only its cache is filled', async () => {
+    const own = 'http://127.0.0.1:9/team-index/simple/';
+    await server.wharf.createRepo({ name: 'team', format: 'pypi', kind: 'proxy', options: { upstream: own, offline: true, metadataTtl: 3600 } });
+    const r = await wharfCli(['migrate-from', 'bandersnatch', join(dir, 'mirror'), '--repo', 'team', '--json'],
+      { WHARF_URL: server.url, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD });
+    assert.equal(r.code, 0, r.out);
+    const report = JSON.parse(r.out.slice(r.out.indexOf('{'))) as Report;
+    assert.equal(report.moved.filter((m) => m.kind === 'file').length, 2);
+    const repo = server.wharf.repo('team')!;
+    assert.equal(repo.options.upstream, own, 'the proxy still reads from its own upstream');
+    assert.equal(repo.options.offline, true);
+    assert.equal(repo.options.metadataTtl, 3600);
+  });
+
   it('a second run changes nothing', async () => {
     const report = await migrate();
     assert.deepEqual(report.moved, []);

@@ -110,7 +110,11 @@ export async function migrateBandersnatch(client: WharfClient, o: BandersnatchOp
       fetchBar.done();
       await awaitCached(client, o.repo, fetched, report);
     } finally {
-      await client.updateRepo(o.repo, { options: { ...finalOptions, metadataTtl: existing?.options.metadataTtl ?? 600 } });
+      // An existing proxy gets its own settings back (only its cache was filled); a new one, --upstream.
+      const restored = existing
+        ? { upstream: existing.options.upstream, offline: existing.options.offline ?? false, metadataTtl: existing.options.metadataTtl ?? 600 }
+        : { ...finalOptions, metadataTtl: 600 };
+      await client.updateRepo(o.repo, { options: restored });
       await tree.close();
     }
   } else if (!existing) await client.updateRepo(o.repo, { options: finalOptions });
