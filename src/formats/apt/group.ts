@@ -13,17 +13,15 @@ import { groupAnswerRepo, groupOptionsOf } from '../../core/group.ts';
 import { cooldownKey, everyMember, readableMembers, servesOwnIndex } from '../../core/merged-index.ts';
 import type { IndexRow, Repository } from '../../core/model.ts';
 import { clearsign, detachSign } from '../../core/signing.ts';
-import { collect, createDecompressor, detectCompression } from '../../lib/compression.ts';
 import { markStale, sendFile, sendIndex } from '../../server/http/send.ts';
 import { groupSuiteFiles, mergeSuite, packagesOfRelease, releaseField, type MemberSuite } from './group-merge.ts';
 import { isValidSuite, stateKey } from './paths.ts';
-import { expectedPoolHash, noteFirstSeen, proxyDistsEntry, proxyPool } from './proxy.ts';
+import { expectedPoolHash, inflate, noteFirstSeen, proxyDistsEntry, proxyPool } from './proxy.ts';
 import { poolHashes } from './proxy-index.ts';
 import { cooldownOf, cooldownsFor, strictest, tooYoung, tooYoungError, type Cooldown } from '../../core/cooldown.ts';
 import { FirstSeenStore } from '../../db/first-seen-store.ts';
 import { parseState } from './suite-build.ts';
 
-const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 const MERGED = { maxEntries: 64, maxBytes: 256 * 1024 * 1024 };
 /** A merge is redone at least daily: its proxies' first-seen rows and index reads are noted again, so pruning (FirstSeenStore.prune) never takes rows of what it still lists. */
 const REMERGE_MS = 86_400_000;
@@ -51,15 +49,6 @@ async function hostedNames(ctx: RepoContext, repo: Repository): Promise<Set<stri
   const g = await generation(ctx, repo);
   g.names ??= ctx.store.listPackages(repo.id).then((rows) => new Set(rows.map((r) => r.name)));
   return g.names;
-}
-
-async function inflate(body: Uint8Array): Promise<Buffer> {
-  const kind = detectCompression(body.subarray(0, 8));
-  if (kind === 'none') return Buffer.from(body);
-  const d = createDecompressor(kind);
-  const out = collect(d, MAX_INDEX_BYTES);
-  d.end(body);
-  return out;
 }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');

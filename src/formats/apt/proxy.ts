@@ -35,7 +35,8 @@ function safeSegments(rest: string): string[] {
 const encodePath = (segments: string[]) => segments.map(encodeURIComponent).join('/');
 const upstreamUrl = (opts: ProxyOptions, rel: string) => new URL(rel, opts.upstream).toString();
 
-async function inflate(body: Uint8Array): Promise<Buffer> {
+/** A Packages file's text from its bytes, whichever compression (bounded: an index is at most 1 GiB). */
+export async function inflate(body: Uint8Array): Promise<Buffer> {
   const kind = detectCompression(body.subarray(0, 8));
   if (kind === 'none') return Buffer.from(body);
   const d = createDecompressor(kind);
