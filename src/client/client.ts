@@ -312,6 +312,10 @@ export class WharfClient {
   deleteSnapshot(repo: string, name: string): Promise<void> {
     return this.request('DELETE', `/repositories/${enc(repo)}/snapshots/${enc(name)}`);
   }
+  /** Forget a deleted path from every instant and snapshot of a hosted repository (server administrators). */
+  purgeHistory(repo: string, path: string): Promise<{ path: string; rows: number }> {
+    return this.request('POST', `/repositories/${enc(repo)}/history/purge`, { path });
+  }
 
   audit(q: AuditQuery = {}): Promise<AuditPage> {
     const query = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { HistoryStore, type FileAsOf, type Snapshot } from '../db/history-store.ts';
 import { Store, type FileWithVersion } from '../db/store.ts';
+import { ChangeLog } from '../db/change-log.ts';
 import { recordAudit } from './audit.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { badRequest, conflict, notFound, WharfError } from './errors.ts';
@@ -509,7 +510,8 @@ export class TimeTravel {
    * Forget a deleted file at once, from every instant and snapshot (a leaked secret): its
    * history rows are dropped and the memoized views let go; gc then frees its bytes when
    * nothing else names them. A file still listed must be deleted first (its indexes are the
-   * format's). Other replicas' views hold it until they let it go (docs/time-travel.md).
+   * format's). The change feed tells every process (replicas included) to let go of its
+   * views of the repository and its cached answers.
    */
   async purge(repo: Repository, path: string): Promise<number> {
     this.sources(repo);
@@ -517,11 +519,18 @@ export class TimeTravel {
     if (await this.store.getFileByPath(repo.id, path)) throw conflict(`${repo.name} lists ${path} now: delete it first, then purge its history`);
     const rows = await this.store.transaction(async () => {
       const n = await this.history.purgePath(repo.id, path);
+      await new ChangeLog(this.store.sql).note(repo.id, 'history', path);
       await recordAudit(this.store.sql, { repo: repo.name, action: 'history-purge', target: path, detail: { rows: n } });
       return n;
     });
-    this.views.clear();
+    this.forget(repo.id);
     return rows;
+  }
+
+  /** Let go of the memoized views of a repository (its history changed: a purge, here or on another process), or of every one. */
+  forget(repoId?: number): void {
+    if (repoId === undefined) this.views.clear();
+    else this.views.deleteWhere((key) => key.startsWith(`${repoId}@`));
   }
 
   /**

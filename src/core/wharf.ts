@@ -189,6 +189,7 @@ export class Wharf {
     for (const c of changes) {
       if (c.kind === 'index') this.indexCache.delete(c.repoId, c.subject);
       else if (c.kind === 'proxy') this.metadataCache.dropMemo(c.repoId, c.subject);
+      else if (c.kind === 'history') this.timeTravel.forget(c.repoId);
       else if (c.kind === 'repo') {
         repos = true;
         this.indexCache.dropRepo(c.repoId);
@@ -201,6 +202,7 @@ export class Wharf {
   private async resetMemory(): Promise<void> {
     this.indexCache.clear();
     this.metadataCache.dropMemo(0);
+    this.timeTravel.forget();
     await this.reloadRepos();
   }
 

@@ -3,13 +3,13 @@
 // can (index documents, signing keys) and prunes old ones.
 import type { Row, Sql } from './sql.ts';
 
-export type ChangeKind = 'file' | 'proxy' | 'repo' | 'index' | 'keys' | 'status';
+export type ChangeKind = 'file' | 'proxy' | 'repo' | 'index' | 'keys' | 'status' | 'history';
 
 export interface RepoChange {
   seq: number;
   repoId: number;
   kind: ChangeKind;
-  /** A file's path, a proxy cache key, an index document's key, a repository's name, a package name (status); '' for keys. */
+  /** A file's path, a proxy cache key, an index document's key, a repository's name, a package name (status), a purged path (history); '' for keys. */
   subject: string;
 }
 

@@ -191,7 +191,7 @@ async function assemble(config: Config, opts: BuildOptions, lock: DataDirLock): 
   wharf.publisher.onPublished = () => responseCache.invalidate();
   wharf.onReposChanged(() => responseCache.invalidate());
   wharf.feed.subscribe({
-    apply: (changes) => { if (changes.some((c) => c.kind === 'index' || c.kind === 'repo')) responseCache.invalidate(); },
+    apply: (changes) => { if (changes.some((c) => c.kind === 'index' || c.kind === 'repo' || c.kind === 'history')) responseCache.invalidate(); },
     reset: () => responseCache.invalidate(),
   });
   catchUp = () => wharf.feed.catchUp();

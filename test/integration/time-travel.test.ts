@@ -252,5 +252,23 @@ describe('time travel: /<repo>/@<instant>/ and /<repo>/@<snapshot>/', () => {
     assert.equal((await client.gc(0)).blobs >= 1, true);
     const trail = await client.audit({ action: 'history-purge' });
     assert.deepEqual(trail.entries.map((e) => [e.repo, e.target]), [['sec', 'conf/leak.txt']]);
+
+    // The same from the command line: `wharf history purge`.
+    assert.equal((await curl([...admin, '-T', f, `${s.url}/sec/conf/key.pem`])).status, 201);
+    const later = await instant();
+    assert.equal((await curl([...admin, '-X', 'DELETE', `${s.url}/-/api/v1/repositories/sec/files/conf/key.pem`])).status, 204);
+    assert.equal((await curl([`${s.url}/sec/@${later}/conf/key.pem`])).status, 200);
+    const wharf = (args: string[]) => run(NODE, [join(import.meta.dirname, '../../src/cli/main.ts'), ...args], {
+      env: { ...process.env, WHARF_URL: s.url, WHARF_USER: 'admin', WHARF_PASSWORD: ADMIN_PASSWORD },
+    });
+    const cli = await wharf(['history', 'purge', 'sec', 'conf/key.pem']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^purged conf\/key\.pem from the history of sec \(1 state\)/);
+    assert.equal((await curl([`${s.url}/sec/@${later}/conf/key.pem`])).status, 404);
+    // A path still listed: the server's 409 reaches the operator.
+    assert.equal((await curl([...admin, '-T', f, `${s.url}/sec/conf/live.txt`])).status, 201);
+    const refused = await wharf(['history', 'purge', 'sec', 'conf/live.txt']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /lists conf\/live\.txt now: delete it first/);
   });
 });

@@ -1,5 +1,6 @@
 // `wharf snapshot create|list|delete`: named snapshots of a hosted repository, served at
-// /<repo>/@<name>/ (time travel; docs/cli-and-api.md).
+// /<repo>/@<name>/; `wharf history purge`: forget a deleted file from every instant
+// (time travel; docs/time-travel.md).
 import type { Command } from 'commander';
 import { clientFrom, out, run, table, type GlobalOptions } from '../context.ts';
 
@@ -26,5 +27,13 @@ export function registerSnapshotCommands(program: Command, globals: () => Global
     .action((repo: string, name: string) => run(async () => {
       await clientFrom(globals()).deleteSnapshot(repo, name);
       if (!globals().json) out(`deleted snapshot ${name} of ${repo}`);
+    }));
+  const history = program.command('history').description('the history that time travel (/<repo>/@<instant>/) and snapshots serve');
+  history.command('purge <repo> <path>')
+    .description('forget a deleted file from every past instant and snapshot at once (a leaked secret; server administrators); gc then frees its bytes')
+    .action((repo: string, path: string) => run(async () => {
+      const r = await clientFrom(globals()).purgeHistory(repo, path);
+      if (globals().json) return out(JSON.stringify(r));
+      out(r.rows === 0 ? `${repo} had no history of ${r.path}` : `purged ${r.path} from the history of ${repo} (${r.rows} ${r.rows === 1 ? 'state' : 'states'}); the next gc frees its bytes`);
     }));
 }
