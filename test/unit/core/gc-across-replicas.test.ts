@@ -3,19 +3,11 @@
 // before storing them, gc claims a blob there before deleting it, and each waits for the
 // other. Two Wharf instances on one database and one blob directory stand for two replicas.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { Wharf } from '../../../src/core/wharf.ts';
-import { openDatabase } from '../../../src/db/database.ts';
-import { Store } from '../../../src/db/store.ts';
-import { formats } from '../../../src/formats/index.ts';
-import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import type { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import { twoCoreReplicas } from '../../helpers/core-replicas.ts';
 import { engines } from '../../helpers/engines.ts';
-
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 async function read(blobs: FsBlobStore, sha256: string): Promise<string | null> {
   if (!(await blobs.has(sha256))) return null;
@@ -31,21 +23,7 @@ for (const engine of engines()) {
       for (const c of cleanup.reverse()) await c();
     });
 
-    async function twoReplicas() {
-      const dir = await mkdtemp(join(tmpdir(), 'wharf-gc-replicas-'));
-      cleanup.push(() => rm(dir, { recursive: true, force: true }));
-      const location = await engine.location(join(dir, 'wharf.db'));
-      const open = async () => {
-        const sql = await openDatabase(location);
-        cleanup.push(() => sql.close());
-        const blobs = new FsBlobStore(join(dir, 'blobs'));
-        await blobs.init();
-        return { wharf: await Wharf.open(new Store(sql), blobs, formats, silent), blobs };
-      };
-      const a = await open();
-      const b = await open();
-      return { a, b };
-    }
+    const twoReplicas = () => twoCoreReplicas(engine, cleanup);
 
     it('keeps a blob that another replica has stored but not yet recorded', async () => {
       const { a, b } = await twoReplicas();

@@ -3,19 +3,11 @@
 // of serving the purged file from memory until restarted. Two Wharf instances on one database
 // stand for two replicas.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { Wharf } from '../../../src/core/wharf.ts';
-import { openDatabase } from '../../../src/db/database.ts';
-import { Store } from '../../../src/db/store.ts';
-import { formats } from '../../../src/formats/index.ts';
-import { FsBlobStore } from '../../../src/storage/fs-blob-store.ts';
+import type { Wharf } from '../../../src/core/wharf.ts';
+import { twoCoreReplicas } from '../../helpers/core-replicas.ts';
 import { engines } from '../../helpers/engines.ts';
-
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 for (const engine of engines()) {
   describe(`history purge across replicas on ${engine.name}`, () => {
@@ -25,18 +17,7 @@ for (const engine of engines()) {
     });
 
     it("drops the purged file from another replica's memoized view of the past", async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'wharf-purge-replicas-'));
-      cleanup.push(() => rm(dir, { recursive: true, force: true }));
-      const location = await engine.location(join(dir, 'wharf.db'));
-      const open = async () => {
-        const sql = await openDatabase(location);
-        cleanup.push(() => sql.close());
-        const blobs = new FsBlobStore(join(dir, 'blobs'));
-        await blobs.init();
-        return Wharf.open(new Store(sql), blobs, formats, silent);
-      };
-      const a = await open();
-      const b = await open();
+      const { a: { wharf: a }, b: { wharf: b } } = await twoCoreReplicas(engine, cleanup);
       const created = await a.createRepo({ name: 'sec', format: 'files', options: { historyDays: 36_500 } });
       for (const [path, body] of [['conf/leak.txt', 'password=hunter2\n'], ['conf/ok.txt', 'fine\n']]) {
         const staged = await a.blobs.stage(Readable.from([Buffer.from(body)]));
