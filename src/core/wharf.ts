@@ -411,6 +411,9 @@ export class Wharf {
   private async changeRepo(repo: Repository, next: { publicRead: boolean; options: Record<string, unknown> }): Promise<void> {
     await this.store.transaction(async () => {
       await this.store.updateRepo(repo.id, next);
+      // Pages cached from another upstream do not answer for this one: revalidated at the next
+      // read (the old copy stays the fallback while the new upstream does not answer).
+      if (repo.kind === 'proxy' && repo.options.upstream !== next.options.upstream) await this.proxyCache.expireAll(repo.id);
       const options = changedOptions(repo.options, next.options);
       const detail = { ...(repo.publicRead !== next.publicRead ? { public: [repo.publicRead, next.publicRead] } : {}), ...(Object.keys(options).length ? { options } : {}) };
       if (Object.keys(detail).length) await this.audit({ repo: repo.name, action: 'repo-update', target: repo.name, detail });

@@ -43,6 +43,15 @@ export class ProxyCacheStore {
     await this.sql.run('UPDATE proxy_cache SET fetched_at = ? WHERE repo_id = ? AND key = ?', [fetchedAt, repoId, key]);
   }
 
+  /**
+   * Every entry of a repository due for revalidation at its next read, without the validators
+   * (its upstream changed: what the old one answered is only a fallback while the new one is
+   * unreachable, and the old one's ETag or Last-Modified mean nothing to it). Returns the count.
+   */
+  async expireAll(repoId: number): Promise<number> {
+    return (await this.sql.run('UPDATE proxy_cache SET fetched_at = 0, etag = NULL, last_modified = NULL WHERE repo_id = ? AND fetched_at <> 0', [repoId])).changes;
+  }
+
   async delete(repoId: number, key: string): Promise<void> {
     await this.sql.run('DELETE FROM proxy_cache WHERE repo_id = ? AND key = ?', [repoId, key]);
   }

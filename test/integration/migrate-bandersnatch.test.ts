@@ -69,6 +69,18 @@ async function fakeUpstream(files: Map<string, Buffer>): Promise<{ url: string; 
       res.setHeader('content-type', 'application/vnd.pypi.simple.v1+json');
       return res.end(JSON.stringify({ meta: { 'api-version': '1.1', '_last-serial': 10 }, projects: [...byProject.keys()].map((name) => ({ name, '_last-serial': 10 })) }));
     }
+    // A project's page, as PyPI serves it to pip and to the proxy the mirror becomes.
+    const page = /^\/simple\/([^/]+)\/$/.exec(u);
+    if (page && byProject.has(page[1])) {
+      res.setHeader('content-type', 'application/vnd.pypi.simple.v1+json');
+      return res.end(JSON.stringify({
+        meta: { 'api-version': '1.1', '_last-serial': 10 }, name: page[1],
+        files: byProject.get(page[1])!.map((f) => {
+          const h = sha(files.get(f)!);
+          return { filename: f, url: `${base}/packages/${h.slice(0, 2)}/${h.slice(2, 4)}/${h.slice(4)}/${f}`, hashes: { sha256: h } };
+        }),
+      }));
+    }
     const json = /^\/pypi\/([^/]+)\/json$/.exec(u);
     if (json && byProject.has(json[1])) {
       const releases: Record<string, unknown[]> = {};
@@ -152,6 +164,16 @@ describe('wharf migrate-from bandersnatch', { skip }, () => {
     assert.equal(repo?.options.upstream, `${upstream!.url}/simple/`);
     const cached = (await server.wharf.store.listFilesByPrefix(repo!.id, 'packages/')).map((f) => f.path).sort();
     assert.deepEqual(cached, ['packages/alpha-lib/alpha_lib-1.0-py3-none-any.whl', 'packages/beta-app/beta_app-2.0-py3-none-any.whl']);
+  });
+
+  it('the file that did not move comes from the upstream at once, right (not from the run\'s own pages)', async () => {
+    // The pages cached during the run came from the migration's temporary server; once it is
+    // gone, a file they list that did not move must still be fetched from the real upstream.
+    const target = join(dir, 'site-gamma');
+    const r = await pip(['install', '--index-url', `${server.url}/mirror/simple/`, '--target', target, 'gamma-tool']);
+    const page = await (await fetch(`${server.url}/mirror/simple/gamma-tool/`)).text();
+    assert.equal(r.code, 0, r.stderr + page);
+    assert.deepEqual((await readdir(target)).filter((f) => f.endsWith('.dist-info')), ['gamma_tool-0.1.dist-info']);
   });
 
   it('pip installs from the proxy with the upstream gone', async () => {

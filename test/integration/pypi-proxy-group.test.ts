@@ -98,6 +98,25 @@ describe('PyPI proxy and group repositories', () => {
     await api(local, 'PATCH', '/repositories/cu', { options: { allowlist: [] } });
   });
 
+  it('a proxy pointed at another upstream asks it at the next read, not after metadataTtl', async () => {
+    // The upstream Wharf has two hosted repositories with different releases of one project.
+    assert.equal((await api(upstream, 'POST', '/repositories', { name: 'next', format: 'pypi' })).status, 201);
+    await uploadWheel(upstream, 'pypi', 'moved-lib', '1.0');
+    await uploadWheel(upstream, 'next', 'moved-lib', '2.0');
+    const made = await api(local, 'POST', '/repositories', { name: 'switch', format: 'pypi', kind: 'proxy', options: { upstream: `${upstream.url}/pypi/simple/`, metadataTtl: 3600 } });
+    assert.equal(made.status, 201, JSON.stringify(made.json));
+    const versions = async () => {
+      const target = await mkdtemp(join(tmpdir(), 'wharf-switch-'));
+      const r = await pip(['install', '--index-url', `${local.url}/switch/simple/`, '--target', target, 'moved-lib']);
+      assert.equal(r.code, 0, r.stderr);
+      return installed(target);
+    };
+    assert.deepEqual(await versions(), ['moved_lib-1.0.dist-info']);
+    assert.equal((await api(local, 'PATCH', '/repositories/switch', { options: { upstream: `${upstream.url}/next/simple/` } })).status, 200);
+    // The page cached from the old upstream is an hour from expiry: it must not answer for the new one.
+    assert.deepEqual(await versions(), ['moved_lib-2.0.dist-info']);
+  });
+
   it('serves a repository at the root of its own port (listen)', async () => {
     assert.equal((await api(local, 'PATCH', '/repositories/cu', { options: { listen: '127.0.0.1:0' } })).status, 200);
     await new Promise((r) => setTimeout(r, 100));
